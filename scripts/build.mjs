@@ -1,0 +1,41 @@
+// Bundles the three Node entry points with esbuild: the extension host, the trainer child process and the CLI.
+// TF.js and its backends stay external: their .wasm files and native addons are resolved from node_modules at run time.
+import { build } from 'esbuild';
+import { chmodSync, existsSync } from 'node:fs';
+
+const external = [
+  'vscode',
+  '@tensorflow/tfjs',
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-backend-webgpu',
+  '@tensorflow/tfjs-backend-cpu',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+  'webgpu',
+  '@ffmpeg-installer/ffmpeg',
+];
+
+const entries = [
+  { in: 'src/host/extension.ts', out: 'dist/extension.js' },
+  { in: 'src/trainer/childMain.ts', out: 'dist/trainer.js' },
+  { in: 'src/trainer/cli.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
+];
+
+for (const e of entries) {
+  if (!existsSync(e.in)) continue;
+  await build({
+    entryPoints: [e.in],
+    outfile: e.out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: true,
+    external,
+    logLevel: 'warning',
+    banner: e.banner ? { js: e.banner } : undefined,
+  });
+  if (e.banner) chmodSync(e.out, 0o755);
+}
+console.log(`built ${entries.filter((e) => existsSync(e.in)).map((e) => e.out).join(', ')}`);

@@ -1,0 +1,126 @@
+/**
+ * The golden runner: every *.safetensors case under the given files/folders is run through the real modules
+ * (CASE_RUNNERS) and every expected.* tensor is checked with the case's own tolerance rule.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { CASE_RUNNERS, loadGoldenCase, type GoldenCase } from './cases';
+import { axis0Selector, compareMask, compareUpdate, compareValues, type TensorCheck } from './tolerance';
+
+export interface CaseResult {
+  file: string;
+  name: string;
+  kind: string;
+  checks: TensorCheck[];
+  pass: boolean;
+  error?: string;
+  seconds: number;
+}
+
+export function collectGoldenFiles(paths: string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    let st;
+    try { st = statSync(p); } catch { throw new Error(`golden: ${p} does not exist`); }
+    if (st.isDirectory()) files.push(...readdirSync(p).filter((f) => f.endsWith('.safetensors')).sort().map((f) => join(p, f)));
+    else files.push(p);
+  }
+  if (files.length === 0) throw new Error(`golden: no *.safetensors cases found in ${paths.join(', ')}`);
+  return files;
+}
+
+function checkCase(c: GoldenCase, actual: Map<string, { data: ArrayLike<number>; shape: number[] }>): TensorCheck[] {
+  const tol = c.tolerance;
+  const checks: TensorCheck[] = [];
+  const marginTol = tol.margin_tol ?? 0;
+  const expectedMargin = c.tensors.get('expected.margin');
+  for (const [fullName, expected] of c.tensors) {
+    if (!fullName.startsWith('expected.')) continue;
+    const name = fullName.slice('expected.'.length);
+    const got = actual.get(name);
+    if (!got) {
+      checks.push({ name: fullName, pass: false, scaledError: Infinity, relativeError: Infinity, detail: 'not produced by the implementation' });
+      continue;
+    }
+    const exp = expected.data as ArrayLike<number>;
+    const sizeOk = got.data.length === exp.length;
+    if (!sizeOk) {
+      checks.push({ name: fullName, pass: false, scaledError: Infinity, relativeError: Infinity, detail: `shape [${got.shape}] vs expected [${expected.shape}]` });
+      continue;
+    }
+    const override = tol.per_tensor?.[fullName];
+    const rtol = override?.rtol ?? tol.rtol ?? 1e-4;
+    const atol = override?.atol ?? tol.atol ?? 0;
+    if (name === 'mask_patch' && expectedMargin) {
+      checks.push(compareMask(fullName, got.data, exp, expectedMargin.data as ArrayLike<number>, marginTol));
+      continue;
+    }
+    if (name === 'masked_images' && expectedMargin) {
+      // Only pixels of patches decided beyond margin_tol are comparable. masked_images is [k,B,F,3,H,W], margin [k,B,F,N].
+      const [, , , , h, w] = expected.shape;
+      const patch = Number(c.config.patch_size);
+      const cols = Math.floor(w / patch);
+      const n = expectedMargin.shape[expectedMargin.shape.length - 1];
+      const marginData = expectedMargin.data as ArrayLike<number>;
+      const include = (i: number) => {
+        const x = i % w;
+        const y = Math.floor(i / w) % h;
+        const view = Math.floor(i / (3 * h * w)); // (k, b, f) flattened
+        return Math.abs(marginData[view * n + Math.floor(y / patch) * cols + Math.floor(x / patch)]) > marginTol;
+      };
+      checks.push(compareValues(fullName, got.data, exp, rtol, atol, include));
+      continue;
+    }
+    const exclusion = tol.exclude_elements?.[fullName];
+    const excluded = exclusion ? axis0Selector(expected.shape, exclusion.axis0_range) : undefined;
+    const kept = excluded ? (i: number) => !excluded(i) : undefined;
+    checks.push(compareValues(fullName, got.data, exp, rtol, atol, kept));
+    const paramMatch = /^(student|teacher)\.(.+)$/.exec(name);
+    if (paramMatch && tol.update_rtol !== undefined) {
+      const before = c.tensors.get(`param.${paramMatch[1]}.${paramMatch[2]}`);
+      if (before) {
+        checks.push(compareUpdate(fullName, got.data, exp, before.data as ArrayLike<number>, tol.update_rtol, kept));
+        if (excluded) {
+          // Elements with an exactly-zero true gradient: a fresh AdamW step may move them by at most lr.
+          const lr = Number(c.config.lr);
+          let worst = 0;
+          for (let i = 0; i < exp.length; i++) if (excluded(i)) worst = Math.max(worst, Math.abs(got.data[i] - (before.data as ArrayLike<number>)[i]));
+          const bound = lr * (1 + 1e-3) + 1e-7;
+          checks.push({ name: `${fullName} (excluded elements: |Δ| ≤ lr)`, pass: worst <= bound, scaledError: worst / bound, relativeError: worst, detail: `max|Δ| ${worst.toExponential(2)} vs lr ${lr}` });
+        }
+      }
+    }
+  }
+  return checks;
+}
+
+export function runGoldenCase(file: string): CaseResult {
+  const started = Date.now();
+  let c: GoldenCase;
+  try {
+    c = loadGoldenCase(file);
+  } catch (e) {
+    return { file, name: basename(file), kind: '?', checks: [], pass: false, error: (e as Error).message, seconds: 0 };
+  }
+  const runner = CASE_RUNNERS[c.kind];
+  if (!runner) {
+    return { file, name: c.name, kind: c.kind, checks: [], pass: false, error: `unknown case kind "${c.kind}" (known: ${Object.keys(CASE_RUNNERS).join(', ')})`, seconds: 0 };
+  }
+  try {
+    const checks = checkCase(c, runner(c));
+    return { file, name: c.name, kind: c.kind, checks, pass: checks.length > 0 && checks.every((x) => x.pass), seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    return { file, name: c.name, kind: c.kind, checks: [], pass: false, error: (e as Error).stack ?? String(e), seconds: (Date.now() - started) / 1000 };
+  }
+}
+
+/** One line per case: name, tensors checked, the worst scaled error (error / allowed bound, ≤ 1 passes) and where. */
+export function formatCaseLine(r: CaseResult): string {
+  if (r.error) return `${r.name.padEnd(24)} ERROR  ${r.error.split('\n')[0]}`;
+  const numeric = r.checks.filter((c) => !c.name.endsWith('mask_patch'));
+  const worst = numeric.reduce<TensorCheck | undefined>((w, c) => (!w || c.scaledError > w.scaledError ? c : w), undefined);
+  const worstRel = numeric.reduce((m, c) => Math.max(m, Number.isFinite(c.relativeError) ? c.relativeError : Infinity), 0);
+  const masks = r.checks.filter((c) => c.name.endsWith('mask_patch'));
+  const maskText = masks.length ? `  masks: ${masks.map((m) => m.detail).join('; ')}` : '';
+  return `${r.name.padEnd(24)} ${r.pass ? 'PASS' : 'FAIL'}  ${String(r.checks.length).padStart(3)} checks  worst err/bound ${worst ? worst.scaledError.toExponential(2) : '-'} (${worst?.name ?? '-'})  worst rel ${worstRel.toExponential(2)}  ${r.seconds.toFixed(1)}s${maskText}`;
+}

@@ -1,0 +1,110 @@
+/**
+ * The official optimisation pieces: AdamW over DINO's two parameter groups (torch 1.13 _single_tensor_adamw),
+ * per-tensor gradient clipping (utils.clip_gradients), freezing the last layer (utils.cancel_gradients_last_layer)
+ * and the EMA teacher update.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export const ADAM_BETA1 = 0.9;
+export const ADAM_BETA2 = 0.999;
+export const ADAM_EPS = 1e-8;
+
+/**
+ * utils.get_params_groups: group 0 (decayed) = every tensor with ndim > 1 that is not a bias — this includes
+ * cls_token, pos_embed and last_layer.weight_g; group 1 (weight decay 0) = biases and 1-D tensors (LayerNorm).
+ */
+export function paramGroupOf(name: string, shape: number[]): 0 | 1 {
+  return name.endsWith('.bias') || shape.length === 1 ? 1 : 0;
+}
+
+export interface AdamWState {
+  /** Per-tensor step counts (torch keeps state['step'] per parameter; skipped tensors do not advance). */
+  step: Map<string, number>;
+  expAvg: Map<string, tf.Variable>;
+  expAvgSq: Map<string, tf.Variable>;
+}
+
+export function createAdamWState(): AdamWState {
+  return { step: new Map(), expAvg: new Map(), expAvgSq: new Map() };
+}
+
+export function disposeAdamWState(state: AdamWState): void {
+  for (const v of state.expAvg.values()) v.dispose();
+  for (const v of state.expAvgSq.values()) v.dispose();
+  state.step.clear(); state.expAvg.clear(); state.expAvgSq.clear();
+}
+
+/**
+ * utils.clip_gradients: each tensor's gradient is scaled by clip/(‖g‖ + 1e-6) when that is < 1.
+ * Returns the clipped gradients and the raw norms (in the given order, which callers keep as named_parameters order).
+ */
+export function clipGradientsPerTensor(grads: Map<string, tf.Tensor>, clip: number): { clipped: Map<string, tf.Tensor>; norms: Map<string, number> } {
+  const names = [...grads.keys()];
+  const stacked = tf.tidy(() => tf.stack(names.map((n) => tf.sqrt(tf.sum(tf.square(grads.get(n)!))))));
+  const normValues = stacked.dataSync();
+  stacked.dispose();
+  const clipped = new Map<string, tf.Tensor>();
+  const norms = new Map<string, number>();
+  names.forEach((name, i) => {
+    const norm = normValues[i];
+    norms.set(name, norm);
+    const coef = clip / (norm + 1e-6);
+    clipped.set(name, clip > 0 && coef < 1 ? tf.mul(grads.get(name)!, coef) : tf.clone(grads.get(name)!));
+  });
+  return { clipped, norms };
+}
+
+/** utils.cancel_gradients_last_layer: during the first `freezeLastLayer` epochs the last layer gets no gradient at all. */
+export function cancelLastLayerGradients(grads: Map<string, tf.Tensor>, epoch: number, freezeLastLayer: number): Map<string, tf.Tensor> {
+  if (epoch >= freezeLastLayer) return grads;
+  const kept = new Map<string, tf.Tensor>();
+  for (const [name, g] of grads) {
+    if (name.includes('last_layer')) g.dispose();
+    else kept.set(name, g);
+  }
+  return kept;
+}
+
+/**
+ * One torch.optim.AdamW step (torch 1.13): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+ * p ← p − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε). Tensors without a gradient are skipped entirely (no decay, no state).
+ */
+export function adamwStep(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, state: AdamWState, lr: number, weightDecay: number): void {
+  for (const [name, grad] of grads) {
+    const param = params.get(name);
+    if (!param) throw new Error(`adamwStep: gradient for unknown parameter ${name}`);
+    const wd = paramGroupOf(name, param.shape) === 0 ? weightDecay : 0;
+    if (!state.expAvg.has(name)) {
+      const zeros = tf.zerosLike(param);
+      state.expAvg.set(name, tf.variable(zeros, false));
+      state.expAvgSq.set(name, tf.variable(zeros, false));
+      zeros.dispose();
+      state.step.set(name, 0);
+    }
+    const step = state.step.get(name)! + 1;
+    state.step.set(name, step);
+    const m = state.expAvg.get(name)!;
+    const v = state.expAvgSq.get(name)!;
+    const biasCorrection1 = 1 - ADAM_BETA1 ** step;
+    const biasCorrection2Sqrt = Math.sqrt(1 - ADAM_BETA2 ** step);
+    const stepSize = lr / biasCorrection1;
+    tf.tidy(() => {
+      const decayed = wd !== 0 ? tf.mul(param, 1 - lr * wd) : param;
+      const newM = tf.add(tf.mul(m, ADAM_BETA1), tf.mul(grad, 1 - ADAM_BETA1));
+      const newV = tf.add(tf.mul(v, ADAM_BETA2), tf.mul(tf.square(grad), 1 - ADAM_BETA2));
+      const denom = tf.add(tf.div(tf.sqrt(newV), biasCorrection2Sqrt), ADAM_EPS);
+      m.assign(newM);
+      v.assign(newV);
+      param.assign(tf.sub(decayed, tf.mul(tf.div(newM, denom), stepSize)));
+    });
+  }
+}
+
+/** EMA teacher: θ_t ← m·θ_t + (1 − m)·θ_s over every parameter (also the teacher's frozen weight_g). */
+export function emaUpdateTeacher(teacher: Map<string, tf.Variable>, student: Map<string, tf.Variable>, momentum: number): void {
+  for (const [name, t] of teacher) {
+    const s = student.get(name);
+    if (!s) throw new Error(`emaUpdateTeacher: student has no parameter ${name}`);
+    tf.tidy(() => t.assign(tf.add(tf.mul(t, momentum), tf.mul(s, 1 - momentum))));
+  }
+}
