@@ -1,9 +1,15 @@
 /**
- * `dora` command line: the headless front door to the trainer.
- *   dora golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]
+ * `dora` command line: the headless front door to the trainer (the extension forks dist/trainer.js instead).
  */
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { configFromPreset, isPresetName, presetNames, writeConfigFile } from '../core/presets';
+import type { TrainerMessage } from '../core/messages';
 import { initBackend, isBackendName, type BackendName } from './backend';
 import { collectGoldenFiles, formatCaseLine, runGoldenCase } from './golden/runGolden';
+import { ensureDemoVideo } from './data/syntheticVideo';
+import { runTraining, type TrainResult } from './run/train';
+import { ProgressBar } from './run/progressBar';
 
 interface ParsedArgs { positional: string[]; flags: Map<string, string | true> }
 
@@ -22,20 +28,41 @@ export function parseArgs(argv: string[]): ParsedArgs {
   return { positional, flags };
 }
 
-const USAGE = `usage:
-  dora golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]   check the implementation against the official golden cases`;
+const USAGE = `usage: dora <command> [options]
+  init <preset> <video> [--out file.dora.json]        write a config from a preset (${presetNames.join(', ')})
+  train <config.dora.json> [--run-dir D] [--resume <checkpoint.json>|latest] [--backend B] [--ffmpeg PATH] [--max-steps N]
+                                                      train (Ctrl-C finishes the step, checkpoints and exits)
+  demo [--dir demo-workspace] [--max-steps N]          generate the synthetic walking tour if needed and train the demo preset
+  golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]
+                                                      check the implementation against the official golden cases
+backends: auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu`;
 
-function backendFlag(flags: ParsedArgs['flags']): BackendName {
-  const value = flags.get('backend') ?? 'wasm';
+class UsageError extends Error {}
+
+function backendFlag(flags: ParsedArgs['flags'], fallback?: BackendName): BackendName | undefined {
+  const value = flags.get('backend') ?? fallback;
+  if (value === undefined) return undefined;
   if (!isBackendName(value)) throw new UsageError(`--backend must be one of auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu (got "${String(value)}")`);
   return value;
 }
 
-class UsageError extends Error {}
+function intFlag(flags: ParsedArgs['flags'], name: string): number | undefined {
+  const v = flags.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer (got "${String(v)}")`);
+  return n;
+}
+
+function stringFlag(flags: ParsedArgs['flags'], name: string): string | undefined {
+  const v = flags.get(name);
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  return v;
+}
 
 async function goldenCommand(args: ParsedArgs): Promise<number> {
   if (args.positional.length === 0) throw new UsageError('golden: give at least one folder or .safetensors file, e.g. `dora golden ../shared/golden`');
-  const report = await initBackend(backendFlag(args.flags));
+  const report = await initBackend(backendFlag(args.flags, 'wasm')!);
   console.log(`backend: ${report.active} — ${report.reason}`);
   const files = collectGoldenFiles(args.positional);
   let failed = 0;
@@ -51,6 +78,76 @@ async function goldenCommand(args: ParsedArgs): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
+/** Runs training with a terminal progress bar; SIGINT/SIGTERM stop after the current step with a checkpoint. */
+async function trainWithTerminal(options: Parameters<typeof runTraining>[0]): Promise<TrainResult> {
+  const controller = new AbortController();
+  const onSignal = (sig: string) => {
+    if (controller.signal.aborted) { console.error(`\n${sig} again: exiting now without a checkpoint`); process.exit(130); }
+    console.error(`\n${sig}: finishing the current step, then writing a checkpoint (press again to exit at once)`);
+    controller.abort();
+  };
+  const sigint = () => onSignal('SIGINT');
+  const sigterm = () => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  const bar = new ProgressBar(process.stderr);
+  try {
+    return await runTraining({
+      ...options,
+      signal: controller.signal,
+      emit: (m: TrainerMessage) => bar.handle(m),
+    });
+  } finally {
+    bar.done();
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+}
+
+function reportResult(r: TrainResult): number {
+  const where = relative(process.cwd(), r.runDir) || r.runDir;
+  if (r.reason === 'failed') { console.error(`dora: training failed at step ${r.step}: ${r.message}\nrun folder: ${where}`); return 1; }
+  console.log(`${r.reason === 'completed' ? 'finished' : 'stopped'} at step ${r.step}; run folder: ${where}`);
+  return 0;
+}
+
+async function trainCommand(args: ParsedArgs): Promise<number> {
+  const [configPath] = args.positional;
+  const resume = stringFlag(args.flags, 'resume');
+  if (!configPath && !resume) throw new UsageError('train: give a *.dora.json config (or --resume <checkpoint.json>)');
+  return reportResult(await trainWithTerminal({
+    configPath, resume, runDir: stringFlag(args.flags, 'run-dir'), backend: backendFlag(args.flags),
+    ffmpegPath: stringFlag(args.flags, 'ffmpeg'), maxSteps: intFlag(args.flags, 'max-steps'), cacheRoot: stringFlag(args.flags, 'cache-dir'),
+  }));
+}
+
+async function initCommand(args: ParsedArgs): Promise<number> {
+  const [preset, video] = args.positional;
+  if (!isPresetName(preset)) throw new UsageError(`init: the first argument must be a preset: ${presetNames.join(', ')}`);
+  if (!video) throw new UsageError('init: give the video file to train on');
+  const out = resolve(stringFlag(args.flags, 'out') ?? `${preset}.dora.json`);
+  if (existsSync(out) && !args.flags.has('force')) throw new UsageError(`init: ${out} exists (use --force to overwrite)`);
+  await writeConfigFile(out, configFromPreset(preset, { data: { video: relative(resolve(out, '..'), resolve(video)) || video } }, { expand: true }));
+  console.log(`wrote ${out}`);
+  return 0;
+}
+
+/** `npm run demo`: the synthetic walking tour (generated once) and a short DoRA run on it, in demo-workspace/. */
+async function demoCommand(args: ParsedArgs): Promise<number> {
+  const dir = resolve(stringFlag(args.flags, 'dir') ?? 'demo-workspace');
+  console.log(`demo workspace: ${dir}`);
+  const video = await ensureDemoVideo(join(dir, 'media'));
+  console.log(`video: ${relative(process.cwd(), video.video)} (${video.frameCount} frames, ground-truth masks in ${relative(process.cwd(), video.mask)})`);
+  const configPath = join(dir, 'demo.dora.json');
+  if (!existsSync(configPath)) {
+    await writeConfigFile(configPath, configFromPreset('demo', { data: { video: relative(dir, video.video) }, runtime: { runsDir: 'runs' } }, { expand: true, name: 'demo' }));
+  }
+  console.log(`config: ${relative(process.cwd(), configPath)}`);
+  return reportResult(await trainWithTerminal({
+    configPath, backend: backendFlag(args.flags), maxSteps: intFlag(args.flags, 'max-steps'), cacheRoot: join(dir, '.frame-cache'),
+  }));
+}
+
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const [command, ...rest] = args.positional;
@@ -58,6 +155,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'golden': return await goldenCommand(sub);
+      case 'train': return await trainCommand(sub);
+      case 'init': return await initCommand(sub);
+      case 'demo': return await demoCommand(sub);
       case undefined: case 'help': console.log(USAGE); return command ? 0 : 2;
       default: throw new UsageError(`unknown command "${command}"`);
     }

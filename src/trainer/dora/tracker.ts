@@ -120,23 +120,43 @@ export function runTracker(inp: TrackerInputs): TrackerResult {
 }
 
 /**
- * Masked views: images [B, F, 3, H, W] × each object's mask upsampled ×patch (nearest) → [k, B, F, 3, H, W].
+ * Nearest-upsampled (×patch) binary masks as a pixel array, in the order `order` asks for: 'clip-major' gives
+ * [k, B, F, 1, H, W] (the official layout), 'frame-major' gives [k, F, B, 1, H, W] (the trainer's batched layout).
+ * maskPatch is [k, B, F, rows·cols]; pixels beyond rows·patch or cols·patch stay 0.
+ */
+export function upsampleMasks(maskPatch: Uint8Array, objects: number, batch: number, frames: number, h: number, w: number, patchSize: number, order: 'clip-major' | 'frame-major'): Float32Array {
+  const rows = Math.floor(h / patchSize);
+  const cols = Math.floor(w / patchSize);
+  const pixelMask = new Float32Array(objects * batch * frames * h * w);
+  for (let o = 0; o < objects; o++) {
+    for (let b = 0; b < batch; b++) {
+      for (let f = 0; f < frames; f++) {
+        const src = ((o * batch + b) * frames + f) * rows * cols;
+        const view = order === 'clip-major' ? (o * batch + b) * frames + f : (o * frames + f) * batch + b;
+        const dst = view * h * w;
+        for (let y = 0; y < rows * patchSize; y++) {
+          const rowBase = src + Math.floor(y / patchSize) * cols;
+          for (let x = 0; x < cols * patchSize; x++) pixelMask[dst + y * w + x] = maskPatch[rowBase + Math.floor(x / patchSize)];
+        }
+      }
+    }
+  }
+  return pixelMask;
+}
+
+/**
+ * Masked views (utils.MOT's return value): images [B, F, 3, H, W] × each object's mask → [k, B, F, 3, H, W].
  * Pixels outside the object become 0, i.e. the ImageNet mean, since the crops are already normalised.
  */
 export function maskImages(images: tf.Tensor, maskPatch: Uint8Array, objects: number, patchSize: number): tf.Tensor {
   const [b, f, , h, w] = images.shape as [number, number, number, number, number];
-  const rows = Math.floor(h / patchSize);
-  const cols = Math.floor(w / patchSize);
-  const pixelMask = new Float32Array(objects * b * f * h * w);
-  for (let o = 0; o < objects; o++) {
-    for (let i = 0; i < b * f; i++) {
-      const src = (o * b * f + i) * rows * cols;
-      const dst = (o * b * f + i) * h * w;
-      for (let y = 0; y < rows * patchSize; y++) {
-        const rowBase = src + Math.floor(y / patchSize) * cols;
-        for (let x = 0; x < cols * patchSize; x++) pixelMask[dst + y * w + x] = maskPatch[rowBase + Math.floor(x / patchSize)];
-      }
-    }
-  }
+  const pixelMask = upsampleMasks(maskPatch, objects, b, f, h, w, patchSize, 'clip-major');
   return tf.tidy(() => tf.mul(images.reshape([1, b, f, 3, h, w]), tf.tensor(pixelMask, [objects, b, f, 1, h, w])));
+}
+
+/** The same masked views for frame-major images [F, B, 3, H, W] → [k, F, B, 3, H, W] (no rank-6 transpose needed). */
+export function maskFrameMajorImages(framesFirst: tf.Tensor, maskPatch: Uint8Array, objects: number, patchSize: number): tf.Tensor {
+  const [f, b, , h, w] = framesFirst.shape as [number, number, number, number, number];
+  const pixelMask = upsampleMasks(maskPatch, objects, b, f, h, w, patchSize, 'frame-major');
+  return tf.tidy(() => tf.mul(framesFirst.reshape([1, f, b, 3, h, w]), tf.tensor(pixelMask, [objects, f, b, 1, h, w])));
 }

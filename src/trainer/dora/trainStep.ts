@@ -10,10 +10,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { adamwStep, cancelLastLayerGradients, clipGradientsPerTensor, emaUpdateTeacher } from '../optim/adamw';
-import { doraLoss, updatedCenter, type LossVariant } from './loss';
+import { doraLoss, teacherTargets, updatedCenter, type LossVariant } from './loss';
 import { networkForward, trainableParamNames, type DoraModelConfig, type DoraState, type ParamMap } from './model';
 import type { SinkhornOptions } from './sinkhorn';
-import { maskImages, runTracker, type TrackerResult } from './tracker';
+import { maskFrameMajorImages, runTracker, type TrackerResult } from './tracker';
 
 export interface DoraStepHyper {
   /** Epoch index (freeze-last-layer and the teacher temperature are per epoch). */
@@ -54,6 +54,10 @@ export interface StepDiagnostics {
 
 export interface StepOutcome {
   loss: number;
+  /** Monitoring: mean CE of the masked-view and local-crop terms, and the teacher's entropies (collapse watch:
+   *  a per-sample entropy near 0 with a batch-mean entropy near 0 is collapse to one prototype; both near log K is
+   *  collapse to uniform). */
+  parts: { lossMasked: number; lossLocal: number; teacherEntropy: number; teacherBatchEntropy: number };
   /** Raw per-tensor gradient norms in named_parameters order (utils.clip_gradients' return value). */
   gradNorms: Map<string, number>;
   tracker?: TrackerResult;
@@ -73,12 +77,17 @@ interface TeacherPass {
   anchorPatches: tf.Tensor3D; // [B, N, D]
 }
 
+/** [B, F, …] → [F, B, …] as a rank-3 transpose (tfjs-wasm's rank-5/6 transposes are slow). */
+export function framesFirst(x: tf.Tensor): tf.Tensor {
+  const [b, f, ...rest] = x.shape;
+  return tf.tidy(() => x.reshape([b, f, -1]).transpose([1, 0, 2]).reshape([f, b, ...rest]));
+}
+
 /** Teacher forward on all frames' global crops (MultiCropWrapper with return_track=True); frame 0 is the anchor. */
-export function teacherPass(state: DoraState, global: tf.Tensor): TeacherPass {
-  const [b, f, c, h, w] = global.shape as [number, number, number, number, number];
+export function teacherPass(state: DoraState, globalFramesFirst: tf.Tensor): TeacherPass {
+  const [f, b, c, h, w] = globalFramesFirst.shape as [number, number, number, number, number];
   return tf.tidy(() => {
-    const frames = global.transpose([1, 0, 2, 3, 4]).reshape([f * b, c, h, w]);
-    const { backbone, out } = networkForward(state.teacher, state.cfg, frames as tf.Tensor4D);
+    const { backbone, out } = networkForward(state.teacher, state.cfg, globalFramesFirst.reshape([f * b, c, h, w]) as tf.Tensor4D);
     const [, heads, t, dh] = backbone.q.shape;
     const d = backbone.tokens.shape[2];
     return {
@@ -91,44 +100,113 @@ export function teacherPass(state: DoraState, global: tf.Tensor): TeacherPass {
   });
 }
 
-export function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraStepHyper, opts: { collect?: boolean } = {}): StepOutcome {
+/** Mean per-row entropy of the teacher targets, and the entropy of their batch mean (DINO's collapse diagnostics). */
+function teacherEntropies(teacherOut: tf.Tensor3D, center: tf.Tensor2D, teacherTemp: number): { teacherEntropy: number; teacherBatchEntropy: number } {
+  const values = tf.tidy(() => {
+    const d = teacherOut.shape[2];
+    const q = teacherTargets(teacherOut, center, teacherTemp).reshape([-1, d]);
+    const entropy = (p: tf.Tensor) => tf.neg(tf.sum(tf.mul(p, tf.log(tf.add(p, 1e-12))), -1));
+    return tf.stack([tf.mean(entropy(q)), entropy(tf.mean(q, 0))]);
+  });
+  const [teacherEntropy, teacherBatchEntropy] = values.dataSync();
+  values.dispose();
+  return { teacherEntropy, teacherBatchEntropy };
+}
+
+/** A step whose loss is NaN or ±Inf: nothing was updated (the official code exits before the backward pass). */
+export class NonFiniteLossError extends Error {
+  constructor(readonly loss: number, readonly hyper: DoraStepHyper) {
+    super(`the loss is ${loss} at epoch ${hyper.epoch} (lr ${hyper.lr.toExponential(3)}, teacher temperature ${hyper.teacherTemp}); no parameter was updated`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** Copies [groups, bc, D] rows of a chunk into [groups, B, D] at clip offset b0. */
+function scatterClips(chunk: Float32Array, full: Float32Array, groups: number, bc: number, b: number, b0: number, d: number): void {
+  for (let g = 0; g < groups; g++) full.set(chunk.subarray(g * bc * d, (g + 1) * bc * d), (g * b + b0) * d);
+}
+
+export interface StepOptions {
+  /** Keep the outputs the golden cases and snapshots need (costs a few device→host reads). */
+  collect?: boolean;
+  /** Clips per forward/backward pass (gradient accumulation); default: the whole batch at once. */
+  microBatch?: number;
+}
+
+export function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraStepHyper, opts: StepOptions = {}): StepOutcome {
   const { cfg } = state;
   const [b, f, c, h, w] = batch.global.shape as [number, number, number, number, number];
   const [nl, , , , lh, lw] = batch.local.shape as [number, number, number, number, number, number];
 
-  const teacher = teacherPass(state, batch.global);
+  const globalFF = framesFirst(batch.global); // [F, B, 3, H, W]
+  // Local crops [nl, B, F, …] → [F, nl·B, …]: rows v·B + b per frame, as MultiCropWrapper concatenates them.
+  const localFF = tf.tidy(() => batch.local.reshape([nl * b, f, -1]).transpose([1, 0, 2]).reshape([f * nl * b, c, lh, lw]));
+  const teacher = teacherPass(state, globalFF);
   let tracker: TrackerResult | undefined;
-  let views: tf.Tensor; // [k, B, F, 3, H, W]
+  let views: tf.Tensor; // [k, F, B, 3, H, W]
   if (hyper.tracker) {
     tracker = runTracker({ ...teacher, heads: batch.heads, sinkhorn: hyper.sinkhorn });
-    views = maskImages(batch.global, tracker.maskPatch, batch.heads.length, cfg.vit.patchSize);
+    views = maskFrameMajorImages(globalFF, tracker.maskPatch, batch.heads.length, cfg.vit.patchSize);
   } else {
-    views = batch.global.reshape([1, b, f, c, h, w]);
+    views = globalFF.reshape([1, f, b, c, h, w]);
   }
   const k = views.shape[0];
 
   const names = trainableParamNames(cfg);
   const varList = names.map((n) => state.student.get(n)!);
   const nameOfVariable = new Map(names.map((n) => [state.student.get(n)!.name, n]));
-  let collected: Pick<StepDiagnostics, 'studentMasked' | 'studentLocal'> | undefined;
+  const outDim = cfg.head.outDim;
+  const collectedMasked = opts.collect ? new Float32Array(k * f * b * outDim) : undefined;
+  const collectedLocal = opts.collect ? new Float32Array(f * nl * b * outDim) : undefined;
 
-  const { value, grads } = tf.variableGrads(() => {
-    const maskedIn = views.transpose([0, 2, 1, 3, 4, 5]).reshape([k * f * b, c, h, w]);
-    const studentMasked = headOutputs(state.student, cfg, maskedIn).reshape([k, f, b, -1]) as tf.Tensor4D;
-    const localIn = batch.local.transpose([2, 0, 1, 3, 4, 5]).reshape([f * nl * b, c, lh, lw]);
-    const studentLocal = headOutputs(state.student, cfg, localIn).reshape([f, nl * b, -1]) as tf.Tensor3D;
-    if (opts.collect) {
-      collected = { studentMasked: studentMasked.dataSync() as Float32Array, studentLocal: studentLocal.dataSync() as Float32Array };
+  // Gradient accumulation over micro-batches of clips. The loss is a fixed linear combination of batch-mean
+  // cross-entropies, so Σ (clips in chunk / B) · loss(chunk) is exactly the full-batch loss, and so are its gradients.
+  // The tracker threshold and the centre already used the whole batch above.
+  const chunkSize = opts.microBatch && opts.microBatch > 0 ? Math.min(opts.microBatch, b) : b;
+  const localGrid = tf.tidy(() => localFF.reshape([f, nl, b, c, lh, lw]));
+  let lossValue = 0;
+  let lossMasked = 0;
+  let lossLocal = 0;
+  const summed = new Map<string, tf.Tensor>();
+  for (let b0 = 0; b0 < b; b0 += chunkSize) {
+    const bc = Math.min(chunkSize, b - b0);
+    const weight = bc / b;
+    const { value, grads } = tf.variableGrads(() => {
+      const maskedIn = (bc === b ? views : tf.slice(views, [0, 0, b0, 0, 0, 0], [k, f, bc, c, h, w])).reshape([k * f * bc, c, h, w]);
+      const localIn = (bc === b ? localGrid : tf.slice(localGrid, [0, 0, b0, 0, 0, 0], [f, nl, bc, c, lh, lw])).reshape([f * nl * bc, c, lh, lw]);
+      const studentMasked = headOutputs(state.student, cfg, maskedIn).reshape([k, f, bc, outDim]) as tf.Tensor4D;
+      const studentLocal = headOutputs(state.student, cfg, localIn).reshape([f, nl * bc, outDim]) as tf.Tensor3D;
+      if (collectedMasked && collectedLocal) {
+        scatterClips(studentMasked.dataSync() as Float32Array, collectedMasked, k * f, bc, b, b0, outDim);
+        scatterClips(studentLocal.dataSync() as Float32Array, collectedLocal, f * nl, bc, b, b0, outDim);
+      }
+      const teacherOut = bc === b ? teacher.teacherOut : tf.slice(teacher.teacherOut, [0, b0, 0], [f, bc, outDim]);
+      const parts = doraLoss({
+        teacherOut, studentMasked, studentLocal, center: state.center as tf.Tensor2D,
+        teacherTemp: hyper.teacherTemp, studentTemp: hyper.studentTemp, variant: hyper.lossVariant,
+      });
+      lossMasked += weight * (tf.mean(parts.ceMasked).dataSync()[0]);
+      lossLocal += weight * (tf.mean(parts.ceLocal).dataSync()[0]);
+      const loss = parts.loss;
+      return weight === 1 ? loss : tf.mul(loss, weight) as tf.Scalar;
+    }, varList);
+    lossValue += value.dataSync()[0];
+    value.dispose();
+    for (const [varName, g] of Object.entries(grads)) {
+      const prev = summed.get(varName);
+      if (prev) { summed.set(varName, tf.add(prev, g)); prev.dispose(); g.dispose(); } else summed.set(varName, g);
     }
-    return doraLoss({
-      teacherOut: teacher.teacherOut, studentMasked, studentLocal, center: state.center as tf.Tensor2D,
-      teacherTemp: hyper.teacherTemp, studentTemp: hyper.studentTemp, variant: hyper.lossVariant,
-    }).loss;
-  }, varList);
-
-  const loss = value.dataSync()[0];
-  value.dispose();
-  if (views !== batch.global) views.dispose();
+  }
+  tf.dispose([views, globalFF, localFF, localGrid]);
+  const loss = lossValue;
+  if (!Number.isFinite(loss)) {
+    tf.dispose([...summed.values(), teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
+    throw new NonFiniteLossError(loss, hyper);
+  }
+  const grads = Object.fromEntries(summed);
+  const entropies = teacherEntropies(teacher.teacherOut, state.center as tf.Tensor2D, hyper.teacherTemp);
+  let collected: Pick<StepDiagnostics, 'studentMasked' | 'studentLocal'> | undefined;
+  if (collectedMasked && collectedLocal) collected = { studentMasked: collectedMasked, studentLocal: collectedLocal };
 
   // named_parameters order, as utils.clip_gradients iterates.
   const rawGrads = new Map<string, tf.Tensor>();
@@ -156,5 +234,5 @@ export function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraSte
   state.center.assign(newCenter);
   newCenter.dispose();
   tf.dispose([teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
-  return { loss, gradNorms: norms, tracker, diagnostics };
+  return { loss, gradNorms: norms, tracker, diagnostics, parts: { lossMasked, lossLocal, ...entropies } };
 }

@@ -75,16 +75,29 @@ export function vitParamShapes(cfg: VitConfig): Map<string, number[]> {
  * x: [B, 3, H, W] NCHW → [B, N, D] with patches row-major.
  */
 export function patchEmbed(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor, patchSize: number): tf.Tensor3D {
-  const [b, c, h, w] = x.shape;
-  const rows = Math.floor(h / patchSize);
-  const cols = Math.floor(w / patchSize);
-  const cropped = rows * patchSize === h && cols * patchSize === w ? x : tf.slice(x, [0, 0, 0, 0], [b, c, rows * patchSize, cols * patchSize]);
-  const patches = cropped
-    .reshape([b, c, rows, patchSize, cols, patchSize])
-    .transpose([0, 2, 4, 1, 3, 5])
-    .reshape([b * rows * cols, c * patchSize * patchSize]);
   const d = weight.shape[0];
+  const { patches, rows, cols } = patchify(x, patchSize);
+  const [b, c] = [x.shape[0], x.shape[1]];
   return linear(patches, weight.reshape([d, c * patchSize * patchSize]), bias).reshape([b, rows * cols, d]);
+}
+
+/**
+ * Cuts NCHW images into flattened patches [B·N, 3·p·p] (channel, then row, then column inside a patch, like the
+ * Conv2d weight). Written with two rank-4 transposes: tfjs-wasm's rank-5/6 transposes take a slow generic path.
+ */
+export function patchify(x: tf.Tensor4D, patchSize: number): { patches: tf.Tensor2D; rows: number; cols: number } {
+  const [b, c, h, w] = x.shape;
+  const p = patchSize;
+  const rows = Math.floor(h / p);
+  const cols = Math.floor(w / p);
+  const cropped = rows * p === h && cols * p === w ? x : tf.slice(x, [0, 0, 0, 0], [b, c, rows * p, cols * p]);
+  const patches = cropped
+    .reshape([b * c * rows, p, cols, p])
+    .transpose([0, 2, 1, 3]) // [B·C·rows, cols, p, p]
+    .reshape([b, c, rows * cols, p * p])
+    .transpose([0, 2, 1, 3]) // [B, N, C, p·p]
+    .reshape([b * rows * cols, c * p * p]) as tf.Tensor2D;
+  return { patches, rows, cols };
 }
 
 const interpolationCache = new Map<string, Float32Array>();
@@ -115,10 +128,9 @@ export function transformerBlock(x: tf.Tensor3D, get: ParamGetter, cfg: VitConfi
   const heads = cfg.numHeads;
   const headDim = d / heads;
   const h = layerNorm(x, get('norm1.weight'), get('norm1.bias'), cfg.lnEps);
-  const qkv = linear(h, get('attn.qkv.weight'), cfg.qkvBias ? get('attn.qkv.bias') : undefined)
-    .reshape([b, t, 3, heads, headDim])
-    .transpose([2, 0, 3, 1, 4]); // [3, B, heads, T, head_dim]
-  const [q, k, v] = tf.split(qkv, 3, 0).map((part) => part.reshape([b, heads, t, headDim]) as tf.Tensor4D);
+  const qkv = linear(h, get('attn.qkv.weight'), cfg.qkvBias ? get('attn.qkv.bias') : undefined); // [B, T, 3D]: q | k | v
+  // Split first, then a rank-4 transpose per tensor: [B, T, D] → [B, heads, T, head_dim].
+  const [q, k, v] = tf.split(qkv, 3, 2).map((part) => part.reshape([b, t, heads, headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D);
   const attn = tf.softmax(tf.mul(tf.matMul(q, k, false, true), headDim ** -0.5)) as tf.Tensor4D;
   const mixed = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([b, t, d]);
   const y = tf.add(x, linear(mixed, get('attn.proj.weight'), get('attn.proj.bias'))) as tf.Tensor3D;

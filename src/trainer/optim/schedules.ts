@@ -17,7 +17,8 @@ export function linspace(start: number, stop: number, num: number): number[] {
 /** utils.cosine_scheduler: one value per iteration, epochs × niterPerEpoch long. */
 export function cosineScheduler(base: number, final: number, epochs: number, niterPerEpoch: number, warmupEpochs = 0, startWarmupValue = 0): Float64Array {
   const total = epochs * niterPerEpoch;
-  const warmupIters = warmupEpochs * niterPerEpoch;
+  // Official warm-up epochs are integers; a fractional value (short demo runs) rounds to whole iterations.
+  const warmupIters = Math.round(warmupEpochs * niterPerEpoch);
   const warmup = warmupEpochs > 0 ? linspace(startWarmupValue, base, warmupIters) : [];
   const cosineLength = total - warmupIters;
   if (cosineLength < 0) throw new Error(`cosineScheduler: ${warmupEpochs} warm-up epochs exceed the ${epochs} epochs`);

@@ -1,0 +1,139 @@
+/**
+ * Checkpoints: the student, teacher and DINO centre in one safetensors file (official MultiCropWrapper names,
+ * prefixed `student.` / `teacher.`, so `student.backbone.*` is a DINO/DoRA ViT state_dict), AdamW moments in a
+ * second file, and the sidecar JSON written LAST (its presence marks the checkpoint complete; it holds both sha256
+ * checksums, the RNG state and the schedule position). Every file is written atomically (temp + fsync + rename),
+ * so a crash or a full disk never leaves a corrupt checkpoint that looks complete.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../../core/atomicWrite';
+import { checkpointPaths, isCheckpointSidecar, RUN_DIR_FORMAT_VERSION, type CheckpointSidecar } from '../../core/runDir';
+import { parseSafetensors, serializeSafetensors, type TensorToWrite } from '../io/safetensors';
+import { doraParamNames, type DoraState } from '../dora/model';
+
+export const CENTER_TENSOR = 'loss.center';
+
+export interface CheckpointMeta {
+  step: number;
+  epoch: number;
+  rng: CheckpointSidecar['rng'];
+  schedule: CheckpointSidecar['schedule'];
+  configSha256: string;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function tensorEntry(t: tf.Tensor): TensorToWrite {
+  return { shape: t.shape, data: t.dataSync() as Float32Array };
+}
+
+/** Serialises the model state (weights + optimiser) to two safetensors buffers. */
+export function serializeState(state: DoraState): { weights: Buffer; optimizer: Buffer } {
+  const weights = new Map<string, TensorToWrite>();
+  for (const name of doraParamNames(state.cfg)) {
+    weights.set(`student.${name}`, tensorEntry(state.student.get(name)!));
+    weights.set(`teacher.${name}`, tensorEntry(state.teacher.get(name)!));
+  }
+  weights.set(CENTER_TENSOR, tensorEntry(state.center));
+  const optimizer = new Map<string, TensorToWrite>();
+  for (const [name, m] of state.optimizer.expAvg) {
+    optimizer.set(`exp_avg.${name}`, tensorEntry(m));
+    optimizer.set(`exp_avg_sq.${name}`, tensorEntry(state.optimizer.expAvgSq.get(name)!));
+    optimizer.set(`step.${name}`, { shape: [], data: Int32Array.from([state.optimizer.step.get(name)!]), dtype: 'I64' });
+  }
+  return {
+    weights: serializeSafetensors(weights, { format: 'dora-studio checkpoint', student: 'student.<state_dict name>', teacher: 'teacher.<state_dict name>' }),
+    optimizer: serializeSafetensors(optimizer, { format: 'dora-studio AdamW state (torch 1.13 names: exp_avg, exp_avg_sq, step)' }),
+  };
+}
+
+/** Writes a complete checkpoint; returns the sidecar path. Data files first, the sidecar last. */
+export async function saveCheckpoint(runDir: string, state: DoraState, meta: CheckpointMeta): Promise<string> {
+  const paths = checkpointPaths(runDir, meta.step);
+  await mkdir(dirname(paths.sidecar), { recursive: true });
+  const { weights, optimizer } = serializeState(state);
+  await writeFileAtomic(paths.weights, weights);
+  await writeFileAtomic(paths.optimizer, optimizer);
+  const sidecar: CheckpointSidecar = {
+    formatVersion: RUN_DIR_FORMAT_VERSION,
+    step: meta.step,
+    epoch: meta.epoch,
+    time: new Date().toISOString(),
+    weightsFile: basename(paths.weights),
+    weightsSha256: sha256(weights),
+    optimizerFile: basename(paths.optimizer),
+    optimizerSha256: sha256(optimizer),
+    centerTensor: CENTER_TENSOR,
+    rng: meta.rng,
+    schedule: meta.schedule,
+    configSha256: meta.configSha256,
+  };
+  await writeJsonAtomic(paths.sidecar, sidecar);
+  return paths.sidecar;
+}
+
+export class CheckpointError extends Error {
+  constructor(file: string, cause: string, fix: string) {
+    super(`${file}: ${cause}. ${fix}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+/** Reads and verifies a checkpoint; overwrites the state's variables in place. */
+export async function loadCheckpoint(sidecarPath: string, state: DoraState): Promise<CheckpointSidecar> {
+  let sidecar: unknown;
+  try {
+    sidecar = JSON.parse(await readFile(sidecarPath, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(sidecarPath, `cannot read the checkpoint sidecar (${(e as Error).message})`, 'Pass the .json sidecar of a complete checkpoint (checkpoints/step-NNNNNN.json).');
+  }
+  if (!isCheckpointSidecar(sidecar)) throw new CheckpointError(sidecarPath, 'is not a checkpoint sidecar', 'Pass the .json sidecar of a complete checkpoint (checkpoints/step-NNNNNN.json).');
+  const dir = dirname(sidecarPath);
+  const weightsBytes = await readFile(join(dir, sidecar.weightsFile));
+  const optimBytes = await readFile(join(dir, sidecar.optimizerFile));
+  if (sha256(weightsBytes) !== sidecar.weightsSha256 || sha256(optimBytes) !== sidecar.optimizerSha256) {
+    throw new CheckpointError(sidecarPath, 'checksum mismatch: the weights or optimiser file changed or is damaged', 'Resume from an earlier checkpoint of this run.');
+  }
+  const weights = parseSafetensors(weightsBytes, join(dir, sidecar.weightsFile)).tensors;
+  const optim = parseSafetensors(optimBytes, join(dir, sidecar.optimizerFile)).tensors;
+  const assign = (v: tf.Variable, name: string, data: ArrayLike<number> | undefined, shape: number[] | undefined) => {
+    if (!data || !shape || shape.join(',') !== v.shape.join(',')) {
+      throw new CheckpointError(sidecarPath, `tensor ${name} is missing or has shape [${shape ?? '?'}] instead of [${v.shape}]`, 'The checkpoint was made with another model config; resume it with the config of its run (config.json in the run folder).');
+    }
+    tf.tidy(() => v.assign(tf.tensor(Float32Array.from(data), shape)));
+  };
+  for (const name of doraParamNames(state.cfg)) {
+    for (const role of ['student', 'teacher'] as const) {
+      const t = weights.get(`${role}.${name}`);
+      assign(state[role].get(name)!, `${role}.${name}`, t?.data, t?.shape);
+    }
+  }
+  const center = weights.get(sidecar.centerTensor);
+  assign(state.center, sidecar.centerTensor, center?.data, center?.shape);
+  for (const v of state.optimizer.expAvg.values()) v.dispose();
+  for (const v of state.optimizer.expAvgSq.values()) v.dispose();
+  state.optimizer.expAvg.clear(); state.optimizer.expAvgSq.clear(); state.optimizer.step.clear();
+  for (const [key, t] of optim) {
+    const m = /^(exp_avg|exp_avg_sq|step)\.(.+)$/.exec(key);
+    if (!m) continue;
+    const [, kind, name] = m;
+    if (kind === 'step') { state.optimizer.step.set(name, Number(t.data[0])); continue; }
+    const value = tf.tensor(Float32Array.from(t.data as ArrayLike<number>), t.shape);
+    (kind === 'exp_avg' ? state.optimizer.expAvg : state.optimizer.expAvgSq).set(name, tf.variable(value, false));
+    value.dispose();
+  }
+  return sidecar;
+}
+
+/** Deletes a checkpoint: the sidecar first (so it stops looking complete), then the data files. */
+export async function deleteCheckpoint(sidecarPath: string, sidecar: CheckpointSidecar): Promise<void> {
+  const dir = dirname(sidecarPath);
+  await unlink(sidecarPath).catch(() => undefined);
+  await unlink(join(dir, sidecar.weightsFile)).catch(() => undefined);
+  await unlink(join(dir, sidecar.optimizerFile)).catch(() => undefined);
+}

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeInvalidMessage, isHostMessage, isTrainerMessage, PROTOCOL_VERSION, type TrainerMessage } from '../../src/core/messages';
+import { isHostToWebviewMessage, isWebviewToHostMessage } from '../../src/core/webviewMessages';
+
+const record = { step: 3, epoch: 0, time: '2025-01-01T00:00:00Z', loss: 9.1, lr: 1e-4, wd: 0.04, momentum: 0.996, teacherTemp: 0.04, imgPerSec: 4, secPerStep: 2 };
+
+const validTrainerMessages: TrainerMessage[] = [
+  { type: 'ready', protocol: PROTOCOL_VERSION, pid: 12, versions: { node: 'v20.0.0', tfjs: '4.22.0' } },
+  { type: 'progress', phase: 'frame-cache', done: 10, total: null },
+  { type: 'progress', phase: 'training', done: 10, total: 240, rate: 1.2, eta: 190, message: 'epoch 1' },
+  { type: 'metrics', record },
+  { type: 'snapshot-ready', step: 25, path: '/r/snapshots/step-000025' },
+  { type: 'checkpoint-saved', step: 100, path: '/r/checkpoints/step-000100.json' },
+  { type: 'warning', message: 'slow backend', fix: 'use webgpu' },
+  { type: 'error', message: 'out of memory', fatal: true },
+  { type: 'finished', reason: 'completed', step: 240 },
+];
+
+test('every valid trainer message passes the guard', () => {
+  for (const message of validTrainerMessages) {
+    assert.ok(isTrainerMessage(message), JSON.stringify(message));
+    assert.ok(isTrainerMessage(JSON.parse(JSON.stringify(message))), 'survives JSON IPC');
+    assert.ok(!isHostMessage(message));
+  }
+});
+
+test('malformed trainer messages are rejected', () => {
+  const bad: unknown[] = [
+    null,
+    'ready',
+    [],
+    { type: 'hello' },
+    { type: 'progress', phase: 'decoding', done: 1, total: 2 },
+    { type: 'progress', phase: 'training', done: '1', total: 2 },
+    { type: 'metrics', record: { ...record, loss: null } },
+    { type: 'snapshot-ready', step: -1, path: '/x' },
+    { type: 'error', message: 'x' },
+    { type: 'finished', reason: 'done', step: 1 },
+    { type: 'toString' },
+  ];
+  for (const value of bad) assert.ok(!isTrainerMessage(value), JSON.stringify(value));
+  assert.equal(describeInvalidMessage({ type: 'hello' }), 'unknown type "hello"');
+  assert.equal(describeInvalidMessage({ type: 'error', message: 'x' }), 'fields of a "error" message are missing or have the wrong type');
+  assert.equal(describeInvalidMessage(3), 'not an object');
+});
+
+test('host messages', () => {
+  assert.ok(isHostMessage({ type: 'start', configPath: '/a.dora.json', runDir: '/runs/r' }));
+  assert.ok(isHostMessage({ type: 'start', configPath: '/a.dora.json', runDir: '/runs/r', resumeCheckpoint: '/runs/r/checkpoints/step-000100.json' }));
+  assert.ok(isHostMessage({ type: 'stop' }));
+  assert.ok(isHostMessage({ type: 'stop', checkpoint: false }));
+  assert.ok(!isHostMessage({ type: 'start', configPath: '/a.dora.json' }));
+  assert.ok(!isHostMessage({ type: 'stop', checkpoint: 'no' }));
+  assert.ok(!isTrainerMessage({ type: 'stop' }));
+});
+
+test('webview messages', () => {
+  assert.ok(isWebviewToHostMessage({ type: 'ready' }));
+  assert.ok(isWebviewToHostMessage({ type: 'requestSnapshot', step: 25 }));
+  assert.ok(!isWebviewToHostMessage({ type: 'requestSnapshot', step: 2.5 }));
+  assert.ok(!isWebviewToHostMessage({ type: 'setData', data: {} }));
+  assert.ok(isHostToWebviewMessage({ type: 'setData', data: { metrics: [], metricsAppend: true } }));
+  assert.ok(!isHostToWebviewMessage({ type: 'setData', data: [] }));
+});
