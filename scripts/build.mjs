@@ -38,4 +38,27 @@ for (const e of entries) {
   });
   if (e.banner) chmodSync(e.out, 0o755);
 }
-console.log(`built ${entries.filter((e) => existsSync(e.in)).map((e) => e.out).join(', ')}`);
+// Webview bundles: browser IIFEs (plus the CSS they import) loaded by the panels under a strict nonce CSP,
+// so no eval, no code splitting (each view is one <script>), and no Node built-ins.
+const webviewEntries = [
+  { in: 'webview/dashboard/main.ts', out: 'media/dashboard.js' },
+  { in: 'webview/compare/main.ts', out: 'media/compare.js' },
+];
+for (const e of webviewEntries) {
+  if (!existsSync(e.in)) continue;
+  await build({
+    entryPoints: [e.in],
+    outfile: e.out,
+    bundle: true,
+    platform: 'browser',
+    target: ['chrome120'],
+    format: 'iife',
+    minify: process.env.DORA_DEV !== '1',
+    sourcemap: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+
+const built = [...entries, ...webviewEntries].filter((e) => existsSync(e.in)).map((e) => e.out);
+console.log(`built ${built.join(', ')}`);

@@ -85,6 +85,13 @@ export interface StartMessage {
   runDir: string;
   /** Sidecar .json of the checkpoint to resume from. */
   resumeCheckpoint?: string;
+  /** Overrides of the config's runtime settings, from the extension's settings. */
+  backend?: string;
+  ffmpegPath?: string;
+  /** Frame-cache root folder. */
+  cacheRoot?: string;
+  /** Stop (with a checkpoint) after this many steps in total. */
+  maxSteps?: number;
 }
 export interface StopMessage {
   type: 'stop';
@@ -122,7 +129,9 @@ const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
 };
 
 const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
-  start: (m) => isStr(m.configPath) && isStr(m.runDir) && optional(isStr)(m.resumeCheckpoint),
+  start: (m) =>
+    isStr(m.configPath) && isStr(m.runDir) && optional(isStr)(m.resumeCheckpoint) && optional(isStr)(m.backend) &&
+    optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot) && optional(isStep)(m.maxSteps),
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
 };
 

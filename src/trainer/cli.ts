@@ -10,6 +10,7 @@ import { collectGoldenFiles, formatCaseLine, runGoldenCase } from './golden/runG
 import { ensureDemoVideo } from './data/syntheticVideo';
 import { runTraining, type TrainResult } from './run/train';
 import { ProgressBar } from './run/progressBar';
+import { inspectCheckpoints } from './run/inspect';
 
 interface ParsedArgs { positional: string[]; flags: Map<string, string | true> }
 
@@ -33,6 +34,8 @@ const USAGE = `usage: dora <command> [options]
   train <config.dora.json> [--run-dir D] [--resume <checkpoint.json>|latest] [--backend B] [--ffmpeg PATH] [--max-steps N]
                                                       train (Ctrl-C finishes the step, checkpoints and exits)
   demo [--dir demo-workspace] [--max-steps N]          generate the synthetic walking tour if needed and train the demo preset
+  inspect --out DIR <checkpoint.json...> [--video V] [--clip-start N] [--backend B]
+                                                      run each checkpoint's tracker on the same frames (snapshot format per checkpoint)
   golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]
                                                       check the implementation against the official golden cases
 backends: auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu`;
@@ -132,6 +135,18 @@ async function initCommand(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+async function inspectCommand(args: ParsedArgs): Promise<number> {
+  const out = stringFlag(args.flags, 'out');
+  if (!out) throw new UsageError('inspect: --out <dir> is required');
+  const clipStart = args.flags.has('clip-start') ? Number(stringFlag(args.flags, 'clip-start')) : undefined;
+  const results = await inspectCheckpoints({
+    checkpoints: args.positional, outDir: resolve(out), video: stringFlag(args.flags, 'video'), clipStart,
+    backend: backendFlag(args.flags), ffmpegPath: stringFlag(args.flags, 'ffmpeg'), cacheRoot: stringFlag(args.flags, 'cache-dir'),
+  });
+  for (const r of results) console.log(`${r.label}: ${r.dir}`);
+  return 0;
+}
+
 /** `npm run demo`: the synthetic walking tour (generated once) and a short DoRA run on it, in demo-workspace/. */
 async function demoCommand(args: ParsedArgs): Promise<number> {
   const dir = resolve(stringFlag(args.flags, 'dir') ?? 'demo-workspace');
@@ -158,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'train': return await trainCommand(sub);
       case 'init': return await initCommand(sub);
       case 'demo': return await demoCommand(sub);
+      case 'inspect': return await inspectCommand(sub);
       case undefined: case 'help': console.log(USAGE); return command ? 0 : 2;
       default: throw new UsageError(`unknown command "${command}"`);
     }

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../../core/atomicWrite';
+import { writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions } from '../../core/atomicWrite';
 import { checkpointPaths, isCheckpointSidecar, RUN_DIR_FORMAT_VERSION, type CheckpointSidecar } from '../../core/runDir';
 import { parseSafetensors, serializeSafetensors, type TensorToWrite } from '../io/safetensors';
 import { doraParamNames, type DoraState } from '../dora/model';
@@ -53,12 +53,12 @@ export function serializeState(state: DoraState): { weights: Buffer; optimizer: 
 }
 
 /** Writes a complete checkpoint; returns the sidecar path. Data files first, the sidecar last. */
-export async function saveCheckpoint(runDir: string, state: DoraState, meta: CheckpointMeta): Promise<string> {
+export async function saveCheckpoint(runDir: string, state: DoraState, meta: CheckpointMeta, writeOptions: AtomicWriteOptions = {}): Promise<string> {
   const paths = checkpointPaths(runDir, meta.step);
   await mkdir(dirname(paths.sidecar), { recursive: true });
   const { weights, optimizer } = serializeState(state);
-  await writeFileAtomic(paths.weights, weights);
-  await writeFileAtomic(paths.optimizer, optimizer);
+  await writeFileAtomic(paths.weights, weights, writeOptions);
+  await writeFileAtomic(paths.optimizer, optimizer, writeOptions);
   const sidecar: CheckpointSidecar = {
     formatVersion: RUN_DIR_FORMAT_VERSION,
     step: meta.step,
@@ -73,7 +73,7 @@ export async function saveCheckpoint(runDir: string, state: DoraState, meta: Che
     schedule: meta.schedule,
     configSha256: meta.configSha256,
   };
-  await writeJsonAtomic(paths.sidecar, sidecar);
+  await writeJsonAtomic(paths.sidecar, sidecar, writeOptions);
   return paths.sidecar;
 }
 

@@ -21,6 +21,8 @@ export interface SnapshotInput {
   patchSize: number;
   /** At most this many clips of the batch are kept. */
   maxClips?: number;
+  /** Write here instead of the run's snapshots/step-NNNNNN (inspect mode); written via `<dir>.partial`. */
+  outDir?: string;
 }
 
 function bytesOf(a: Float32Array | Uint8Array): Uint8Array {
@@ -36,7 +38,7 @@ function clipSlice<T extends Float32Array | Uint8Array>(all: T, k: number, b: nu
 
 export async function writeSnapshot(input: SnapshotInput): Promise<string> {
   const { runDir, step, batch, tracker } = input;
-  const paths = snapshotPaths(runDir, step);
+  const paths = input.outDir ? { dir: input.outDir, tempDir: `${input.outDir}.partial` } : snapshotPaths(runDir, step);
   await rm(paths.tempDir, { recursive: true, force: true });
   await mkdir(paths.tempDir, { recursive: true });
   const { objects: k, batch: b, frames: f, patches: n } = tracker;

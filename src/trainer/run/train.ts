@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { appendJsonLine, writeJsonAtomic } from '../../core/atomicWrite';
+import { appendJsonLine, writeFileAtomic, writeJsonAtomic } from '../../core/atomicWrite';
 import { loadConfigFile, peakLr, resolveConfig, type DoraConfig } from '../../core/config';
 import { repairJsonlTail } from '../../core/jsonl';
 import type { FinishReason, TrainerMessage } from '../../core/messages';
@@ -91,6 +91,17 @@ export function isWasmOutOfMemory(error: unknown): boolean {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** Keeps only the metrics records of steps ≤ `step` (atomic rewrite), so a resumed run never logs a step twice. */
+async function dropMetricsAfter(file: string, step: number): Promise<void> {
+  let text: string;
+  try { text = await readFile(file, 'utf8'); } catch { return; }
+  const lines = text.split('\n').filter((line) => {
+    if (!line.trim()) return false;
+    try { return (JSON.parse(line) as { step?: number }).step! <= step; } catch { return false; }
+  });
+  await writeFileAtomic(file, lines.length ? `${lines.join('\n')}\n` : '');
 }
 
 async function latestCheckpoint(runDir: string): Promise<string> {
@@ -224,6 +235,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       }
       iteration = sidecar.schedule.iteration;
       lastStep = iteration;
+      await dropMetricsAfter(paths.metrics, iteration); // steps after the checkpoint are recomputed and logged again
       await event({ type: 'resumed', pid: process.pid, checkpoint: resumeSidecar });
       await log(`resumed from ${resumeSidecar} at step ${iteration}`);
     } else {

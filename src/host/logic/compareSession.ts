@@ -1,0 +1,196 @@
+// Host side of the compare panel: N checkpoints side by side. It sends configs and metrics at once,
+// then runs `dora inspect` (a child process) to get every checkpoint's masks and attention on the
+// SAME frames and sends those as they arrive. No vscode import.
+
+import { createHash } from 'node:crypto';
+import { fork } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { readMetrics, readRunConfig, readRunInfo, RUN_FILES } from '../../core/runDir';
+import { isSnapshotManifest, type MetricsRecord } from '../../core/runRecords';
+import { isCompareToHostMessage, type CompareCheckpoint, type CompareState, type HostToCompareMessage } from '../../core/webviewMessages';
+import { runDirOfCheckpoint } from './runsDirs';
+import { snapshotUriMap } from './snapshotUris';
+
+export interface InspectOutcome {
+  /** Snapshot folders in the order of the checkpoints, or undefined when inspect did not run. */
+  dirs?: string[];
+  /** Why there are no same-frame results. */
+  problem?: string;
+}
+
+export type InspectRunner = (checkpoints: readonly string[], outDir: string, signal: AbortSignal) => Promise<InspectOutcome>;
+
+export interface CompareSessionOptions {
+  checkpoints: readonly string[];
+  post: (message: HostToCompareMessage) => void | PromiseLike<boolean>;
+  toWebviewUri: (absolutePath: string) => string;
+  /** Cache folder for inspect output (one sub-folder per checkpoint set). */
+  inspectRoot: string;
+  runInspect?: InspectRunner;
+  onLog?: (line: string) => void;
+}
+
+/** Metrics record at `step`, else the last one before it. */
+export function metricsAtStep(records: readonly MetricsRecord[], step: number): MetricsRecord | null {
+  let best: MetricsRecord | null = null;
+  for (const r of records) if (r.step <= step && (!best || r.step > best.step)) best = r;
+  return best;
+}
+
+/** A cache key that changes when any checkpoint is rewritten. */
+export async function inspectKey(checkpoints: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of checkpoints) {
+    const info = await stat(file).catch(() => undefined);
+    hash.update(`${path.resolve(file)}\0${info?.mtimeMs ?? 0}\0`);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+export class CompareSession {
+  private state: CompareState = { title: null, checkpoints: [], error: null };
+  private readonly abort = new AbortController();
+  private inspecting: Promise<void> | undefined;
+  private loaded = false;
+
+  constructor(private readonly o: CompareSessionOptions) {}
+
+  get checkpoints(): readonly string[] {
+    return this.o.checkpoints;
+  }
+
+  async handleMessage(raw: unknown): Promise<void> {
+    if (!isCompareToHostMessage(raw)) return;
+    if (!this.loaded) await this.loadCheckpoints();
+    this.send(this.state);
+    this.inspecting ??= this.inspectSameFrames();
+  }
+
+  /** Resolves when the same-frame inspection finished (or failed). */
+  whenSettled(): Promise<void> {
+    return this.inspecting ?? Promise.resolve();
+  }
+
+  currentState(): CompareState {
+    return this.state;
+  }
+
+  dispose(): void {
+    this.abort.abort();
+  }
+
+  private async loadCheckpoints(): Promise<void> {
+    const checkpoints: CompareCheckpoint[] = [];
+    const metricsByRun = new Map<string, MetricsRecord[]>();
+    const problems: string[] = [];
+    for (const checkpoint of this.o.checkpoints) {
+      const runDir = runDirOfCheckpoint(checkpoint);
+      const info = await readRunInfo(runDir).catch(() => undefined);
+      const runId = info?.id ?? path.basename(runDir);
+      const sidecar = await readJson(checkpoint);
+      const step = typeof sidecar?.step === 'number' ? sidecar.step : Number(/step-(\d+)/.exec(path.basename(checkpoint))?.[1] ?? 0);
+      if (!sidecar) problems.push(`${checkpoint}: the checkpoint sidecar is missing or unreadable (deleted, or pruned by runtime.keepCheckpoints). Tick other checkpoints.`);
+      if (!metricsByRun.has(runDir)) metricsByRun.set(runDir, (await readMetrics(runDir).catch(() => ({ records: [] as MetricsRecord[] }))).records);
+      const config = await readRunConfig(runDir).catch(() => undefined);
+      checkpoints.push({
+        id: `${runId}@${step}`,
+        label: `${info?.name && !runId.endsWith(info.name) ? `${info.name} ` : ''}${runId} @ ${step}`,
+        step,
+        config: typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : {},
+        metrics: metricsAtStep(metricsByRun.get(runDir)!, step),
+        inspection: null,
+      });
+    }
+    const runs = new Set(this.o.checkpoints.map(runDirOfCheckpoint)).size;
+    this.state = { title: `Compare ${checkpoints.length} checkpoints${runs > 1 ? ` of ${runs} runs` : ''}`, checkpoints, error: problems.length ? problems.join('\n') : null };
+    this.loaded = true;
+  }
+
+  private async inspectSameFrames(): Promise<void> {
+    const run = this.o.runInspect;
+    let outcome: InspectOutcome;
+    if (!run) {
+      outcome = { problem: 'same-frame inspection is not available in this build' };
+    } else {
+      try {
+        outcome = await run(this.o.checkpoints, path.join(this.o.inspectRoot, await inspectKey(this.o.checkpoints)), this.abort.signal);
+      } catch (error) {
+        outcome = { problem: (error as Error).message };
+      }
+    }
+    if (this.abort.signal.aborted) return;
+    if (!outcome.dirs) this.o.onLog?.(`compare: same-frame inspection failed: ${outcome.problem}`);
+    const checkpoints = await Promise.all(
+      this.state.checkpoints.map(async (item, i): Promise<CompareCheckpoint> => {
+        const dir = outcome.dirs?.[i];
+        if (!dir) return { ...item, inspectionError: outcome.problem ?? 'dora inspect gave no result for this checkpoint' };
+        const manifest = await readJson(path.join(dir, RUN_FILES.snapshotManifest));
+        if (!isSnapshotManifest(manifest)) return { ...item, inspectionError: `${path.join(dir, RUN_FILES.snapshotManifest)} is missing or invalid` };
+        return { ...item, inspection: { manifest, uris: snapshotUriMap(manifest, dir, this.o.toWebviewUri) }, inspectionError: null };
+      }),
+    );
+    this.state = { ...this.state, checkpoints };
+    this.send({ checkpoints });
+  }
+
+  private send(data: Partial<CompareState>): void {
+    void this.o.post({ type: 'setData', data });
+  }
+}
+
+async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const value: unknown = JSON.parse(await readFile(file, 'utf8'));
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `node dist/cli.js inspect --out <dir> <sidecar>...` in a child process (TF.js work must not block the
+ * extension host). Reuses an earlier result for the same checkpoints (inspect.json written last).
+ */
+export function cliInspectRunner(options: { cliPath: string; backend?: string; ffmpegPath?: string; log?: (line: string) => void; timeoutMs?: number }): InspectRunner {
+  return async (checkpoints, outDir, signal) => {
+    const cached = await readInspectIndex(outDir, checkpoints);
+    if (cached) return { dirs: cached };
+    const args = ['inspect', '--out', outDir, ...checkpoints];
+    if (options.backend && options.backend !== 'auto') args.push('--backend', options.backend);
+    if (options.ffmpegPath) args.push('--ffmpeg', options.ffmpegPath);
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = fork(options.cliPath, args, { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], signal, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+      let output = '';
+      const collect = (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        output = (output + text).slice(-8000);
+        for (const line of text.split('\n')) if (line.trim()) options.log?.(`inspect: ${line}`);
+      };
+      child.stdout?.on('data', collect);
+      child.stderr?.on('data', collect);
+      const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 10 * 60_000);
+      child.on('error', (error) => output += `\n${error.message}`);
+      child.on('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve({ code: exitCode, output });
+      });
+    });
+    if (code === 0) {
+      const dirs = await readInspectIndex(outDir, checkpoints);
+      if (dirs) return { dirs };
+      return { problem: `${path.join(outDir, 'inspect.json')} is missing after \`dora inspect\` succeeded` };
+    }
+    if (/unknown command "inspect"/.test(output)) return { problem: 'this build of the trainer CLI has no `inspect` command (update DoRA Studio)' };
+    const lastLine = output.trim().split('\n').filter(Boolean).pop() ?? `exit code ${code}`;
+    return { problem: `\`dora inspect\` failed: ${lastLine}` };
+  };
+}
+
+async function readInspectIndex(outDir: string, checkpoints: readonly string[]): Promise<string[] | undefined> {
+  const index = await readJson(path.join(outDir, 'inspect.json'));
+  const results = Array.isArray(index?.results) ? (index.results as Array<{ checkpoint?: unknown; dir?: unknown }>) : undefined;
+  if (!results) return undefined;
+  const dirs = checkpoints.map((c) => results.find((r) => typeof r.checkpoint === 'string' && path.resolve(r.checkpoint) === path.resolve(c))?.dir);
+  return dirs.every((d): d is string => typeof d === 'string') ? dirs : undefined;
+}

@@ -1,0 +1,104 @@
+// The live state of one run, folded from the trainer's IPC messages (or from tailed metrics.jsonl
+// when there is no IPC channel, e.g. after a window reload). Pure reducer: no I/O, no vscode.
+
+import type { FinishReason, ProgressPhase, TrainerMessage } from '../../core/messages';
+import type { MetricsRecord } from '../../core/runRecords';
+import { formatDuration, formatLoss, formatProgress, formatRate, joinParts } from './format';
+
+export interface LiveRunState {
+  runDir: string;
+  /** Display name (run.json name or the folder name). */
+  name: string;
+  pid?: number;
+  phase: ProgressPhase;
+  /** Last completed optimisation step. */
+  step: number;
+  totalSteps: number | null;
+  loss?: number;
+  imgPerSec?: number;
+  /** Seconds left at the current rate. */
+  eta?: number;
+  /** Frame-cache progress while phase is 'frame-cache'. */
+  frameCache?: { done: number; total: number | null; eta?: number };
+  lastWarning?: string;
+  /** The last error the trainer reported (or the exit that nobody explained), with its fix when known. */
+  lastError?: { message: string; fix?: string };
+  /** Set once the trainer said `finished`, or exited. */
+  finished?: { reason: FinishReason; message?: string };
+  /** Whether this host holds an IPC channel to the trainer. */
+  attached: boolean;
+}
+
+export function initialLiveRun(runDir: string, name: string, attached: boolean): LiveRunState {
+  return { runDir, name, phase: 'starting', step: 0, totalSteps: null, attached };
+}
+
+export function applyMetrics(state: LiveRunState, record: MetricsRecord): LiveRunState {
+  return { ...state, step: Math.max(state.step, record.step), loss: record.loss, imgPerSec: record.imgPerSec, phase: state.phase === 'starting' ? 'training' : state.phase };
+}
+
+export function applyTrainerMessage(state: LiveRunState, message: TrainerMessage): LiveRunState {
+  switch (message.type) {
+    case 'ready':
+      return { ...state, pid: message.pid };
+    case 'progress': {
+      const next: LiveRunState = { ...state, phase: message.phase };
+      if (message.phase === 'frame-cache') {
+        next.frameCache = { done: message.done, total: message.total, eta: message.eta };
+      } else if (message.phase === 'training') {
+        next.step = Math.max(state.step, message.done);
+        next.totalSteps = message.total ?? state.totalSteps;
+        next.eta = message.eta;
+      }
+      return next;
+    }
+    case 'metrics':
+      return applyMetrics(state, message.record);
+    case 'warning':
+      return { ...state, lastWarning: message.message };
+    case 'error':
+      return { ...state, lastError: { message: message.message, fix: message.fix } };
+    case 'finished':
+      return { ...state, step: Math.max(state.step, message.step), finished: { reason: message.reason, message: message.message } };
+    case 'checkpoint-saved':
+    case 'snapshot-ready':
+      return state;
+  }
+}
+
+/**
+ * The trainer process exited. An exit without a `finished` message, or with a non-zero code, is a crash:
+ * keep the last error the trainer sent, else describe the exit and quote the end of its stderr.
+ */
+export function applyExit(state: LiveRunState, exit: { code: number | null; signal: string | null; stderrTail?: string }): LiveRunState {
+  if (state.finished && state.finished.reason !== 'failed' && exit.code === 0) return { ...state, attached: false };
+  if (state.finished?.reason === 'failed' && state.lastError) return { ...state, attached: false };
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const tail = exit.stderrTail?.trim() ? `\n${exit.stderrTail.trim().split('\n').slice(-5).join('\n')}` : '';
+  const lastError = state.lastError ?? {
+    message: `The trainer (pid ${state.pid ?? '?'}) ${how} before it finished.${tail}`,
+    fix: 'See the "DoRA Trainer" output channel and trainer.log in the run folder; resume from the last checkpoint once the cause is fixed.',
+  };
+  return { ...state, attached: false, lastError, finished: state.finished ?? { reason: 'failed', message: lastError.message } };
+}
+
+/** `$(sync~spin) demo 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s` */
+export function statusBarText(state: LiveRunState): string {
+  if (state.phase === 'frame-cache' && state.frameCache) {
+    const fc = state.frameCache;
+    const pct = fc.total ? ` ${Math.floor((100 * fc.done) / fc.total)}%` : '';
+    return `$(database) ${state.name}: caching frames${pct}`;
+  }
+  if (state.phase === 'starting' || state.phase === 'model-init') return `$(loading~spin) ${state.name}: ${state.phase === 'starting' ? 'starting' : 'building the model'}`;
+  const loss = formatLoss(state.loss);
+  const rate = formatRate(state.imgPerSec);
+  const eta = formatDuration(state.eta);
+  return `$(sync~spin) ${joinParts([`${state.name} ${formatProgress(state.step, state.totalSteps)}`, loss && `loss ${loss}`, rate && `${rate} img/s`, eta && `ETA ${eta}`])}`;
+}
+
+/** Status-bar text when several runs are live: the first in full, then `+N`. */
+export function statusBarTextForRuns(states: readonly LiveRunState[]): string | undefined {
+  const live = states.filter((s) => !s.finished);
+  if (live.length === 0) return undefined;
+  return live.length === 1 ? statusBarText(live[0]) : `${statusBarText(live[0])}  (+${live.length - 1} more)`;
+}

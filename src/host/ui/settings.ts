@@ -1,0 +1,38 @@
+// Typed access to the `dora.*` settings and to the test-only environment overrides.
+
+import * as vscode from 'vscode';
+
+export interface DoraSettings {
+  /** 'fromConfig' leaves the config's runtime.backend in charge. */
+  backend: string;
+  ffmpegPath: string;
+  runsFolder: string;
+  /** 0 = the config's runtime.snapshotEvery. */
+  snapshotInterval: number;
+  stopTimeoutSeconds: number;
+}
+
+export function readSettings(scope?: vscode.Uri): DoraSettings {
+  const c = vscode.workspace.getConfiguration('dora', scope);
+  return {
+    backend: c.get<string>('backend', 'fromConfig'),
+    ffmpegPath: c.get<string>('ffmpegPath', ''),
+    runsFolder: c.get<string>('runsFolder', ''),
+    snapshotInterval: c.get<number>('snapshotInterval', 0),
+    stopTimeoutSeconds: c.get<number>('stopTimeoutSeconds', 60),
+  };
+}
+
+/**
+ * Test hooks, read from the environment of the extension host (code-server passes its own to it):
+ * DORA_STUDIO_MAX_STEPS caps every run (integration tests finish a demo run in seconds),
+ * DORA_STUDIO_DEMO_SECONDS shortens the generated demo video.
+ */
+export function testOverrides(env: NodeJS.ProcessEnv = process.env): { maxSteps?: number; demoSeconds?: number } {
+  const positiveInt = (v: string | undefined) => (v && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : undefined);
+  return { maxSteps: positiveInt(env.DORA_STUDIO_MAX_STEPS), demoSeconds: positiveInt(env.DORA_STUDIO_DEMO_SECONDS) };
+}
+
+export function workspaceRoots(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file' || f.uri.scheme === 'vscode-remote').map((f) => f.uri.fsPath);
+}

@@ -1,0 +1,92 @@
+// The Configs and Runs tree views. They only translate the WorkspaceModel into tree items; the
+// labels, tooltips and menus come from logic/runTree.ts.
+
+import * as vscode from 'vscode';
+import type { RunIndex } from '../logic/runIndex';
+import { checkpointNodes, configNode, messageNode, runNode, runsRoot, type ConfigNode, type RunsTreeNode } from '../logic/runTree';
+import type { ConfigIndex } from '../logic/watchers';
+import type { WorkspaceModel } from '../logic/workspaceModel';
+import { workspaceRoots } from './settings';
+import { toTreeItem } from './treeItems';
+
+export class ConfigsTreeProvider implements vscode.TreeDataProvider<ConfigNode> {
+  private readonly changed = new vscode.EventEmitter<ConfigNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly configs: ConfigIndex) {}
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(node: ConfigNode): vscode.TreeItem {
+    return toTreeItem(node);
+  }
+
+  getChildren(node?: ConfigNode): ConfigNode[] {
+    if (node) return [];
+    const roots = workspaceRoots();
+    return this.configs.list().map((c) => configNode(c.file, roots, c.problem));
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeNode> {
+  private readonly changed = new vscode.EventEmitter<RunsTreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  /** Sidecar paths ticked for comparison, in the order they were ticked. */
+  readonly checked = new Set<string>();
+
+  constructor(
+    private readonly model: WorkspaceModel,
+    private readonly runs: RunIndex,
+  ) {}
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(node: RunsTreeNode): vscode.TreeItem {
+    return toTreeItem(node);
+  }
+
+  async getChildren(node?: RunsTreeNode): Promise<RunsTreeNode[]> {
+    const byFolder = this.model.runViewsByFolder();
+    if (!node) return runsRoot(byFolder, workspaceRoots());
+    switch (node.kind) {
+      case 'runsFolder':
+        return (byFolder.get(node.dir) ?? []).map(runNode);
+      case 'run': {
+        const checkpoints = await this.runs.checkpoints(node.dir);
+        if (checkpoints.length === 0) return [messageNode(`${node.dir}:none`, node.status === 'running' || node.status === 'starting' ? 'No checkpoint yet' : 'No checkpoints', 'circle-slash')];
+        return checkpointNodes(node.dir, node.runId, checkpoints, this.checked, this.runs.metricsAt(node.dir));
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** Lets reveal() find a node's parent (not needed for selection; kept minimal). */
+  getParent(): undefined {
+    return undefined;
+  }
+
+  setChecked(sidecar: string, checked: boolean): void {
+    if (checked) this.checked.add(sidecar);
+    else this.checked.delete(sidecar);
+    void vscode.commands.executeCommand('setContext', 'dora.canCompare', this.checked.size >= 2);
+    void vscode.commands.executeCommand('setContext', 'dora.hasCheckedCheckpoints', this.checked.size > 0);
+  }
+
+  clearChecked(): void {
+    for (const sidecar of [...this.checked]) this.setChecked(sidecar, false);
+    this.refresh();
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}

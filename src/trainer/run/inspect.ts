@@ -1,0 +1,95 @@
+/**
+ * Inspect mode (no training): runs the teacher and the tracker of one or more checkpoints on the SAME frames (one clip,
+ * deterministic centre crops) and writes each result in the snapshot format (docs/run-directory.md), so the compare
+ * panel can show the checkpoints' tracked masks and attention side by side with one scrubber.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { resolveConfig, type DoraConfig } from '../../core/config';
+import { writeJsonAtomic } from '../../core/atomicWrite';
+import { runPaths } from '../../core/runDir';
+import { initBackend, type BackendName } from '../backend';
+import { clipFrameIndices } from '../data/clips';
+import { resolveFfmpeg } from '../data/ffmpeg';
+import { buildFrameCache, planFrameCache } from '../data/frameCache';
+import { createDoraState, disposeDoraState } from '../dora/model';
+import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
+import { runTracker } from '../dora/tracker';
+import { framesFirst, teacherPass } from '../dora/trainStep';
+import { BatchBuilder } from './batch';
+import { loadCheckpoint } from './checkpoint';
+import { modelConfigOf, TrainingError } from './train';
+import { writeSnapshot } from './snapshot';
+
+export interface InspectOptions {
+  checkpoints: string[];
+  outDir: string;
+  /** Video to take the frames from; default: the first checkpoint's training video. */
+  video?: string;
+  /** First frame of the clip; default: the middle of the video. */
+  clipStart?: number;
+  backend?: BackendName;
+  ffmpegPath?: string;
+  cacheRoot?: string;
+}
+
+export interface InspectResult {
+  checkpoint: string;
+  label: string;
+  step: number;
+  dir: string;
+}
+
+async function runConfigOf(sidecar: string): Promise<DoraConfig> {
+  const runDir = dirname(dirname(resolve(sidecar)));
+  const file = runPaths(runDir).config;
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new TrainingError(`${file}: cannot read the config of the checkpoint's run (${(e as Error).message})`, 'Inspect checkpoints inside their run folder (runs/<id>/checkpoints/step-NNNNNN.json).');
+  }
+  const { configFile, ...rest } = raw;
+  return resolveConfig(rest, { file: typeof configFile === 'string' ? configFile : file });
+}
+
+export async function inspectCheckpoints(options: InspectOptions): Promise<InspectResult[]> {
+  if (options.checkpoints.length === 0) throw new TrainingError('inspect: no checkpoint given', 'Pass one or more checkpoint sidecars (checkpoints/step-NNNNNN.json).');
+  const configs = await Promise.all(options.checkpoints.map(runConfigOf));
+  await initBackend(options.backend ?? 'wasm');
+  const video = resolve(options.video ?? configs[0].data.video);
+  const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });
+  const results: InspectResult[] = [];
+  await mkdir(options.outDir, { recursive: true });
+  for (let i = 0; i < options.checkpoints.length; i++) {
+    const config = configs[i];
+    const sidecarPath = resolve(options.checkpoints[i]);
+    const plan = await planFrameCache(video, { shortSide: config.data.frameCache.shortSide, cacheRoot: config.data.frameCache.dir ?? options.cacheRoot, tools });
+    const cache = await buildFrameCache(plan, { tools });
+    const span = (config.data.framesPerClip - 1) * config.data.stride;
+    const start = Math.max(0, Math.min(options.clipStart ?? Math.floor((cache.frameCount - span) / 2), cache.frameCount - 1 - span));
+    if (start < 0 || start + span >= cache.frameCount) throw new TrainingError(`${video}: too short for one clip of ${config.data.framesPerClip} frames ${config.data.stride} apart`, 'Inspect on a longer video.');
+    const clip = { start, frameIndices: clipFrameIndices(start, config.data.framesPerClip, config.data.stride) };
+    const batch = new BatchBuilder(cache, config.data, config.training.seed).build([clip], 0, { augment: false });
+    const state = createDoraState(modelConfigOf(config), () => 0.5);
+    try {
+      const sidecar = await loadCheckpoint(sidecarPath, state);
+      const heads = Array.from({ length: Math.min(config.dora.objects, config.model.numHeads) }, (_, h) => h);
+      const global = tf.tensor(batch.global, [1, batch.frames, 3, batch.globalSize, batch.globalSize]);
+      const globalFF = framesFirst(global);
+      const teacher = teacherPass(state, globalFF);
+      const tracker = runTracker({ ...teacher, heads, sinkhorn: config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
+      tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
+      const label = `${basename(dirname(dirname(sidecarPath)))}-step-${sidecar.step}`;
+      const dir = join(options.outDir, label);
+      await writeSnapshot({ runDir: dirname(dirname(sidecarPath)), step: sidecar.step, epoch: sidecar.epoch, batch, tracker, heads, patchSize: config.model.patchSize, outDir: dir });
+      results.push({ checkpoint: sidecarPath, label, step: sidecar.step, dir });
+    } finally {
+      disposeDoraState(state);
+      cache.close();
+    }
+  }
+  await writeJsonAtomic(join(options.outDir, 'inspect.json'), { video, results });
+  return results;
+}

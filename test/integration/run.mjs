@@ -1,0 +1,203 @@
+// npm run test:integration: DoRA Studio inside a real VS Code (code-server 4.100.3), offline.
+//  1. the mocha suite (suite/*.ts, tdd ui) in the extension host, loaded through the URL payload;
+//  2. UI flows driven with playwright-core + Debian chromium: palette → trainer child → dashboard and
+//     compare webviews (screenshots in test-artifacts/integration/);
+//  3. the packaged .vsix installed with --install-extension, dashboard opened from the palette.
+// Prints "N passed, N failed" and exits non-zero on any failure.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { installVsix, launchBrowser, openWorkbench, pickQuickItem, runExtensionTests, runPaletteCommand, startCodeServer, waitForWebviewFrame, workbenchUrl } from './lib/codeServer.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CODE_SERVER = join(ROOT, '.vscode-test', 'code-server');
+const BIN = join(CODE_SERVER, 'node_modules', '.bin', 'code-server');
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'integration');
+const WORK = join(ROOT, '.vscode-test', 'integration');
+const FIXTURE_RUN = '20261126-114909-demo';
+const skipVsix = process.argv.includes('--skip-vsix') || process.env.DORA_SKIP_VSIX === '1';
+const started = Date.now();
+const results = [];
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`  ✔ ${name} (${Date.now() - t0} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`  ✘ ${name}\n    ${String(error?.stack ?? error).split('\n').slice(0, 6).join('\n    ')}`);
+  }
+}
+
+function ensureTools() {
+  execFileSync('bash', [join(ROOT, 'scripts', 'setup-code-server.sh'), CODE_SERVER], { stdio: 'inherit' });
+  if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(join(ROOT, 'media', 'dashboard.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+async function bundleSuite() {
+  const outfile = join(WORK, 'suite', 'index.js');
+  await build({ entryPoints: [join(ROOT, 'test/integration/suite/index.ts')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'mocha'], sourcemap: 'inline', logLevel: 'warning', nodePaths: [join(ROOT, 'node_modules')] });
+  return outfile;
+}
+
+/** Workspace A: two configs (one invalid) and a copy of the fixture run; workspace B: empty. */
+function prepareWorkspaces() {
+  rmSync(WORK, { recursive: true, force: true });
+  const wsA = join(WORK, 'ws-fixture');
+  const wsB = join(WORK, 'ws-fresh');
+  mkdirSync(join(wsA, 'runs'), { recursive: true });
+  mkdirSync(wsB, { recursive: true });
+  cpSync(join(ROOT, 'test', 'fixtures', 'runs', 'demo-run'), join(wsA, 'runs', FIXTURE_RUN), { recursive: true });
+  writeFileSync(join(wsA, 'experiment.dora.json'), JSON.stringify({ name: 'experiment', preset: 'cpu-small', data: { video: 'media/tour.mp4' }, runtime: { runsDir: 'runs' } }, null, 2));
+  writeFileSync(join(wsA, 'broken.dora.json'), JSON.stringify({ preset: 'demo', data: { video: 'x.mp4' }, training: { learningRate: 1 } }, null, 2));
+  return { wsA, wsB };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, probe, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function runDirsIn(runsDir) {
+  return existsSync(runsDir) ? readdirSync(runsDir).filter((n) => !n.startsWith('.')).map((n) => join(runsDir, n)) : [];
+}
+
+function ppidOf(pid) {
+  return Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
+async function uiFlows(server, browser, { wsA, wsB }) {
+  // --- fresh workspace: palette → Start Demo Run → trainer child of the extension host → dashboard ---
+  const page = await openWorkbench(browser, workbenchUrl(server.base, { folder: wsB, devPath: ROOT }));
+  await check('UI: "DoRA: Start Demo Run" from the palette forks the trainer under the extension host', async () => {
+    await runPaletteCommand(page, 'DoRA: Start Demo Run');
+    const runsDir = join(wsB, 'dora-demo', 'runs');
+    const runDir = await waitFor('the demo run folder', () => runDirsIn(runsDir)[0], 120_000);
+    const info = await waitFor('run.json with the trainer pid', () => { try { return JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')); } catch { return undefined; } });
+    const parent = ppidOf(info.pid);
+    const parentCmd = readFileSync(`/proc/${parent}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    if (!/extensionHost|bootstrap-fork/.test(parentCmd)) throw new Error(`trainer ${info.pid} has parent ${parent} (${parentCmd}), not an extension host`);
+    await waitFor('the run to end', () => /"type":"(finished|stopped)"/.test(readFileSync(join(runDir, 'events.jsonl'), 'utf8')), 120_000);
+  });
+  await check('UI: the dashboard of the demo run renders loss, assignment and masks panels', async () => {
+    const frame = await waitForWebviewFrame(page, 'body[data-view="dashboard"][data-snapshot-rendered]');
+    for (const id of ['#loss-panel', '#assignment-panel', '#masks-panel']) if (!(await frame.$(id))) throw new Error(`${id} missing`);
+    await sleep(500);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-run-dashboard.png') });
+  });
+  await page.context().close();
+
+  // --- fixture workspace: sidebar, dashboard of a finished run, compare of two checkpoints ---
+  const pageA = await openWorkbench(browser, workbenchUrl(server.base, { folder: wsA, devPath: ROOT }));
+  await check('UI: the DoRA sidebar shows configs and runs', async () => {
+    await pageA.click('.activitybar [aria-label="DoRA"]', { timeout: 30_000 });
+    await pageA.waitForSelector(`.pane-body .monaco-list-row[aria-label*="${FIXTURE_RUN}"]`, { timeout: 30_000 });
+    await pageA.waitForSelector('.pane-body .monaco-list-row[aria-label*="experiment.dora.json"]', { timeout: 30_000 });
+    await pageA.screenshot({ path: join(ARTIFACTS, 'sidebar.png') });
+  });
+  await check('UI: "DoRA: Open Dashboard" shows the fixture run with its snapshot', async () => {
+    await runPaletteCommand(pageA, 'DoRA: Open Dashboard');
+    await pickQuickItem(pageA, FIXTURE_RUN);
+    const frame = await waitForWebviewFrame(pageA, 'body[data-view="dashboard"][data-snapshot-rendered="225"]');
+    for (const id of ['#loss-panel', '#assignment-panel', '#masks-panel']) if (!(await frame.$(id))) throw new Error(`${id} missing`);
+    await sleep(500);
+    await pageA.screenshot({ path: join(ARTIFACTS, 'fixture-dashboard.png') });
+    await frame.$eval('#masks-panel', (el) => el.scrollIntoView());
+    await sleep(300);
+    await pageA.screenshot({ path: join(ARTIFACTS, 'fixture-dashboard-masks.png') });
+  });
+  await check('UI: "DoRA: Compare Checkpoints" on two checkpoints shows both inspections', async () => {
+    await runPaletteCommand(pageA, 'DoRA: Compare Checkpoints');
+    await pageA.waitForSelector('.quick-input-widget:visible .quick-input-list .monaco-list-row', { timeout: 30_000 });
+    await pageA.keyboard.type('demo @ step');
+    await sleep(300);
+    await pageA.keyboard.press('Space');
+    await pageA.keyboard.press('ArrowDown');
+    await pageA.keyboard.press('Space');
+    await pageA.keyboard.press('Enter');
+    await waitForWebviewFrame(pageA, 'body[data-view="compare"][data-inspections-rendered="2"]', 120_000);
+    await sleep(500);
+    await pageA.screenshot({ path: join(ARTIFACTS, 'compare.png') });
+  });
+  await pageA.context().close();
+}
+
+async function vsixFlow(browser, { wsA }) {
+  await check('VSIX: npm run package builds a lean .vsix that installs with --install-extension and opens the dashboard', async () => {
+    execFileSync(process.execPath, ['scripts/package-vsix.mjs'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const vsixDir = join(ROOT, '.vscode-test', 'vsix');
+    const vsix = readdirSync(vsixDir).filter((f) => f.endsWith('.vsix')).map((f) => join(vsixDir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    const megabytes = statSync(vsix).size / 1e6;
+    if (megabytes > 30) throw new Error(`${vsix} is ${megabytes.toFixed(1)} MB; the .vscodeignore whitelist leaks files`);
+    const listing = execFileSync('unzip', ['-l', vsix], { encoding: 'utf8' });
+    for (const forbidden of ['extension/src/', 'extension/test/', 'extension/demo-workspace/', 'extension/.cache/', '.map']) if (listing.includes(forbidden)) throw new Error(`${vsix} contains ${forbidden}`);
+    const work = join(WORK, 'vsix-server');
+    const extensionsDir = join(work, 'exts');
+    mkdirSync(extensionsDir, { recursive: true });
+    installVsix(BIN, work, extensionsDir, vsix);
+    const server = await startCodeServer({ bin: BIN, work, extensionsDir, folder: wsA });
+    try {
+      const page = await openWorkbench(browser, workbenchUrl(server.base, { folder: wsA }));
+      await runPaletteCommand(page, 'DoRA: Open Dashboard');
+      await pickQuickItem(page, FIXTURE_RUN);
+      await waitForWebviewFrame(page, 'body[data-view="dashboard"][data-snapshot-rendered]');
+      await sleep(500);
+      await page.screenshot({ path: join(ARTIFACTS, 'vsix-dashboard.png') });
+      await page.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+async function main() {
+  ensureTools();
+  const workspaces = prepareWorkspaces();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const suite = await bundleSuite();
+  const resultsFile = join(WORK, 'mocha-results.json');
+  const env = { DORA_STUDIO_MAX_STEPS: '4', DORA_STUDIO_DEMO_SECONDS: '6', DORA_TEST_RESULTS: resultsFile };
+  const server = await startCodeServer({ bin: BIN, work: join(WORK, 'server'), extensionsDir: join(WORK, 'server', 'exts'), env, folder: workspaces.wsA });
+  const browser = await launchBrowser();
+  try {
+    console.log(`code-server ${server.base} (log ${server.log}); starting the extension-host suite at ${elapsed()}`);
+    const code = await runExtensionTests(browser, workbenchUrl(server.base, { folder: workspaces.wsA, devPath: ROOT, testsPath: suite }), 300_000, console.log, join(ARTIFACTS, 'extension-host-suite.png'));
+    const mocha = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { passes: 0, failures: 1 };
+    for (let i = 0; i < mocha.passes; i++) results.push({ name: `mocha ${i}`, ok: true });
+    for (let i = 0; i < mocha.failures; i++) results.push({ name: `mocha failure ${i}`, ok: false });
+    if (code !== 0 && mocha.failures === 0) results.push({ name: `extension tests exited with ${code}`, ok: false });
+    console.log(`extension-host suite exited with ${code} at ${elapsed()}; UI flows:`);
+    await uiFlows(server, browser, workspaces);
+    await server.stop();
+    if (!skipVsix) {
+      console.log(`packaged extension at ${elapsed()}:`);
+      await vsixFlow(browser, workspaces);
+    }
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`integration suite took ${elapsed()}; screenshots in ${ARTIFACTS}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+main().catch((error) => {
+  console.error(error);
+  console.log('0 passed, 1 failed');
+  process.exit(2);
+});

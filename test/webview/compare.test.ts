@@ -1,0 +1,142 @@
+// The compare webview in headless chromium: config diff, metrics with the best value marked, and
+// side-by-side masks/attention of each checkpoint with one shared frame scrubber.
+//
+// The fixture run has no inspect-mode output, so each checkpoint's "inspection" is composed the way
+// inspect mode writes one: snapshot 225's frames (the shared frames) with the tracker arrays of the
+// checkpoint's own snapshot step. Same format, same files a real inspection would reference.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { CompareCheckpoint, SnapshotPayload } from '../../src/core/webviewMessages';
+import {
+  artifactPath,
+  buildWebviews,
+  canvasStats,
+  chromiumAvailable,
+  CHROMIUM,
+  cspViolations,
+  launchBrowser,
+  openView,
+  postToView,
+  readMetrics,
+  RUN_DIR,
+  snapshotPayload,
+  startServer,
+  type OpenedView,
+} from './harness';
+
+const skip = chromiumAvailable() ? false : `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
+
+/** Snapshot `arraysStep`'s tracker arrays over the frames of snapshot 225. */
+function inspectionFor(origin: string, arraysStep: number): SnapshotPayload {
+  const frames = snapshotPayload(origin, 225);
+  const arrays = snapshotPayload(origin, arraysStep);
+  const uris = { ...frames.uris };
+  for (const clip of arrays.manifest.clips) for (const ref of [clip.assignment, clip.attention, clip.masks]) uris[ref.file] = arrays.uris[ref.file];
+  return { manifest: { ...frames.manifest, step: arraysStep }, uris };
+}
+
+describe('compare webview', { skip, timeout: 120_000 }, () => {
+  let server: Server;
+  let origin: string;
+  let browser: Browser;
+  let view: OpenedView;
+  let page: Page;
+  const config = JSON.parse(readFileSync(join(RUN_DIR, 'config.json'), 'utf8')) as Record<string, unknown> & { training: Record<string, unknown>; data: Record<string, unknown> };
+  const metrics = readMetrics();
+  const metricsAt = (step: number) => metrics.filter((m) => m.step <= step).at(-1) ?? null;
+  let checkpoints: CompareCheckpoint[];
+
+  before(async () => {
+    await buildWebviews();
+    ({ server, origin } = await startServer());
+    browser = await launchBrowser();
+    view = await openView(browser, origin, 'compare');
+    page = view.page;
+    const tweaked = { ...config, training: { ...config.training, lr: 0.001 }, data: { ...config.data, maxFrames: 1024 } };
+    checkpoints = [
+      { id: 'demo@100', label: 'demo @ 100', step: 100, config, metrics: metricsAt(100), inspection: inspectionFor(origin, 100) },
+      { id: 'demo-lr@225', label: 'demo (lr 1e-3) @ 225', step: 225, config: tweaked, metrics: metricsAt(225), inspection: inspectionFor(origin, 225) },
+    ];
+    await postToView(page, { type: 'setData', data: { title: 'demo: step 100 vs 225', checkpoints, error: null } });
+    await page.waitForSelector('body[data-inspections-rendered="2"]');
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  test('config diff shows only the differing keys, and all of them on request', async () => {
+    const differing = await page.$$eval('#config-table tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.key));
+    assert.deepEqual(differing, ['data.maxFrames', 'training.lr']);
+    assert.ok(await page.$$eval('#config-table tbody tr', (rows) => rows.every((r) => r.classList.contains('differs'))));
+    await page.click('#show-all-config');
+    const all = await page.$$eval('#config-table tbody tr', (rows) => rows.length);
+    assert.ok(all > 50, `all keys are listed (${all})`);
+    assert.equal(await page.$$eval('#config-table tbody tr.differs', (rows) => rows.length), 2, 'still highlighted among all');
+    assert.match((await page.textContent('#config-summary')) ?? '', /^2 of \d+ keys differ$/);
+    await page.click('#show-all-config');
+  });
+
+  test('metrics table marks the best value per row', async () => {
+    const loss = await page.$$eval('#metrics-table tr[data-metric="loss"] td', (cells) => cells.map((c) => ({ text: c.textContent, best: c.classList.contains('best') })));
+    const [a, b] = [metricsAt(100), metricsAt(225)];
+    assert.ok(a && b);
+    assert.equal(loss[0].text, '↓ lower');
+    const bestIndex = a.loss < b.loss ? 1 : 2;
+    assert.deepEqual(
+      loss.map((c) => c.best),
+      [false, bestIndex === 1, bestIndex === 2],
+    );
+    const lr = await page.$$eval('#metrics-table tr[data-metric="lr"] td.best', (cells) => cells.length);
+    assert.equal(lr, 0, 'a schedule has no best');
+  });
+
+  test('both checkpoints are drawn on the same frames and one scrubber moves them all', async () => {
+    assert.equal(await page.locator('.frame-scrubber').count(), 1, 'exactly one scrubber');
+    const before = await Promise.all(['#cmp-raw', '#cmp-masks-0', '#cmp-masks-1', '#cmp-attention-0', '#cmp-attention-1'].map((s) => canvasStats(page, s)));
+    for (const stats of before) assert.ok(stats.painted === stats.width * stats.height && stats.colours > 8);
+    assert.notEqual(before[1].hash, before[2].hash, 'different checkpoints, different masks');
+    await page.screenshot({ path: artifactPath('compare-dark.png'), fullPage: true });
+
+    await page.focus('.frame-slider');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector('#inspection-grid[data-frame="1"]');
+    const after = await Promise.all(['#cmp-raw', '#cmp-masks-0', '#cmp-masks-1'].map((s) => canvasStats(page, s)));
+    after.forEach((stats, i) => assert.notEqual(stats.hash, before[i].hash, `canvas ${i} follows the shared scrubber`));
+    assert.ok(await page.locator('#cmp-anchor-badge').isHidden());
+    // Hiding an object changes every checkpoint's overlay.
+    await page.click('#object-toggle-2');
+    const hidden = await Promise.all(['#cmp-masks-0', '#cmp-masks-1'].map((s) => canvasStats(page, s)));
+    hidden.forEach((stats, i) => assert.notEqual(stats.hash, after[i + 1].hash));
+    await page.click('#object-toggle-2');
+  });
+
+  test('more than two checkpoints, one still being inspected', async () => {
+    const third: CompareCheckpoint = { id: 'demo@50', label: 'demo @ 50', step: 50, config, metrics: metricsAt(50), inspection: null };
+    await postToView(page, { type: 'setData', data: { checkpoints: [...checkpoints, third] } });
+    await page.waitForSelector('[data-checkpoint="demo@50"] .empty-title');
+    assert.equal(await page.textContent('[data-checkpoint="demo@50"] .empty-title'), 'Inspecting…');
+    assert.equal(await page.$$eval('#metrics-table thead th', (cells) => cells.length), 5, 'metric, direction and three checkpoints');
+    await page.screenshot({ path: artifactPath('compare-three.png'), fullPage: true });
+  });
+
+  test('no CSP violations and no page errors', async () => {
+    assert.deepEqual(await cspViolations(page), []);
+    assert.deepEqual(view.errors, []);
+  });
+
+  test('light theme', async () => {
+    const light = await openView(browser, origin, 'compare', 'light');
+    await postToView(light.page, { type: 'setData', data: { title: 'demo: step 100 vs 225', checkpoints, error: null } });
+    await light.page.waitForSelector('body[data-inspections-rendered="2"]');
+    await light.page.screenshot({ path: artifactPath('compare-light.png'), fullPage: true });
+    assert.deepEqual(await cspViolations(light.page), []);
+    assert.deepEqual(light.errors, []);
+  });
+});
