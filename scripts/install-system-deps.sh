@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# System packages the tests need on a fresh Debian 12 (bookworm): ffmpeg decodes videos (and generates the demo).
-# Idempotent: installs only what is missing. Needs root (apt-get) when something is missing.
+# What a fresh Debian 12 (bookworm) machine lacks for the test suite. Idempotent; installs only what is missing.
+#   ffmpeg                 decoding, the synthetic demo video (ffprobe comes with it)
+#   chromium + fonts       headless webview tests and the code-server UI tests (playwright-core drives it)
+#   libkrb5-dev, ripgrep   building code-server 4.100.3 offline (see docs/testing.md)
+#   libvulkan1             Vulkan loader for Dawn (npm `webgpu`); the lavapipe driver comes from backports below
 set -euo pipefail
+cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 need=()
-command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
-command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation fonts-dejavu-core)
+[ -e /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
+command -v rg >/dev/null 2>&1 || need+=(ripgrep)
+ldconfig -p | grep -q 'libvulkan.so.1' || need+=(libvulkan1)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+bash scripts/setup-lavapipe.sh

@@ -1,7 +1,7 @@
 // Runs every test/**/*.test.ts file with Node's built-in test runner (TypeScript through tsx).
 // Usage: node scripts/run-tests.mjs [substring filters...]
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 function walk(dir) {
@@ -20,5 +20,13 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+// A software WebGPU adapter (lavapipe, unpacked by scripts/setup-lavapipe.sh) makes the webgpu tests runnable on CPU.
+const env = { ...process.env };
+const lavapipe = resolve('.cache/lavapipe/root');
+if (existsSync(join(lavapipe, 'usr/share/vulkan/icd.d/lvp_icd.json')) && !env.VK_ICD_FILENAMES) {
+  env.VK_ICD_FILENAMES = join(lavapipe, 'usr/share/vulkan/icd.d/lvp_icd.json');
+  env.LD_LIBRARY_PATH = [join(lavapipe, 'usr/lib/x86_64-linux-gnu'), env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  if (env.CI) env.DORA_REQUIRE_WEBGPU ??= '1'; // on CI a missing adapter is a failure, not a skip
+}
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -11,6 +11,7 @@ import { ensureDemoVideo } from './data/syntheticVideo';
 import { runTraining, type TrainResult } from './run/train';
 import { ProgressBar } from './run/progressBar';
 import { inspectCheckpoints } from './run/inspect';
+import { benchStep } from './run/bench';
 
 interface ParsedArgs { positional: string[]; flags: Map<string, string | true> }
 
@@ -36,6 +37,8 @@ const USAGE = `usage: dora <command> [options]
   demo [--dir demo-workspace] [--max-steps N]          generate the synthetic walking tour if needed and train the demo preset
   inspect --out DIR <checkpoint.json...> [--video V] [--clip-start N] [--backend B]
                                                       run each checkpoint's tracker on the same frames (snapshot format per checkpoint)
+  bench [--config cpu-small|demo|paper|file.dora.json] [--backend B] [--steps N] [--profile]
+                                                      time the DoRA step; prints one JSON line
   golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]
                                                       check the implementation against the official golden cases
 backends: auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu`;
@@ -70,7 +73,7 @@ async function goldenCommand(args: ParsedArgs): Promise<number> {
   const files = collectGoldenFiles(args.positional);
   let failed = 0;
   for (const file of files) {
-    const result = runGoldenCase(file);
+    const result = await runGoldenCase(file);
     console.log(formatCaseLine(result));
     if (!result.pass) failed++;
     if (args.flags.has('verbose') || !result.pass) {
@@ -147,6 +150,15 @@ async function inspectCommand(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+async function benchCommand(args: ParsedArgs): Promise<number> {
+  const result = await benchStep({
+    config: stringFlag(args.flags, 'config') ?? 'cpu-small', backend: backendFlag(args.flags),
+    steps: intFlag(args.flags, 'steps'), profile: args.flags.has('profile'),
+  });
+  console.log(JSON.stringify(result));
+  return 0;
+}
+
 /** `npm run demo`: the synthetic walking tour (generated once) and a short DoRA run on it, in demo-workspace/. */
 async function demoCommand(args: ParsedArgs): Promise<number> {
   const dir = resolve(stringFlag(args.flags, 'dir') ?? 'demo-workspace');
@@ -174,6 +186,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'init': return await initCommand(sub);
       case 'demo': return await demoCommand(sub);
       case 'inspect': return await inspectCommand(sub);
+      case 'bench': return await benchCommand(sub);
       case undefined: case 'help': console.log(USAGE); return command ? 0 : 2;
       default: throw new UsageError(`unknown command "${command}"`);
     }

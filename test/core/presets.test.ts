@@ -47,11 +47,13 @@ test('cpu-small and demo presets have the documented sizes', () => {
   assert.equal(small.runtime.backend, 'wasm');
 
   const demo = resolvePreset('demo');
-  assert.deepEqual([demo.model.arch, demo.model.embedDim, demo.model.depth, demo.model.numHeads, demo.model.head.outDim], ['custom', 96, 4, 3, 1024]);
-  assert.deepEqual([demo.data.precropSize, demo.data.globalSize, demo.data.localSize, demo.data.localCrops, demo.data.framesPerClip, demo.data.stride], [96, 64, 32, 4, 4, 8]);
+  assert.deepEqual([demo.model.arch, demo.model.embedDim, demo.model.depth, demo.model.numHeads, demo.model.head.outDim], ['custom', 96, 4, 3, 256]);
+  assert.deepEqual([demo.data.precropSize, demo.data.globalSize, demo.data.localSize, demo.data.localCrops, demo.data.framesPerClip, demo.data.stride], [72, 48, 24, 4, 4, 8]);
   // A few hundred steps whatever the video length: maxFrames bounds the epoch.
   assert.equal(stepsPerEpoch(demo, 1800) * demo.training.epochs, 240);
   assert.equal(demo.training.freezeLastLayer, 0);
+  assert.equal(demo.model.patchSize, 8);
+  assert.equal(demo.training.centerMomentum, 0.995);
 });
 
 test('configFromPreset: minimal and expanded files resolve to the same config', () => {

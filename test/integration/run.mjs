@@ -20,6 +20,8 @@ const FIXTURE_RUN = '20261126-114909-demo';
 const skipVsix = process.argv.includes('--skip-vsix') || process.env.DORA_SKIP_VSIX === '1';
 const started = Date.now();
 const results = [];
+/** The page a UI check drives; screenshotted when the check fails. */
+let currentPage;
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 
 async function check(name, fn) {
@@ -30,6 +32,7 @@ async function check(name, fn) {
     console.log(`  ✔ ${name} (${Date.now() - t0} ms)`);
   } catch (error) {
     results.push({ name, ok: false });
+    if (currentPage) await currentPage.screenshot({ path: join(ARTIFACTS, `failure-${results.length}.png`) }).catch(() => undefined);
     console.log(`  ✘ ${name}\n    ${String(error?.stack ?? error).split('\n').slice(0, 6).join('\n    ')}`);
   }
 }
@@ -81,6 +84,7 @@ function ppidOf(pid) {
 async function uiFlows(server, browser, { wsA, wsB }) {
   // --- fresh workspace: palette → Start Demo Run → trainer child of the extension host → dashboard ---
   const page = await openWorkbench(browser, workbenchUrl(server.base, { folder: wsB, devPath: ROOT }));
+  currentPage = page;
   await check('UI: "DoRA: Start Demo Run" from the palette forks the trainer under the extension host', async () => {
     await runPaletteCommand(page, 'DoRA: Start Demo Run');
     const runsDir = join(wsB, 'dora-demo', 'runs');
@@ -89,7 +93,7 @@ async function uiFlows(server, browser, { wsA, wsB }) {
     const parent = ppidOf(info.pid);
     const parentCmd = readFileSync(`/proc/${parent}/cmdline`, 'utf8').replace(/\0/g, ' ');
     if (!/extensionHost|bootstrap-fork/.test(parentCmd)) throw new Error(`trainer ${info.pid} has parent ${parent} (${parentCmd}), not an extension host`);
-    await waitFor('the run to end', () => /"type":"(finished|stopped)"/.test(readFileSync(join(runDir, 'events.jsonl'), 'utf8')), 120_000);
+    await waitFor('the run to end', () => existsSync(join(runDir, 'events.jsonl')) && /"type":"(finished|stopped)"/.test(readFileSync(join(runDir, 'events.jsonl'), 'utf8')), 120_000);
   });
   await check('UI: the dashboard of the demo run renders loss, assignment and masks panels', async () => {
     const frame = await waitForWebviewFrame(page, 'body[data-view="dashboard"][data-snapshot-rendered]');
@@ -101,6 +105,7 @@ async function uiFlows(server, browser, { wsA, wsB }) {
 
   // --- fixture workspace: sidebar, dashboard of a finished run, compare of two checkpoints ---
   const pageA = await openWorkbench(browser, workbenchUrl(server.base, { folder: wsA, devPath: ROOT }));
+  currentPage = pageA;
   await check('UI: the DoRA sidebar shows configs and runs', async () => {
     await pageA.click('.activitybar [aria-label="DoRA"]', { timeout: 30_000 });
     await pageA.waitForSelector(`.pane-body .monaco-list-row[aria-label*="${FIXTURE_RUN}"]`, { timeout: 30_000 });
@@ -132,6 +137,7 @@ async function uiFlows(server, browser, { wsA, wsB }) {
     await pageA.screenshot({ path: join(ARTIFACTS, 'compare.png') });
   });
   await pageA.context().close();
+  currentPage = undefined;
 }
 
 async function vsixFlow(browser, { wsA }) {

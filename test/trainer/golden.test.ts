@@ -18,8 +18,11 @@ function runCli(args: string[]) {
 
 const caseCount = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.safetensors')).length;
 
-for (const backend of ['cpu', 'wasm']) {
-  test(`every golden case passes on ${backend}`, () => {
+// webgpu needs an adapter: a GPU, or lavapipe on CPU (scripts/setup-lavapipe.sh; run-tests.mjs sets the env).
+const webgpuSkip = process.env.VK_ICD_FILENAMES || process.env.DORA_REQUIRE_WEBGPU ? false : 'no Vulkan driver configured (run scripts/setup-lavapipe.sh)';
+
+for (const backend of ['cpu', 'wasm', 'webgpu']) {
+  test(`every golden case passes on ${backend}`, { skip: backend === 'webgpu' ? webgpuSkip : false }, () => {
     assert.ok(caseCount >= 12, `expected the 12 shipped cases in ${GOLDEN_DIR}`);
     const { code, out } = runCli(['golden', GOLDEN_DIR, '--backend', backend]);
     assert.match(out, new RegExp(`^${caseCount} passed, 0 failed$`, 'm'), out);

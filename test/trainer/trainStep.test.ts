@@ -36,7 +36,7 @@ test('repeated steps leak no tensors, change the student, and move the teacher t
   const w0 = state.student.get('backbone.blocks.0.attn.qkv.weight')!.dataSync().slice();
   const t0 = state.teacher.get('backbone.blocks.0.attn.qkv.weight')!.dataSync().slice();
   const losses: number[] = [];
-  for (let i = 0; i < 3; i++) losses.push(doraTrainStep(state, b, hyper).loss);
+  for (let i = 0; i < 3; i++) losses.push((await doraTrainStep(state, b, hyper)).loss);
   // The optimiser state (2 moments per trainable tensor) is created on the first step and then reused.
   const optimiserTensors = 2 * state.optimizer.expAvg.size;
   assert.equal(tf.memory().numTensors, before + optimiserTensors, 'tensors leaked by doraTrainStep');
@@ -48,7 +48,7 @@ test('repeated steps leak no tensors, change the student, and move the teacher t
   // EMA: after one more step, teacher = m·teacher_before + (1 − m)·student_after.
   const tBefore = state.teacher.get('backbone.blocks.0.attn.qkv.weight')!.dataSync().slice();
   assert.notDeepEqual(tBefore, t0);
-  doraTrainStep(state, b, hyper);
+  await doraTrainStep(state, b, hyper);
   const sAfter = state.student.get('backbone.blocks.0.attn.qkv.weight')!.dataSync();
   const tAfter = state.teacher.get('backbone.blocks.0.attn.qkv.weight')!.dataSync();
   for (let i = 0; i < tAfter.length; i++) {
@@ -60,17 +60,17 @@ test('repeated steps leak no tensors, change the student, and move the teacher t
 
 test('the same seed and batch give the same loss and parameters (determinism)', async () => {
   await initBackend('cpu');
-  const run = () => {
+  const run = async () => {
     const state = createDoraState(cfg, seeded(5));
     const b = batch(6);
-    const outcome = doraTrainStep(state, b, hyper, { collect: true });
+    const outcome = await doraTrainStep(state, b, hyper, { collect: true });
     const w = state.student.get('head.mlp.0.weight')!.dataSync().slice();
     disposeDoraState(state);
     tf.dispose([b.global, b.local]);
     return { loss: outcome.loss, w, masks: outcome.tracker!.maskPatch };
   };
-  const a = run();
-  const c = run();
+  const a = await run();
+  const c = await run();
   assert.equal(a.loss, c.loss);
   assert.deepEqual(a.w, c.w);
   assert.deepEqual(a.masks, c.masks);
@@ -82,7 +82,7 @@ test('epoch < freeze_last_layer: the last layer gets no update, while its norm i
   const state = createDoraState(cfg, seeded(9));
   const b = batch(10);
   const v0 = state.student.get('head.last_layer.weight_v')!.dataSync().slice();
-  const outcome = doraTrainStep(state, b, { ...hyper, epoch: 0 }, { collect: true });
+  const outcome = await doraTrainStep(state, b, { ...hyper, epoch: 0 }, { collect: true });
   assert.deepEqual(state.student.get('head.last_layer.weight_v')!.dataSync(), v0);
   assert.ok(outcome.gradNorms.get('head.last_layer.weight_v')! > 0);
   assert.ok(!outcome.diagnostics!.clippedGrads.has('head.last_layer.weight_v'));
@@ -95,7 +95,7 @@ test('tracker off (the DINO baseline) runs one unmasked view and no tracker', as
   await initBackend('cpu');
   const state = createDoraState(cfg, seeded(12));
   const b = batch(13);
-  const outcome = doraTrainStep(state, b, { ...hyper, tracker: false, lossVariant: 'clean' }, { collect: true });
+  const outcome = await doraTrainStep(state, b, { ...hyper, tracker: false, lossVariant: 'clean' }, { collect: true });
   assert.equal(outcome.tracker, undefined);
   assert.equal(outcome.diagnostics!.studentMasked.length, 1 * 3 * 2 * 64);
   assert.ok(Number.isFinite(outcome.loss));

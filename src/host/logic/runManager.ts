@@ -117,6 +117,7 @@ export class RunManager {
     child.on('message', (raw: unknown) => this.onChildMessage(run, raw));
     const start: StartRequest = {
       type: 'start',
+      // Required by the contract; a resumed run uses its own config.json, so '' is fine then.
       configPath: request.configPath ?? '',
       runDir,
       ...(request.resumeCheckpoint ? { resumeCheckpoint: request.resumeCheckpoint } : {}),
@@ -126,7 +127,6 @@ export class RunManager {
       ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
       ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
     };
-    if (!request.configPath) delete (start as Partial<StartRequest>).configPath;
     if (child.connected) child.send(start);
     this.log(runDir, `started trainer pid ${child.pid ?? '?'}: ${JSON.stringify(start)}`);
     this.changed.fire(run.state);

@@ -81,7 +81,7 @@ export function binariseMaps(maps: tf.Tensor4D): { l2: tf.Tensor4D; threshold: t
   return { l2, threshold, margin };
 }
 
-export function runTracker(inp: TrackerInputs): TrackerResult {
+export async function runTracker(inp: TrackerInputs): Promise<TrackerResult> {
   const [b, , t] = inp.anchorAttn.shape;
   const n = t - 1;
   const k = inp.heads.length;
@@ -92,7 +92,7 @@ export function runTracker(inp: TrackerInputs): TrackerResult {
     const z = tf.div(inp.anchorPatches, rowNorm(inp.anchorPatches)) as tf.Tensor3D; // official: no epsilon
     return { prototypes: p, skLogits: tf.matMul(z, p, false, true), normalised: z };
   });
-  const logitsData = skLogits.dataSync() as Float32Array;
+  const logitsData = (await skLogits.data()) as Float32Array;
   const assignment = sinkhornKnopp(logitsData, b, n, k, inp.sinkhorn);
   const rest = tf.tidy(() => {
     const refined = refinePrototypes(tf.tensor3d(assignment, [b, n, k]), normalised);
@@ -100,18 +100,20 @@ export function runTracker(inp: TrackerInputs): TrackerResult {
     const { l2, threshold, margin } = binariseMaps(maps);
     return { refined, maps, l2, threshold, margin };
   });
-  const margin = rest.margin.dataSync() as Float32Array;
+  const [margin, prototypesData, refinedData, mapsData, l2Data, thresholdData] = (await Promise.all(
+    [rest.margin, prototypes, rest.refined, rest.maps, rest.l2, rest.threshold].map((t) => t.data()),
+  )) as Float32Array[];
   const maskPatch = new Uint8Array(margin.length);
   for (let i = 0; i < margin.length; i++) maskPatch[i] = margin[i] > 0 ? 1 : 0;
   const result: TrackerResult = {
     batch: b, frames: f, objects: k, patches: n, dim: d,
-    prototypes: prototypes.dataSync() as Float32Array,
+    prototypes: prototypesData,
     skLogits: logitsData,
     assignment,
-    refinedPrototypes: rest.refined.dataSync() as Float32Array,
-    attnMaps: rest.maps.dataSync() as Float32Array,
-    attnMapsL2: rest.l2.dataSync() as Float32Array,
-    threshold: rest.threshold.dataSync() as Float32Array,
+    refinedPrototypes: refinedData,
+    attnMaps: mapsData,
+    attnMapsL2: l2Data,
+    threshold: thresholdData,
     margin,
     maskPatch,
   };

@@ -101,14 +101,14 @@ export function teacherPass(state: DoraState, globalFramesFirst: tf.Tensor): Tea
 }
 
 /** Mean per-row entropy of the teacher targets, and the entropy of their batch mean (DINO's collapse diagnostics). */
-function teacherEntropies(teacherOut: tf.Tensor3D, center: tf.Tensor2D, teacherTemp: number): { teacherEntropy: number; teacherBatchEntropy: number } {
+async function teacherEntropies(teacherOut: tf.Tensor3D, center: tf.Tensor2D, teacherTemp: number): Promise<{ teacherEntropy: number; teacherBatchEntropy: number }> {
   const values = tf.tidy(() => {
     const d = teacherOut.shape[2];
     const q = teacherTargets(teacherOut, center, teacherTemp).reshape([-1, d]);
     const entropy = (p: tf.Tensor) => tf.neg(tf.sum(tf.mul(p, tf.log(tf.add(p, 1e-12))), -1));
     return tf.stack([tf.mean(entropy(q)), entropy(tf.mean(q, 0))]);
   });
-  const [teacherEntropy, teacherBatchEntropy] = values.dataSync();
+  const [teacherEntropy, teacherBatchEntropy] = await values.data();
   values.dispose();
   return { teacherEntropy, teacherBatchEntropy };
 }
@@ -133,7 +133,7 @@ export interface StepOptions {
   microBatch?: number;
 }
 
-export function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraStepHyper, opts: StepOptions = {}): StepOutcome {
+export async function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraStepHyper, opts: StepOptions = {}): Promise<StepOutcome> {
   const { cfg } = state;
   const [b, f, c, h, w] = batch.global.shape as [number, number, number, number, number];
   const [nl, , , , lh, lw] = batch.local.shape as [number, number, number, number, number, number];
@@ -145,7 +145,7 @@ export function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraSte
   let tracker: TrackerResult | undefined;
   let views: tf.Tensor; // [k, F, B, 3, H, W]
   if (hyper.tracker) {
-    tracker = runTracker({ ...teacher, heads: batch.heads, sinkhorn: hyper.sinkhorn });
+    tracker = await runTracker({ ...teacher, heads: batch.heads, sinkhorn: hyper.sinkhorn });
     views = maskFrameMajorImages(globalFF, tracker.maskPatch, batch.heads.length, cfg.vit.patchSize);
   } else {
     views = globalFF.reshape([1, f, b, c, h, w]);
@@ -171,27 +171,35 @@ export function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraSte
   for (let b0 = 0; b0 < b; b0 += chunkSize) {
     const bc = Math.min(chunkSize, b - b0);
     const weight = bc / b;
+    // Reads inside the gradient closure must be synchronous, which webgpu cannot do in Node: keep the tensors instead.
+    let kept: tf.Tensor[] = [];
     const { value, grads } = tf.variableGrads(() => {
       const maskedIn = (bc === b ? views : tf.slice(views, [0, 0, b0, 0, 0, 0], [k, f, bc, c, h, w])).reshape([k * f * bc, c, h, w]);
       const localIn = (bc === b ? localGrid : tf.slice(localGrid, [0, 0, b0, 0, 0, 0], [f, nl, bc, c, lh, lw])).reshape([f * nl * bc, c, lh, lw]);
       const studentMasked = headOutputs(state.student, cfg, maskedIn).reshape([k, f, bc, outDim]) as tf.Tensor4D;
       const studentLocal = headOutputs(state.student, cfg, localIn).reshape([f, nl * bc, outDim]) as tf.Tensor3D;
-      if (collectedMasked && collectedLocal) {
-        scatterClips(studentMasked.dataSync() as Float32Array, collectedMasked, k * f, bc, b, b0, outDim);
-        scatterClips(studentLocal.dataSync() as Float32Array, collectedLocal, f * nl, bc, b, b0, outDim);
-      }
+      if (collectedMasked && collectedLocal) kept.push(tf.keep(studentMasked), tf.keep(studentLocal));
       const teacherOut = bc === b ? teacher.teacherOut : tf.slice(teacher.teacherOut, [0, b0, 0], [f, bc, outDim]);
       const parts = doraLoss({
         teacherOut, studentMasked, studentLocal, center: state.center as tf.Tensor2D,
         teacherTemp: hyper.teacherTemp, studentTemp: hyper.studentTemp, variant: hyper.lossVariant,
       });
-      lossMasked += weight * (tf.mean(parts.ceMasked).dataSync()[0]);
-      lossLocal += weight * (tf.mean(parts.ceLocal).dataSync()[0]);
+      kept.push(tf.keep(tf.mean(parts.ceMasked)), tf.keep(tf.mean(parts.ceLocal)));
       const loss = parts.loss;
       return weight === 1 ? loss : tf.mul(loss, weight) as tf.Scalar;
     }, varList);
-    lossValue += value.dataSync()[0];
+    lossValue += (await value.data())[0];
     value.dispose();
+    const keptData = (await Promise.all(kept.map((t) => t.data()))) as Float32Array[];
+    if (collectedMasked && collectedLocal) {
+      scatterClips(keptData[0], collectedMasked, k * f, bc, b, b0, outDim);
+      scatterClips(keptData[1], collectedLocal, f * nl, bc, b, b0, outDim);
+      keptData.splice(0, 2);
+    }
+    lossMasked += weight * keptData[0][0];
+    lossLocal += weight * keptData[1][0];
+    tf.dispose(kept);
+    kept = [];
     for (const [varName, g] of Object.entries(grads)) {
       const prev = summed.get(varName);
       if (prev) { summed.set(varName, tf.add(prev, g)); prev.dispose(); g.dispose(); } else summed.set(varName, g);
@@ -204,7 +212,7 @@ export function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraSte
     throw new NonFiniteLossError(loss, hyper);
   }
   const grads = Object.fromEntries(summed);
-  const entropies = teacherEntropies(teacher.teacherOut, state.center as tf.Tensor2D, hyper.teacherTemp);
+  const entropies = await teacherEntropies(teacher.teacherOut, state.center as tf.Tensor2D, hyper.teacherTemp);
   let collected: Pick<StepDiagnostics, 'studentMasked' | 'studentLocal'> | undefined;
   if (collectedMasked && collectedLocal) collected = { studentMasked: collectedMasked, studentLocal: collectedLocal };
 
@@ -214,16 +222,16 @@ export function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraSte
     const g = Object.entries(grads).find(([varName]) => nameOfVariable.get(varName) === n)?.[1];
     if (g) rawGrads.set(n, g);
   }
-  const { clipped, norms } = clipGradientsPerTensor(rawGrads, hyper.clipGrad);
+  const { clipped, norms } = await clipGradientsPerTensor(rawGrads, hyper.clipGrad);
   tf.dispose(Object.values(grads));
   const applied = cancelLastLayerGradients(clipped, hyper.epoch, hyper.freezeLastLayer);
 
   let diagnostics: StepDiagnostics | undefined;
   if (opts.collect && collected) {
     diagnostics = {
-      teacherOut: teacher.teacherOut.dataSync() as Float32Array,
+      teacherOut: (await teacher.teacherOut.data()) as Float32Array,
       ...collected,
-      clippedGrads: new Map([...applied].map(([n, g]) => [n, g.dataSync() as Float32Array])),
+      clippedGrads: new Map(await Promise.all([...applied].map(async ([n, g]) => [n, (await g.data()) as Float32Array] as const))),
     };
   }
 

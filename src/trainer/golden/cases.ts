@@ -71,50 +71,55 @@ function headConfigFrom(cfg: Record<string, unknown>, normLastLayer: boolean): O
   return { outDim: num(cfg, 'out_dim'), hiddenDim: num(cfg, 'head_hidden_dim'), bottleneckDim: num(cfg, 'head_bottleneck_dim'), nlayers: num(cfg, 'head_nlayers', 3), normLastLayer };
 }
 
-/** tf.tidy for functions that return plain arrays: every tensor made inside is released afterwards. */
-function scoped<T>(fn: () => T): T {
+/** tf.tidy for (async) functions that return plain arrays: every tensor made inside is released afterwards. */
+async function scoped<T>(fn: () => Promise<T>): Promise<T> {
   tf.engine().startScope();
-  try { return fn(); } finally { tf.engine().endScope(); }
+  try { return await fn(); } finally { tf.engine().endScope(); }
 }
 
-function read(t: tf.Tensor): Array32 {
-  return { data: t.dataSync() as Float32Array, shape: t.shape };
+/** Reads a tensor asynchronously (the webgpu backend cannot read synchronously in Node). */
+async function read(t: tf.Tensor): Promise<Array32> {
+  return { data: (await t.data()) as Float32Array, shape: t.shape };
 }
 
-function runVitForward(c: GoldenCase): Outputs {
+/** Reads named tensors into Outputs. */
+async function readAll(entries: [string, tf.Tensor][]): Promise<Outputs> {
+  return new Map(await Promise.all(entries.map(async ([n, t]) => [n, await read(t)] as [string, Array32])));
+}
+
+function runVitForward(c: GoldenCase): Promise<Outputs> {
   const cfg = vitConfigFrom(c.config);
   const params = paramsWithPrefix(c, 'param.');
-  return scoped(() => {
+  return scoped(async () => {
     const tensors = new Map([...params].map(([n, a]) => [n, toTensor(a)]));
     const get = (n: string) => { const t = tensors.get(n); if (!t) throw new Error(`${c.file}: missing param.${n}`); return t; };
     const out = vitForward(toTensor(input(c, 'input.x')) as tf.Tensor4D, get, cfg, true);
-    const result: Outputs = new Map([
-      ['patch_embed', read(out.patchEmbed!)], ['pos_embed_interp', read(out.posEmbed!)],
-      ['cls', read(out.cls)], ['tokens', read(out.tokens)], ['attn', read(out.attn)], ['q', read(out.q)], ['k', read(out.k)],
+    return readAll([
+      ['patch_embed', out.patchEmbed!], ['pos_embed_interp', out.posEmbed!],
+      ['cls', out.cls], ['tokens', out.tokens], ['attn', out.attn], ['q', out.q], ['k', out.k],
+      ...out.blockOutputs!.map((b, i) => [`blocks.${i}.out`, b] as [string, tf.Tensor]),
     ]);
-    out.blockOutputs!.forEach((b, i) => result.set(`blocks.${i}.out`, read(b)));
-    return result;
   });
 }
 
-function runHeadForward(c: GoldenCase): Outputs {
+function runHeadForward(c: GoldenCase): Promise<Outputs> {
   const x = input(c, 'input.x');
   const head: DinoHeadConfig = { inDim: x.shape[1], ...headConfigFrom(c.config, c.config.norm_last_layer === true) };
-  return scoped(() => {
+  return scoped(async () => {
     const tensors = new Map([...paramsWithPrefix(c, 'param.')].map(([n, a]) => [n, toTensor(a)]));
     const out = dinoHeadForward(toTensor(x) as tf.Tensor2D, (n) => tensors.get(n)!, head);
-    return new Map([['bottleneck', read(out.bottleneck)], ['last_layer_weight', read(out.lastLayerWeight)], ['out', read(out.out)]]);
+    return readAll([['bottleneck', out.bottleneck], ['last_layer_weight', out.lastLayerWeight], ['out', out.out]]);
   });
 }
 
-function runSinkhorn(c: GoldenCase): Outputs {
+async function runSinkhorn(c: GoldenCase): Promise<Outputs> {
   const logits = input(c, 'input.logits');
   const [b, n, k] = logits.shape;
   const options = { variant: 'official' as const, iterations: num(c.config, 'num_iters_sk', 30), epsilon: num(c.config, 'epsilon_sk', 0.05) };
   return new Map([['assignment', { data: sinkhornKnopp(logits.data as ArrayLike<number>, b, n, k, options), shape: [b, n, k] }]]);
 }
 
-function runMot(c: GoldenCase): Outputs {
+async function runMot(c: GoldenCase): Promise<Outputs> {
   const patchSize = num(c.config, 'patch_size');
   const heads = Array.from(input(c, 'input.heads').data as ArrayLike<number>);
   const sinkhorn = { variant: 'official' as const, iterations: num(c.config, 'sk_iters', 30), epsilon: num(c.config, 'sk_epsilon', 0.05) };
@@ -130,7 +135,7 @@ function runMot(c: GoldenCase): Outputs {
   const anchorAttn = anchor(attn, [b, h, t, t]) as tf.Tensor4D;
   const anchorQuery = anchor(query, [b, h, t, dh]) as tf.Tensor4D;
   const anchorPatches = anchor(patches, [b, n, d]) as tf.Tensor3D;
-  const r = runTracker({ anchorAttn, anchorQuery, keys: key, anchorPatches, heads, sinkhorn });
+  const r = await runTracker({ anchorAttn, anchorQuery, keys: key, anchorPatches, heads, sinkhorn });
   const masked = maskImages(images, r.maskPatch, heads.length, patchSize);
   const k = heads.length;
   const f = r.frames;
@@ -144,17 +149,17 @@ function runMot(c: GoldenCase): Outputs {
     ['threshold', { data: r.threshold, shape: [k, f] }],
     ['margin', { data: r.margin, shape: [k, b, f, n] }],
     ['mask_patch', { data: r.maskPatch, shape: [k, b, f, n] }],
-    ['masked_images', read(masked)],
+    ['masked_images', await read(masked)],
   ]);
   tf.dispose([attn, query, key, patches, images, anchorAttn, anchorQuery, anchorPatches, masked]);
   return out;
 }
 
-function runDinoLoss(c: GoldenCase): Outputs {
+function runDinoLoss(c: GoldenCase): Promise<Outputs> {
   const cfg = c.config;
   const temps = teacherTempSchedule(num(cfg, 'warmup_teacher_temp'), num(cfg, 'teacher_temp'), num(cfg, 'warmup_teacher_temp_epochs'), num(cfg, 'nepochs'));
   const teacherTemp = temps[num(cfg, 'epoch')];
-  return scoped(() => {
+  return scoped(async () => {
     const common = {
       teacherOut: toTensor(input(c, 'input.teacher')) as tf.Tensor3D,
       studentMasked: toTensor(input(c, 'input.student_masked')) as tf.Tensor4D,
@@ -164,15 +169,15 @@ function runDinoLoss(c: GoldenCase): Outputs {
     };
     const official = doraLoss({ ...common, variant: 'official' });
     const clean = doraLoss({ ...common, variant: 'clean' });
-    return new Map([
-      ['loss', read(official.loss)], ['loss_clean', read(clean.loss)],
-      ['center', read(updatedCenter(common.center, common.teacherOut, num(cfg, 'center_momentum', 0.9)))],
-      ['ce_masked', read(official.ceMasked)], ['ce_local', read(official.ceLocal)],
+    return readAll([
+      ['loss', official.loss], ['loss_clean', clean.loss],
+      ['center', updatedCenter(common.center, common.teacherOut, num(cfg, 'center_momentum', 0.9))],
+      ['ce_masked', official.ceMasked], ['ce_local', official.ceLocal],
     ]);
   });
 }
 
-function runSchedules(c: GoldenCase): Outputs {
+async function runSchedules(c: GoldenCase): Promise<Outputs> {
   const cfg = c.config;
   const epochs = num(cfg, 'epochs');
   const niter = num(cfg, 'niter_per_ep');
@@ -185,7 +190,7 @@ function runSchedules(c: GoldenCase): Outputs {
   ]);
 }
 
-function runTrainStep(c: GoldenCase): Outputs {
+async function runTrainStep(c: GoldenCase): Promise<Outputs> {
   const cfg = c.config;
   const model: DoraModelConfig = { vit: vitConfigFrom(cfg), head: headConfigFrom(cfg, cfg.student_norm_last_layer === true) };
   const names = doraParamNames(model);
@@ -216,7 +221,7 @@ function runTrainStep(c: GoldenCase): Outputs {
   const global = toTensor(input(c, 'input.global'));
   const local = toTensor(input(c, 'input.local'));
   const heads = Array.from(input(c, 'input.heads').data as ArrayLike<number>);
-  const step = doraTrainStep(state, { global, local, heads }, {
+  const step = await doraTrainStep(state, { global, local, heads }, {
     epoch, lr: num(cfg, 'lr'), weightDecay: num(cfg, 'weight_decay'), momentum: num(cfg, 'momentum'), teacherTemp: temps[epoch],
     freezeLastLayer: num(cfg, 'freeze_last_layer'), clipGrad: num(cfg, 'clip_grad'), studentTemp: num(cfg, 'student_temp', 0.1),
     centerMomentum: num(cfg, 'center_momentum', 0.9), lossVariant: 'official', sinkhorn: OFFICIAL_SINKHORN, tracker: true,
@@ -227,7 +232,7 @@ function runTrainStep(c: GoldenCase): Outputs {
   const k = heads.length;
   const out: Outputs = new Map([
     ['loss', { data: [step.loss], shape: [] }],
-    ['center', read(state.center)],
+    ['center', await read(state.center)],
     ['teacher_output', { data: step.diagnostics!.teacherOut, shape: [f, b, model.head.outDim] }],
     ['student_masked', { data: step.diagnostics!.studentMasked, shape: [k, f, b, model.head.outDim] }],
     ['student_local', { data: step.diagnostics!.studentLocal, shape: [f, nl * b, model.head.outDim] }],
@@ -242,15 +247,15 @@ function runTrainStep(c: GoldenCase): Outputs {
   const get = getter(state.student);
   const getT = getter(state.teacher);
   for (const n of names) {
-    out.set(`student.${n}`, read(get(n)));
-    out.set(`teacher.${n}`, read(getT(n)));
+    out.set(`student.${n}`, await read(get(n)));
+    out.set(`teacher.${n}`, await read(getT(n)));
   }
   tf.dispose([global, local]);
   disposeDoraState(state);
   return out;
 }
 
-export const CASE_RUNNERS: Record<string, (c: GoldenCase) => Outputs> = {
+export const CASE_RUNNERS: Record<string, (c: GoldenCase) => Promise<Outputs>> = {
   vit_forward: runVitForward,
   head_forward: runHeadForward,
   sinkhorn: runSinkhorn,

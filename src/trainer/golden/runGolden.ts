@@ -4,6 +4,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { assertNoGpuErrors } from '../backend';
 import { CASE_RUNNERS, loadGoldenCase, type GoldenCase } from './cases';
 import { axis0Selector, compareMask, compareUpdate, compareValues, type TensorCheck } from './tolerance';
 
@@ -94,7 +96,7 @@ function checkCase(c: GoldenCase, actual: Map<string, { data: ArrayLike<number>;
   return checks;
 }
 
-export function runGoldenCase(file: string): CaseResult {
+export async function runGoldenCase(file: string): Promise<CaseResult> {
   const started = Date.now();
   let c: GoldenCase;
   try {
@@ -107,7 +109,9 @@ export function runGoldenCase(file: string): CaseResult {
     return { file, name: c.name, kind: c.kind, checks: [], pass: false, error: `unknown case kind "${c.kind}" (known: ${Object.keys(CASE_RUNNERS).join(', ')})`, seconds: 0 };
   }
   try {
-    const checks = checkCase(c, runner(c));
+    const outputs = await runner(c);
+    if (tf.getBackend() === 'webgpu') assertNoGpuErrors();
+    const checks = checkCase(c, outputs);
     return { file, name: c.name, kind: c.kind, checks, pass: checks.length > 0 && checks.every((x) => x.pass), seconds: (Date.now() - started) / 1000 };
   } catch (e) {
     return { file, name: c.name, kind: c.kind, checks: [], pass: false, error: (e as Error).stack ?? String(e), seconds: (Date.now() - started) / 1000 };

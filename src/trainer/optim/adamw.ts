@@ -38,10 +38,10 @@ export function disposeAdamWState(state: AdamWState): void {
  * utils.clip_gradients: each tensor's gradient is scaled by clip/(‖g‖ + 1e-6) when that is < 1.
  * Returns the clipped gradients and the raw norms (in the given order, which callers keep as named_parameters order).
  */
-export function clipGradientsPerTensor(grads: Map<string, tf.Tensor>, clip: number): { clipped: Map<string, tf.Tensor>; norms: Map<string, number> } {
+export async function clipGradientsPerTensor(grads: Map<string, tf.Tensor>, clip: number): Promise<{ clipped: Map<string, tf.Tensor>; norms: Map<string, number> }> {
   const names = [...grads.keys()];
   const stacked = tf.tidy(() => tf.stack(names.map((n) => tf.sqrt(tf.sum(tf.square(grads.get(n)!))))));
-  const normValues = stacked.dataSync();
+  const normValues = await stacked.data(); // async: the webgpu backend cannot read synchronously in Node
   stacked.dispose();
   const clipped = new Map<string, tf.Tensor>();
   const norms = new Map<string, number>();

@@ -28,22 +28,22 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function tensorEntry(t: tf.Tensor): TensorToWrite {
-  return { shape: t.shape, data: t.dataSync() as Float32Array };
+async function tensorEntry(t: tf.Tensor): Promise<TensorToWrite> {
+  return { shape: t.shape, data: (await t.data()) as Float32Array };
 }
 
 /** Serialises the model state (weights + optimiser) to two safetensors buffers. */
-export function serializeState(state: DoraState): { weights: Buffer; optimizer: Buffer } {
+export async function serializeState(state: DoraState): Promise<{ weights: Buffer; optimizer: Buffer }> {
   const weights = new Map<string, TensorToWrite>();
   for (const name of doraParamNames(state.cfg)) {
-    weights.set(`student.${name}`, tensorEntry(state.student.get(name)!));
-    weights.set(`teacher.${name}`, tensorEntry(state.teacher.get(name)!));
+    weights.set(`student.${name}`, await tensorEntry(state.student.get(name)!));
+    weights.set(`teacher.${name}`, await tensorEntry(state.teacher.get(name)!));
   }
-  weights.set(CENTER_TENSOR, tensorEntry(state.center));
+  weights.set(CENTER_TENSOR, await tensorEntry(state.center));
   const optimizer = new Map<string, TensorToWrite>();
   for (const [name, m] of state.optimizer.expAvg) {
-    optimizer.set(`exp_avg.${name}`, tensorEntry(m));
-    optimizer.set(`exp_avg_sq.${name}`, tensorEntry(state.optimizer.expAvgSq.get(name)!));
+    optimizer.set(`exp_avg.${name}`, await tensorEntry(m));
+    optimizer.set(`exp_avg_sq.${name}`, await tensorEntry(state.optimizer.expAvgSq.get(name)!));
     optimizer.set(`step.${name}`, { shape: [], data: Int32Array.from([state.optimizer.step.get(name)!]), dtype: 'I64' });
   }
   return {
@@ -56,9 +56,16 @@ export function serializeState(state: DoraState): { weights: Buffer; optimizer: 
 export async function saveCheckpoint(runDir: string, state: DoraState, meta: CheckpointMeta, writeOptions: AtomicWriteOptions = {}): Promise<string> {
   const paths = checkpointPaths(runDir, meta.step);
   await mkdir(dirname(paths.sidecar), { recursive: true });
-  const { weights, optimizer } = serializeState(state);
-  await writeFileAtomic(paths.weights, weights, writeOptions);
-  await writeFileAtomic(paths.optimizer, optimizer, writeOptions);
+  const { weights, optimizer } = await serializeState(state);
+  try {
+    await writeFileAtomic(paths.weights, weights, writeOptions);
+    await writeFileAtomic(paths.optimizer, optimizer, writeOptions);
+  } catch (e) {
+    // No sidecar means "incomplete" to every reader; also remove the data files so a full disk gets its space back.
+    await unlink(paths.weights).catch(() => undefined);
+    await unlink(paths.optimizer).catch(() => undefined);
+    throw e;
+  }
   const sidecar: CheckpointSidecar = {
     formatVersion: RUN_DIR_FORMAT_VERSION,
     step: meta.step,

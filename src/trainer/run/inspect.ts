@@ -79,7 +79,7 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
       const global = tf.tensor(batch.global, [1, batch.frames, 3, batch.globalSize, batch.globalSize]);
       const globalFF = framesFirst(global);
       const teacher = teacherPass(state, globalFF);
-      const tracker = runTracker({ ...teacher, heads, sinkhorn: config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
+      const tracker = await runTracker({ ...teacher, heads, sinkhorn: config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
       tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
       const label = `${basename(dirname(dirname(sidecarPath)))}-step-${sidecar.step}`;
       const dir = join(options.outDir, label);

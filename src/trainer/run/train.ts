@@ -18,7 +18,7 @@ import {
   checkpointsToPrune, createRunDir, listCheckpoints, runPaths, RUN_DIR_FORMAT_VERSION,
   type MetricsRecord, type RunEvent, type RunInfo,
 } from '../../core/runDir';
-import { initBackend, type BackendName, type BackendReport } from '../backend';
+import { assertNoGpuErrors, initBackend, type BackendName, type BackendReport } from '../backend';
 import { ClipSampler } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
 import { buildFrameCache, detectBlankTail, planFrameCache, type FrameCache } from '../data/frameCache';
@@ -83,10 +83,20 @@ export function buildRunSchedules(config: DoraConfig, itersPerEpoch: number): Tr
   };
 }
 
-/** Recognises the wasm heap running out (4 GiB cap) in the messages Emscripten and tfjs-wasm throw. */
-export function isWasmOutOfMemory(error: unknown): boolean {
-  const text = String((error as Error)?.message ?? error);
-  return /memory access out of bounds|Aborted\(\)|Out of memory|Cannot enlarge memory|RangeError: (WebAssembly\.Memory|Array buffer allocation)/i.test(text);
+/**
+ * Recognises the wasm heap running out (4 GiB cap). Emscripten reports it in several ways: an abort, "memory access out
+ * of bounds", or — when a kernel's allocation silently fails — a trap such as "remainder by zero" inside a kernel.
+ */
+export function isWasmOutOfMemory(error: unknown, backend: string): boolean {
+  if (backend !== 'wasm') return false;
+  const text = `${(error as Error)?.name ?? ''}: ${(error as Error)?.message ?? error}`;
+  return /memory access out of bounds|Aborted\(\)|Out of memory|Cannot enlarge memory|RangeError: (WebAssembly\.Memory|Array buffer allocation)|RuntimeError: (remainder by zero|divide by zero|unreachable)/i.test(text);
+}
+
+/** Bytes of the wasm backend's heap now (0 elsewhere): part of the out-of-memory message. */
+function wasmHeapBytes(): number {
+  const backend = tf.engine().backendNames().includes('wasm') ? (tf.engine().findBackend('wasm') as unknown as { wasm?: { HEAPU8?: Uint8Array } }) : undefined;
+  return backend?.wasm?.HEAPU8?.buffer.byteLength ?? 0;
 }
 
 function sha256(text: string): string {
@@ -176,10 +186,12 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
 
   let state: DoraState | undefined;
   let cache: FrameCache | undefined;
+  let activeBackend = '';
   try {
     // ---- backend -----------------------------------------------------------------------------
     const report: BackendReport = await initBackend(options.backend ?? config.runtime.backend, { log: (m) => void log(m) });
     info.backend = report.active;
+    activeBackend = report.active;
     await log(`backend ${report.active}: ${report.reason}`);
     for (const a of report.attempts) if (a.outcome !== 'active') await log(`  ${a.backend} ${a.outcome}: ${a.reason}`);
 
@@ -255,11 +267,20 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       if (!state || lastCheckpointStep === iteration) return;
       emit({ type: 'progress', phase: 'checkpoint', done: iteration, total: totalIters });
       const epoch = Math.floor(Math.max(0, iteration - 1) / itersPerEpoch);
-      const sidecar = await saveCheckpoint(runDir!, state, {
-        step: iteration, epoch, configSha256: configSha,
-        rng: { algorithm: 'dora-studio per-iteration streams (seed, iteration)', state: { seed: config.training.seed, iteration } },
-        schedule: { iteration, itersPerEpoch, totalIters },
-      });
+      let sidecar: string;
+      try {
+        sidecar = await saveCheckpoint(runDir!, state, {
+          step: iteration, epoch, configSha256: configSha,
+          rng: { algorithm: 'dora-studio per-iteration streams (seed, iteration)', state: { seed: config.training.seed, iteration } },
+          schedule: { iteration, itersPerEpoch, totalIters },
+        });
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        const last = lastCheckpointStep > 0 ? `step ${lastCheckpointStep}` : 'none yet';
+        throw new TrainingError(
+          `could not write the checkpoint of step ${iteration} in ${paths.checkpointsDir}: ${code === 'ENOSPC' ? 'the disk is full' : (e as Error).message}; nothing partial was left behind (last complete checkpoint: ${last})`,
+          'Free disk space (or lower runtime.keepCheckpoints), then resume with --resume latest.');
+      }
       lastCheckpointStep = iteration;
       await event({ type: 'checkpoint', file: sidecar });
       emit({ type: 'checkpoint-saved', step: iteration, path: sidecar });
@@ -284,10 +305,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       const local = tf.tensor(hostBatch.local, [hostBatch.localCrops, hostBatch.batch, hostBatch.frames, 3, hostBatch.localSize, hostBatch.localSize]);
       let outcome;
       try {
-        outcome = doraTrainStep(state, { global, local, heads }, hyper, { collect: snapshotDue, microBatch: config.training.microBatch === 'auto' ? undefined : config.training.microBatch });
+        outcome = await doraTrainStep(state, { global, local, heads }, hyper, { collect: snapshotDue, microBatch: config.training.microBatch === 'auto' ? undefined : config.training.microBatch });
       } finally {
         tf.dispose([global, local]);
       }
+      if (report.active === 'webgpu') assertNoGpuErrors(); // tfjs ignores GPU validation errors; a dropped command buffer means wrong numbers
       iteration++;
       lastStep = iteration;
       const secPerStep = (Date.now() - t0) / 1000;
@@ -321,8 +343,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     let fix = (error as TrainingError).fix;
     if (error instanceof NonFiniteLossError) {
       fix = 'Lower training.lr, keep training.clipGrad at 3, or try dora.sinkhorn.variant "log-domain"; the last good checkpoint is kept and can be resumed.';
-    } else if (isWasmOutOfMemory(error)) {
-      message = `the wasm backend ran out of memory (its heap is capped at 4 GiB): ${e.message}`;
+    } else if (isWasmOutOfMemory(error, activeBackend)) {
+      message = `the wasm backend ran out of memory (heap ${(wasmHeapBytes() / 2 ** 30).toFixed(2)} GiB; its cap is 4 GiB) during a step of ${config.training.batchClips} clips × ${config.data.framesPerClip} frames at ${config.data.globalSize} px (${e.message})`;
       fix = `Set training.microBatch to a smaller number of clips (e.g. ${Math.max(1, Math.floor(config.training.batchClips / 4))}), lower data.globalSize or data.localCrops, or use a GPU backend.`;
     }
     emit({ type: 'error', message, fix, fatal: true });
