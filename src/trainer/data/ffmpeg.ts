@@ -1,6 +1,6 @@
 // Locating ffmpeg/ffprobe, probing videos, and streaming decoded frames out of an ffmpeg child process.
 // Frames are always scaled inside ffmpeg: a 4K RGB frame is 25 MB, far too much to move through Node.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
@@ -353,6 +353,24 @@ export function scaleFilter(width: number, height: number): string {
   return `scale=${width}:${height}:flags=area`;
 }
 
+const passthroughByBinary = new Map<string, string[]>();
+
+/**
+ * `-fps_mode passthrough` (ffmpeg ≥ 5.1) or its older spelling `-vsync passthrough` (the 2018 static build inside
+ * @ffmpeg-installer/ffmpeg is 4.x and rejects -fps_mode). Decided once per binary from `ffmpeg -version`.
+ */
+export function passthroughArgs(tools: FfmpegTools): string[] {
+  let args = passthroughByBinary.get(tools.ffmpeg);
+  if (!args) {
+    const out = spawnSync(tools.ffmpeg, ['-hide_banner', '-version'], { encoding: 'utf8' }).stdout ?? '';
+    const m = /ffmpeg version n?(\d+)\.(\d+)/i.exec(out);
+    const modern = m !== null && (Number(m[1]) > 5 || (Number(m[1]) === 5 && Number(m[2]) >= 1));
+    args = modern ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
+    passthroughByBinary.set(tools.ffmpeg, args);
+  }
+  return args;
+}
+
 export interface DecodeOptions {
   /** Output frame size after the filters; every frame must be exactly this size. */
   width: number;
@@ -381,7 +399,7 @@ export async function* decodeFrames(tools: FfmpegTools, file: string, options: D
   args.push('-i', file, '-map', '0:v:0', '-an', '-sn', '-dn');
   if (options.videoFilter) args.push('-vf', options.videoFilter);
   if (options.maxFrames !== undefined) args.push('-frames:v', String(options.maxFrames));
-  args.push('-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', options.pixelFormat ?? 'rgb24', 'pipe:1');
+  args.push(...passthroughArgs(tools), '-f', 'rawvideo', '-pix_fmt', options.pixelFormat ?? 'rgb24', 'pipe:1');
 
   const child = spawn(tools.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
