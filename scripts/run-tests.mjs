@@ -8,7 +8,8 @@ function walk(dir) {
   const out = [];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...walk(p));
+    // test/integration runs inside VS Code (npm run test:integration); fixtures hold data, not tests.
+    if (statSync(p).isDirectory()) { if (name !== 'integration' && name !== 'fixtures') out.push(...walk(p)); }
     else if (name.endsWith('.test.ts')) out.push(p);
   }
   return out;

@@ -124,22 +124,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     } else if (active) {
       active.report(state);
     } else if (inCachePhase) {
-      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DoRA ${state.name}: caching video frames`, cancellable: true }, (progress, token) =>
-        new Promise<void>((resolve) => {
-          let last = 0;
-          token.onCancellationRequested(() => void manager.stop(state.runDir));
-          cacheProgress.set(state.runDir, {
-            report: (s) => {
-              const fc = s.frameCache;
-              if (!fc) return;
-              const pct = fc.total ? (100 * fc.done) / fc.total : 0;
-              progress.report({ increment: Math.max(0, pct - last), message: `${fc.done}${fc.total ? `/${fc.total}` : ''} frames${fc.eta ? `, ${Math.round(fc.eta)} s left` : ''}` });
-              last = pct;
-            },
-            done: resolve,
-          });
-        }),
-      );
+      // Registered before withProgress runs its callback, so a phase change in between still ends it.
+      let finish: () => void = () => undefined;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      let report: (s: LiveRunState) => void = () => undefined;
+      cacheProgress.set(state.runDir, { report: (s) => report(s), done: () => finish() });
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DoRA ${state.name}: caching video frames`, cancellable: true }, (progress, token) => {
+        let last = 0;
+        token.onCancellationRequested(() => void manager.stop(state.runDir));
+        report = (s) => {
+          const fc = s.frameCache;
+          if (!fc) return;
+          const pct = fc.total ? (100 * fc.done) / fc.total : 0;
+          progress.report({ increment: Math.max(0, pct - last), message: `${fc.done}${fc.total ? `/${fc.total}` : ''} frames${fc.eta ? `, ${Math.round(fc.eta)} s left` : ''}` });
+          last = pct;
+        };
+        return finished;
+      });
     }
     if (state.finished && state.lastError && state.finished.reason === 'failed') {
       void vscode.window.showErrorMessage(`DoRA run ${path.basename(state.runDir)} failed: ${state.lastError.message.split('\n')[0]}${state.lastError.fix ? ` Fix: ${state.lastError.fix}` : ''}`, 'Open Dashboard', 'Show Log').then((choice) => {

@@ -2,7 +2,7 @@
 // failure modes a user can hit (each with its exact message).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJsonl, runCli, tinyConfig, tinySyntheticVideo, writeConfig } from './helpers';
@@ -91,7 +91,7 @@ test('missing ffmpeg, a missing video and a corrupt video fail with messages tha
   assert.equal(r.code, 1);
   assert.match(r.out, /no-such-video\.mp4/);
   const corruptFile = join(dir, 'corrupt.mp4');
-  require('node:fs').writeFileSync(corruptFile, Buffer.alloc(4096, 7));
+  writeFileSync(corruptFile, Buffer.alloc(4096, 7));
   const corrupt = writeConfig(dir, 'corrupt', tinyConfig(corruptFile));
   r = runCli(['train', corrupt, '--cache-dir', cacheRoot]);
   assert.equal(r.code, 1);

@@ -28,6 +28,7 @@ export class DashboardSession {
   private ready = false;
   private lastSent: { status?: string; run?: string; snapshotSteps?: string; error?: string | null; etaSeconds?: number | null } = {};
   private snapshotEvery: number | null | undefined;
+  private sentSnapshotStep: number | undefined;
   private requestedStep: number | undefined;
   private disposed = false;
 
@@ -70,6 +71,9 @@ export class DashboardSession {
     }
     Object.assign(data, await this.changedHeader());
     if (Object.keys(data).length > 0) this.post(data);
+    // The view asks for snapshots only once it shows one; until then the host sends the first that appears.
+    const steps = data.snapshotSteps;
+    if (steps && steps.length > 0 && this.sentSnapshotStep === undefined && this.requestedStep === undefined) await this.sendSnapshot(steps[steps.length - 1]);
   }
 
   dispose(): void {
@@ -80,6 +84,7 @@ export class DashboardSession {
     // A fresh follower: the webview may have reloaded and lost everything.
     this.follower = new JsonlFollower(runPaths(this.o.runDir).metrics, isMetricsRecord);
     this.lastSent = {};
+    this.sentSnapshotStep = undefined;
     const chunk = await this.follower.poll().catch(() => ({ records: [] as MetricsRecord[] }));
     const header = await this.changedHeader();
     this.snapshotEvery ??= await readSnapshotEvery(this.o.runDir);
@@ -120,6 +125,7 @@ export class DashboardSession {
       return;
     }
     const dir = snapshotPaths(this.o.runDir, step).dir;
+    this.sentSnapshotStep = step;
     this.post({ snapshot: { manifest, uris: snapshotUriMap(manifest, dir, this.o.toWebviewUri) } });
   }
 

@@ -137,7 +137,9 @@ export function registerSuite(): void {
       const session = api.compares.session;
       assert.ok(session, 'compare panel is open');
       assert.deepEqual([...session.checkpoints], sidecars);
-      await waitFor('the compare webview to post ready', () => session.currentState().checkpoints.length === 2, 30_000);
+      await waitFor('the compare webview to post ready', () => session.currentState().checkpoints.length === 2, 30_000).catch((error: Error) => {
+        throw new Error(`${error.message}; compare tab active: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label}`);
+      });
       await session.whenSettled();
       const state = session.currentState();
       for (const c of state.checkpoints) assert.ok(c.inspection, `inspection of ${c.label}: ${c.inspectionError}`);
