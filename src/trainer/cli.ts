@@ -12,6 +12,8 @@ import { runTraining, type TrainResult } from './run/train';
 import { ProgressBar } from './run/progressBar';
 import { inspectCheckpoints } from './run/inspect';
 import { benchStep } from './run/bench';
+import { evalFromCli, qualityFromCli } from './eval/evalCli';
+import { EVAL_SUITES, type EvalSuite } from './eval/runEval';
 
 interface ParsedArgs { positional: string[]; flags: Map<string, string | true> }
 
@@ -39,6 +41,12 @@ const USAGE = `usage: dora <command> [options]
                                                       run each checkpoint's tracker on the same frames (snapshot format per checkpoint)
   bench [--config cpu-small|demo|paper|file.dora.json] [--backend B] [--steps N] [--profile]
                                                       time the DoRA step; prints one JSON line
+  eval <checkpoint.json> --suite knn|tracking|attention [--dataset synthetic|fashion-mnist|<folder>] [--video V] [--frames 600,700]
+       [--image-size N] [--force] [--backend B]     evaluate a checkpoint's teacher; results cached in checkpoints/step-NNNNNN.eval.json
+  eval --random-init --config <preset|file> --suite … [--seed N]
+                                                      the same for a randomly initialised encoder (not cached)
+  quality [--steps N] [--backend B] [--out quality-results.json]
+                                                      DoRA vs DINO vs random init on the synthetic tour (k-NN, J&F); prints a table
   golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]
                                                       check the implementation against the official golden cases
 backends: auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu`;
@@ -159,6 +167,32 @@ async function benchCommand(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+async function evalCommand(args: ParsedArgs): Promise<number> {
+  const suite = stringFlag(args.flags, 'suite');
+  if (!suite || !(EVAL_SUITES as readonly string[]).includes(suite)) throw new UsageError(`eval: --suite must be one of ${EVAL_SUITES.join(', ')}`);
+  const randomInit = args.flags.has('random-init');
+  const config = stringFlag(args.flags, 'config');
+  if (randomInit && !config) throw new UsageError('eval: --random-init needs --config <preset|file.dora.json>');
+  if (!randomInit && args.positional.length !== 1) throw new UsageError('eval: give one checkpoint sidecar (checkpoints/step-NNNNNN.json)');
+  const framesFlag = stringFlag(args.flags, 'frames');
+  const frames = framesFlag?.split(',').map((f) => Number(f));
+  if (frames?.some((f) => !Number.isInteger(f) || f < 0)) throw new UsageError(`eval: --frames must be frame numbers separated by commas (got "${framesFlag}")`);
+  const outcome = await evalFromCli({
+    checkpoint: args.positional[0], randomInit: randomInit ? { config: config!, seed: args.flags.has('seed') ? Number(stringFlag(args.flags, 'seed')) : undefined } : undefined,
+    suite: suite as EvalSuite, dataset: stringFlag(args.flags, 'dataset'), backend: backendFlag(args.flags), video: stringFlag(args.flags, 'video'),
+    cacheRoot: stringFlag(args.flags, 'cache-dir'), ffmpegPath: stringFlag(args.flags, 'ffmpeg'), frames, imageSize: intFlag(args.flags, 'image-size'), force: args.flags.has('force'),
+  });
+  console.log(JSON.stringify({ model: outcome.model, cached: outcome.cached, ...outcome.record }, null, 1));
+  return 0;
+}
+
+async function qualityCommand(args: ParsedArgs): Promise<number> {
+  const results = await qualityFromCli({ steps: intFlag(args.flags, 'steps'), backend: backendFlag(args.flags), out: stringFlag(args.flags, 'out') });
+  console.log(`quality benchmark: demo preset, ${results.steps} steps per run, seed ${results.seed}, backend ${results.backend}, ${results.totalSeconds.toFixed(0)} s in total`);
+  console.log(results.table);
+  return 0;
+}
+
 /** `npm run demo`: the synthetic walking tour (generated once) and a short DoRA run on it, in demo-workspace/. */
 async function demoCommand(args: ParsedArgs): Promise<number> {
   const dir = resolve(stringFlag(args.flags, 'dir') ?? 'demo-workspace');
@@ -187,6 +221,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'demo': return await demoCommand(sub);
       case 'inspect': return await inspectCommand(sub);
       case 'bench': return await benchCommand(sub);
+      case 'eval': return await evalCommand(sub);
+      case 'quality': return await qualityCommand(sub);
       case undefined: case 'help': console.log(USAGE); return command ? 0 : 2;
       default: throw new UsageError(`unknown command "${command}"`);
     }

@@ -1,0 +1,149 @@
+/**
+ * `npm run quality`: does DoRA's tracking-based masking help, at demo scale, over plain DINO on the same frames?
+ * Trains from the SAME initialisation (seed), for the same steps, on the same clips and augmentations of the synthetic
+ * walking tour:
+ *   (i)  DoRA: the tracker masks the student's global views (dora.tracker true);
+ *   (ii) DINO baseline: the student sees the unmasked global crop (dora.tracker false);
+ * keeps (iii) the random-init encoder both started from, and evaluates all three with DINO's weighted k-NN on
+ * synthetic object crops and on Fashion-MNIST, and with label-propagation J&F (plus the DoRA tracker's IoU) on frames
+ * of the tour the runs did not train on. Prints a table and writes it as JSON.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { configFromPreset, writeConfigFile } from '../../core/presets';
+import { initBackend, type BackendName } from '../backend';
+import { ensureDemoVideo } from '../data/syntheticVideo';
+import { runTraining } from '../run/train';
+import { configFromPresetOrFile, loadCheckpointEncoder, randomInitEncoder, type EvalEncoder } from './encoder';
+import { defaultFashionMnistDir, packageRoot, runEvaluation, type KnnResult, type TrackingResult } from './runEval';
+import { hasFashionMnist } from './fashionMnist';
+
+export interface QualityOptions {
+  steps?: number;
+  backend?: BackendName;
+  /** Work folder (video, frame cache, runs); default <package>/.cache/quality. */
+  dir?: string;
+  /** Results file; default <package>/quality-results.json. */
+  out?: string;
+  log?: (line: string) => void;
+}
+
+interface ModelRow {
+  model: string;
+  trainSeconds: number | null;
+  checkpoint: string | null;
+  knnSynthetic: KnnResult;
+  knnFashionMnist: KnnResult | { skipped: string };
+  tracking: TrackingResult;
+}
+
+export interface QualityResults {
+  benchmark: 'dora-studio quality';
+  preset: 'demo';
+  steps: number;
+  seed: number;
+  backend: string;
+  video: string;
+  time: string;
+  totalSeconds: number;
+  rows: ModelRow[];
+  table: string;
+}
+
+/** Fetches Fashion-MNIST with scripts/fetch-fashion-mnist.sh when it is missing; returns why not when that fails. */
+function ensureFashionMnist(dir: string, log: (line: string) => void): string | undefined {
+  if (hasFashionMnist(dir)) return undefined;
+  log(`fetching Fashion-MNIST into ${dir} (scripts/fetch-fashion-mnist.sh)`);
+  const r = spawnSync('bash', [join(packageRoot(), 'scripts', 'fetch-fashion-mnist.sh'), dir], { encoding: 'utf8' });
+  return hasFashionMnist(dir) ? undefined : `fetch-fashion-mnist.sh failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-2).join(' ')}`;
+}
+
+const pct = (x: number) => x.toFixed(1).padStart(5);
+const num = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '  n/a');
+
+export function formatQualityTable(rows: ModelRow[]): string {
+  const top1 = (r: KnnResult, k: number) => r.scores.find((s) => s.k === k)!.top1;
+  const lines = [
+    '| model       | kNN synthetic top-1 k=10 / 20 / 100 / 200 | kNN Fashion-MNIST top-1 k=10 / 20 / 100 / 200 (top-5 k=20) | J&F   | J     | F     | tracker IoU (anchor / later) |',
+    '|-------------|-------------------------------------------|------------------------------------------------------------|-------|-------|-------|------------------------------|',
+  ];
+  for (const r of rows) {
+    const synth = [10, 20, 100, 200].map((k) => pct(top1(r.knnSynthetic, k))).join(' /');
+    const fm = 'skipped' in r.knnFashionMnist
+      ? 'skipped'.padEnd(58)
+      : `${[10, 20, 100, 200].map((k) => pct(top1(r.knnFashionMnist as KnnResult, k))).join(' /')} (${pct((r.knnFashionMnist as KnnResult).scores.find((s) => s.k === 20)!.top5)})`.padEnd(58);
+    const p = r.tracking.propagation;
+    const t = r.tracking.tracker;
+    const tracker = `${num(t.iouByOffset[0])} / ${num(t.meanIoU)}`.padEnd(28);
+    lines.push(`| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${num(p.jAndFMean)} | ${num(p.jMean)} | ${num(p.fMean)} | ${tracker} |`);
+  }
+  return lines.join('\n');
+}
+
+async function evaluateModel(encoder: EvalEncoder, model: string, trainSeconds: number | null, video: string, cacheRoot: string, fashionDir: string, fashionSkipped: string | undefined, log: (line: string) => void): Promise<ModelRow> {
+  const common = { video, cacheRoot };
+  log(`${model}: k-NN on synthetic object crops`);
+  const knnSynthetic = (await runEvaluation(encoder, { suite: 'knn', dataset: 'synthetic', ...common })).record.result as KnnResult;
+  let knnFashionMnist: ModelRow['knnFashionMnist'] = { skipped: fashionSkipped ?? '' };
+  if (!fashionSkipped) {
+    log(`${model}: k-NN on Fashion-MNIST`);
+    knnFashionMnist = (await runEvaluation(encoder, { suite: 'knn', dataset: 'fashion-mnist', fashionMnistDir: fashionDir, ...common })).record.result as KnnResult;
+  }
+  log(`${model}: tracking (label propagation J&F, DoRA tracker IoU)`);
+  const tracking = (await runEvaluation(encoder, { suite: 'tracking', ...common })).record.result as TrackingResult;
+  return { model, trainSeconds, checkpoint: encoder.sidecarPath ?? null, knnSynthetic, knnFashionMnist, tracking };
+}
+
+export async function runQualityBenchmark(options: QualityOptions = {}): Promise<QualityResults> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const started = performance.now();
+  const root = packageRoot();
+  const dir = options.dir ?? join(root, '.cache', 'quality');
+  const cacheRoot = join(dir, 'frame-cache');
+  mkdirSync(dir, { recursive: true });
+  const backend = options.backend ?? 'wasm';
+  const report = await initBackend(backend);
+  const video = await ensureDemoVideo(join(dir, 'media'));
+  log(`video: ${relative(process.cwd(), video.video)} (${video.frameCount} frames); backend ${report.active}`);
+  const fashionDir = defaultFashionMnistDir();
+  const fashionSkipped = ensureFashionMnist(fashionDir, log);
+  if (fashionSkipped) log(`Fashion-MNIST skipped: ${fashionSkipped}`);
+
+  const base = await configFromPresetOrFile('demo', video.video);
+  const steps = options.steps ?? base.training.epochs * Math.floor((Math.min(base.data.maxFrames ?? video.frameCount, video.frameCount) - base.data.framesPerClip * base.data.stride) / base.training.batchClips);
+  const rows: ModelRow[] = [];
+  for (const variant of [{ model: 'DoRA', tracker: true }, { model: 'DINO', tracker: false }]) {
+    const configPath = join(dir, `quality-${variant.model.toLowerCase()}.dora.json`);
+    await writeConfigFile(configPath, configFromPreset('demo', {
+      data: { video: relative(dir, video.video) },
+      dora: { tracker: variant.tracker },
+      runtime: { runsDir: 'runs', backend: report.active, checkpointEvery: steps, snapshotEvery: 1_000_000, keepCheckpoints: 1 },
+    }, { expand: true, name: `quality-${variant.model.toLowerCase()}` }));
+    log(`${variant.model}: training ${steps} steps (dora.tracker ${variant.tracker})`);
+    const t0 = performance.now();
+    const trained = await runTraining({ configPath, cacheRoot, maxSteps: steps, backend: report.active });
+    const trainSeconds = (performance.now() - t0) / 1000;
+    if (trained.reason === 'failed') throw new Error(`${variant.model} training failed: ${trained.message}`);
+    const sidecar = join(trained.runDir, 'checkpoints', `step-${String(trained.step).padStart(6, '0')}.json`);
+    const encoder = await loadCheckpointEncoder(sidecar);
+    try {
+      rows.push(await evaluateModel(encoder, variant.model, trainSeconds, video.video, cacheRoot, fashionDir, fashionSkipped, log));
+    } finally {
+      encoder.dispose();
+    }
+  }
+  const random = randomInitEncoder(base);
+  try {
+    rows.push(await evaluateModel(random, 'random-init', null, video.video, cacheRoot, fashionDir, fashionSkipped, log));
+  } finally {
+    random.dispose();
+  }
+  const table = formatQualityTable(rows);
+  const results: QualityResults = {
+    benchmark: 'dora-studio quality', preset: 'demo', steps, seed: base.training.seed, backend: report.active, video: video.video,
+    time: new Date().toISOString(), totalSeconds: (performance.now() - started) / 1000, rows, table,
+  };
+  writeFileSync(options.out ?? join(root, 'quality-results.json'), `${JSON.stringify(results, null, 1)}\n`);
+  return results;
+}

@@ -1,0 +1,194 @@
+/**
+ * One front door for `dora eval`: picks the data and default settings of a suite, and caches the result in the
+ * checkpoint's eval sidecar (random-init models have no checkpoint: their results are only returned).
+ *   knn        DINO weighted k-NN (knn.ts) on synthetic object crops, Fashion-MNIST or an image folder
+ *   tracking   label-propagation J&F and DoRA-tracker IoU on the synthetic tour (tracking.ts)
+ *   attention  [CLS]→patch attention maps of chosen frames, written beside the checkpoint (attention.ts)
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify, type KnnScore } from './knn';
+import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
+import { encodeImages, type EvalEncoder } from './encoder';
+import type { KnnDataset } from './evalImages';
+import { loadFashionMnist } from './fashionMnist';
+import { loadImageFolder } from './imageFolder';
+import { objectCropDataset, openTourFrames, type TourFrames } from './syntheticTour';
+import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
+import { writeAttentionMaps } from './attention';
+import { DINO_PROPAGATION_DEFAULTS } from './labelPropagation';
+import { resolveFfmpeg } from '../data/ffmpeg';
+
+export type EvalSuite = 'knn' | 'tracking' | 'attention';
+export const EVAL_SUITES: readonly EvalSuite[] = ['knn', 'tracking', 'attention'];
+
+export interface EvalRequest {
+  suite: EvalSuite;
+  /** knn: 'synthetic' (default), 'fashion-mnist' or an image-folder path. tracking/attention: the video's frames. */
+  dataset?: string;
+  /** The synthetic tour (default: the run's training video). */
+  video?: string;
+  cacheRoot?: string;
+  ffmpegPath?: string;
+  /** Folder with the Fashion-MNIST .gz files (default .cache/datasets/fashion-mnist of the package). */
+  fashionMnistDir?: string;
+  /** attention: frame indices (default: 4 spread over the evaluation range). */
+  frames?: number[];
+  /** Overrides the suite's default image size. */
+  imageSize?: number;
+  force?: boolean;
+  /** k-NN subset sizes for Fashion-MNIST. */
+  trainCount?: number;
+  testCount?: number;
+}
+
+export interface EvalOutcome {
+  record: EvalRecord;
+  cached: boolean;
+}
+
+/** The folder that holds package.json (dist/ in the bundle, src/trainer/eval under tsx). */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try { if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'dora-studio') return dir; } catch { /* keep looking */ }
+    }
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+export function defaultFashionMnistDir(): string {
+  return join(packageRoot(), '.cache', 'datasets', 'fashion-mnist');
+}
+
+/**
+ * Frames the model did not train on: after the run's frame window when the video continues past it (the demo trains
+ * on frames 0..511 of 1200), otherwise the second half of the video.
+ */
+export function evaluationFrameRange(encoder: EvalEncoder, frameCount: number): [number, number] {
+  const d = encoder.config.data;
+  const trainEnd = d.maxFrames !== undefined ? d.startFrame + d.maxFrames : frameCount;
+  const start = frameCount - trainEnd >= frameCount / 4 ? trainEnd : Math.floor(frameCount / 2);
+  return [start, frameCount];
+}
+
+function identityOf(encoder: EvalEncoder) {
+  if (!encoder.sidecar || !encoder.sidecarPath) return undefined;
+  return { file: evalSidecarPath(encoder.sidecarPath), checkpoint: basename(encoder.sidecarPath), weightsSha256: encoder.sidecar.weightsSha256 };
+}
+
+async function remember<T>(encoder: EvalEncoder, request: EvalRequest, dataset: string, settings: unknown, compute: () => Promise<T>): Promise<EvalOutcome> {
+  const identity = identityOf(encoder);
+  if (!identity) {
+    const started = performance.now();
+    const result = await compute();
+    return { record: { suite: request.suite, dataset, settings, result, time: new Date().toISOString(), seconds: (performance.now() - started) / 1000 }, cached: false };
+  }
+  return cachedEvaluation({ ...identity, force: request.force }, request.suite, dataset, settings, compute);
+}
+
+function tourVideo(encoder: EvalEncoder, request: EvalRequest): string {
+  return resolve(request.video ?? encoder.config.data.video);
+}
+
+/** Eval frames need a cache at least as large as the largest eval image (the run's cache size when it suffices). */
+async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number): Promise<TourFrames> {
+  const shortSide = Math.max(encoder.config.data.frameCache.shortSide, imageSize);
+  return openTourFrames(tourVideo(encoder, request), { shortSide, cacheRoot: request.cacheRoot ?? encoder.config.data.frameCache.dir, ffmpegPath: request.ffmpegPath });
+}
+
+export interface KnnResult { numTrain: number; numTest: number; classes: string[]; scores: KnnScore[] }
+
+async function knnOn(encoder: EvalEncoder, dataset: KnnDataset): Promise<KnnResult> {
+  const train = await encodeImages(encoder, dataset.train.images, dataset.train.count, dataset.train.size);
+  const test = await encodeImages(encoder, dataset.test.images, dataset.test.count, dataset.test.size);
+  const scores = knnClassify(
+    { features: train.cls, labels: dataset.train.labels, count: train.count, dim: train.dim },
+    { features: test.cls, labels: dataset.test.labels, count: test.count, dim: test.dim },
+    { ks: DINO_KNN_KS, temperature: DINO_KNN_TEMPERATURE, numClasses: dataset.classNames.length },
+  );
+  return { numTrain: train.count, numTest: test.count, classes: dataset.classNames, scores };
+}
+
+async function knnSuite(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
+  const size = request.imageSize ?? encoder.config.data.globalSize;
+  const base = { features: 'teacher backbone final-norm [CLS], L2-normalised', ks: DINO_KNN_KS, temperature: DINO_KNN_TEMPERATURE, imageSize: size };
+  const dataset = request.dataset ?? 'synthetic';
+  if (dataset === 'fashion-mnist') {
+    const settings = { ...base, trainCount: request.trainCount ?? 2000, testCount: request.testCount ?? 500, seed: 0 };
+    const dir = request.fashionMnistDir ?? defaultFashionMnistDir();
+    return remember(encoder, request, dataset, settings, () => knnOn(encoder, loadFashionMnist({ dir, trainCount: settings.trainCount, testCount: settings.testCount, seed: settings.seed, size })));
+  }
+  if (dataset === 'synthetic') {
+    const tour = await openTour(encoder, request, size);
+    try {
+      const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
+      const middle = Math.floor((start + end) / 2);
+      const settings = { ...base, video: tour.video, trainFrames: [start, middle] as [number, number], testFrames: [middle, end] as [number, number], frameStep: 3, context: 1.5, minVisible: 0.6, seed: 0 };
+      return await remember(encoder, request, dataset, settings, () => knnOn(encoder, objectCropDataset(tour, { ...settings, size })));
+    } finally {
+      tour.close();
+    }
+  }
+  const root = resolve(dataset);
+  if (!existsSync(root)) throw new Error(`--dataset ${dataset}: expected synthetic, fashion-mnist or an image folder with train/ and val/`);
+  return remember(encoder, request, `folder:${root}`, { ...base, root }, async () => knnOn(encoder, await loadImageFolder(root, size, resolveFfmpeg({ explicitPath: request.ffmpegPath }))));
+}
+
+export interface TrackingResult { propagation: Awaited<ReturnType<typeof labelPropagationScores>>; tracker: Awaited<ReturnType<typeof doraTrackerScores>> }
+
+export function trackingSettings(encoder: EvalEncoder, frames: [number, number], imageSize?: number): { propagation: PropagationSettings; tracker: TrackerSettings } {
+  const c = encoder.config;
+  const length = frames[1] - frames[0];
+  const frameStep = 2;
+  // 4 clips of 24 frames, 2 apart (≈ 1.6 s at 30 fps); shorter clips when the evaluation range is short.
+  const clipFrames = Math.max(2, Math.min(24, Math.floor((length - 2) / frameStep) + 1));
+  return {
+    // Twice the training crop (DINO also evaluates segmentation above its training resolution) for a finer grid.
+    propagation: { imageSize: imageSize ?? 2 * c.data.globalSize, clips: 4, clipFrames, frameStep, ...DINO_PROPAGATION_DEFAULTS, frames },
+    // The tracker as it runs in training: the training crop size, clip length and stride, k objects.
+    tracker: { imageSize: c.data.globalSize, clips: 8, framesPerClip: c.data.framesPerClip, stride: c.data.stride, objects: c.dora.objects, frames },
+  };
+}
+
+async function trackingSuite(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
+  const probe = trackingSettings(encoder, [0, 1], request.imageSize);
+  const tour = await openTour(encoder, request, Math.max(probe.propagation.imageSize, probe.tracker.imageSize));
+  try {
+    if (!tour.synthetic) throw new Error(`${tour.video}: tracking needs a synthetic walking tour (ground truth from its .json); pass --video <synthetic.mp4>`);
+    const settings = { video: tour.video, ...trackingSettings(encoder, evaluationFrameRange(encoder, tour.frameCount), request.imageSize) };
+    return await remember(encoder, request, 'synthetic', settings, async (): Promise<TrackingResult> => ({
+      propagation: await labelPropagationScores(encoder, tour, settings.propagation),
+      tracker: await doraTrackerScores(encoder, tour, settings.tracker),
+    }));
+  } finally {
+    tour.close();
+  }
+}
+
+async function attentionSuite(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
+  const size = request.imageSize ?? encoder.config.data.globalSize;
+  const tour = await openTour(encoder, request, size);
+  try {
+    const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
+    const frames = request.frames ?? Array.from({ length: 4 }, (_, i) => start + Math.floor(((end - start - 1) * i) / 3));
+    const outDir = encoder.sidecarPath ? encoder.sidecarPath.replace(/\.json$/, '.attention') : resolve('attention-random-init');
+    const settings = { video: tour.video, frames, imageSize: size };
+    // A cached record is only good while its files exist (someone may have deleted the folder).
+    const force = request.force || !existsSync(join(outDir, 'manifest.json'));
+    return await remember(encoder, { ...request, force }, 'video', settings, async () => ({ dir: outDir, manifest: await writeAttentionMaps(encoder, tour, frames, size, outDir) }));
+  } finally {
+    tour.close();
+  }
+}
+
+export function runEvaluation(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
+  switch (request.suite) {
+    case 'knn': return knnSuite(encoder, request);
+    case 'tracking': return trackingSuite(encoder, request);
+    case 'attention': return attentionSuite(encoder, request);
+  }
+}
