@@ -4,6 +4,7 @@
 #   chromium + fonts       headless webview tests and the code-server UI tests (playwright-core drives it)
 #   libkrb5-dev, ripgrep   building code-server 4.100.3 offline (see docs/testing.md)
 #   libvulkan1             Vulkan loader for Dawn (npm `webgpu`); the lavapipe driver comes from backports below
+#   build-essential, python3  node-gyp builds code-server's native modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -15,6 +16,8 @@ dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation fonts-dejavu
 command -v rg >/dev/null 2>&1 || need+=(ripgrep)
 ldconfig -p | grep -q 'libvulkan.so.1' || need+=(libvulkan1)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+{ command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; } || need+=(build-essential)   # node-gyp (code-server)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   apt-get update -qq

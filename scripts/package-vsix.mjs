@@ -1,4 +1,4 @@
-// npm run package [-- --universal]: builds the bundles, then a .vsix with vsce.
+// npm run package [-- --universal] [-- --no-build]: builds the bundles, then a .vsix with vsce.
 // Run-time node_modules files are whitelisted in .vscodeignore (see there). By default the package is
 // platform-specific (`--target <platform>-<arch>`) and carries only this platform's Dawn (webgpu)
 // binary; --universal keeps all five (+100 MB).
@@ -12,7 +12,8 @@ const arch = process.platform === 'darwin' ? 'universal' : process.arch;
 const dawnDir = `${process.platform}-${arch}`;
 const target = process.platform === 'darwin' ? 'darwin-x64' : `${process.platform === 'win32' ? 'win32' : 'linux'}-${process.arch}`;
 
-execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+// --no-build: the integration tests package what `npm test` has just built.
+if (!process.argv.includes('--no-build')) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 
 const outDir = '.vscode-test/vsix';
 mkdirSync(outDir, { recursive: true });
@@ -24,7 +25,7 @@ writeFileSync(ignoreFile, rules);
 
 const out = join(outDir, `${pkg.name}-${pkg.version}${universal ? '' : `-${target}`}.vsix`);
 const vsce = join('node_modules', '.bin', process.platform === 'win32' ? 'vsce.cmd' : 'vsce');
-const args = ['package', '--no-yarn', '--skip-license', '--allow-missing-repository', '--ignoreFile', ignoreFile, '--out', out];
+const args = ['package', '--no-yarn', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '--ignoreFile', ignoreFile, '--out', out];
 if (!universal) args.push('--target', target);
 execFileSync(vsce, args, { stdio: 'inherit' });
 console.log(`vsix: ${out}`);

@@ -14,6 +14,9 @@ missing_system_packages() {
   command -v rg >/dev/null 2>&1 || need+=(ripgrep)
   [ -e /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)   # kerberos native module (its prebuilt download fails offline)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)       # driven by playwright-core
+  # node-gyp builds argon2, kerberos, node-pty and @vscode/spdlog from source (their prebuilt downloads fail offline)
+  { command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; } || need+=(build-essential)
+  command -v python3 >/dev/null 2>&1 || need+=(python3)
   echo "${need[@]:-}"
 }
 

@@ -92,6 +92,8 @@ export interface StartMessage {
   cacheRoot?: string;
   /** Stop (with a checkpoint) after this many steps in total. */
   maxSteps?: number;
+  /** Overrides runtime.snapshotEvery (the dora.snapshotInterval setting). */
+  snapshotEvery?: number;
 }
 export interface StopMessage {
   type: 'stop';
@@ -131,7 +133,7 @@ const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
 const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
   start: (m) =>
     isStr(m.configPath) && isStr(m.runDir) && optional(isStr)(m.resumeCheckpoint) && optional(isStr)(m.backend) &&
-    optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot) && optional(isStep)(m.maxSteps),
+    optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot) && optional(isStep)(m.maxSteps) && optional(isStep)(m.snapshotEvery),
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
 };
 

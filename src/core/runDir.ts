@@ -208,7 +208,8 @@ async function exists(file: string): Promise<boolean> {
     await stat(file);
     return true;
   } catch (error) {
-    if (isNotFound(error)) return false;
+    // ENOTDIR: a stray file in the runs folder (e.g. a README) is not a run, not an error.
+    if (isNotFound(error) || (error as { code?: unknown }).code === 'ENOTDIR') return false;
     throw error;
   }
 }

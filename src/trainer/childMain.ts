@@ -37,7 +37,8 @@ process.on('message', (raw: unknown) => {
   const backend = raw.backend && isBackendName(raw.backend) ? raw.backend : undefined;
   runTraining({
     configPath: raw.configPath, runDir: raw.runDir, resume: raw.resumeCheckpoint, backend,
-    ffmpegPath: raw.ffmpegPath, cacheRoot: raw.cacheRoot, maxSteps: raw.maxSteps, signal: controller.signal, emit: send,
+    ffmpegPath: raw.ffmpegPath, cacheRoot: raw.cacheRoot, maxSteps: raw.maxSteps, snapshotEvery: raw.snapshotEvery || undefined,
+    signal: controller.signal, emit: send,
   }).then(
     (result) => { process.exitCode = result.reason === 'failed' ? 1 : 0; },
     (error: Error) => {

@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { zipEntryNames } from './lib/zipList.mjs';
 import { installVsix, launchBrowser, openWorkbench, pickQuickItem, runExtensionTests, runPaletteCommand, startCodeServer, waitForWebviewFrame, workbenchUrl } from './lib/codeServer.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -125,17 +126,30 @@ async function uiFlows(server, browser, { wsA, wsB }) {
     await pageA.screenshot({ path: join(ARTIFACTS, 'fixture-dashboard-masks.png') });
   });
   await check('UI: "DoRA: Compare Checkpoints" on two checkpoints shows both inspections', async () => {
+    // Take keyboard focus back from the dashboard webview (scrolled above), or F1/Enter may go to it.
+    await pageA.click('.part.editor .tab.active');
     await runPaletteCommand(pageA, 'DoRA: Compare Checkpoints');
     await pageA.waitForSelector('.quick-input-widget:visible .quick-input-list .monaco-list-row', { timeout: 30_000 });
     // The suite resumed one demo run from step 4 to 8: tick both of its checkpoints in the multi-select pick.
     const labels = await pageA.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
     const runId = labels.find((l) => / @ step 8,/.test(l))?.split(' @ ')[0];
     if (!runId) throw new Error(`no run with a step-8 checkpoint among: ${labels.join(' | ')}`);
-    for (const step of [4, 8]) await pageA.click(`.quick-input-list .monaco-list-row[aria-label^="${runId} @ step ${step},"] .monaco-checkbox`);
+    for (const step of [4, 8]) {
+      const row = `.quick-input-list .monaco-list-row[aria-label^="${runId} @ step ${step},"]`;
+      await waitFor(`the ${runId} @ step ${step} row to be ticked`, async () => {
+        if ((await pageA.getAttribute(row, 'aria-checked')) === 'true') return true;
+        await pageA.click(`${row} .monaco-checkbox`);
+        await sleep(250);
+        return (await pageA.getAttribute(row, 'aria-checked')) === 'true';
+      }, 10_000);
+    }
     await pageA.keyboard.press('Enter');
-    await waitForWebviewFrame(pageA, 'body[data-view="compare"][data-inspections-rendered="2"]', 120_000);
+    const frame = await waitForWebviewFrame(pageA, 'body[data-view="compare"][data-inspections-rendered="2"]', 120_000);
     await sleep(500);
     await pageA.screenshot({ path: join(ARTIFACTS, 'compare.png') });
+    await frame.$eval('#compare-clip-picker', (el) => el.scrollIntoView()).catch(() => undefined);
+    await sleep(300);
+    await pageA.screenshot({ path: join(ARTIFACTS, 'compare-masks.png') });
   });
   await pageA.context().close();
   currentPage = undefined;
@@ -143,13 +157,17 @@ async function uiFlows(server, browser, { wsA, wsB }) {
 
 async function vsixFlow(browser, { wsA }) {
   await check('VSIX: npm run package builds a lean .vsix that installs with --install-extension and opens the dashboard', async () => {
-    execFileSync(process.execPath, ['scripts/package-vsix.mjs'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, ['scripts/package-vsix.mjs', '--no-build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     const vsixDir = join(ROOT, '.vscode-test', 'vsix');
     const vsix = readdirSync(vsixDir).filter((f) => f.endsWith('.vsix')).map((f) => join(vsixDir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
     const megabytes = statSync(vsix).size / 1e6;
     if (megabytes > 30) throw new Error(`${vsix} is ${megabytes.toFixed(1)} MB; the .vscodeignore whitelist leaks files`);
-    const listing = execFileSync('unzip', ['-l', vsix], { encoding: 'utf8' });
-    for (const forbidden of ['extension/src/', 'extension/test/', 'extension/demo-workspace/', 'extension/.cache/', '.map']) if (listing.includes(forbidden)) throw new Error(`${vsix} contains ${forbidden}`);
+    const listing = zipEntryNames(vsix).map((name) => ` ${name}`).join('\n');
+    for (const forbidden of [/ extension\/src\//, / extension\/test\//, / extension\/demo-workspace\//, / extension\/\.cache\//, /\.map$/m, /\.ts$/m]) {
+      const hit = listing.split('\n').find((line) => forbidden.test(line));
+      if (hit) throw new Error(`${vsix} contains ${hit.trim()}`);
+    }
+    for (const needed of ['extension/dist/trainer.js', 'extension/media/dashboard.js', 'extension/schemas/dora-config.schema.json', 'tfjs-backend-wasm-simd.wasm']) if (!listing.includes(needed)) throw new Error(`${vsix} lacks ${needed}`);
     const work = join(WORK, 'vsix-server');
     const extensionsDir = join(work, 'exts');
     mkdirSync(extensionsDir, { recursive: true });

@@ -2,10 +2,37 @@
 // Files are the source of truth (docs/run-directory.md): runs started in another window, from the CLI,
 // or before a reload show up exactly like the ones this window started. No vscode import.
 
-import { listCheckpoints, listRuns, localLivenessProbe, type CheckpointEntry, type LivenessProbe, type RunSummary } from '../../core/runDir';
-import { JsonlFollower } from '../../core/jsonl';
-import { isMetricsRecord, type MetricsRecord } from '../../core/runRecords';
-import { runPaths } from '../../core/runDir';
+import { readdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { isNotFound, JsonlFollower } from '../../core/jsonl';
+import { listCheckpoints, localLivenessProbe, readEvents, readRunInfo, runPaths, type CheckpointEntry, type LivenessProbe, type RunSummary } from '../../core/runDir';
+import { deriveRunStatus, isMetricsRecord, type MetricsRecord } from '../../core/runRecords';
+
+/**
+ * Like core listRuns, but only looks into sub-folders: a stray file in a runs folder (README.md,
+ * notes.txt) must not hide every run. Newest id first.
+ */
+export async function listRunFolders(runsDir: string, probe: LivenessProbe): Promise<RunSummary[]> {
+  let entries;
+  try {
+    entries = await readdir(runsDir, { withFileTypes: true });
+  } catch (error) {
+    if (isNotFound(error) || (error as { code?: unknown }).code === 'ENOTDIR') return [];
+    throw error;
+  }
+  const runs: RunSummary[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const dir = path.join(runsDir, entry.name);
+    const [events, info] = await Promise.all([readEvents(dir), readRunInfo(dir)]);
+    if (!info && events.records.length === 0 && events.invalidLines.length === 0) {
+      // Not a run (yet): no run.json and no events. A run this window just created is added by WorkspaceModel.
+      continue;
+    }
+    runs.push({ id: entry.name, dir, info, status: deriveRunStatus(events.records, info, probe) });
+  }
+  return runs.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}
 
 interface MetricsTail {
   follower: JsonlFollower<MetricsRecord>;
@@ -26,7 +53,7 @@ export class RunIndex {
     const probe = this.probe();
     for (const folder of runsFolders) {
       try {
-        next.set(folder, await listRuns(folder, probe));
+        next.set(folder, await listRunFolders(folder, probe));
       } catch {
         next.set(folder, []); // unreadable folder (permissions, removed mid-scan): show it empty rather than fail the view
       }

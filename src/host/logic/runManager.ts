@@ -92,7 +92,7 @@ export class RunManager {
     const child = fork_(this.options.trainerPath, [], {
       execArgv: [], // not the extension host's flags (inspector ports, --max-old-space-size …)
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      cwd: request.configPath ? path.dirname(request.configPath) : runDir,
+      cwd: runDir, // exists for sure (a config's folder may not); the trainer resolves paths against the config file
       env: { ...(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
       serialization: 'json',
     });
@@ -104,9 +104,10 @@ export class RunManager {
         this.update(run, applyExit(run.state, { code, signal, stderrTail: run.stderrTail }));
         resolve();
       });
-      child.once('error', (error) => {
+      // `on`, not `once`: a later IPC write error (EPIPE) must not become an unhandled 'error' event.
+      child.on('error', (error) => {
         // fork itself failed (e.g. trainer.js missing): no exit event follows when the process never started
-        if (child.pid === undefined) {
+        if (child.pid === undefined && !run.state.finished) {
           this.update(run, applyExit({ ...run.state, lastError: { message: `Could not start the trainer ${this.options.trainerPath}: ${error.message}`, fix: 'Reinstall DoRA Studio, or run `npm run build` in a development checkout.' } }, { code: null, signal: null }));
           resolve();
         }
@@ -127,7 +128,7 @@ export class RunManager {
       ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
       ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
     };
-    if (child.connected) child.send(start);
+    if (child.pid !== undefined && child.connected) child.send(start, (error) => error && this.log(runDir, `could not send start to the trainer: ${error.message}`));
     this.log(runDir, `started trainer pid ${child.pid ?? '?'}: ${JSON.stringify(start)}`);
     this.changed.fire(run.state);
     return { runDir, pid: child.pid };
@@ -143,7 +144,7 @@ export class RunManager {
       if (run.stopping) return 'stopping';
       const grace = this.options.stopGraceMs ?? 60_000;
       const killGrace = this.options.killGraceMs ?? 10_000;
-      if (run.child.connected) run.child.send({ type: 'stop' });
+      if (run.child.connected) run.child.send({ type: 'stop' }, (error) => error && run.child.kill('SIGTERM'));
       else run.child.kill('SIGTERM');
       this.log(runDir, `stop requested; SIGTERM in ${Math.round(grace / 1000)} s and SIGKILL ${Math.round(killGrace / 1000)} s later if the trainer has not exited`);
       const timers: ReturnType<typeof setTimeout>[] = [];

@@ -2,7 +2,7 @@
 // limited to media/ and the run folders involved, and serializers so panels survive a reload.
 // Message handling lives in logic/dashboardSession.ts and logic/compareSession.ts.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readRunInfo } from '../../core/runDir';
@@ -137,6 +137,8 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer {
 
 export class ComparePanels implements vscode.WebviewPanelSerializer {
   private current: { panel: vscode.WebviewPanel; session: CompareSession } | undefined;
+  /** Messages received from compare webviews (diagnostics for tests and bug reports). */
+  messagesReceived = 0;
 
   constructor(
     private readonly ctx: PanelContext,
@@ -148,6 +150,8 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
   /** One compare panel at a time: a new selection replaces the old one (like a diff editor). */
   open(checkpoints: readonly string[]): vscode.WebviewPanel {
     this.current?.panel.dispose();
+    // A localResourceRoot must exist when the webview starts, or resource loading can fail.
+    mkdirSync(this.inspectRoot, { recursive: true });
     const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, this.title(checkpoints), vscode.ViewColumn.Active, this.options(checkpoints));
     this.attach(panel, checkpoints);
     return panel;
@@ -164,6 +168,10 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
     }
     panel.webview.options = this.options(checkpoints);
     this.attach(panel, checkpoints);
+  }
+
+  isVisible(): boolean {
+    return this.current?.panel.visible === true;
   }
 
   get session(): CompareSession | undefined {
@@ -194,7 +202,10 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
     });
     this.current = { panel, session };
     void this.ctx.workspaceState.update(OPEN_COMPARES_KEY, JSON.stringify(checkpoints));
-    const messages = panel.webview.onDidReceiveMessage((m) => void session.handleMessage(m));
+    const messages = panel.webview.onDidReceiveMessage((m) => {
+      this.messagesReceived++;
+      session.handleMessage(m).catch((error: Error) => this.log(`compare: could not answer the webview: ${error.stack ?? error.message}`));
+    });
     panel.onDidDispose(() => {
       messages.dispose();
       session.dispose();

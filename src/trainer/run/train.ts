@@ -45,6 +45,8 @@ export interface TrainOptions {
   cacheRoot?: string;
   /** Stop (with a checkpoint) after this many optimisation steps in total — for tests and benchmarks. */
   maxSteps?: number;
+  /** Overrides config.runtime.snapshotEvery (the extension's dora.snapshotInterval setting). */
+  snapshotEvery?: number;
   /** Aborting finishes the current step, writes a checkpoint and returns with reason 'stopped'. */
   signal?: AbortSignal;
   emit?: (message: TrainerMessage) => void;
@@ -300,7 +302,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         studentTemp: config.training.studentTemp, centerMomentum: config.training.centerMomentum, lossVariant: config.dora.loss,
         sinkhorn: config.dora.sinkhorn, tracker: config.dora.tracker,
       };
-      const snapshotDue = config.dora.tracker && ((iteration + 1) % config.runtime.snapshotEvery === 0 || iteration === 0);
+      const snapshotDue = config.dora.tracker && ((iteration + 1) % (options.snapshotEvery ?? config.runtime.snapshotEvery) === 0 || iteration === 0);
       const global = tf.tensor(hostBatch.global, [hostBatch.batch, hostBatch.frames, 3, hostBatch.globalSize, hostBatch.globalSize]);
       const local = tf.tensor(hostBatch.local, [hostBatch.localCrops, hostBatch.batch, hostBatch.frames, 3, hostBatch.localSize, hostBatch.localSize]);
       let outcome;

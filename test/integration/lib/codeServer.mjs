@@ -1,9 +1,10 @@
 // Starts and stops a throwaway code-server (VS Code 1.100.3 in the browser) with its config, logs,
 // user data and sockets inside one work folder, and drives it with playwright-core + Debian chromium.
+/* global fetch */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
 import util from 'node:util';
 
@@ -93,7 +94,13 @@ export async function runExtensionTests(browser, url, timeoutMs, log = console.l
   const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
   let done;
   const exited = new Promise((r) => (done = r));
-  await page.exposeFunction('codeAutomationLog', (_type, args) => log(util.format(...(args || []).map((x) => (typeof x === 'string' ? x.replace(/%c/g, '') : x)))));
+  await page.exposeFunction('codeAutomationLog', (_type, args) => {
+    const text = util.format(...(args || []).map((x) => (typeof x === 'string' ? x.replace(/%c/g, '') : x)));
+    // A test asks for a screenshot of the workbench by logging "[screenshot] <name>".
+    const shot = /\[screenshot\] ([\w.-]+)/.exec(text);
+    if (shot && screenshotPath) void page.screenshot({ path: join(dirname(screenshotPath), `${shot[1]}.png`) }).catch(() => undefined);
+    log(text);
+  });
   await page.exposeFunction('codeAutomationExit', (code) => done(code));
   await page.goto(url);
   const timer = setTimeout(() => done('TIMEOUT'), timeoutMs);

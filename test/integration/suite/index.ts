@@ -1,13 +1,12 @@
 // Loaded by VS Code's extension host through the URL payload (extensionTestsPath): runs the mocha
 // suite and reports the plain "N passed, N failed" line the driver reads.
-/// <reference types="mocha" />
 import { writeFileSync } from 'node:fs';
 import Mocha from 'mocha';
-import { registerSuite } from './extension.test';
+import { registerSuite } from './extensionHost.suite';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 60_000, color: false, reporter: 'spec' });
-  mocha.suite.emit('pre-require', globalThis, 'extension.test', mocha);
+  mocha.suite.emit('pre-require', globalThis, 'extensionHost.suite', mocha);
   registerSuite();
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {

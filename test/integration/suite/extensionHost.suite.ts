@@ -1,7 +1,7 @@
 // Integration tests inside a real VS Code (code-server 4.100.3 = VS Code 1.100.3), run in the
 // extension host. The workspace is a temp copy of test/fixtures/runs/demo-run plus two configs,
 // prepared by test/integration/run.mjs; DORA_STUDIO_MAX_STEPS caps every trainer launch.
-/// <reference types="mocha" />
+import type {} from 'mocha'; // the tdd globals (suite, test, suiteSetup) come from mocha
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -128,6 +128,9 @@ export function registerSuite(): void {
       const dir = path.join(workspaceRoot(), 'runs', FIXTURE_RUN);
       assert.ok(api.dashboards.isOpen(dir));
       await waitFor('the dashboard webview to post ready', () => api.dashboards.isReady(dir), 30_000);
+      // Let it finish loading the snapshot files: hiding a webview in the middle of its resource loads
+      // stalls the next webview's loads in code-server for ~30 s (seen in this suite).
+      await new Promise((r) => setTimeout(r, 3000));
     });
 
     test('Compare of two checkpoints opens and gets same-frame inspections', async () => {
@@ -137,8 +140,10 @@ export function registerSuite(): void {
       const session = api.compares.session;
       assert.ok(session, 'compare panel is open');
       assert.deepEqual([...session.checkpoints], sidecars);
-      await waitFor('the compare webview to post ready', () => session.currentState().checkpoints.length === 2, 30_000).catch((error: Error) => {
-        throw new Error(`${error.message}; compare tab active: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label}`);
+      await waitFor('the compare webview to post ready', () => session.currentState().checkpoints.length === 2, 30_000).catch(async (error: Error) => {
+        console.log('[screenshot] compare-not-ready');
+        await new Promise((r) => setTimeout(r, 1500));
+        throw new Error(`${error.message}; compare tab active: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label}; messages from compare webviews: ${api.compares.messagesReceived}; visible: ${api.compares.isVisible()}`);
       });
       await session.whenSettled();
       const state = session.currentState();
