@@ -1,6 +1,6 @@
 // Shared helpers of the host unit tests: a temp copy of the fixture run, and a liveness probe that
 // treats every pid as dead (the fixture's trainer is long gone).
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { LivenessProbe } from '../../src/core/runRecords';
@@ -15,6 +15,7 @@ export function copyFixture(): { root: string; runsDir: string; runDir: string }
   const runsDir = path.join(root, 'runs');
   const runDir = path.join(runsDir, FIXTURE_RUN_ID);
   cpSync(FIXTURE_RUN_DIR, runDir, { recursive: true });
+  mkdirSync(path.join(runDir, 'checkpoints'), { recursive: true }); // git does not keep empty folders
   return { root, runsDir, runDir };
 }
 
