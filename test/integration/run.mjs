@@ -129,7 +129,7 @@ async function uiFlows(server, browser, { wsA, wsB }) {
     // Take keyboard focus back from the dashboard webview (scrolled above), or F1/Enter may go to it.
     await pageA.click('.part.editor .tab.active');
     await runPaletteCommand(pageA, 'DoRA: Compare Checkpoints');
-    await pageA.waitForSelector('.quick-input-widget:visible .quick-input-list .monaco-list-row', { timeout: 30_000 });
+    await pageA.waitForSelector('.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*=" @ step "]', { timeout: 60_000 });
     // The suite resumed one demo run from step 4 to 8: tick both of its checkpoints in the multi-select pick.
     const labels = await pageA.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
     const runId = labels.find((l) => / @ step 8,/.test(l))?.split(' @ ')[0];

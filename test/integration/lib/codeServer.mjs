@@ -126,8 +126,11 @@ export async function runPaletteCommand(page, title) {
   await page.keyboard.press('F1');
   await page.waitForSelector('.quick-input-widget:visible');
   await page.keyboard.type(title);
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`, { timeout: 30_000 });
-  await page.keyboard.press('Enter');
+  const row = `.quick-input-list .monaco-list-row[aria-label*="${title}"]`;
+  await page.waitForSelector(row, { timeout: 30_000 });
+  // Click the matching row rather than pressing Enter: on a loaded machine the list may not have re-filtered yet,
+  // and Enter would run whichever command is still highlighted.
+  await page.click(row);
 }
 
 /** Waits for a quick pick row containing `text`, then picks it. */
