@@ -5,16 +5,15 @@
  * synchronously in Node).
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadConfigFile, resolveConfig, type DoraConfig, type PresetName } from '../../core/config';
 import { isPresetName } from '../../core/presets';
-import { runPaths, type CheckpointSidecar } from '../../core/runDir';
+import type { CheckpointSidecar } from '../../core/runDir';
 import { Rng } from '../../core/rng';
 import { createDoraState, disposeDoraState, getter, type DoraState } from '../dora/model';
 import { vitForward } from '../model/vit';
 import { loadCheckpoint } from '../run/checkpoint';
-import { modelConfigOf, TrainingError } from '../run/train';
+import { loadRunConfig, modelConfigOf, runDirOfCheckpoint } from '../run/train';
 
 export interface EvalEncoder {
   config: DoraConfig;
@@ -29,17 +28,8 @@ export interface EvalEncoder {
 }
 
 /** The resolved config of the run a checkpoint belongs to (runs/<id>/config.json), as `dora inspect` reads it. */
-export async function runConfigOfCheckpoint(sidecarPath: string): Promise<DoraConfig> {
-  const runDir = dirname(dirname(resolve(sidecarPath)));
-  const file = runPaths(runDir).config;
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new TrainingError(`${file}: cannot read the config of the checkpoint's run (${(e as Error).message})`, 'Evaluate checkpoints inside their run folder (runs/<id>/checkpoints/step-NNNNNN.json).');
-  }
-  const { configFile, ...rest } = raw;
-  return resolveConfig(rest, { file: typeof configFile === 'string' ? configFile : file });
+export function runConfigOfCheckpoint(sidecarPath: string): Promise<DoraConfig> {
+  return loadRunConfig(runDirOfCheckpoint(sidecarPath));
 }
 
 /** A preset name or a *.dora.json file; presets get a placeholder video (the evaluation names its own data). */

@@ -4,11 +4,9 @@
  * panel can show the checkpoints' tracked masks and attention side by side with one scrubber.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { resolveConfig, type DoraConfig } from '../../core/config';
 import { writeJsonAtomic } from '../../core/atomicWrite';
-import { runPaths } from '../../core/runDir';
 import { initBackend, type BackendName } from '../backend';
 import { clipFrameIndices } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
@@ -19,7 +17,7 @@ import { runTracker } from '../dora/tracker';
 import { framesFirst, teacherPass } from '../dora/trainStep';
 import { BatchBuilder } from './batch';
 import { loadCheckpoint } from './checkpoint';
-import { modelConfigOf, TrainingError } from './train';
+import { loadRunConfig, modelConfigOf, runDirOfCheckpoint, TrainingError } from './train';
 import { writeSnapshot } from './snapshot';
 
 export interface InspectOptions {
@@ -41,22 +39,9 @@ export interface InspectResult {
   dir: string;
 }
 
-async function runConfigOf(sidecar: string): Promise<DoraConfig> {
-  const runDir = dirname(dirname(resolve(sidecar)));
-  const file = runPaths(runDir).config;
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new TrainingError(`${file}: cannot read the config of the checkpoint's run (${(e as Error).message})`, 'Inspect checkpoints inside their run folder (runs/<id>/checkpoints/step-NNNNNN.json).');
-  }
-  const { configFile, ...rest } = raw;
-  return resolveConfig(rest, { file: typeof configFile === 'string' ? configFile : file });
-}
-
 export async function inspectCheckpoints(options: InspectOptions): Promise<InspectResult[]> {
   if (options.checkpoints.length === 0) throw new TrainingError('inspect: no checkpoint given', 'Pass one or more checkpoint sidecars (checkpoints/step-NNNNNN.json).');
-  const configs = await Promise.all(options.checkpoints.map(runConfigOf));
+  const configs = await Promise.all(options.checkpoints.map((c) => loadRunConfig(runDirOfCheckpoint(c))));
   await initBackend(options.backend ?? 'wasm');
   const video = resolve(options.video ?? configs[0].data.video);
   const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });

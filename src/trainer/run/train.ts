@@ -122,16 +122,22 @@ async function latestCheckpoint(runDir: string): Promise<string> {
   return list[list.length - 1].sidecarFile;
 }
 
-async function loadRunConfig(runDir: string): Promise<DoraConfig> {
+/** The resolved config a run was started with (its config.json): what resume, inspect and evaluation use. */
+export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
   const file = runPaths(runDir).config;
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new TrainingError(`${file}: cannot read the run's resolved config (${(e as Error).message})`, 'Resume needs the run folder the checkpoint belongs to.');
+    throw new TrainingError(`${file}: cannot read the run's resolved config (${(e as Error).message})`, 'Use a checkpoint inside its run folder (runs/<id>/checkpoints/step-NNNNNN.json): the folder holds config.json.');
   }
   const configFile = (raw as { configFile?: string }).configFile ?? file;
   return resolveConfig(stripResolvedFields(raw), { file: configFile });
+}
+
+/** The run folder of a checkpoint sidecar (runs/<id>/checkpoints/step-NNNNNN.json → runs/<id>). */
+export function runDirOfCheckpoint(sidecarPath: string): string {
+  return dirname(dirname(resolve(sidecarPath)));
 }
 
 /** config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys. */
