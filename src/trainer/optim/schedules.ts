@@ -42,28 +42,3 @@ export interface TrainingSchedules {
   momentum: Float64Array;
   teacherTemp: Float64Array;
 }
-
-export interface ScheduleSettings {
-  lr: number;             // reference lr for a batch of 256 (official --lr)
-  batchSizeTotal: number; // clips per optimisation step
-  minLr: number;
-  epochs: number;
-  itersPerEpoch: number;
-  warmupEpochs: number;
-  weightDecay: number;
-  weightDecayEnd: number;
-  momentumTeacher: number;
-  warmupTeacherTemp: number;
-  teacherTemp: number;
-  warmupTeacherTempEpochs: number;
-}
-
-/** The four schedules exactly as train_dino builds them (lr scaled linearly by batch/256). */
-export function buildSchedules(s: ScheduleSettings): TrainingSchedules {
-  return {
-    lr: cosineScheduler((s.lr * s.batchSizeTotal) / 256, s.minLr, s.epochs, s.itersPerEpoch, s.warmupEpochs),
-    wd: cosineScheduler(s.weightDecay, s.weightDecayEnd, s.epochs, s.itersPerEpoch),
-    momentum: cosineScheduler(s.momentumTeacher, 1, s.epochs, s.itersPerEpoch),
-    teacherTemp: teacherTempSchedule(s.warmupTeacherTemp, s.teacherTemp, s.warmupTeacherTempEpochs, s.epochs),
-  };
-}
