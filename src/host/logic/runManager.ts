@@ -17,20 +17,15 @@ export type StartRequest = StartMessage & {
   snapshotEvery?: number;
 };
 
-export interface StartRunOptions {
+/** What starting a run needs: the trainer's start message (one definition, src/core/messages.ts) minus what the
+ *  manager fills in itself (the run folder), plus where and under which name to create that folder. */
+export type StartRunOptions = Omit<StartMessage, 'type' | 'configPath' | 'runDir'> & {
   configPath?: string;
   /** Where to create the run folder (ignored when resuming). */
   runsDir?: string;
   /** Name used in the run id (config name or file base name). */
   name: string;
-  /** Resume from this checkpoint sidecar, inside its own run folder. */
-  resumeCheckpoint?: string;
-  backend?: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-  maxSteps?: number;
-  snapshotEvery?: number;
-}
+};
 
 export interface RunManagerOptions {
   /** Absolute path of dist/trainer.js. */

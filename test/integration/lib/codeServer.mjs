@@ -123,8 +123,18 @@ export async function openWorkbench(browser, url) {
 
 /** F1, the command title, Enter. */
 export async function runPaletteCommand(page, title) {
-  await page.keyboard.press('F1');
-  await page.waitForSelector('.quick-input-widget:visible');
+  // F1 is swallowed while a webview iframe holds the focus: then give the focus back to the workbench (the
+  // sidebar's title bar is inert) and try again.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await page.waitForSelector('.quick-input-widget:visible', { timeout: 5_000 });
+      break;
+    } catch (error) {
+      if (attempt === 4) throw error;
+      await page.click('.part.sidebar .composite.title', { timeout: 5_000 }).catch(() => undefined);
+    }
+  }
   await page.keyboard.type(title);
   const row = `.quick-input-list .monaco-list-row[aria-label*="${title}"]`;
   await page.waitForSelector(row, { timeout: 30_000 });
