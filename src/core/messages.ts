@@ -2,12 +2,13 @@
 // Discriminated on `type`. The run directory stays the durable record; these messages are the live feed,
 // so a host that attaches late (or restarts) loses nothing by reading the run folder instead.
 
+import { EVAL_SUITES, type EvalSuite } from './evalResults';
 import { isMetricsRecord, type MetricsRecord } from './runRecords';
 
 /** Sent in `ready`; the host refuses a trainer that speaks another version. */
 export const PROTOCOL_VERSION = 1;
 
-export type ProgressPhase = 'starting' | 'frame-cache' | 'model-init' | 'training' | 'checkpoint' | 'snapshot';
+export type ProgressPhase = 'starting' | 'frame-cache' | 'model-init' | 'training' | 'checkpoint' | 'snapshot' | 'evaluation';
 export type FinishReason = 'completed' | 'stopped' | 'failed';
 
 // Trainer → host ------------------------------------------------------------------------------
@@ -65,8 +66,21 @@ export interface FinishedMessage {
   message?: string;
 }
 
+/** One evaluation of an `evaluate` request is done (its record is in the eval sidecar). */
+export interface EvalResultMessage {
+  type: 'eval-result';
+  suite: EvalSuite;
+  dataset: string;
+  /** true: the result was already in the sidecar and was not recomputed. */
+  cached: boolean;
+  seconds: number;
+  /** Absolute path of the eval sidecar (checkpoints/step-NNNNNN.eval.json). */
+  evalFile: string;
+}
+
 export type TrainerMessage =
   | ReadyMessage
+  | EvalResultMessage
   | ProgressMessage
   | MetricsMessage
   | SnapshotReadyMessage
@@ -101,7 +115,29 @@ export interface StopMessage {
   checkpoint?: boolean;
 }
 
-export type HostMessage = StartMessage | StopMessage;
+/** One evaluation to run: a suite and, for k-NN, the dataset (`synthetic`, `fashion-mnist` or an image folder). */
+export interface EvalJob {
+  suite: EvalSuite;
+  dataset?: string;
+}
+
+/**
+ * Evaluate a checkpoint's teacher instead of training (the same child process, sent instead of `start`). The trainer
+ * answers with `progress` (phase `evaluation`), one `eval-result` per job and a `finished` (`stopped` after `stop`).
+ */
+export interface EvaluateMessage {
+  type: 'evaluate';
+  /** Absolute path of the checkpoint sidecar (checkpoints/step-NNNNNN.json). */
+  checkpoint: string;
+  jobs: EvalJob[];
+  backend?: string;
+  ffmpegPath?: string;
+  cacheRoot?: string;
+  /** Recompute results that are already stored. */
+  force?: boolean;
+}
+
+export type HostMessage = StartMessage | StopMessage | EvaluateMessage;
 
 // Guards ----------------------------------------------------------------------------------------
 
@@ -116,13 +152,14 @@ const oneOf = (...values: string[]) => (v: unknown) => isStr(v) && values.includ
 const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
   ready: (m) => isNum(m.protocol) && isNum(m.pid) && isObject(m.versions) && isStr(m.versions.node),
   progress: (m) =>
-    oneOf('starting', 'frame-cache', 'model-init', 'training', 'checkpoint', 'snapshot')(m.phase) &&
+    oneOf('starting', 'frame-cache', 'model-init', 'training', 'checkpoint', 'snapshot', 'evaluation')(m.phase) &&
     isNum(m.done) &&
     (m.total === null || isNum(m.total)) &&
     optional(isNum)(m.rate) &&
     optional(isNum)(m.eta) &&
     optional(isStr)(m.message),
   metrics: (m) => isMetricsRecord(m.record),
+  'eval-result': (m) => oneOf(...EVAL_SUITES)(m.suite) && isStr(m.dataset) && typeof m.cached === 'boolean' && isNum(m.seconds) && isStr(m.evalFile),
   'snapshot-ready': (m) => isStep(m.step) && isStr(m.path),
   'checkpoint-saved': (m) => isStep(m.step) && isStr(m.path),
   warning: (m) => isStr(m.message) && optional(isStr)(m.fix),
@@ -135,6 +172,10 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
     isStr(m.configPath) && isStr(m.runDir) && optional(isStr)(m.resumeCheckpoint) && optional(isStr)(m.backend) &&
     optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot) && optional(isStep)(m.maxSteps) && optional(isStep)(m.snapshotEvery),
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
+  evaluate: (m) =>
+    isStr(m.checkpoint) && Array.isArray(m.jobs) && m.jobs.length > 0 &&
+    m.jobs.every((j) => isObject(j) && oneOf(...EVAL_SUITES)(j.suite) && optional(isStr)(j.dataset)) &&
+    optional(isStr)(m.backend) && optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot) && optional((v) => typeof v === 'boolean')(m.force),
 };
 
 function matches<T extends string>(checks: Record<T, (m: Fields) => boolean>, value: unknown): boolean {

@@ -5,6 +5,7 @@
 // Handshake, for every view: the webview posts {type:'ready'} once its script has loaded (also after
 // a reload); the host answers with a full `setData`, then sends partial ones as things change.
 
+import type { AttentionManifest, EvalMetric } from './evalResults';
 import { isMetricsRecord, isRunInfo, isSnapshotManifest } from './runRecords';
 import type { MetricsRecord, RunInfo, RunStatusReport, SnapshotManifest } from './runRecords';
 
@@ -85,6 +86,16 @@ export interface CompareCheckpoint {
   inspection: SnapshotPayload | null;
   /** Why the inspection failed, if it did. */
   inspectionError?: string | null;
+  /** Stored evaluation results (checkpoints/step-NNNNNN.eval.json); [] when not evaluated. */
+  evaluation?: EvalMetric[];
+  /** The attention suite's maps with a webview URI for each file; null when not computed. */
+  attentionMaps?: AttentionMapsPayload | null;
+}
+
+/** `<checkpoint>.attention/` as the webview loads it: the manifest and a webview URI per manifest-relative file. */
+export interface AttentionMapsPayload {
+  manifest: AttentionManifest;
+  uris: Record<string, string>;
 }
 
 export interface CompareState {
@@ -97,7 +108,8 @@ export interface CompareState {
 export const EMPTY_COMPARE_STATE: Readonly<CompareState> = Object.freeze({ title: null, checkpoints: [], error: null });
 
 export type HostToCompareMessage = { type: 'setData'; data: Partial<CompareState> };
-export type CompareToHostMessage = { type: 'ready' };
+/** `evaluate`: the user asked to evaluate the compared checkpoints (the host runs "DoRA: Evaluate Checkpoint"). */
+export type CompareToHostMessage = { type: 'ready' } | { type: 'evaluate' };
 
 // ---------------------------------------------------------------------------------------------
 // Guards. The host checks what a webview posts; the webviews check what the host posts.
@@ -132,6 +144,22 @@ export function isDashboardUpdate(v: unknown): v is Partial<DashboardState> {
   return Object.entries(v).every(([key, value]) => !Object.hasOwn(checks, key) || value === undefined || checks[key as keyof DashboardState](value));
 }
 
+function isEvalMetric(v: unknown): v is EvalMetric {
+  return isObject(v) && typeof v.key === 'string' && typeof v.group === 'string' && typeof v.label === 'string' && typeof v.value === 'number' && (v.unit === '%' || v.unit === '') && (v.direction === 'higher' || v.direction === 'lower');
+}
+
+export function isAttentionMapsPayload(v: unknown): v is AttentionMapsPayload {
+  if (!isObject(v) || !isObject(v.manifest) || !isObject(v.uris)) return false;
+  const m = v.manifest;
+  const shape = isObject(m.attention) ? m.attention.shape : undefined;
+  return (
+    Number.isInteger(m.grid) && Number.isInteger(m.heads) && Array.isArray(m.frames) &&
+    m.frames.every((f) => isObject(f) && Number.isInteger(f.index) && typeof f.png === 'string') &&
+    Array.isArray(shape) && shape.length === 4 && shape.every((x) => Number.isInteger(x)) &&
+    Object.values(v.uris).every((u) => typeof u === 'string')
+  );
+}
+
 export function isCompareCheckpoint(v: unknown): v is CompareCheckpoint {
   return (
     isObject(v) &&
@@ -141,7 +169,9 @@ export function isCompareCheckpoint(v: unknown): v is CompareCheckpoint {
     isObject(v.config) &&
     (v.metrics === null || isMetricsRecord(v.metrics)) &&
     (v.inspection === null || isSnapshotPayload(v.inspection)) &&
-    (v.inspectionError === undefined || isStringOrNull(v.inspectionError))
+    (v.inspectionError === undefined || isStringOrNull(v.inspectionError)) &&
+    (v.evaluation === undefined || (Array.isArray(v.evaluation) && v.evaluation.every(isEvalMetric))) &&
+    (v.attentionMaps === undefined || v.attentionMaps === null || isAttentionMapsPayload(v.attentionMaps))
   );
 }
 
@@ -167,7 +197,7 @@ export function isHostToWebviewMessage(value: unknown): value is HostToWebviewMe
 }
 
 export function isCompareToHostMessage(value: unknown): value is CompareToHostMessage {
-  return isObject(value) && value.type === 'ready';
+  return isObject(value) && (value.type === 'ready' || value.type === 'evaluate');
 }
 
 export function isHostToCompareMessage(value: unknown): value is HostToCompareMessage {

@@ -1,11 +1,12 @@
 /**
  * dist/trainer.js: the trainer as a child process of the extension host (child_process.fork).
- * Speaks the typed IPC contract of src/core/messages.ts: waits for `start`, streams progress/metrics/snapshot/
+ * Speaks the typed IPC contract of src/core/messages.ts: waits for `start` (or `evaluate`, see eval/evalRequest.ts), streams progress/metrics/snapshot/
  * checkpoint/warning/error/finished messages, and on `stop` or SIGTERM finishes the current step, checkpoints and
  * exits 0. The run directory stays the durable record; IPC is only the live feed.
  */
-import { isHostMessage, type TrainerMessage } from '../core/messages';
+import { isHostMessage, type StartMessage, type TrainerMessage } from '../core/messages';
 import { isBackendName } from './backend';
+import { runEvaluateRequest } from './eval/evalRequest';
 import { runTraining } from './run/train';
 
 const controller = new AbortController();
@@ -34,12 +35,10 @@ process.on('message', (raw: unknown) => {
     return;
   }
   started = true;
-  const backend = raw.backend && isBackendName(raw.backend) ? raw.backend : undefined;
-  runTraining({
-    configPath: raw.configPath, runDir: raw.runDir, resume: raw.resumeCheckpoint, backend,
-    ffmpegPath: raw.ffmpegPath, cacheRoot: raw.cacheRoot, maxSteps: raw.maxSteps, snapshotEvery: raw.snapshotEvery || undefined,
-    signal: controller.signal, emit: send,
-  }).then(
+  const work: Promise<{ reason: string }> = raw.type === 'evaluate'
+    ? runEvaluateRequest(raw, { signal: controller.signal, emit: send }).then((reason) => ({ reason }))
+    : startTraining(raw);
+  work.then(
     (result) => { process.exitCode = result.reason === 'failed' ? 1 : 0; },
     (error: Error) => {
       send({ type: 'error', message: error.message, fatal: true });
@@ -52,3 +51,12 @@ process.on('message', (raw: unknown) => {
     if (process.connected) process.disconnect();
   });
 });
+
+function startTraining(raw: StartMessage): Promise<{ reason: string }> {
+  const backend = raw.backend && isBackendName(raw.backend) ? raw.backend : undefined;
+  return runTraining({
+    configPath: raw.configPath, runDir: raw.runDir, resume: raw.resumeCheckpoint, backend,
+    ffmpegPath: raw.ffmpegPath, cacheRoot: raw.cacheRoot, maxSteps: raw.maxSteps, snapshotEvery: raw.snapshotEvery || undefined,
+    signal: controller.signal, emit: send,
+  });
+}

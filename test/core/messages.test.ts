@@ -55,6 +55,18 @@ test('host messages', () => {
   assert.ok(!isTrainerMessage({ type: 'stop' }));
 });
 
+test('evaluate request and eval-result messages', () => {
+  const checkpoint = '/runs/r/checkpoints/step-000100.json';
+  assert.ok(isHostMessage({ type: 'evaluate', checkpoint, jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }, { suite: 'tracking' }], force: true }));
+  assert.ok(!isHostMessage({ type: 'evaluate', checkpoint, jobs: [] }), 'at least one job');
+  assert.ok(!isHostMessage({ type: 'evaluate', checkpoint, jobs: [{ suite: 'linear-probe' }] }), 'unknown suite');
+  assert.ok(!isHostMessage({ type: 'evaluate', jobs: [{ suite: 'knn' }] }), 'no checkpoint');
+  assert.ok(!isHostMessage({ type: 'evaluate', checkpoint, jobs: [{ suite: 'knn', dataset: 3 }] }));
+  assert.ok(isTrainerMessage({ type: 'eval-result', suite: 'attention', dataset: 'video', cached: false, seconds: 1.5, evalFile: '/r/step-000100.eval.json' }));
+  assert.ok(!isTrainerMessage({ type: 'eval-result', suite: 'attention', dataset: 'video', cached: 'no', seconds: 1.5, evalFile: '/r/x' }));
+  assert.ok(isTrainerMessage({ type: 'progress', phase: 'evaluation', done: 3, total: 10, message: 'k-NN' }));
+});
+
 test('webview messages', () => {
   assert.ok(isWebviewToHostMessage({ type: 'ready' }));
   assert.ok(isWebviewToHostMessage({ type: 'requestSnapshot', step: 25 }));

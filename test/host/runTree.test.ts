@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import type { RunSummary } from '../../src/core/runDir';
 import { listRunFolders } from '../../src/host/logic/runIndex';
 import { initialLiveRun } from '../../src/host/logic/liveRun';
+import { readFileSync } from 'node:fs';
+import type { EvalSidecar } from '../../src/core/evalResults';
 import { checkpointNodes, configNode, effectiveStatus, runContextValue, runNode, runsRoot, type RunView } from '../../src/host/logic/runTree';
 import { deadProbe, FIXTURE_RUN_ID, FIXTURE_RUNS } from './helpers';
 
@@ -45,6 +47,22 @@ test('checkpoints are listed newest first with checkbox state and metrics', () =
   const nodes = checkpointNodes('/r', 'run', entries, new Set(['/r/checkpoints/step-000100.json']), new Map([[200, { step: 200, epoch: 0, time: '', loss: 7.5, lr: 0, wd: 0, momentum: 0, teacherTemp: 0, imgPerSec: 0, secPerStep: 0 }]]));
   assert.deepEqual(nodes.map((n) => [n.label, n.checked]), [['step 200', false], ['step 100', true]]);
   assert.equal(nodes[0].description, 'epoch 0 · loss 7.5 · latest');
+  assert.match(nodes[0].tooltip ?? '', /Not evaluated yet/);
+});
+
+test('evaluated checkpoints show the headline results, a results table in the tooltip, and a spinner while evaluating', () => {
+  const sidecar = (step: number) => ({ formatVersion: 1, step, epoch: 0, time: 'now', weightsFile: '', weightsSha256: '', optimizerFile: '', optimizerSha256: '', centerTensor: '', rng: { algorithm: '', state: '' }, schedule: { iteration: step, itersPerEpoch: 240, totalIters: 240 }, configSha256: '' });
+  const entries = [100, 200].map((step) => ({ step, sidecarFile: `/r/checkpoints/step-000${step}.json`, weightsFile: '', optimizerFile: '', sidecar: sidecar(step) }));
+  const stored = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'eval', 'dino.eval.json'), 'utf8')) as EvalSidecar;
+  const nodes = checkpointNodes('/r', 'run', entries, new Set(), undefined, { sidecars: new Map([['/r/checkpoints/step-000100.json', stored]]), running: new Map([['/r/checkpoints/step-000200.json', 'k-NN · synthetic objects 40%']]) });
+  const [evaluating, evaluated] = nodes;
+  assert.equal(evaluating.icon.id, 'loading~spin');
+  assert.match(evaluating.description ?? '', /^evaluating: k-NN · synthetic objects 40%/);
+  assert.match(evaluated.description ?? '', /k-NN \d+\.\d% · J&F 0\.\d{3}$/);
+  assert.match(evaluated.tooltip ?? '', /\| k-NN · synthetic objects: top-1, k=20 \| \d+\.\d% \|/);
+  assert.match(evaluated.tooltip ?? '', /\| k-NN · Fashion-MNIST: top-1, k=20 \|/);
+  assert.match(evaluated.tooltip ?? '', /\| Label propagation · synthetic objects: J&F \| 0\.\d{3} \|/);
+  assert.match(evaluated.tooltip ?? '', /\| Attention maps \| 4 frames × 3 heads \|/);
 });
 
 test('runs from several folders are grouped by folder; one folder is listed flat', async () => {

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { evalMetrics, type AttentionManifest, type EvalSidecar } from '../../src/core/evalResults';
 import type { CompareCheckpoint, SnapshotPayload } from '../../src/core/webviewMessages';
 import {
   artifactPath,
@@ -23,9 +24,11 @@ import {
   openView,
   postToView,
   readMetrics,
+  REPO,
   RUN_DIR,
   snapshotPayload,
   startServer,
+  waitForPosted,
   type OpenedView,
 } from './harness';
 
@@ -124,6 +127,41 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
     assert.equal(await page.textContent('[data-checkpoint="demo@50"] .empty-title'), 'Inspecting…');
     assert.equal(await page.$$eval('#metrics-table thead th', (cells) => cells.length), 5, 'metric, direction and three checkpoints');
     await page.screenshot({ path: artifactPath('compare-three.png'), fullPage: true });
+  });
+
+  test('evaluation: results table with the best per row, attention maps side by side with a head picker, Evaluate asks the host', async () => {
+    const evaluated = checkpoints.map((c, i) => {
+      const name = i === 0 ? 'dino' : 'dora';
+      const sidecar = JSON.parse(readFileSync(join(REPO, 'test/fixtures/eval', `${name}.eval.json`), 'utf8')) as EvalSidecar;
+      const dir = `test/fixtures/eval/${name}.attention`;
+      const manifest = JSON.parse(readFileSync(join(REPO, dir, 'manifest.json'), 'utf8')) as AttentionManifest;
+      const uris = Object.fromEntries([...manifest.frames.map((f) => f.png), manifest.attention.file].map((f) => [f, `${origin}/fixtures/eval/${name}.attention/${f}`]));
+      return { ...c, evaluation: evalMetrics(sidecar), attentionMaps: { manifest, uris } };
+    });
+    await postToView(page, { type: 'setData', data: { checkpoints: evaluated } });
+    await page.waitForSelector('body[data-attention-rendered="2"]');
+    const top1 = await page.$$eval('#evaluation-table tr[data-eval="knn:synthetic:top1@20"] td', (cells) => cells.map((c) => ({ text: c.textContent ?? '', best: c.classList.contains('best') })));
+    const values = evaluated.map((c) => c.evaluation.find((m) => m.key === 'knn:synthetic:top1@20')!.value);
+    assert.deepEqual(top1.map((c) => c.text), values.map((v) => `${v.toFixed(1)}%`));
+    assert.deepEqual(top1.map((c) => c.best), values.map((v) => v === Math.max(...values)));
+    const fashion = await page.$$eval('#evaluation-table tr[data-eval="knn:fashion-mnist:top1@20"] td', (cells) => cells.map((c) => [c.textContent, c.classList.contains('best')]));
+    assert.equal(fashion[1][0], '—', 'a result one checkpoint lacks');
+    assert.equal(fashion[0][1], false, 'one value is no contest');
+    assert.ok((await page.$$eval('#evaluation-table tr.group-row', (rows) => rows.map((r) => r.textContent))).includes('Label propagation · synthetic objects'));
+
+    const tiles = page.locator('#attention-grid canvas');
+    assert.equal(await tiles.count(), 8, 'two checkpoints × four frames');
+    const mean = await canvasStats(page, '#attention-grid .attention-row:nth-child(1) canvas');
+    assert.ok(mean.painted === mean.width * mean.height && mean.colours > 8);
+    await page.screenshot({ path: artifactPath('compare-evaluation.png'), fullPage: true });
+    await page.click('#attention-head-picker');
+    await page.click('#attention-head-picker vscode-option[value="1"]');
+    await page.waitForFunction((h) => (document.querySelector('#attention-head-picker') as HTMLElement & { value?: string })?.value === h, '1');
+    const head1 = await canvasStats(page, '#attention-grid .attention-row:nth-child(1) canvas');
+    assert.notEqual(head1.hash, mean.hash, 'head 1 is drawn, not the mean');
+
+    await page.click('#evaluate-button');
+    await waitForPosted(page, (m) => m.type === 'evaluate');
   });
 
   test('no CSP violations and no page errors', async () => {

@@ -83,3 +83,63 @@ export function metricRows(checkpoints: readonly CompareCheckpoint[]): MetricRow
     return { key, values, direction, best };
   });
 }
+
+export interface EvaluationRow {
+  key: string;
+  group: string;
+  label: string;
+  unit: '%' | '';
+  direction: 'higher' | 'lower';
+  /** undefined where that checkpoint has no such result. */
+  values: (number | undefined)[];
+  /** Indices of the best checkpoint(s) (ties all count); empty with fewer than 2 values. */
+  best: number[];
+}
+
+/** One row per evaluation metric of any checkpoint (first-seen order, so groups stay together), best marked. */
+export function evaluationRows(checkpoints: readonly CompareCheckpoint[]): EvaluationRow[] {
+  const rows = new Map<string, EvaluationRow>();
+  checkpoints.forEach((checkpoint, index) => {
+    for (const metric of checkpoint.evaluation ?? []) {
+      let row = rows.get(metric.key);
+      if (!row) {
+        row = { key: metric.key, group: metric.group, label: metric.label, unit: metric.unit, direction: metric.direction, values: checkpoints.map(() => undefined), best: [] };
+        rows.set(metric.key, row);
+      }
+      row.values[index] = Number.isFinite(metric.value) ? metric.value : undefined;
+    }
+  });
+  for (const row of rows.values()) {
+    const present = row.values.filter((v): v is number => v !== undefined);
+    if (present.length < 2) continue;
+    const target = row.direction === 'higher' ? Math.max(...present) : Math.min(...present);
+    row.best = row.values.flatMap((v, i) => (v === target ? [i] : []));
+  }
+  // Rows of one group together, in the order the groups first appear.
+  const groups = [...new Set([...rows.values()].map((r) => r.group))];
+  return [...rows.values()].sort((a, b) => groups.indexOf(a.group) - groups.indexOf(b.group));
+}
+
+/**
+ * One attention map for display: head `head` (or the mean over heads when `head` is 'mean') of frame `frame` from
+ * `attention` [frames, heads, grid, grid], stretched to [0, 1] (softmax maps have small, uneven ranges).
+ */
+export function attentionMap(attention: Float32Array, shape: readonly number[], frame: number, head: number | 'mean'): Float32Array {
+  const [, heads, rows, cols] = shape;
+  const cells = rows * cols;
+  const out = new Float32Array(cells);
+  const chosen = head === 'mean' ? Array.from({ length: heads }, (_, i) => i) : [head];
+  for (const h of chosen) {
+    const offset = (frame * heads + h) * cells;
+    for (let c = 0; c < cells; c++) out[c] += attention[offset + c] / chosen.length;
+  }
+  let low = Infinity;
+  let peak = -Infinity;
+  for (const v of out) {
+    low = Math.min(low, v);
+    peak = Math.max(peak, v);
+  }
+  const span = peak - low;
+  for (let c = 0; c < cells; c++) out[c] = span > 0 ? (out[c] - low) / span : 0;
+  return out;
+}

@@ -16,15 +16,17 @@ import { loadClip, type ClipData } from '../shared/snapshotData';
 import { createBridge } from '../shared/vscodeApi';
 import { createBadge, createCheckbox, createDropdown, registerToolkit } from '../ui/toolkit';
 import { configRows, metricRows } from './compareModel';
+import { EvaluationPanels } from './evaluationPanels';
 
 interface PersistedCompare {
   showAllConfig: boolean;
   clip: number;
   frame: number;
   hiddenObjects: number[];
+  attentionHead: number | 'mean';
 }
 
-const DEFAULTS: PersistedCompare = { showAllConfig: false, clip: 0, frame: 0, hiddenObjects: [] };
+const DEFAULTS: PersistedCompare = { showAllConfig: false, clip: 0, frame: 0, hiddenObjects: [], attentionHead: 'mean' };
 
 registerToolkit();
 const bridge = createBridge<CompareToHostMessage, PersistedCompare>(DEFAULTS);
@@ -92,12 +94,23 @@ const inspectionBody = h(
 );
 scrubber.bindKeys(inspectionBody);
 
+const evaluation = new EvaluationPanels(
+  persisted.attentionHead === 'mean' || Number.isInteger(persisted.attentionHead) ? persisted.attentionHead : 'mean',
+  (head) => {
+    persisted.attentionHead = head;
+    save();
+  },
+  () => bridge.post({ type: 'evaluate' }),
+);
+
 const content = h(
   'div',
   { class: 'compare-content' },
   panel('config-panel', 'Config diff', 'keys whose values differ are highlighted', h('div', { class: 'toolbar' }, showAll.element, configSummary), configTable),
   panel('metrics-panel', 'Metrics at the checkpoint steps', '★ best per row (lower loss / time, higher throughput)', metricsTable),
+  evaluation.resultsPanel,
   panel('inspection-panel', 'Tracked masks and attention', 'every checkpoint on the same frames, one scrubber', inspectionBody),
+  evaluation.attentionPanel,
 );
 
 document.body.append(
@@ -260,8 +273,14 @@ function render(checkpointsChanged = true): void {
   if (!checkpointsChanged) return;
   renderConfig();
   renderMetrics();
+  evaluation.update(model.checkpoints);
+  // Only the inspections' own fields decide whether the (expensive) masks reload.
+  const inspections = JSON.stringify(model.checkpoints.map((c) => [c.id, c.inspection, c.inspectionError]));
+  if (inspections === lastInspections) return;
+  lastInspections = inspections;
   void loadInspections();
 }
+let lastInspections = '';
 
 listenToHost(isHostToCompareMessage, (message: HostToCompareMessage) => {
   switch (message.type) {

@@ -29,7 +29,7 @@ export interface ClipData {
 const cache = new Map<string, Promise<unknown>>();
 const CACHE_LIMIT = 256;
 
-function cached<T>(uri: string, load: () => Promise<T>): Promise<T> {
+export function cached<T>(uri: string, load: () => Promise<T>): Promise<T> {
   const hit = cache.get(uri);
   if (hit) return hit as Promise<T>;
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
@@ -45,7 +45,7 @@ function uriFor(payload: SnapshotPayload, file: string): string {
   return uri;
 }
 
-async function fetchBytes(uri: string): Promise<ArrayBuffer> {
+export async function fetchBytes(uri: string): Promise<ArrayBuffer> {
   const response = await fetch(uri);
   if (!response.ok) throw new Error(`${response.status} ${response.statusText} for ${uri}`);
   return response.arrayBuffer();
@@ -63,7 +63,7 @@ async function loadArray(payload: SnapshotPayload, ref: BinaryArrayRef, expected
 }
 
 /** Decodes a PNG without tainting canvases: fetched bytes → ImageBitmap; falls back to <img> decoding. */
-function loadFrame(uri: string): Promise<ImageBitmap> {
+export function loadFrame(uri: string): Promise<ImageBitmap> {
   return cached(uri, async () => {
     try {
       return await createImageBitmap(await (await fetch(uri)).blob());

@@ -2,6 +2,8 @@
 // (a Uri) and from tests or other extensions (a path string). These resolve all of them. Pure.
 
 import * as path from 'node:path';
+import { EVAL_SUITES } from '../../core/evalResults';
+import type { EvalJob } from '../../core/messages';
 import { RUN_FILES } from '../../core/runDir';
 
 export interface UriLike {
@@ -67,4 +69,21 @@ export function checkpointsFromArgs(args: readonly unknown[]): string[] {
   };
   args.forEach(visit);
   return out;
+}
+
+/** Options a caller (test, other extension, the compare panel) may pass to dora.evaluateCheckpoint, after the checkpoints. */
+export interface EvalCommandOptions {
+  /** Skip the suite pick. */
+  jobs?: EvalJob[];
+  force: boolean;
+  /** No "done" notification (the caller shows the result itself). */
+  quiet: boolean;
+}
+
+export function evalCommandOptionsFromArgs(args: readonly unknown[]): EvalCommandOptions {
+  const found = args.find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a) && ('jobs' in a || 'force' in a || 'quiet' in a) && !('kind' in a));
+  const jobs = Array.isArray(found?.jobs)
+    ? (found.jobs as unknown[]).filter((j): j is EvalJob => typeof j === 'object' && j !== null && (EVAL_SUITES as readonly unknown[]).includes((j as EvalJob).suite) && ((j as EvalJob).dataset === undefined || typeof (j as EvalJob).dataset === 'string'))
+    : undefined;
+  return { jobs: jobs?.length ? jobs : undefined, force: found?.force === true, quiet: found?.quiet === true };
 }

@@ -8,9 +8,10 @@ import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { readMetrics, readRunConfig, readRunInfo, RUN_FILES } from '../../core/runDir';
 import { isSnapshotManifest, type MetricsRecord } from '../../core/runRecords';
-import { isCompareToHostMessage, type CompareCheckpoint, type CompareState, type HostToCompareMessage } from '../../core/webviewMessages';
+import { attentionResultOf, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
+import { isCompareToHostMessage, type AttentionMapsPayload, type CompareCheckpoint, type CompareState, type HostToCompareMessage } from '../../core/webviewMessages';
 import { runDirOfCheckpoint } from './runsDirs';
-import { snapshotUriMap } from './snapshotUris';
+import { isInsideFolder, snapshotUriMap } from './snapshotUris';
 
 export interface InspectOutcome {
   /** Snapshot folders in the order of the checkpoints, or undefined when inspect did not run. */
@@ -29,6 +30,27 @@ export interface CompareSessionOptions {
   inspectRoot: string;
   runInspect?: InspectRunner;
   onLog?: (line: string) => void;
+  /** The webview's "Evaluate" button. */
+  onEvaluateRequest?: (checkpoints: readonly string[]) => void;
+}
+
+/** A checkpoint's stored evaluation: metrics for the table and the attention maps (files checked to exist). */
+export async function evaluationOf(checkpoint: string, toWebviewUri: (absolutePath: string) => string): Promise<Pick<CompareCheckpoint, 'evaluation' | 'attentionMaps'>> {
+  const sidecar = await readEvalSidecar(evalSidecarPath(checkpoint));
+  const attention = attentionResultOf(sidecar);
+  let attentionMaps: AttentionMapsPayload | null = null;
+  if (attention) {
+    // The folder is found next to the checkpoint (the run may have moved since the record was written).
+    const dir = checkpoint.replace(/\.json$/, '.attention');
+    const manifest = await readJson(path.join(dir, 'manifest.json'));
+    if (manifest && Array.isArray(manifest.frames) && typeof (manifest.attention as { file?: unknown } | undefined)?.file === 'string') {
+      const files = [...(manifest.frames as Array<{ png?: unknown }>).map((f) => f.png), (manifest.attention as { file: string }).file].filter((f): f is string => typeof f === 'string');
+      const uris: Record<string, string> = {};
+      for (const file of files) if (isInsideFolder(dir, file)) uris[file] = toWebviewUri(path.resolve(dir, file));
+      attentionMaps = { manifest: manifest as unknown as AttentionMapsPayload['manifest'], uris };
+    }
+  }
+  return { evaluation: evalMetrics(sidecar), attentionMaps };
 }
 
 /** Metrics record at `step`, else the last one before it. */
@@ -62,6 +84,10 @@ export class CompareSession {
 
   async handleMessage(raw: unknown): Promise<void> {
     if (!isCompareToHostMessage(raw)) return;
+    if (raw.type === 'evaluate') {
+      this.o.onEvaluateRequest?.(this.o.checkpoints);
+      return;
+    }
     if (!this.loaded) await this.loadCheckpoints();
     this.send(this.state);
     this.inspecting ??= this.inspectSameFrames();
@@ -78,6 +104,18 @@ export class CompareSession {
 
   dispose(): void {
     this.abort.abort();
+  }
+
+  /** Re-reads the checkpoints' eval sidecars and sends what changed (after an evaluation). */
+  async refreshEvaluations(): Promise<void> {
+    if (!this.loaded) return;
+    const updated = await Promise.all(this.o.checkpoints.map((c) => evaluationOf(c, this.o.toWebviewUri)));
+    if (this.abort.signal.aborted) return;
+    // Merged into the state as it is now: the same-frame inspection may have landed meanwhile.
+    const checkpoints = this.state.checkpoints.map((item, i) => ({ ...item, ...updated[i] }));
+    if (JSON.stringify(checkpoints) === JSON.stringify(this.state.checkpoints)) return;
+    this.state = { ...this.state, checkpoints };
+    this.send({ checkpoints });
   }
 
   private async loadCheckpoints(): Promise<void> {
@@ -100,10 +138,12 @@ export class CompareSession {
         config: typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : {},
         metrics: metricsAtStep(metricsByRun.get(runDir)!, step),
         inspection: null,
+        ...(await evaluationOf(checkpoint, this.o.toWebviewUri)),
       });
     }
     const runs = new Set(this.o.checkpoints.map(runDirOfCheckpoint)).size;
-    this.state = { title: `Compare ${checkpoints.length} checkpoints${runs > 1 ? ` of ${runs} runs` : ''}`, checkpoints, error: problems.length ? problems.join('\n') : null };
+    const title = checkpoints.length === 1 ? `Checkpoint ${checkpoints[0].label}` : `Compare ${checkpoints.length} checkpoints${runs > 1 ? ` of ${runs} runs` : ''}`;
+    this.state = { title, checkpoints, error: problems.length ? problems.join('\n') : null };
     this.loaded = true;
   }
 
@@ -121,15 +161,18 @@ export class CompareSession {
     }
     if (this.abort.signal.aborted) return;
     if (!outcome.dirs) this.o.onLog?.(`compare: same-frame inspection failed: ${outcome.problem}`);
-    const checkpoints = await Promise.all(
-      this.state.checkpoints.map(async (item, i): Promise<CompareCheckpoint> => {
+    type Inspected = Pick<CompareCheckpoint, 'inspection' | 'inspectionError'>;
+    const inspected = await Promise.all(
+      this.o.checkpoints.map(async (_, i): Promise<Partial<Inspected>> => {
         const dir = outcome.dirs?.[i];
-        if (!dir) return { ...item, inspectionError: outcome.problem ?? 'dora inspect gave no result for this checkpoint' };
+        if (!dir) return { inspectionError: outcome.problem ?? 'dora inspect gave no result for this checkpoint' };
         const manifest = await readJson(path.join(dir, RUN_FILES.snapshotManifest));
-        if (!isSnapshotManifest(manifest)) return { ...item, inspectionError: `${path.join(dir, RUN_FILES.snapshotManifest)} is missing or invalid` };
-        return { ...item, inspection: { manifest, uris: snapshotUriMap(manifest, dir, this.o.toWebviewUri) }, inspectionError: null };
+        if (!isSnapshotManifest(manifest)) return { inspectionError: `${path.join(dir, RUN_FILES.snapshotManifest)} is missing or invalid` };
+        return { inspection: { manifest, uris: snapshotUriMap(manifest, dir, this.o.toWebviewUri) }, inspectionError: null };
       }),
     );
+    // Merged into the state as it is now: an evaluation refresh may have landed meanwhile.
+    const checkpoints = this.state.checkpoints.map((item, i) => ({ ...item, ...inspected[i] }));
     this.state = { ...this.state, checkpoints };
     this.send({ checkpoints });
   }

@@ -54,6 +54,8 @@ export function applyTrainerMessage(state: LiveRunState, message: TrainerMessage
     }
     case 'metrics':
       return applyMetrics(state, message.record);
+    case 'eval-result':
+      return state; // evaluations run in their own child (logic/evalJob.ts), never in a run's trainer
     case 'warning':
       return { ...state, lastWarning: message.message };
     case 'error':

@@ -2,6 +2,7 @@
 // TreeItems, so labels, descriptions, tooltips, icons and context values are unit-tested here.
 
 import * as path from 'node:path';
+import { evalHeadline, evalMarkdown, evalMetrics, type EvalSidecar } from '../../core/evalResults';
 import type { CheckpointEntry, RunSummary } from '../../core/runDir';
 import type { MetricsRecord, RunStatus } from '../../core/runRecords';
 import { formatDuration, formatLoss, formatProgress, isActiveStatus, joinParts, STATUS_ICONS, STATUS_LABELS } from './format';
@@ -115,11 +116,23 @@ export function runNode(view: RunView): RunNode {
   };
 }
 
-export function checkpointNodes(runDir: string, runId: string, checkpoints: readonly CheckpointEntry[], checked: ReadonlySet<string>, metricsByStep?: ReadonlyMap<number, MetricsRecord>): CheckpointNode[] {
+/** Evaluation state of checkpoints, keyed by checkpoint sidecar path. */
+export interface CheckpointEvaluations {
+  /** Stored results (checkpoints/step-NNNNNN.eval.json). */
+  sidecars?: ReadonlyMap<string, EvalSidecar | undefined>;
+  /** Evaluations running now: their latest progress text. */
+  running?: ReadonlyMap<string, string>;
+}
+
+export function checkpointNodes(runDir: string, runId: string, checkpoints: readonly CheckpointEntry[], checked: ReadonlySet<string>, metricsByStep?: ReadonlyMap<number, MetricsRecord>, evaluations: CheckpointEvaluations = {}): CheckpointNode[] {
   const newest = checkpoints.length > 0 ? checkpoints[checkpoints.length - 1].step : -1;
   // Newest first: the one people resume from or compare is usually the latest.
   return [...checkpoints].reverse().map((entry) => {
     const metrics = metricsByStep?.get(entry.step);
+    const stored = evaluations.sidecars?.get(entry.sidecarFile);
+    const running = evaluations.running?.get(entry.sidecarFile);
+    const headline = evalHeadline(evalMetrics(stored));
+    const table = evalMarkdown(stored);
     return {
       kind: 'checkpoint',
       id: `checkpoint:${entry.sidecarFile}`,
@@ -129,9 +142,19 @@ export function checkpointNodes(runDir: string, runId: string, checkpoints: read
       sidecarFile: entry.sidecarFile,
       checked: checked.has(entry.sidecarFile),
       label: `step ${entry.step}`,
-      description: joinParts([`epoch ${entry.sidecar.epoch}`, metrics ? `loss ${formatLoss(metrics.loss)}` : undefined, entry.step === newest ? 'latest' : undefined]),
-      tooltip: [`**Checkpoint step ${entry.step}** of ${escapeMarkdown(runId)}`, '', `Saved ${entry.sidecar.time}`, `Next iteration ${entry.sidecar.schedule.iteration} of ${entry.sidecar.schedule.totalIters}`, '', `\`${entry.sidecarFile}\``, '', 'Tick two or more checkpoints, then use **Compare** in the view title.'].join('\n'),
-      icon: { id: 'save' },
+      description: joinParts([running ? `evaluating: ${running}` : undefined, `epoch ${entry.sidecar.epoch}`, metrics ? `loss ${formatLoss(metrics.loss)}` : undefined, headline, entry.step === newest ? 'latest' : undefined]),
+      tooltip: [
+        `**Checkpoint step ${entry.step}** of ${escapeMarkdown(runId)}`,
+        '',
+        `Saved ${entry.sidecar.time}`,
+        `Next iteration ${entry.sidecar.schedule.iteration} of ${entry.sidecar.schedule.totalIters}`,
+        '',
+        ...(table ? [table, ''] : ['Not evaluated yet: right-click → **Evaluate Checkpoint…**', '']),
+        `\`${entry.sidecarFile}\``,
+        '',
+        'Tick two or more checkpoints, then use **Compare** in the view title.',
+      ].join('\n'),
+      icon: running ? { id: 'loading~spin' } : headline ? { id: 'save', color: 'charts.green' } : { id: 'save' },
       contextValue: 'doraCheckpoint',
       collapsible: 'none',
     };

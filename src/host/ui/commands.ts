@@ -8,7 +8,10 @@ import * as vscode from 'vscode';
 import { BACKENDS, configBaseName, loadConfigFile } from '../../core/config';
 import { configFromPreset, isPresetName, PRESETS, presetNames, writeConfigFile } from '../../core/presets';
 import { listCheckpoints, runPaths, type CheckpointEntry } from '../../core/runDir';
-import { checkpointFromArg, checkpointsFromArgs, configFromArg, runDirFromArg } from '../logic/commandArgs';
+import { evalHeadline, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
+import type { EvalJob } from '../../core/messages';
+import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../logic/commandArgs';
+import { EVAL_CHOICES, evaluateCheckpoint, jobLabel, type EvaluateOutcome } from '../logic/evalJob';
 import { prepareDemoWorkspace } from '../logic/demo';
 import { isActiveStatus } from '../logic/format';
 import { buildFrameCacheForConfig } from '../logic/frameCacheJob';
@@ -31,6 +34,12 @@ export interface CommandDeps {
   dashboards: DashboardPanels;
   compares: ComparePanels;
   output: vscode.OutputChannel;
+  /** Absolute path of dist/trainer.js (evaluations run in a trainer child process). */
+  trainerPath: string;
+}
+
+export interface CheckpointEvaluation extends EvaluateOutcome {
+  checkpoint: string;
 }
 
 export interface StartedRun {
@@ -272,6 +281,134 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
   });
 
   register('dora.clearCheckpointSelection', () => d.runsTree.clearChecked());
+
+  const checkpointLabel = (sidecar: string): string => `${path.basename(path.dirname(path.dirname(sidecar)))} @ step ${Number(/step-(\d+)\.json$/.exec(sidecar)?.[1] ?? 0)}`;
+
+  /** Asks which evaluations to run; undefined when the user backs out. */
+  const pickEvalJobs = async (checkpoints: readonly string[]): Promise<{ jobs: EvalJob[]; force: boolean } | undefined> => {
+    const stored = await Promise.all(checkpoints.map((c) => readEvalSidecar(evalSidecarPath(c))));
+    const hasStored = (job: EvalJob) => stored.every((s) => Object.values(s?.results ?? {}).some((r) => r.suite === job.suite && (job.suite !== 'knn' || r.dataset === (job.dataset ?? 'synthetic'))));
+    const items: Array<vscode.QuickPickItem & { id: string }> = EVAL_CHOICES.map((choice) => ({
+      id: choice.id,
+      label: choice.label,
+      description: choice.jobs.every(hasStored) ? 'stored, shown at once' : undefined,
+      detail: choice.detail,
+      picked: choice.picked,
+    }));
+    items.push({ id: 'force', label: '$(refresh) Recompute stored results', detail: 'Otherwise results already in step-NNNNNN.eval.json are reused', picked: false });
+    const picked = await vscode.window.showQuickPick(items, {
+      canPickMany: true,
+      title: `DoRA: Evaluate ${checkpoints.length === 1 ? checkpointLabel(checkpoints[0]) : `${checkpoints.length} checkpoints`}`,
+      placeHolder: 'Evaluations to run on the teacher backbone (results are stored beside the checkpoint)',
+    });
+    if (!picked) return undefined;
+    const jobs: EvalJob[] = [];
+    for (const item of picked) {
+      if (item.id === 'knn-folder') {
+        const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this image folder', title: 'k-NN image folder: train/<class>/*.jpg and val/<class>/*.jpg' });
+        if (!folder?.[0]) return undefined;
+        jobs.push({ suite: 'knn', dataset: folder[0].fsPath });
+      } else {
+        jobs.push(...(EVAL_CHOICES.find((c) => c.id === item.id)?.jobs ?? []));
+      }
+    }
+    return jobs.length ? { jobs, force: picked.some((i) => i.id === 'force') } : undefined;
+  };
+
+  const runEvaluations = (checkpoints: readonly string[], jobs: EvalJob[], force: boolean): Thenable<CheckpointEvaluation[]> =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DoRA: evaluating ${checkpoints.length === 1 ? checkpointLabel(checkpoints[0]) : `${checkpoints.length} checkpoints`}`, cancellable: true }, async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      const settings = readSettings();
+      const outcomes: CheckpointEvaluation[] = [];
+      const units = checkpoints.length * jobs.length;
+      let reported = 0;
+      for (const [index, checkpoint] of checkpoints.entries()) {
+        if (abort.signal.aborted) break;
+        const label = checkpointLabel(checkpoint);
+        d.output.appendLine(`[evaluate] ${label}: ${jobs.map(jobLabel).join(', ')}${force ? ' (recompute)' : ''}`);
+        let lastTreeUpdate = 0;
+        d.runsTree.setEvaluating(checkpoint, 'starting');
+        const outcome = await evaluateCheckpoint({
+          trainerPath: d.trainerPath, checkpoint, jobs, force, backend: backendOverride(), ffmpegPath: settings.ffmpegPath || undefined, signal: abort.signal,
+          log: (line) => d.output.appendLine(`[evaluate ${label}] ${line}`),
+          onProgress: (update) => {
+            const overall = (100 * (index * jobs.length + update.job + (update.fraction ?? 0))) / units;
+            const percent = update.fraction === null ? '' : ` ${Math.round(100 * update.fraction)}%`;
+            progress.report({ increment: Math.max(0, overall - reported), message: `${checkpoints.length > 1 ? `${label}: ` : ''}${update.message}${percent}` });
+            reported = Math.max(reported, overall);
+            if (performance.now() - lastTreeUpdate > 1000) {
+              lastTreeUpdate = performance.now();
+              d.runsTree.setEvaluating(checkpoint, `${jobLabel(jobs[Math.min(update.job, jobs.length - 1)])}${percent}`);
+            }
+          },
+          onResult: (result) => {
+            d.output.appendLine(`[evaluate ${label}] ${jobLabel({ suite: result.suite, dataset: result.dataset })}: ${result.cached ? 'stored result reused' : `done in ${result.seconds.toFixed(1)} s`}`);
+            d.runsTree.refresh();
+            void d.compares.refreshEvaluations();
+          },
+        });
+        d.runsTree.setEvaluating(checkpoint, undefined);
+        outcomes.push({ checkpoint, ...outcome });
+        if (outcome.reason === 'failed') d.output.appendLine(`[evaluate ${label}] failed: ${outcome.error}`);
+      }
+      void d.compares.refreshEvaluations();
+      return outcomes;
+    });
+
+  register('dora.evaluateCheckpoint', async (...args: unknown[]): Promise<CheckpointEvaluation[] | undefined> => {
+    if (!requireTrust('evaluate a checkpoint')) return undefined;
+    const given = evalCommandOptionsFromArgs(args);
+    let checkpoints = checkpointsFromArgs(args);
+    if (checkpoints.length === 0) {
+      const all = await allCheckpoints();
+      if (all.length === 0) {
+        void vscode.window.showInformationMessage('DoRA: no checkpoints to evaluate yet. Runs write one every runtime.checkpointEvery steps and when they stop.', 'Start Demo Run').then((c) => c && vscode.commands.executeCommand('dora.startDemoRun'));
+        return undefined;
+      }
+      const picked = await vscode.window.showQuickPick(
+        [...all].reverse().map((c) => ({ label: `${c.runId} @ step ${c.step}`, description: c.sidecar.time, sidecar: c.sidecarFile, picked: d.runsTree.checked.has(c.sidecarFile) })),
+        { canPickMany: true, title: 'DoRA: Evaluate Checkpoint', placeHolder: 'Checkpoints to evaluate (their teacher backbone)' },
+      );
+      checkpoints = (picked ?? []).map((p) => p.sidecar);
+      if (checkpoints.length === 0) return undefined;
+    }
+    const missing = checkpoints.filter((c) => !existsSync(c));
+    if (missing.length) {
+      void vscode.window.showErrorMessage(`DoRA: cannot evaluate ${missing.join(', ')}: the checkpoint no longer exists (deleted, or pruned by runtime.keepCheckpoints).`);
+      return undefined;
+    }
+    const busy = checkpoints.filter((c) => d.runsTree.evaluating.has(c));
+    if (busy.length) {
+      void vscode.window.showInformationMessage(`DoRA: ${busy.map(checkpointLabel).join(', ')} ${busy.length === 1 ? 'is' : 'are'} being evaluated already; wait for it or cancel it in its notification.`);
+      return undefined;
+    }
+    const choice = given.jobs ? { jobs: given.jobs, force: given.force } : await pickEvalJobs(checkpoints);
+    if (!choice) return undefined;
+    const outcomes = await runEvaluations(checkpoints, choice.jobs, choice.force);
+    await reportEvaluations(outcomes, given.quiet);
+    return outcomes;
+  });
+
+  const reportEvaluations = async (outcomes: readonly CheckpointEvaluation[], quiet: boolean): Promise<void> => {
+    const failed = outcomes.filter((o) => o.reason === 'failed');
+    const stopped = outcomes.some((o) => o.reason === 'stopped') || outcomes.length === 0;
+    if (failed.length) {
+      const first = failed[0];
+      void vscode.window.showErrorMessage(`DoRA: evaluating ${checkpointLabel(first.checkpoint)} failed: ${first.error ?? 'unknown error'}`, 'Show Log').then((c) => c && d.output.show(true));
+      return;
+    }
+    if (stopped) {
+      void vscode.window.showInformationMessage('DoRA: evaluation cancelled. Results that finished before are kept beside their checkpoints.');
+      return;
+    }
+    if (quiet) return;
+    const done = outcomes.map((o) => o.checkpoint);
+    const headline = done.length === 1 ? evalHeadline(evalMetrics(await readEvalSidecar(evalSidecarPath(done[0])))) : undefined;
+    const action = done.length === 1 ? 'Show Results' : 'Compare Results';
+    const choice = await vscode.window.showInformationMessage(`DoRA: evaluated ${done.length === 1 ? checkpointLabel(done[0]) : `${done.length} checkpoints`}${headline ? `: ${headline}` : ''}.`, action);
+    if (choice) d.compares.open(done);
+  };
 
   register('dora.selectBackend', async (arg?: unknown) => {
     const descriptions: Record<string, string> = {

@@ -147,6 +147,11 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
     private readonly log: (line: string) => void,
   ) {}
 
+  /** Pushes re-read evaluation results to the open compare panel. */
+  async refreshEvaluations(): Promise<void> {
+    await this.current?.session.refreshEvaluations();
+  }
+
   /** One compare panel at a time: a new selection replaces the old one (like a diff editor). */
   open(checkpoints: readonly string[]): vscode.WebviewPanel {
     this.current?.panel.dispose();
@@ -162,7 +167,7 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
     const fromState = Array.isArray(s?.checkpoints) ? s.checkpoints : Array.isArray(s?.dora?.checkpoints) ? s.dora.checkpoints : undefined;
     const remembered = this.ctx.workspaceState.get<string>(OPEN_COMPARES_KEY);
     const checkpoints = (fromState?.filter((c): c is string => typeof c === 'string') ?? (remembered ? (JSON.parse(remembered) as string[]) : [])).filter((c) => existsSync(c));
-    if (checkpoints.length < 2) {
+    if (checkpoints.length < 1) {
       panel.webview.html = webviewShellHtml({ title: 'DoRA compare', view: 'compare', cspSource: panel.webview.cspSource, nonce: makeNonce(), scriptUri: '', styleUris: [], missingBundleMessage: 'The checkpoints of this comparison no longer exist (deleted or pruned). Close this tab and pick checkpoints again in the Runs view.' });
       return;
     }
@@ -179,6 +184,7 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
   }
 
   private title(checkpoints: readonly string[]): string {
+    if (checkpoints.length === 1) return `DoRA: step ${Number(/step-(\d+)\.json$/.exec(checkpoints[0])?.[1] ?? 0)} of ${path.basename(runDirOfCheckpoint(checkpoints[0]))}`;
     return `DoRA: compare ${checkpoints.length} checkpoints`;
   }
 
@@ -199,6 +205,7 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
       inspectRoot: this.inspectRoot,
       runInspect: this.runInspect(),
       onLog: this.log,
+      onEvaluateRequest: (list) => void vscode.commands.executeCommand('dora.evaluateCheckpoint', [...list]),
     });
     this.current = { panel, session };
     void this.ctx.workspaceState.update(OPEN_COMPARES_KEY, JSON.stringify(checkpoints));

@@ -2,6 +2,7 @@
 // labels, tooltips and menus come from logic/runTree.ts.
 
 import * as vscode from 'vscode';
+import { evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
 import type { RunIndex } from '../logic/runIndex';
 import { checkpointNodes, configNode, messageNode, runNode, runsRoot, type ConfigNode, type RunsTreeNode } from '../logic/runTree';
 import type { ConfigIndex } from '../logic/watchers';
@@ -39,6 +40,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeNode> {
   readonly onDidChangeTreeData = this.changed.event;
   /** Sidecar paths ticked for comparison, in the order they were ticked. */
   readonly checked = new Set<string>();
+  /** Checkpoints being evaluated now → their progress text (shown in the item's description). */
+  readonly evaluating = new Map<string, string>();
 
   constructor(
     private readonly model: WorkspaceModel,
@@ -62,7 +65,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeNode> {
       case 'run': {
         const checkpoints = await this.runs.checkpoints(node.dir);
         if (checkpoints.length === 0) return [messageNode(`${node.dir}:none`, node.status === 'running' || node.status === 'starting' ? 'No checkpoint yet' : 'No checkpoints', 'circle-slash')];
-        return checkpointNodes(node.dir, node.runId, checkpoints, this.checked, this.runs.metricsAt(node.dir));
+        const sidecars = new Map(await Promise.all(checkpoints.map(async (c) => [c.sidecarFile, await readEvalSidecar(evalSidecarPath(c.sidecarFile))] as const)));
+        return checkpointNodes(node.dir, node.runId, checkpoints, this.checked, this.runs.metricsAt(node.dir), { sidecars, running: this.evaluating });
       }
       default:
         return [];
@@ -79,6 +83,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeNode> {
     else this.checked.delete(sidecar);
     void vscode.commands.executeCommand('setContext', 'dora.canCompare', this.checked.size >= 2);
     void vscode.commands.executeCommand('setContext', 'dora.hasCheckedCheckpoints', this.checked.size > 0);
+  }
+
+  /** Marks a checkpoint as being evaluated (a progress text) or done (undefined), and redraws. */
+  setEvaluating(sidecar: string, progress: string | undefined): void {
+    if (progress === undefined) this.evaluating.delete(sidecar);
+    else this.evaluating.set(sidecar, progress);
+    this.refresh();
   }
 
   clearChecked(): void {

@@ -8,24 +8,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/atomicWrite';
+import type { AttentionManifest } from '../../core/evalResults';
 import { encodePng } from '../data/png';
-import { encodeImages, type EvalEncoder } from './encoder';
+import { encodeImages, type EvalEncoder, type EvalProgress } from './encoder';
 import { centreSquareBox, cropUnitRgb, type TourFrames } from './syntheticTour';
 import { normaliseUnitRgbToPlanar } from './evalImages';
 
-export interface AttentionManifest {
-  formatVersion: 1;
-  model: string;
-  video: string;
-  imageSize: number;
-  patchSize: number;
-  grid: number;
-  heads: number;
-  frames: { index: number; png: string }[];
-  attention: { file: string; dtype: 'float32'; shape: [number, number, number, number] };
-}
+export type { AttentionManifest };
 
-export async function writeAttentionMaps(encoder: EvalEncoder, tour: TourFrames, frames: number[], imageSize: number, outDir: string): Promise<AttentionManifest> {
+
+export async function writeAttentionMaps(encoder: EvalEncoder, tour: TourFrames, frames: number[], imageSize: number, outDir: string, progress?: EvalProgress): Promise<AttentionManifest> {
   const patch = encoder.state.cfg.vit.patchSize;
   const size = Math.floor(imageSize / patch) * patch;
   const grid = size / patch;
@@ -42,7 +34,7 @@ export async function writeAttentionMaps(encoder: EvalEncoder, tour: TourFrames,
     await writeFile(join(outDir, png), encodePng({ width: size, height: size, channels: 3, data: bytes }));
     pngs.push({ index: frames[i], png });
   }
-  const encoded = await encodeImages(encoder, images, frames.length, size, { attention: true });
+  const encoded = await encodeImages(encoder, images, frames.length, size, { attention: true, progress });
   const attention = encoded.clsAttention!;
   await writeFileAtomic(join(outDir, 'attention.f32'), new Uint8Array(attention.buffer, attention.byteOffset, attention.byteLength));
   const manifest: AttentionManifest = {

@@ -58,6 +58,44 @@ export function randomInitEncoder(config: DoraConfig, seed = config.training.see
   return { config, state, label: `random-init(seed ${seed})`, dispose: () => disposeDoraState(state) };
 }
 
+/** Progress and cancellation of one evaluation, counted in images through the network. */
+export interface EvalProgress {
+  /**
+   * Lets the event loop run (so a `stop` message or SIGTERM is seen: TF.js reads resolve as microtasks, which alone
+   * never let IPC in), then throws the signal's reason (an AbortError) once the evaluation is cancelled.
+   */
+  throwIfCancelled(): Promise<void>;
+  /** `n` more images are done. */
+  advance(n: number): void;
+}
+
+export interface EvalProgressReport {
+  stage: string;
+  done: number;
+  total: number;
+}
+
+/** Counts `total` images for `stage`, reporting at most every 250 ms (and always the last one). */
+export function evalProgress(stage: string, total: number, options: { signal?: AbortSignal; onProgress?: (report: EvalProgressReport) => void } = {}): EvalProgress {
+  let done = 0;
+  let lastReport = 0;
+  options.onProgress?.({ stage, done, total });
+  return {
+    throwIfCancelled: async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      options.signal?.throwIfAborted();
+    },
+    advance: (n) => {
+      done = Math.min(total, done + n);
+      const now = performance.now();
+      if (done === total || now - lastReport >= 250) {
+        lastReport = now;
+        options.onProgress?.({ stage, done, total });
+      }
+    },
+  };
+}
+
 export interface EncodedBatch {
   /** [count, D] final-norm [CLS]. */
   cls: Float32Array;
@@ -76,7 +114,7 @@ export interface EncodedBatch {
  * `images` is [count, 3, size, size]; the ViT interpolates its positional embedding for other sizes (DINO does the
  * same when it evaluates at another resolution).
  */
-export async function encodeImages(encoder: EvalEncoder, images: Float32Array, count: number, size: number, options: { patches?: boolean; attention?: boolean; batchSize?: number } = {}): Promise<EncodedBatch> {
+export async function encodeImages(encoder: EvalEncoder, images: Float32Array, count: number, size: number, options: { patches?: boolean; attention?: boolean; batchSize?: number; progress?: EvalProgress } = {}): Promise<EncodedBatch> {
   const vit = encoder.state.cfg.vit;
   const grid = Math.floor(size / vit.patchSize);
   const n = grid * grid;
@@ -90,6 +128,7 @@ export async function encodeImages(encoder: EvalEncoder, images: Float32Array, c
   const clsAttention = options.attention ? new Float32Array(count * heads * n) : undefined;
   const get = getter(encoder.state.teacher, 'backbone.');
   for (let start = 0; start < count; start += batchSize) {
+    await options.progress?.throwIfCancelled();
     const b = Math.min(batchSize, count - start);
     const outputs = tf.tidy(() => {
       const x = tf.tensor4d(images.subarray(start * perImage, (start + b) * perImage), [b, 3, size, size]);
@@ -105,6 +144,7 @@ export async function encodeImages(encoder: EvalEncoder, images: Float32Array, c
     let next = 1;
     if (patches) patches.set(values[next++], start * n * d);
     if (clsAttention) clsAttention.set(values[next++], start * heads * n);
+    options.progress?.advance(b);
   }
   return { cls, patches, clsAttention, count, dim: d, patchesPerImage: n, heads };
 }

@@ -4,54 +4,10 @@
  * results for other weights (a replaced checkpoint) are dropped. Written atomically; listCheckpoints ignores it
  * (it only reads `step-NNNNNN.json`).
  */
-import { readFile } from 'node:fs/promises';
 import { writeJsonAtomic } from '../../core/atomicWrite';
+import { evalKey, readEvalSidecar, EVAL_SIDECAR_VERSION, type EvalRecord, type EvalSidecar } from '../../core/evalResults';
 
-export const EVAL_SIDECAR_VERSION = 1;
-
-export interface EvalRecord<T = unknown> {
-  suite: string;
-  dataset: string;
-  settings: unknown;
-  result: T;
-  time: string;
-  seconds: number;
-}
-
-export interface EvalSidecar {
-  formatVersion: number;
-  /** The checkpoint sidecar's file name and its weights checksum. */
-  checkpoint: string;
-  weightsSha256: string;
-  results: Record<string, EvalRecord>;
-}
-
-export function evalSidecarPath(checkpointSidecar: string): string {
-  if (!/\.json$/.test(checkpointSidecar)) throw new Error(`${checkpointSidecar}: not a checkpoint sidecar (.json)`);
-  return checkpointSidecar.replace(/\.json$/, '.eval.json');
-}
-
-/** JSON with sorted object keys, so equal settings give equal keys whatever order they were written in. */
-export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-export function evalKey(suite: string, dataset: string, settings: unknown): string {
-  return `${suite}|${dataset}|${stableStringify(settings)}`;
-}
-
-export async function readEvalSidecar(file: string): Promise<EvalSidecar | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as EvalSidecar;
-    return parsed && parsed.formatVersion === EVAL_SIDECAR_VERSION && typeof parsed.results === 'object' ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { evalKey, evalSidecarPath, readEvalSidecar, stableStringify, EVAL_SIDECAR_VERSION, type EvalRecord, type EvalSidecar } from '../../core/evalResults';
 
 export interface CachedEvalOptions {
   /** The eval sidecar file. */

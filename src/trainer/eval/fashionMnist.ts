@@ -57,6 +57,9 @@ function subset(imagesFile: string, labelsFile: string, take: number, rng: Rng, 
   return stackImages(items, size);
 }
 
+/** Where Debian's dataset-fashion-mnist package installs the files. */
+export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
 export interface FashionMnistOptions {
   dir: string;
   trainCount: number;
@@ -67,7 +70,7 @@ export interface FashionMnistOptions {
 
 export function loadFashionMnist(options: FashionMnistOptions): KnnDataset {
   if (!hasFashionMnist(options.dir)) {
-    throw new Error(`${options.dir}: Fashion-MNIST is missing. Fix: run scripts/fetch-fashion-mnist.sh (downloads Debian's dataset-fashion-mnist .deb and unpacks it there).`);
+    throw new Error(`${options.dir}: Fashion-MNIST is missing. Fix: \`sudo apt install dataset-fashion-mnist\` (Debian/Ubuntu; installs it in ${DEBIAN_FASHION_MNIST_DIR}), or run scripts/fetch-fashion-mnist.sh from the DoRA Studio sources (downloads that .deb and unpacks it into ${options.dir}), or copy the four *-ubyte.gz files there.`);
   }
   const f = FASHION_MNIST_FILES;
   return {

@@ -25,15 +25,9 @@ export interface KnnOptions {
   numClasses: number;
 }
 
-export interface KnnScore {
-  /** k as asked for. */
-  k: number;
-  /** k actually used: clipped to the number of training samples. */
-  kUsed: number;
-  /** Percentages, as eval_knn.py prints them. */
-  top1: number;
-  top5: number;
-}
+import type { KnnScore } from '../../core/evalResults';
+
+export type { KnnScore };
 
 /** Copies `features` with every row scaled to unit L2 norm (rows of zeros stay zero, as with eps 1e-12). */
 export function l2NormalizeRows(features: Float32Array, dim: number): Float32Array {

@@ -7,11 +7,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify, type KnnScore } from './knn';
+import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify } from './knn';
 import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
-import { encodeImages, type EvalEncoder } from './encoder';
+import { encodeImages, evalProgress, type EvalEncoder, type EvalProgressReport } from './encoder';
+import { attentionDirOf, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
 import type { KnnDataset } from './evalImages';
-import { loadFashionMnist } from './fashionMnist';
+import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';
 import { loadImageFolder } from './imageFolder';
 import { objectCropDataset, openTourFrames, type TourFrames } from './syntheticTour';
 import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
@@ -19,8 +20,7 @@ import { writeAttentionMaps } from './attention';
 import { DINO_PROPAGATION_DEFAULTS } from './labelPropagation';
 import { resolveFfmpeg } from '../data/ffmpeg';
 
-export type EvalSuite = 'knn' | 'tracking' | 'attention';
-export const EVAL_SUITES: readonly EvalSuite[] = ['knn', 'tracking', 'attention'];
+export { EVAL_SUITES, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
 
 export interface EvalRequest {
   suite: EvalSuite;
@@ -40,6 +40,9 @@ export interface EvalRequest {
   /** k-NN subset sizes for Fashion-MNIST. */
   trainCount?: number;
   testCount?: number;
+  /** Cancels the evaluation (it then rejects with the signal's reason); nothing is stored. */
+  signal?: AbortSignal;
+  onProgress?: (report: EvalProgressReport) => void;
 }
 
 export interface EvalOutcome {
@@ -60,8 +63,10 @@ export function packageRoot(): string {
   return process.cwd();
 }
 
+/** The package's .cache copy (scripts/fetch-fashion-mnist.sh), else the system-wide Debian package's, else the former. */
 export function defaultFashionMnistDir(): string {
-  return join(packageRoot(), '.cache', 'datasets', 'fashion-mnist');
+  const local = join(packageRoot(), '.cache', 'datasets', 'fashion-mnist');
+  return !hasFashionMnist(local) && hasFashionMnist(DEBIAN_FASHION_MNIST_DIR) ? DEBIAN_FASHION_MNIST_DIR : local;
 }
 
 /**
@@ -100,11 +105,10 @@ async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: n
   return openTourFrames(tourVideo(encoder, request), { shortSide, cacheRoot: request.cacheRoot ?? encoder.config.data.frameCache.dir, ffmpegPath: request.ffmpegPath });
 }
 
-export interface KnnResult { numTrain: number; numTest: number; classes: string[]; scores: KnnScore[] }
-
-async function knnOn(encoder: EvalEncoder, dataset: KnnDataset): Promise<KnnResult> {
-  const train = await encodeImages(encoder, dataset.train.images, dataset.train.count, dataset.train.size);
-  const test = await encodeImages(encoder, dataset.test.images, dataset.test.count, dataset.test.size);
+async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalRequest): Promise<KnnResult> {
+  const progress = evalProgress(`k-NN · encoding ${dataset.train.count} + ${dataset.test.count} images`, dataset.train.count + dataset.test.count, request);
+  const train = await encodeImages(encoder, dataset.train.images, dataset.train.count, dataset.train.size, { progress });
+  const test = await encodeImages(encoder, dataset.test.images, dataset.test.count, dataset.test.size, { progress });
   const scores = knnClassify(
     { features: train.cls, labels: dataset.train.labels, count: train.count, dim: train.dim },
     { features: test.cls, labels: dataset.test.labels, count: test.count, dim: test.dim },
@@ -120,7 +124,7 @@ async function knnSuite(encoder: EvalEncoder, request: EvalRequest): Promise<Eva
   if (dataset === 'fashion-mnist') {
     const settings = { ...base, trainCount: request.trainCount ?? 2000, testCount: request.testCount ?? 500, seed: 0 };
     const dir = request.fashionMnistDir ?? defaultFashionMnistDir();
-    return remember(encoder, request, dataset, settings, () => knnOn(encoder, loadFashionMnist({ dir, trainCount: settings.trainCount, testCount: settings.testCount, seed: settings.seed, size })));
+    return remember(encoder, request, dataset, settings, () => knnOn(encoder, loadFashionMnist({ dir, trainCount: settings.trainCount, testCount: settings.testCount, seed: settings.seed, size }), request));
   }
   if (dataset === 'synthetic') {
     const tour = await openTour(encoder, request, size);
@@ -128,17 +132,15 @@ async function knnSuite(encoder: EvalEncoder, request: EvalRequest): Promise<Eva
       const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
       const middle = Math.floor((start + end) / 2);
       const settings = { ...base, video: tour.video, trainFrames: [start, middle] as [number, number], testFrames: [middle, end] as [number, number], frameStep: 3, context: 1.5, minVisible: 0.6, seed: 0 };
-      return await remember(encoder, request, dataset, settings, () => knnOn(encoder, objectCropDataset(tour, { ...settings, size })));
+      return await remember(encoder, request, dataset, settings, () => knnOn(encoder, objectCropDataset(tour, { ...settings, size }), request));
     } finally {
       tour.close();
     }
   }
   const root = resolve(dataset);
   if (!existsSync(root)) throw new Error(`--dataset ${dataset}: expected synthetic, fashion-mnist or an image folder with train/ and val/`);
-  return remember(encoder, request, `folder:${root}`, { ...base, root }, async () => knnOn(encoder, await loadImageFolder(root, size, resolveFfmpeg({ explicitPath: request.ffmpegPath }))));
+  return remember(encoder, request, `folder:${root}`, { ...base, root }, async () => knnOn(encoder, await loadImageFolder(root, size, resolveFfmpeg({ explicitPath: request.ffmpegPath })), request));
 }
-
-export interface TrackingResult { propagation: Awaited<ReturnType<typeof labelPropagationScores>>; tracker: Awaited<ReturnType<typeof doraTrackerScores>> }
 
 export function trackingSettings(encoder: EvalEncoder, frames: [number, number], imageSize?: number): { propagation: PropagationSettings; tracker: TrackerSettings } {
   const c = encoder.config;
@@ -160,10 +162,12 @@ async function trackingSuite(encoder: EvalEncoder, request: EvalRequest): Promis
   try {
     if (!tour.synthetic) throw new Error(`${tour.video}: tracking needs a synthetic walking tour (ground truth from its .json); pass --video <synthetic.mp4>`);
     const settings = { video: tour.video, ...trackingSettings(encoder, evaluationFrameRange(encoder, tour.frameCount), request.imageSize) };
-    return await remember(encoder, request, 'synthetic', settings, async (): Promise<TrackingResult> => ({
-      propagation: await labelPropagationScores(encoder, tour, settings.propagation),
-      tracker: await doraTrackerScores(encoder, tour, settings.tracker),
-    }));
+    const { propagation, tracker } = settings;
+    const images = propagation.clips * propagation.clipFrames + tracker.clips * tracker.framesPerClip;
+    return await remember(encoder, request, 'synthetic', settings, async (): Promise<TrackingResult> => {
+      const progress = evalProgress(`tracking · label propagation and the DoRA tracker on ${propagation.clips + tracker.clips} clips`, images, request);
+      return { propagation: await labelPropagationScores(encoder, tour, propagation, progress), tracker: await doraTrackerScores(encoder, tour, tracker, progress) };
+    });
   } finally {
     tour.close();
   }
@@ -175,11 +179,11 @@ async function attentionSuite(encoder: EvalEncoder, request: EvalRequest): Promi
   try {
     const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
     const frames = request.frames ?? Array.from({ length: 4 }, (_, i) => start + Math.floor(((end - start - 1) * i) / 3));
-    const outDir = encoder.sidecarPath ? encoder.sidecarPath.replace(/\.json$/, '.attention') : resolve('attention-random-init');
+    const outDir = encoder.sidecarPath ? attentionDirOf(encoder.sidecarPath) : resolve('attention-random-init');
     const settings = { video: tour.video, frames, imageSize: size };
     // A cached record is only good while its files exist (someone may have deleted the folder).
     const force = request.force || !existsSync(join(outDir, 'manifest.json'));
-    return await remember(encoder, { ...request, force }, 'video', settings, async () => ({ dir: outDir, manifest: await writeAttentionMaps(encoder, tour, frames, size, outDir) }));
+    return await remember(encoder, { ...request, force }, 'video', settings, async () => ({ dir: outDir, manifest: await writeAttentionMaps(encoder, tour, frames, size, outDir, evalProgress(`attention maps · ${frames.length} frames`, frames.length, request)) }));
   } finally {
     tour.close();
   }

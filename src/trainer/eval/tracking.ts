@@ -11,10 +11,11 @@
  *      left in place, the "no tracking" reference.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { PropagationScores, TrackerScores } from '../../core/evalResults';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
 import { framesFirst, teacherPass } from '../dora/trainStep';
-import { encodeImages, type EvalEncoder } from './encoder';
+import { encodeImages, type EvalEncoder, type EvalProgress } from './encoder';
 import { patchLabelsFromPixels, propagateLabels, upsampleToPixelLabels } from './labelPropagation';
 import { boundaryFMeasure, davisBoundaryTolerance, objectMask, regionIoU } from './segmentationMetrics';
 import { centreSquareBox, cropGroundTruth, cropNormalised, fullGroundTruth, type TourFrames } from './syntheticTour';
@@ -33,15 +34,6 @@ export interface PropagationSettings {
   frames: [number, number];
 }
 
-export interface PropagationScores {
-  jMean: number;
-  fMean: number;
-  jAndFMean: number;
-  /** (clip, object) sequences scored. */
-  sequences: number;
-  boundaryTolerancePx: number;
-  perObject: Record<string, { j: number; f: number; sequences: number }>;
-}
 
 export interface TrackerSettings {
   imageSize: number;
@@ -52,15 +44,6 @@ export interface TrackerSettings {
   frames: [number, number];
 }
 
-export interface TrackerScores {
-  /** Mean IoU of matched (tracker object, ground-truth object) pairs at each frame offset from the anchor. */
-  iouByOffset: number[];
-  /** The anchor's mask kept fixed, scored against the moving ground truth. */
-  staticIoUByOffset: number[];
-  /** Mean over offsets ≥ 1. */
-  meanIoU: number;
-  matchedPairs: number;
-}
 
 /** Clip starts spread evenly over [start, end − span). */
 export function clipStarts(range: [number, number], clips: number, span: number): number[] {
@@ -73,7 +56,7 @@ function mean(values: number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
 }
 
-export async function labelPropagationScores(encoder: EvalEncoder, tour: TourFrames, s: PropagationSettings): Promise<PropagationScores> {
+export async function labelPropagationScores(encoder: EvalEncoder, tour: TourFrames, s: PropagationSettings, progress?: EvalProgress): Promise<PropagationScores> {
   if (!tour.synthetic) throw new Error(`${tour.video}: label propagation needs the ground truth of a synthetic walking tour`);
   const patch = encoder.state.cfg.vit.patchSize;
   const size = Math.floor(s.imageSize / patch) * patch;
@@ -88,7 +71,7 @@ export async function labelPropagationScores(encoder: EvalEncoder, tour: TourFra
     const images = new Float32Array(frames.length * 3 * size * size);
     frames.forEach((f, j) => images.set(cropNormalised(tour, f, box, size), j * 3 * size * size));
     const truth = frames.map((f) => cropGroundTruth(tour, fullGroundTruth(tour.synthetic!, f), box, size));
-    const encoded = await encodeImages(encoder, images, frames.length, size, { patches: true });
+    const encoded = await encodeImages(encoder, images, frames.length, size, { patches: true, progress });
     const n = encoded.patchesPerImage;
     const features = frames.map((_, j) => encoded.patches!.subarray(j * n * encoded.dim, (j + 1) * n * encoded.dim));
     const firstPatchLabels = patchLabelsFromPixels(truth[0], size, size, patch);
@@ -163,7 +146,7 @@ export function bestAssignment(score: number[][]): number[] {
   return best;
 }
 
-export async function doraTrackerScores(encoder: EvalEncoder, tour: TourFrames, s: TrackerSettings): Promise<TrackerScores> {
+export async function doraTrackerScores(encoder: EvalEncoder, tour: TourFrames, s: TrackerSettings, progress?: EvalProgress): Promise<TrackerScores> {
   if (!tour.synthetic) throw new Error(`${tour.video}: tracker scoring needs the ground truth of a synthetic walking tour`);
   const cfg = encoder.state.cfg.vit;
   const patch = cfg.patchSize;
@@ -175,6 +158,7 @@ export async function doraTrackerScores(encoder: EvalEncoder, tour: TourFrames, 
   const staticIoU = Array.from({ length: f }, () => [] as number[]);
   let matchedPairs = 0;
   for (const start of clipStarts(s.frames, s.clips, (f - 1) * s.stride)) {
+    await progress?.throwIfCancelled();
     const frames = Array.from({ length: f }, (_, j) => start + j * s.stride);
     const images = new Float32Array(f * 3 * size * size);
     frames.forEach((frame, j) => images.set(cropNormalised(tour, frame, box, size), j * 3 * size * size));
@@ -184,6 +168,7 @@ export async function doraTrackerScores(encoder: EvalEncoder, tour: TourFrames, 
     const teacher = teacherPass(encoder.state, globalFF);
     const tracked = await runTracker({ ...teacher, heads, sinkhorn: encoder.config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
     tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
+    progress?.advance(f);
     const n = tracked.patches;
     const maskOf = (o: number, frame: number) => tracked.maskPatch.subarray((o * f + frame) * n, (o * f + frame + 1) * n); // [k, B=1, F, N]
     const present = [...new Set(Array.from(truth[0]).filter((v) => v !== 0))].sort();
