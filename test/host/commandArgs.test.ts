@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { checkpointFromArg, checkpointsFromArgs, configFromArg, runDirFromArg } from '../../src/host/logic/commandArgs';
+import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../../src/host/logic/commandArgs';
 import { runDirOfCheckpoint, runsDirFromConfigText, runsDirFromSetting } from '../../src/host/logic/runsDirs';
 
 test('a run folder from tree nodes, Uris, paths and files inside the run', () => {
@@ -43,4 +43,14 @@ test('runs folders: the config runtime.runsDir, the setting, and a checkpoint\'s
   assert.equal(runsDirFromSetting('/abs/runs', undefined), '/abs/runs');
   assert.equal(runsDirFromSetting('  ', '/w'), undefined);
   assert.equal(runDirOfCheckpoint('/w/runs/x/checkpoints/step-000001.json'), '/w/runs/x');
+});
+
+test('Evaluate Checkpoint arguments: checkpoints plus an options object with jobs, force and quiet', () => {
+  const node = { kind: 'checkpoint', sidecarFile: '/r/checkpoints/step-000008.json', runDir: '/r' };
+  const options = { jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }, { suite: 'bogus' }, { suite: 'attention' }], quiet: true };
+  assert.deepEqual(checkpointsFromArgs([node, options]), ['/r/checkpoints/step-000008.json'], 'the options object is not a checkpoint');
+  assert.deepEqual(evalCommandOptionsFromArgs([node, options]), { jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }, { suite: 'attention' }], force: false, quiet: true });
+  // From the tree: (clicked node, selected nodes) carry no options.
+  assert.deepEqual(evalCommandOptionsFromArgs([node, [node]]), { jobs: undefined, force: false, quiet: false });
+  assert.deepEqual(evalCommandOptionsFromArgs([['/a/step-000001.json'], { force: true }]), { jobs: undefined, force: true, quiet: false });
 });

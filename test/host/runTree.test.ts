@@ -46,7 +46,8 @@ test('checkpoints are listed newest first with checkbox state and metrics', () =
   const entries = [100, 200].map((step) => ({ step, sidecarFile: `/r/checkpoints/step-000${step}.json`, weightsFile: '', optimizerFile: '', sidecar: sidecar(step) }));
   const nodes = checkpointNodes('/r', 'run', entries, new Set(['/r/checkpoints/step-000100.json']), new Map([[200, { step: 200, epoch: 0, time: '', loss: 7.5, lr: 0, wd: 0, momentum: 0, teacherTemp: 0, imgPerSec: 0, secPerStep: 0 }]]));
   assert.deepEqual(nodes.map((n) => [n.label, n.checked]), [['step 200', false], ['step 100', true]]);
-  assert.equal(nodes[0].description, 'epoch 0 · loss 7.5 · latest');
+  assert.equal(nodes[0].description, 'loss 7.5 · latest');
+  assert.match(nodes[0].tooltip ?? '', /epoch 0/);
   assert.match(nodes[0].tooltip ?? '', /Not evaluated yet/);
 });
 

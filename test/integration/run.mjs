@@ -83,6 +83,46 @@ function ppidOf(pid) {
   return Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 }
 
+/** Runs a palette command that answers with a quick pick, once more if its pick does not show up (a lost key press). */
+async function commandWithQuickPick(page, title, pickRow) {
+  for (let attempt = 1; ; attempt++) {
+    await runPaletteCommand(page, title);
+    try {
+      await page.waitForSelector(pickRow, { timeout: 30_000 });
+      return;
+    } catch (error) {
+      if (attempt === 2) throw error;
+      console.log(`    (no quick pick after "${title}"; trying again)`);
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
+/** Ticks a row of a multi-select quick pick (clicking its checkbox until the row reports checked). */
+async function tickQuickPickRow(page, row) {
+  await waitFor(`${row} to be ticked`, async () => {
+    if ((await page.getAttribute(row, 'aria-checked')) === 'true') return true;
+    await page.click(`${row} .monaco-checkbox`);
+    await sleep(250);
+    return (await page.getAttribute(row, 'aria-checked')) === 'true';
+  }, 10_000);
+}
+
+/** "DoRA: Evaluate Checkpoint…" from the palette on `<run> @ step N` of the suite's demo run, default suites. Returns the run id. */
+async function evaluateFromPalette(page, step) {
+  await page.click('.part.editor .tab.active').catch(() => undefined);
+  await commandWithQuickPick(page, 'DoRA: Evaluate Checkpoint', '.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*=" @ step "]');
+  const labels = await page.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
+  const runId = labels.find((l) => / @ step 8,/.test(l))?.split(' @ ')[0];
+  if (!runId) throw new Error(`no run with a step-8 checkpoint among: ${labels.join(' | ')}`);
+  await tickQuickPickRow(page, `.quick-input-list .monaco-list-row[aria-label^="${runId} @ step ${step},"]`);
+  await page.keyboard.press('Enter');
+  // The suite pick: k-NN on synthetic objects, tracking and attention maps are ticked by default.
+  await page.waitForSelector('.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*="Tracking vs ground truth"]', { timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  return runId;
+}
+
 async function uiFlows(server, browser, { wsA, wsB }) {
   // --- fresh workspace: palette → Start Demo Run → trainer child of the extension host → dashboard ---
   const page = await openWorkbench(browser, workbenchUrl(server.base, { folder: wsB, devPath: ROOT }));
@@ -128,21 +168,12 @@ async function uiFlows(server, browser, { wsA, wsB }) {
   await check('UI: "DoRA: Compare Checkpoints" on two checkpoints shows both inspections', async () => {
     // Take keyboard focus back from the dashboard webview (scrolled above), or F1/Enter may go to it.
     await pageA.click('.part.editor .tab.active');
-    await runPaletteCommand(pageA, 'DoRA: Compare Checkpoints');
-    await pageA.waitForSelector('.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*=" @ step "]', { timeout: 60_000 });
+    await commandWithQuickPick(pageA, 'DoRA: Compare Checkpoints', '.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*=" @ step "]');
     // The suite resumed one demo run from step 4 to 8: tick both of its checkpoints in the multi-select pick.
     const labels = await pageA.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
     const runId = labels.find((l) => / @ step 8,/.test(l))?.split(' @ ')[0];
     if (!runId) throw new Error(`no run with a step-8 checkpoint among: ${labels.join(' | ')}`);
-    for (const step of [4, 8]) {
-      const row = `.quick-input-list .monaco-list-row[aria-label^="${runId} @ step ${step},"]`;
-      await waitFor(`the ${runId} @ step ${step} row to be ticked`, async () => {
-        if ((await pageA.getAttribute(row, 'aria-checked')) === 'true') return true;
-        await pageA.click(`${row} .monaco-checkbox`);
-        await sleep(250);
-        return (await pageA.getAttribute(row, 'aria-checked')) === 'true';
-      }, 10_000);
-    }
+    for (const step of [4, 8]) await tickQuickPickRow(pageA, `.quick-input-list .monaco-list-row[aria-label^="${runId} @ step ${step},"]`);
     await pageA.keyboard.press('Enter');
     const frame = await waitForWebviewFrame(pageA, 'body[data-view="compare"][data-inspections-rendered="2"]', 120_000);
     await sleep(500);
@@ -150,6 +181,53 @@ async function uiFlows(server, browser, { wsA, wsB }) {
     await frame.$eval('#compare-clip-picker', (el) => el.scrollIntoView()).catch(() => undefined);
     await sleep(300);
     await pageA.screenshot({ path: join(ARTIFACTS, 'compare-masks.png') });
+  });
+  await check('UI: "DoRA: Evaluate Checkpoint…" from the palette shows progress, then the results table and attention maps', async () => {
+    const evaluatedRun = await evaluateFromPalette(pageA, 8);
+    await pageA.waitForSelector('.notification-toast:has-text("DoRA: evaluating")', { timeout: 30_000 });
+    await sleep(1500);
+    await pageA.screenshot({ path: join(ARTIFACTS, 'evaluate-progress.png') });
+    const done = '.notification-toast:has-text("DoRA: evaluated")';
+    await pageA.waitForSelector(done, { timeout: 300_000 });
+    await pageA.click(`${done} .monaco-button:has-text("Show Results")`);
+    const frame = await waitForWebviewFrame(pageA, 'body[data-view="compare"][data-attention-rendered="1"]', 120_000);
+    const rows = await frame.$eval('body', (b) => Number(b.dataset.evaluationRows));
+    if (!(rows >= 10)) throw new Error(`the evaluation table has ${rows} rows, expected k-NN and tracking rows`);
+    await frame.$eval('#evaluation-panel', (el) => el.scrollIntoView());
+    await sleep(500);
+    await pageA.screenshot({ path: join(ARTIFACTS, 'evaluation.png') });
+    await frame.$eval('#attention-panel', (el) => el.scrollIntoView());
+    await sleep(300);
+    await pageA.screenshot({ path: join(ARTIFACTS, 'evaluation-attention.png') });
+    // The checkpoint's tree item carries the headline numbers; its tooltip the whole table.
+    const runRow = `.pane-body .monaco-list-row[aria-label*="${evaluatedRun}"]`;
+    if ((await pageA.getAttribute(runRow, 'aria-expanded')) !== 'true') await pageA.click(runRow);
+    // Widen the sidebar (drag its sash) so the description is legible in the screenshot.
+    const sash = await pageA.$('.part.sidebar + .monaco-sash, .monaco-sash.vertical');
+    const box = await pageA.$eval('.part.sidebar', (el) => el.getBoundingClientRect().toJSON());
+    if (sash) {
+      await pageA.mouse.move(box.x + box.width + 1, 300);
+      await pageA.mouse.down();
+      await pageA.mouse.move(box.x + box.width + 260, 300, { steps: 5 });
+      await pageA.mouse.up();
+    }
+    const checkpointRow = pageA.locator('.pane-body .monaco-list-row').filter({ has: pageA.locator('.label-name', { hasText: /^step 8$/ }) });
+    await waitFor('the step-8 checkpoint row to show its k-NN result', async () => /k-NN \d/.test((await checkpointRow.locator('.label-description').textContent({ timeout: 1000 }).catch(() => '')) ?? ''), 30_000);
+    await checkpointRow.locator('.label-name').hover();
+    await pageA.waitForSelector('.monaco-hover:has-text("Label propagation")', { timeout: 15_000 }).catch(() => undefined);
+    await sleep(300);
+    await pageA.screenshot({ path: join(ARTIFACTS, 'evaluation-tree.png') });
+    await pageA.mouse.move(700, 400);
+  });
+  await check('UI: Cancel in the evaluation notification stops it; nothing half-done is stored', async () => {
+    const runId = await evaluateFromPalette(pageA, 4);
+    const cancel = '.notification-toast:has-text("DoRA: evaluating") .monaco-button:has-text("Cancel")';
+    await pageA.waitForSelector(cancel, { timeout: 30_000 });
+    await pageA.click(cancel);
+    await pageA.waitForSelector('.notification-toast:has-text("evaluation cancelled")', { timeout: 30_000 });
+    const evalFile = join(wsA, 'dora-demo', 'runs', runId, 'checkpoints', 'step-000004.eval.json');
+    const stored = existsSync(evalFile) ? Object.values(JSON.parse(readFileSync(evalFile, 'utf8')).results).map((r) => r.suite) : [];
+    if (stored.includes('tracking') || stored.includes('attention')) throw new Error(`suites after the cancelled k-NN ran anyway: ${stored.join(', ')}`);
   });
   await pageA.context().close();
   currentPage = undefined;

@@ -142,12 +142,12 @@ export function checkpointNodes(runDir: string, runId: string, checkpoints: read
       sidecarFile: entry.sidecarFile,
       checked: checked.has(entry.sidecarFile),
       label: `step ${entry.step}`,
-      description: joinParts([running ? `evaluating: ${running}` : undefined, `epoch ${entry.sidecar.epoch}`, metrics ? `loss ${formatLoss(metrics.loss)}` : undefined, headline, entry.step === newest ? 'latest' : undefined]),
+      // Evaluation results first: they are what a checkpoint is picked by; the epoch is in the tooltip.
+      description: joinParts([running ? `evaluating: ${running}` : undefined, headline, metrics ? `loss ${formatLoss(metrics.loss)}` : undefined, entry.step === newest ? 'latest' : undefined]),
       tooltip: [
         `**Checkpoint step ${entry.step}** of ${escapeMarkdown(runId)}`,
         '',
-        `Saved ${entry.sidecar.time}`,
-        `Next iteration ${entry.sidecar.schedule.iteration} of ${entry.sidecar.schedule.totalIters}`,
+        `Saved ${entry.sidecar.time} · epoch ${entry.sidecar.epoch} · next iteration ${entry.sidecar.schedule.iteration} of ${entry.sidecar.schedule.totalIters}`,
         '',
         ...(table ? [table, ''] : ['Not evaluated yet: right-click → **Evaluate Checkpoint…**', '']),
         `\`${entry.sidecarFile}\``,

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { BACKENDS, configBaseName, loadConfigFile } from '../../core/config';
 import { configFromPreset, isPresetName, PRESETS, presetNames, writeConfigFile } from '../../core/presets';
 import { listCheckpoints, runPaths, type CheckpointEntry } from '../../core/runDir';
-import { evalHeadline, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
+import { attentionDirOf, evalHeadline, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
 import type { EvalJob } from '../../core/messages';
 import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../logic/commandArgs';
 import { EVAL_CHOICES, evaluateCheckpoint, jobLabel, type EvaluateOutcome } from '../logic/evalJob';
@@ -498,7 +498,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     if (confirmed !== true) {
       const answer = await vscode.window.showWarningMessage(
         `Delete checkpoint step ${entry.step} of ${path.basename(path.dirname(path.dirname(sidecar)))}?`,
-        { modal: true, detail: `This deletes ${path.basename(sidecar)}, ${path.basename(entry.weightsFile)} and ${path.basename(entry.optimizerFile)} (${megabytes.toFixed(1)} MB). It cannot be undone.` },
+        { modal: true, detail: `This deletes ${path.basename(sidecar)}, ${path.basename(entry.weightsFile)} and ${path.basename(entry.optimizerFile)} (${megabytes.toFixed(1)} MB), and its evaluation results. It cannot be undone.` },
         'Delete',
       );
       if (answer !== 'Delete') return false;
@@ -507,6 +507,8 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     await rm(entry.sidecarFile, { force: true });
     await rm(entry.weightsFile, { force: true });
     await rm(entry.optimizerFile, { force: true });
+    await rm(evalSidecarPath(entry.sidecarFile), { force: true });
+    await rm(attentionDirOf(entry.sidecarFile), { recursive: true, force: true });
     d.runsTree.setChecked(sidecar, false);
     await d.model.refresh();
     d.runsTree.refresh();

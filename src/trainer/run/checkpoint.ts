@@ -7,9 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions } from '../../core/atomicWrite';
+import { attentionDirOf, evalSidecarPath } from '../../core/evalResults';
 import { checkpointPaths, isCheckpointSidecar, RUN_DIR_FORMAT_VERSION, type CheckpointSidecar } from '../../core/runDir';
 import { parseSafetensors, serializeSafetensors, type TensorToWrite } from '../io/safetensors';
 import { doraParamNames, type DoraState } from '../dora/model';
@@ -143,4 +144,7 @@ export async function deleteCheckpoint(sidecarPath: string, sidecar: CheckpointS
   await unlink(sidecarPath).catch(() => undefined);
   await unlink(join(dir, sidecar.weightsFile)).catch(() => undefined);
   await unlink(join(dir, sidecar.optimizerFile)).catch(() => undefined);
+  // Its evaluation results describe weights that are gone.
+  await rm(evalSidecarPath(sidecarPath), { force: true });
+  await rm(attentionDirOf(sidecarPath), { recursive: true, force: true });
 }

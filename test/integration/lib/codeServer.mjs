@@ -136,11 +136,14 @@ export async function runPaletteCommand(page, title) {
     }
   }
   await page.keyboard.type(title);
-  const row = `.quick-input-list .monaco-list-row[aria-label*="${title}"]`;
-  await page.waitForSelector(row, { timeout: 30_000 });
-  // Click the matching row rather than pressing Enter: on a loaded machine the list may not have re-filtered yet,
-  // and Enter would run whichever command is still highlighted.
-  await page.click(row);
+  // Enter runs the FOCUSED row: wait until the list has re-filtered so that the focused row is this command (on a
+  // loaded machine the list lags the typing; clicking a row while it re-renders once hit a neighbour).
+  const focused = `.quick-input-widget:visible .quick-input-list .monaco-list-row.focused[aria-label*="${title}"]`;
+  await page.waitForSelector(focused, { timeout: 30_000 });
+  await new Promise((r) => setTimeout(r, 200));
+  await page.waitForSelector(focused, { timeout: 5_000 });
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*="${title}"]`, { state: 'detached', timeout: 10_000 }).catch(() => undefined);
 }
 
 /** Waits for a quick pick row containing `text`, then picks it. */
