@@ -119,6 +119,8 @@ export interface StopMessage {
 export interface EvalJob {
   suite: EvalSuite;
   dataset?: string;
+  /** The synthetic walking tour to use when the run's own video has no ground truth (k-NN on objects, tracking). */
+  video?: string;
 }
 
 /**
@@ -174,7 +176,7 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
   evaluate: (m) =>
     isStr(m.checkpoint) && Array.isArray(m.jobs) && m.jobs.length > 0 &&
-    m.jobs.every((j) => isObject(j) && oneOf(...EVAL_SUITES)(j.suite) && optional(isStr)(j.dataset)) &&
+    m.jobs.every((j) => isObject(j) && oneOf(...EVAL_SUITES)(j.suite) && optional(isStr)(j.dataset) && optional(isStr)(j.video)) &&
     optional(isStr)(m.backend) && optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot) && optional((v) => typeof v === 'boolean')(m.force),
 };
 

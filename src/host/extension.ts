@@ -150,7 +150,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     }
   });
 
-  registerCommands(context, { configs, runs, manager, model, runsTree, dashboards, compares, output, trainerPath: path.join(distDir, 'trainer.js') });
+  registerCommands(context, { configs, runs, manager, model, runsTree, dashboards, compares, output, trainerPath: path.join(distDir, 'trainer.js'), storageDir: context.globalStorageUri.fsPath || os.tmpdir() });
 
   // ---- workspace changes ----
   const rewatch = () => void configs.watch(workspaceRoots()).then(() => model.refresh());

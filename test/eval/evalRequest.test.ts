@@ -2,9 +2,9 @@
 // sends `evaluate`, follows progress, gets one eval-result per job, can cancel, and reports failures with the cause.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { evalMetrics, evalSidecarPath, readEvalSidecar } from '../../src/core/evalResults';
 import { evaluateCheckpoint, type EvalProgressUpdate } from '../../src/host/logic/evalJob';
 import { runTraining } from '../../src/trainer/run/train';
@@ -55,6 +55,20 @@ test('evaluate through the trainer child: progress, one result per job, stored, 
   const failed = await evaluateCheckpoint({ trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'knn', dataset: missing }] });
   assert.equal(failed.reason, 'failed');
   assert.match(failed.error ?? '', /no-such-folder/);
+});
+
+test('the video of a job (the synthetic tour for a run trained on another video) is what the evaluation reads', { timeout: 300_000 }, async () => {
+  const checkpoint = await tinyCheckpoint();
+  const source = await tinySyntheticVideo(join(work, 'media'));
+  // A copy of the tour in another folder stands in for "the synthetic tour next to the workspace".
+  const other = join(work, 'elsewhere');
+  mkdirSync(other, { recursive: true });
+  for (const file of readdirSync(dirname(source)).filter((f) => f.startsWith('tiny-tour'))) copyFileSync(join(dirname(source), file), join(other, file));
+  const video = join(other, basename(source));
+  const outcome = await evaluateCheckpoint({ trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'knn', dataset: 'synthetic', video }] });
+  assert.equal(outcome.reason, 'completed', outcome.error);
+  const stored = await readEvalSidecar(evalSidecarPath(checkpoint));
+  assert.ok(Object.values(stored!.results).some((r) => r.suite === 'knn' && (r.settings as { video?: string }).video === video), 'the record names the tour it was computed on');
 });
 
 test('a trainer that cannot start fails with the reason', async () => {

@@ -20,6 +20,12 @@ export interface DemoWorkspace {
   createdConfig: boolean;
 }
 
+/** The demo's synthetic walking tour alone (no config): evaluation data with exact ground truth. Generated once. */
+export async function ensureSyntheticTour(workspaceRoot: string, options: { ffmpegPath?: string; durationSeconds?: number } = {}): Promise<string> {
+  const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath || undefined });
+  return (await ensureDemoVideo(path.join(workspaceRoot, DEMO_FOLDER, 'media'), options.durationSeconds ? { durationSeconds: options.durationSeconds } : {}, tools)).video;
+}
+
 export async function prepareDemoWorkspace(workspaceRoot: string, options: { ffmpegPath?: string; durationSeconds?: number } = {}): Promise<DemoWorkspace> {
   const dir = path.join(workspaceRoot, DEMO_FOLDER);
   const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath || undefined });

@@ -8,6 +8,9 @@ import * as path from 'node:path';
 import type { EvalSuite } from '../../core/evalResults';
 import { datasetLabel } from '../../core/evalResults';
 import { describeInvalidMessage, isTrainerMessage, type EvalJob, type EvalResultMessage, type EvaluateMessage, type HostMessage } from '../../core/messages';
+import { readRunConfig } from '../../core/runDir';
+import { readSyntheticOptions } from '../../trainer/data/syntheticVideo';
+import { runDirOfCheckpoint } from './runsDirs';
 
 export interface EvalProgressUpdate {
   message: string;
@@ -56,12 +59,35 @@ export interface EvalChoice {
 }
 
 export const EVAL_CHOICES: readonly EvalChoice[] = [
-  { id: 'knn-synthetic', label: 'k-NN · synthetic objects', detail: 'DINO weighted k-NN (T 0.07, k 10/20/100/200) on object crops of the synthetic walking tour (held-out frames)', jobs: [{ suite: 'knn', dataset: 'synthetic' }], picked: true },
-  { id: 'tracking', label: 'Tracking vs ground truth', detail: 'Label-propagation J&F and the DoRA tracker\'s IoU on held-out frames of the synthetic tour', jobs: [{ suite: 'tracking' }], picked: true },
+  { id: 'knn-synthetic', label: 'k-NN · synthetic objects', detail: 'DINO weighted k-NN (T 0.07, k 10/20/100/200) on object crops of the synthetic walking tour (held-out frames; generated into dora-demo/ once when the run trained on another video)', jobs: [{ suite: 'knn', dataset: 'synthetic' }], picked: true },
+  { id: 'tracking', label: 'Tracking vs ground truth', detail: 'Label-propagation J&F and the DoRA tracker\'s IoU on held-out frames of the synthetic walking tour', jobs: [{ suite: 'tracking' }], picked: true },
   { id: 'attention', label: 'Attention maps', detail: '[CLS]→patch attention of every head on 4 frames, shown side by side in the compare panel', jobs: [{ suite: 'attention' }], picked: true },
   { id: 'knn-fashion-mnist', label: 'k-NN · Fashion-MNIST', detail: '2000 train / 500 test images from Debian\'s dataset-fashion-mnist (scripts/fetch-fashion-mnist.sh)', jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }], picked: false },
   { id: 'knn-folder', label: 'k-NN · image folder…', detail: 'Any folder with train/<class>/*.jpg and val/<class>/*.jpg (ImageNet layout)', jobs: [{ suite: 'knn', dataset: '<folder>' }], picked: false },
 ];
+
+/** Jobs that need a synthetic walking tour's ground truth. */
+export function needsSyntheticTour(job: EvalJob): boolean {
+  return job.suite === 'tracking' || (job.suite === 'knn' && (job.dataset ?? 'synthetic') === 'synthetic');
+}
+
+/** The training video recorded in a checkpoint's run (config.json), if readable. */
+export async function runVideoOf(checkpoint: string): Promise<string | undefined> {
+  const config = (await readRunConfig(runDirOfCheckpoint(checkpoint)).catch(() => undefined)) as { data?: { video?: unknown } } | undefined;
+  return typeof config?.data?.video === 'string' ? config.data.video : undefined;
+}
+
+/**
+ * A run trained on the user's own video has no ground truth to score objects against: its k-NN-on-objects and
+ * tracking jobs use the synthetic walking tour instead (frames it never trained on). `tour()` provides (generates) it.
+ */
+export async function jobsForCheckpoint(checkpoint: string, jobs: readonly EvalJob[], tour: () => Promise<string>): Promise<EvalJob[]> {
+  if (!jobs.some(needsSyntheticTour)) return [...jobs];
+  const video = await runVideoOf(checkpoint);
+  if (video && readSyntheticOptions(video)) return [...jobs];
+  const synthetic = await tour();
+  return jobs.map((job) => (needsSyntheticTour(job) && !job.video ? { ...job, video: synthetic } : job));
+}
 
 export function jobLabel(job: EvalJob): string {
   if (job.suite === 'knn') return `k-NN · ${datasetLabel(job.dataset ?? 'synthetic')}`;

@@ -11,8 +11,8 @@ import { listCheckpoints, runPaths, type CheckpointEntry } from '../../core/runD
 import { attentionDirOf, evalHeadline, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
 import type { EvalJob } from '../../core/messages';
 import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../logic/commandArgs';
-import { EVAL_CHOICES, evaluateCheckpoint, jobLabel, type EvaluateOutcome } from '../logic/evalJob';
-import { prepareDemoWorkspace } from '../logic/demo';
+import { EVAL_CHOICES, evaluateCheckpoint, jobLabel, jobsForCheckpoint, type EvaluateOutcome } from '../logic/evalJob';
+import { ensureSyntheticTour, prepareDemoWorkspace } from '../logic/demo';
 import { isActiveStatus } from '../logic/format';
 import { buildFrameCacheForConfig } from '../logic/frameCacheJob';
 import type { RunIndex } from '../logic/runIndex';
@@ -36,6 +36,8 @@ export interface CommandDeps {
   output: vscode.OutputChannel;
   /** Absolute path of dist/trainer.js (evaluations run in a trainer child process). */
   trainerPath: string;
+  /** The extension's global storage folder (for files that have no workspace folder to go to). */
+  storageDir: string;
 }
 
 export interface CheckpointEvaluation extends EvaluateOutcome {
@@ -323,14 +325,33 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       const outcomes: CheckpointEvaluation[] = [];
       const units = checkpoints.length * jobs.length;
       let reported = 0;
+      let tour: Promise<string> | undefined;
+      const syntheticTour = () => {
+        // Generated (once) where Start Demo Run puts it, or in the extension's storage without a workspace folder.
+        tour ??= (async () => {
+          progress.report({ message: 'generating the synthetic walking tour for the ground-truth evaluations (once, ≈20 s)…' });
+          const root = workspaceRoots()[0] ?? d.storageDir;
+          const video = await ensureSyntheticTour(root, { ffmpegPath: settings.ffmpegPath, durationSeconds: testOverrides().demoSeconds });
+          d.output.appendLine(`[evaluate] the run trained on another video: k-NN on objects and tracking use the synthetic tour ${video}`);
+          return video;
+        })();
+        return tour;
+      };
       for (const [index, checkpoint] of checkpoints.entries()) {
         if (abort.signal.aborted) break;
         const label = checkpointLabel(checkpoint);
+        let checkpointJobs: EvalJob[];
+        try {
+          checkpointJobs = await jobsForCheckpoint(checkpoint, jobs, syntheticTour);
+        } catch (error) {
+          outcomes.push({ checkpoint, reason: 'failed', results: [], error: `could not prepare the synthetic walking tour: ${(error as Error).message}` });
+          continue;
+        }
         d.output.appendLine(`[evaluate] ${label}: ${jobs.map(jobLabel).join(', ')}${force ? ' (recompute)' : ''}`);
         let lastTreeUpdate = 0;
         d.runsTree.setEvaluating(checkpoint, 'starting');
         const outcome = await evaluateCheckpoint({
-          trainerPath: d.trainerPath, checkpoint, jobs, force, backend: backendOverride(), ffmpegPath: settings.ffmpegPath || undefined, signal: abort.signal,
+          trainerPath: d.trainerPath, checkpoint, jobs: checkpointJobs, force, backend: backendOverride(), ffmpegPath: settings.ffmpegPath || undefined, signal: abort.signal,
           log: (line) => d.output.appendLine(`[evaluate ${label}] ${line}`),
           onProgress: (update) => {
             const overall = (100 * (index * jobs.length + update.job + (update.fraction ?? 0))) / units;

@@ -291,7 +291,7 @@ export async function generateSyntheticVideo(outPrefix: string, options: Synthet
     id: obj.id, name: obj.name, shape: obj.shape, maskLevel: obj.maskLevel, width: obj.width, height: obj.height,
     x: renderExpr(obj.x), y: renderExpr(obj.y),
   }));
-  writeFileSync(files.meta, JSON.stringify({ generator: 'dora-studio synthetic walking tour v1', options: o, frameCount, objects }, null, 1));
+  writeFileSync(files.meta, JSON.stringify({ generator: `${SYNTHETIC_GENERATOR} v1`, options: o, frameCount, objects }, null, 1));
   return { ...files, options: o, frameCount };
 }
 
@@ -300,6 +300,21 @@ export async function generateSyntheticVideo(outPrefix: string, options: Synthet
  * on 2 cores), then reused. 40 s at 30 fps = 1200 frames: enough distinct clip starts for DoRA's
  * 8 frames × 1 s clips (stride 30 at 30 fps), while the first run stays short.
  */
+/** The `generator` field of a synthetic tour's `<prefix>.json` starts with this. */
+export const SYNTHETIC_GENERATOR = 'dora-studio synthetic walking tour';
+
+/** The generator options saved next to a synthetic video (`<prefix>.json`), or undefined for any other video. */
+export function readSyntheticOptions(video: string): Required<SyntheticVideoOptions> | undefined {
+  const meta = video.replace(/\.[^./\\]+$/, '.json');
+  if (!existsSync(meta)) return undefined;
+  try {
+    const parsed = JSON.parse(readFileSync(meta, 'utf8')) as { generator?: string; options?: Required<SyntheticVideoOptions> };
+    return parsed.generator?.startsWith(SYNTHETIC_GENERATOR) ? parsed.options : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function ensureDemoVideo(dir: string, options: SyntheticVideoOptions = {}, tools?: FfmpegTools): Promise<SyntheticVideoFiles> {
   const o = resolveOptions(options);
   mkdirSync(dir, { recursive: true });

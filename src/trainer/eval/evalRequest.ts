@@ -27,7 +27,7 @@ export async function runEvaluateRequest(request: EvaluateMessage, options: { si
         const prefix = request.jobs.length > 1 ? `${index + 1}/${request.jobs.length} ` : '';
         emit({ type: 'progress', phase: 'evaluation', done: 0, total: null, message: `${prefix}${job.suite}${job.dataset ? ` · ${job.dataset}` : ''}: preparing the frames and images` });
         const outcome = await runEvaluation(encoder, {
-          suite: job.suite, dataset: job.dataset, cacheRoot: request.cacheRoot, ffmpegPath: request.ffmpegPath, force: request.force, signal,
+          suite: job.suite, dataset: job.dataset, video: job.video, cacheRoot: request.cacheRoot, ffmpegPath: request.ffmpegPath, force: request.force, signal,
           onProgress: (p) => emit({ type: 'progress', phase: 'evaluation', done: p.done, total: p.total, message: `${prefix}${p.stage}` }),
         });
         emit({ type: 'eval-result', suite: job.suite, dataset: outcome.record.dataset, cached: outcome.cached, seconds: outcome.record.seconds, evalFile: evalSidecarPath(checkpoint) });

@@ -6,30 +6,19 @@
  *  - `objectCropDataset`: k-NN classes background + A–D, crops centred on each object's ground-truth box, frames
  *    split into train and val by time.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { Rng } from '../../core/rng';
 import type { CropBox } from '../data/imageOps';
 import { resizeBilinearFromU8 } from '../data/imageOps';
 import { resolveFfmpeg } from '../data/ffmpeg';
 import { buildFrameCache, planFrameCache, type FrameCache } from '../data/frameCache';
-import { groundTruthMask, syntheticObjects, type SyntheticVideoOptions } from '../data/syntheticVideo';
+import { groundTruthMask, readSyntheticOptions, syntheticObjects, type SyntheticVideoOptions } from '../data/syntheticVideo';
 import { normaliseUnitRgbToPlanar, stackImages, type KnnDataset } from './evalImages';
 
 export const SYNTHETIC_CLASS_NAMES = ['background', 'A', 'B', 'C', 'D'];
 
 export type SyntheticOptions = Required<SyntheticVideoOptions>;
 
-/** The generator options saved next to a synthetic video (`<prefix>.json`), or undefined for other videos. */
-export function readSyntheticOptions(video: string): SyntheticOptions | undefined {
-  const meta = video.replace(/\.[^./\\]+$/, '.json');
-  if (!existsSync(meta)) return undefined;
-  try {
-    const parsed = JSON.parse(readFileSync(meta, 'utf8')) as { generator?: string; options?: SyntheticOptions };
-    return parsed.generator?.startsWith('dora-studio synthetic walking tour') ? parsed.options : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { readSyntheticOptions };
 
 export interface TourFrames {
   video: string;
