@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configRows, flattenConfig, metricRows, metricDirection } from '../../webview/compare/compareModel';
-import { decimateMinMax, emaSmooth, logTicks, lowerBound, MetricStore, nearestIndex, niceTicks } from '../../webview/dashboard/series';
+import { decimateMinMax, emaSmooth, logTicks, lowerBound, MetricStore, nearestIndex, niceTicks, stepTicks } from '../../webview/dashboard/series';
 import { formatDuration, formatValue } from '../../webview/shared/format';
 import { mergePersisted } from '../../webview/shared/vscodeApi';
 import { heatColor, objectColor } from '../../webview/shared/colormaps';
@@ -96,6 +96,8 @@ test('decimation breaks the line at NaN and at non-positive values in log scale'
 test('axis ticks', () => {
   assert.deepEqual(niceTicks(0, 10, 5), [0, 2, 4, 6, 8, 10]);
   assert.deepEqual(niceTicks(7.2, 7.4, 2), [7.2, 7.3, 7.4]);
+  assert.deepEqual(stepTicks(1, 4, 9), [1, 2, 3, 4], 'a 4-step run: whole steps, no repeated labels');
+  assert.deepEqual(stepTicks(0, 240, 5), [0, 50, 100, 150, 200]);
   assert.deepEqual(niceTicks(-1, 1, 2), [-1, 0, 1]);
   assert.deepEqual(logTicks(-5, -3), [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3]);
 });

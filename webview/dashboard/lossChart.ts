@@ -6,7 +6,7 @@ import { fitCanvas, themeColor, themeFont } from '../shared/canvas';
 import { h, rafThrottle, replaceChildren } from '../shared/dom';
 import { formatExact, formatStep, formatValue, metricLabel } from '../shared/format';
 import { createButton, createCheckbox, createDropdown, type CheckboxHandle, type DropdownHandle } from '../ui/toolkit';
-import { decimateMinMax, emaSmooth, logTicks, lowerBound, nearestIndex, niceTicks, type MetricStore } from './series';
+import { decimateMinMax, emaSmooth, logTicks, lowerBound, nearestIndex, niceTicks, stepTicks, type MetricStore } from './series';
 
 export interface ChartSettings {
   metric: string;
@@ -279,7 +279,7 @@ export class LossChart {
     const plotW = this.plotWidth();
     const plotH = this.plotHeight();
     const yTicks = this.settings.logY ? logTicks(yRange[0], yRange[1]) : niceTicks(yRange[0], yRange[1], Math.max(3, Math.floor(plotH / 32)));
-    const xTicks = niceTicks(xRange[0], xRange[1], Math.max(2, Math.floor(plotW / 90))).filter((s) => Number.isInteger(s) || xRange[1] - xRange[0] < 10);
+    const xTicks = stepTicks(xRange[0], xRange[1], Math.max(2, Math.floor(plotW / 90)));
     context.lineWidth = 1;
     context.strokeStyle = gridColor;
     context.fillStyle = foreground;

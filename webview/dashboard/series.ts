@@ -225,6 +225,11 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
   return ticks;
 }
 
+/** Ticks for the step axis: whole steps only (a short run zoomed to 1..4 gets 1, 2, 3, 4, never 1.5 printed as "2"). */
+export function stepTicks(min: number, max: number, target = 5): number[] {
+  return niceTicks(min, max, target).filter(Number.isInteger);
+}
+
 /** Ticks for a log10 axis given the range in log10 units: powers of ten, plus 2× and 5× when few decades. */
 export function logTicks(log10Min: number, log10Max: number): number[] {
   const decades = log10Max - log10Min;
