@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { ProgressPhase } from '../core/messages';
 import { cliInspectRunner } from './logic/compareSession';
 import { DEMO_FOLDER } from './logic/demo';
-import { statusBarTextForRuns, type LiveRunState } from './logic/liveRun';
+import { stateFromFiles, statusBarTextForRuns, type LiveRunState } from './logic/liveRun';
 import { RunIndex } from './logic/runIndex';
 import { RunManager } from './logic/runManager';
 import { ConfigIndex, RunsWatcher } from './logic/watchers';
@@ -100,7 +100,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
   statusBar.name = 'DoRA run';
   context.subscriptions.push(statusBar);
   const updateStatusBar = () => {
-    const live = manager.states().filter((s) => !s.finished);
+    const started = manager.states().filter((s) => !s.finished);
+    // Runs training elsewhere (CLI, another window, before a reload) count too, from their files.
+    const attached = new Set(manager.states().map((s) => s.runDir));
+    const detached = model
+      .runViews()
+      .filter((v) => !attached.has(v.summary.dir) && v.summary.status.status === 'running')
+      .map((v) => stateFromFiles(v.summary.dir, v.summary.info?.name ?? path.basename(v.summary.dir), { step: v.summary.status.step, totalSteps: v.summary.info?.totalSteps, lastMetrics: v.lastMetrics }));
+    const live = [...started, ...detached];
     const text = statusBarTextForRuns(live);
     if (!text) {
       statusBar.hide();

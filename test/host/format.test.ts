@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatDuration, formatLoss, formatProgress, formatRate } from '../../src/host/logic/format';
-import { applyExit, applyTrainerMessage, initialLiveRun, statusBarText, statusBarTextForRuns } from '../../src/host/logic/liveRun';
+import { applyExit, applyTrainerMessage, initialLiveRun, stateFromFiles, statusBarText, statusBarTextForRuns } from '../../src/host/logic/liveRun';
 
 test('durations read naturally at every scale', () => {
   assert.equal(formatDuration(42.4), '42s');
@@ -53,4 +53,13 @@ test('a clean exit after `finished` is not an error; a reported error is kept ov
   failed = applyTrainerMessage(failed, { type: 'finished', reason: 'failed', step: 0 });
   failed = applyExit(failed, { code: 1, signal: null });
   assert.deepEqual(failed.lastError, { message: 'video.mp4: no frames', fix: 'choose another video' });
+});
+
+test('a run training elsewhere (CLI, another window) gets a status-bar entry from its files', () => {
+  const lastMetrics = { step: 120, epoch: 0, time: '', loss: 4.2, lr: 0, wd: 0, momentum: 0, teacherTemp: 0, imgPerSec: 12.5, secPerStep: 0.5 };
+  const state = stateFromFiles('/runs/cli-run', 'walk', { step: 118, totalSteps: 240, lastMetrics });
+  assert.equal(state.attached, false);
+  assert.equal(state.eta, 60, '(240 − 120) steps × 0.5 s');
+  assert.match(statusBarText(state), /^\$\(sync~spin\) walk 120\/240 · loss 4\.2\d* · 13 img\/s · ETA 1m 00s$/);
+  assert.equal(stateFromFiles('/runs/x', 'x', { step: 3 }).eta, undefined, 'no total, no ETA');
 });

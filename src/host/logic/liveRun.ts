@@ -98,6 +98,18 @@ export function statusBarText(state: LiveRunState): string {
   return `$(sync~spin) ${joinParts([`${state.name} ${formatProgress(state.step, state.totalSteps)}`, loss && `loss ${loss}`, rate && `${rate} img/s`, eta && `ETA ${eta}`])}`;
 }
 
+/**
+ * The live state of a run this window did not start (another window, the CLI, or before a reload), from its files:
+ * the last metrics record and run.json. ETA from the step time of that record.
+ */
+export function stateFromFiles(runDir: string, name: string, files: { step: number; totalSteps?: number | null; lastMetrics?: MetricsRecord }): LiveRunState {
+  const m = files.lastMetrics;
+  const step = Math.max(files.step, m?.step ?? 0);
+  const totalSteps = files.totalSteps ?? null;
+  const eta = totalSteps !== null && m && m.secPerStep > 0 ? Math.max(0, totalSteps - step) * m.secPerStep : undefined;
+  return { runDir, name, phase: 'training', step, totalSteps, loss: m?.loss, imgPerSec: m?.imgPerSec, eta, attached: false };
+}
+
 /** Status-bar text when several runs are live: the first in full, then `+N`. */
 export function statusBarTextForRuns(states: readonly LiveRunState[]): string | undefined {
   const live = states.filter((s) => !s.finished);
