@@ -21,6 +21,11 @@ const CASES: Case[] = [
   { label: 'tokens 8x197x192 by 192x576 NN (folded)', a: [8, 197, 192], b: [192, 576], transposeA: false, transposeB: false },
   { label: 'batched 24x(197x64x197) NT', a: [24, 197, 64], b: [24, 197, 64], transposeA: false, transposeB: true },
   { label: 'batched 24x(197x197x64) TN', a: [24, 197, 197], b: [24, 197, 64], transposeA: true, transposeB: false },
+  // Attention of the cpu-small preset (96 px / 16 → 37 tokens, head dim 64) and of the demo preset (48 px / 8, head dim 32).
+  { label: 'cpu-small attention 96x(37x64x37) NT', a: [96, 37, 64], b: [96, 37, 64], transposeA: false, transposeB: true },
+  { label: 'cpu-small attention 96x(37x37x64) NN', a: [96, 37, 37], b: [96, 37, 64], transposeA: false, transposeB: false },
+  { label: 'demo attention 96x(37x32x37) NT', a: [96, 37, 32], b: [96, 37, 32], transposeA: false, transposeB: true },
+  { label: 'local crops 96x(10x64x10) NT', a: [96, 10, 64], b: [96, 10, 64], transposeA: false, transposeB: true },
 ];
 
 function gflops(c: Case, ms: number): number {

@@ -95,6 +95,8 @@ interface MatMulAttrs {
  *   `a` times an unbatched `b` (a dense layer on [batch, tokens, dim]) is folded into one [batch·tokens, dim] matrix.
  * - Stock _FusedMatMul adds the bias wrongly when the batch is > 1 (relative error ≈0.3, found by our tests). Folding
  *   avoids that case; where both operands are batched, the bias and activation are applied by separate kernels.
+ * - Products where both operands are batched (attention) stay on the scalar loop: one XNNPACK call per batch entry was
+ *   measured 5–25× slower for attention-sized matrices (≈2 ms of setup per call; test/backend/matmulBench.ts).
  */
 function xnnpackFriendlyMatMul(original: tf.KernelFunc): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {

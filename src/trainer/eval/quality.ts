@@ -6,7 +6,8 @@
  *   (ii) DINO baseline: the student sees the unmasked global crop (dora.tracker false);
  * keeps (iii) the random-init encoder both started from, and evaluates all three with DINO's weighted k-NN on
  * synthetic object crops and on Fashion-MNIST, and with label-propagation J&F (plus the DoRA tracker's IoU) on frames
- * of the tour the runs did not train on. Prints a table and writes it as JSON.
+ * of the tour the runs did not train on. A last row runs the same k-NN on raw pixels (no network) as a reference.
+ * Prints a table and writes it as JSON. docs/quality-investigation.md explains the numbers at this scale.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,12 @@ interface ModelRow {
   tracking: TrackingResult;
 }
 
+/** k-NN on raw pixels of the same images: how much the evaluation rewards colour and texture alone. */
+interface PixelReference {
+  knnSynthetic: KnnResult;
+  knnFashionMnist: KnnResult | { skipped: string };
+}
+
 export interface QualityResults {
   benchmark: 'dora-studio quality';
   preset: 'demo';
@@ -48,6 +55,7 @@ export interface QualityResults {
   time: string;
   totalSeconds: number;
   rows: ModelRow[];
+  rawPixels: PixelReference;
   table: string;
 }
 
@@ -62,7 +70,9 @@ function ensureFashionMnist(dir: string, log: (line: string) => void): string | 
 const pct = (x: number) => x.toFixed(1).padStart(5);
 const num = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '  n/a');
 
-export function formatQualityTable(rows: ModelRow[]): string {
+type TableRow = Pick<ModelRow, 'model' | 'knnSynthetic' | 'knnFashionMnist'> & { tracking?: TrackingResult };
+
+export function formatQualityTable(rows: readonly TableRow[]): string {
   const top1 = (r: KnnResult, k: number) => r.scores.find((s) => s.k === k)!.top1;
   const lines = [
     '| model       | kNN synthetic top-1 k=10 / 20 / 100 / 200 | kNN Fashion-MNIST top-1 k=10 / 20 / 100 / 200 (top-5 k=20) | J&F   | J     | F     | tracker IoU (anchor / later) |',
@@ -73,6 +83,10 @@ export function formatQualityTable(rows: ModelRow[]): string {
     const fm = 'skipped' in r.knnFashionMnist
       ? 'skipped'.padEnd(58)
       : `${[10, 20, 100, 200].map((k) => pct(top1(r.knnFashionMnist as KnnResult, k))).join(' /')} (${pct((r.knnFashionMnist as KnnResult).scores.find((s) => s.k === 20)!.top5)})`.padEnd(58);
+    if (!r.tracking) {
+      lines.push(`| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(28)} |`);
+      continue;
+    }
     const p = r.tracking.propagation;
     const t = r.tracking.tracker;
     const tracker = `${num(t.iouByOffset[0])} / ${num(t.meanIoU)}`.padEnd(28);
@@ -134,15 +148,23 @@ export async function runQualityBenchmark(options: QualityOptions = {}): Promise
     }
   }
   const random = randomInitEncoder(base);
+  let rawPixels: PixelReference;
   try {
     rows.push(await evaluateModel(random, 'random-init', null, video.video, cacheRoot, fashionDir, fashionSkipped, log));
+    // The same k-NN images without any network: the score that colour and texture alone reach.
+    log('raw pixels: k-NN on the same images');
+    const common = { video: video.video, cacheRoot, rawPixels: true };
+    rawPixels = {
+      knnSynthetic: (await runEvaluation(random, { suite: 'knn', dataset: 'synthetic', ...common })).record.result as KnnResult,
+      knnFashionMnist: fashionSkipped ? { skipped: fashionSkipped } : ((await runEvaluation(random, { suite: 'knn', dataset: 'fashion-mnist', fashionMnistDir: fashionDir, ...common })).record.result as KnnResult),
+    };
   } finally {
     random.dispose();
   }
-  const table = formatQualityTable(rows);
+  const table = formatQualityTable([...rows, { model: 'raw pixels', ...rawPixels }]);
   const results: QualityResults = {
     benchmark: 'dora-studio quality', preset: 'demo', steps, seed: base.training.seed, backend: report.active, video: video.video,
-    time: new Date().toISOString(), totalSeconds: (performance.now() - started) / 1000, rows, table,
+    time: new Date().toISOString(), totalSeconds: (performance.now() - started) / 1000, rows, rawPixels, table,
   };
   writeFileSync(options.out ?? join(root, 'quality-results.json'), `${JSON.stringify(results, null, 1)}\n`);
   return results;

@@ -40,6 +40,11 @@ export interface EvalRequest {
   /** k-NN subset sizes for Fashion-MNIST. */
   trainCount?: number;
   testCount?: number;
+  /**
+   * k-NN on the raw normalised pixels of the same images instead of the network's features: a reference that shows
+   * how much of a k-NN score low-level colour and texture already give (`npm run quality`).
+   */
+  rawPixels?: boolean;
   /** Cancels the evaluation (it then rejects with the signal's reason); nothing is stored. */
   signal?: AbortSignal;
   onProgress?: (report: EvalProgressReport) => void;
@@ -107,8 +112,9 @@ async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: n
 
 async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalRequest): Promise<KnnResult> {
   const progress = evalProgress(`k-NN · encoding ${dataset.train.count} + ${dataset.test.count} images`, dataset.train.count + dataset.test.count, request);
-  const train = await encodeImages(encoder, dataset.train.images, dataset.train.count, dataset.train.size, { progress });
-  const test = await encodeImages(encoder, dataset.test.images, dataset.test.count, dataset.test.size, { progress });
+  const pixels = (split: KnnDataset['train']) => ({ cls: split.images, count: split.count, dim: split.images.length / Math.max(1, split.count) });
+  const train = request.rawPixels ? pixels(dataset.train) : await encodeImages(encoder, dataset.train.images, dataset.train.count, dataset.train.size, { progress });
+  const test = request.rawPixels ? pixels(dataset.test) : await encodeImages(encoder, dataset.test.images, dataset.test.count, dataset.test.size, { progress });
   const scores = knnClassify(
     { features: train.cls, labels: dataset.train.labels, count: train.count, dim: train.dim },
     { features: test.cls, labels: dataset.test.labels, count: test.count, dim: test.dim },
@@ -119,7 +125,8 @@ async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalReq
 
 async function knnSuite(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
   const size = request.imageSize ?? encoder.config.data.globalSize;
-  const base = { features: 'teacher backbone final-norm [CLS], L2-normalised', ks: DINO_KNN_KS, temperature: DINO_KNN_TEMPERATURE, imageSize: size };
+  const features = request.rawPixels ? 'raw normalised pixels (no network), L2-normalised' : 'teacher backbone final-norm [CLS], L2-normalised';
+  const base = { features, ks: DINO_KNN_KS, temperature: DINO_KNN_TEMPERATURE, imageSize: size };
   const dataset = request.dataset ?? 'synthetic';
   if (dataset === 'fashion-mnist') {
     const settings = { ...base, trainCount: request.trainCount ?? 2000, testCount: request.testCount ?? 500, seed: 0 };
