@@ -21,15 +21,10 @@ export interface EvalProgressUpdate {
   jobs: number;
 }
 
-export interface EvaluateCheckpointOptions {
+/** The `evaluate` request (one definition, src/core/messages.ts) plus how to run and follow the trainer. */
+export type EvaluateCheckpointOptions = Omit<EvaluateMessage, 'type'> & {
   /** Absolute path of dist/trainer.js. */
   trainerPath: string;
-  checkpoint: string;
-  jobs: EvalJob[];
-  backend?: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-  force?: boolean;
   signal?: AbortSignal;
   onProgress?: (update: EvalProgressUpdate) => void;
   onResult?: (result: EvalResultMessage) => void;
@@ -39,7 +34,7 @@ export interface EvaluateCheckpointOptions {
   /** Replaces child_process.fork (tests). */
   forkProcess?: (modulePath: string, args: string[], options: ForkOptions) => ChildProcess;
   env?: NodeJS.ProcessEnv;
-}
+};
 
 export interface EvaluateOutcome {
   reason: 'completed' | 'stopped' | 'failed';
