@@ -25,7 +25,17 @@ writeFileSync(ignoreFile, rules);
 
 const out = join(outDir, `${pkg.name}-${pkg.version}${universal ? '' : `-${target}`}.vsix`);
 const vsce = join('node_modules', '.bin', process.platform === 'win32' ? 'vsce.cmd' : 'vsce');
-const args = ['package', '--no-yarn', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '--ignoreFile', ignoreFile, '--out', out];
+const args = [
+  'package',
+  '--no-yarn',
+  '--skip-license',
+  '--allow-missing-repository',
+  '--no-rewrite-relative-links',
+  '--ignoreFile',
+  ignoreFile,
+  '--out',
+  out,
+];
 if (!universal) args.push('--target', target);
 execFileSync(vsce, args, { stdio: 'inherit' });
 console.log(`vsix: ${out}`);

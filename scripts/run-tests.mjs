@@ -9,14 +9,17 @@ function walk(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     // test/integration runs inside VS Code (npm run test:integration); fixtures hold data, not tests.
-    if (statSync(p).isDirectory()) { if (name !== 'integration' && name !== 'fixtures') out.push(...walk(p)); }
-    else if (name.endsWith('.test.ts')) out.push(p);
+    if (statSync(p).isDirectory()) {
+      if (name !== 'integration' && name !== 'fixtures') out.push(...walk(p));
+    } else if (name.endsWith('.test.ts')) out.push(p);
   }
   return out;
 }
 
 const filters = process.argv.slice(2);
-const files = walk('test').filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+const files = walk('test')
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);

@@ -15,13 +15,25 @@ async function main() {
   else enc = await loadCheckpointEncoder(ck);
   if (which === 'student') for (const [n, t] of enc.state.teacher) t.assign(enc.state.student.get(n)!);
   const label = enc.label;
-  delete enc.sidecar; delete enc.sidecarPath; // no caching
+  delete enc.sidecar;
+  delete enc.sidecarPath; // no caching
   const out: string[] = [];
   for (const d of ds === 'both' ? ['synthetic', 'fashion-mnist'] : [ds]) {
-    const r = (await runEvaluation(enc, { suite: 'knn', dataset: d, video: `${E}/media/demo-walking-tour.mp4`, cacheRoot: `${E}/frame-cache`, imageSize: sizeArg ? Number(sizeArg) : undefined })).record.result as KnnResult;
+    const r = (
+      await runEvaluation(enc, {
+        suite: 'knn',
+        dataset: d,
+        video: `${E}/media/demo-walking-tour.mp4`,
+        cacheRoot: `${E}/frame-cache`,
+        imageSize: sizeArg ? Number(sizeArg) : undefined,
+      })
+    ).record.result as KnnResult;
     out.push(`${d}: ${r.scores.map((s) => s.top1.toFixed(1)).join('/')}`);
   }
   console.log(`${label} [${which}] ${out.join('  |  ')}`);
   enc.dispose();
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -107,7 +107,8 @@ export function formatNumber(value: number): string {
 
 function describeNumberRule(spec: NumberSpec): string {
   const noun = spec.integer ? 'an integer' : 'a number';
-  const low = spec.exclusiveMinimum !== undefined ? `> ${spec.exclusiveMinimum}` : spec.minimum !== undefined ? `>= ${spec.minimum}` : undefined;
+  const low =
+    spec.exclusiveMinimum !== undefined ? `> ${spec.exclusiveMinimum}` : spec.minimum !== undefined ? `>= ${spec.minimum}` : undefined;
   if (spec.minimum !== undefined && spec.maximum !== undefined) return `${noun} between ${spec.minimum} and ${spec.maximum}`;
   if (low && spec.maximum !== undefined) return `${noun} ${low} and <= ${spec.maximum}`;
   if (low) return `${noun} ${low}`;
@@ -209,11 +210,21 @@ function unknownKeyFix(key: string, parentKeys: readonly string[], known: readon
   return `remove it; known keys here: ${known.join(', ')}`;
 }
 
-function checkObject(value: unknown, spec: Extract<AnySpec, { kind: 'object' }>, keys: readonly string[], file: string, out: ConfigProblem[]): void {
+function checkObject(
+  value: unknown,
+  spec: Extract<AnySpec, { kind: 'object' }>,
+  keys: readonly string[],
+  file: string,
+  out: ConfigProblem[],
+): void {
   const push = (at: readonly string[], message: string, fix: string) => out.push({ file, path: jsonPath(at), message, fix });
   if (!isPlainObject(value)) {
     if (keys.length === 0) {
-      push(keys, `expected a JSON object, got ${describeValue(value)}`, 'write the config as an object, e.g. { "preset": "demo", "data": { "video": "videos/walk.mp4" } }');
+      push(
+        keys,
+        `expected a JSON object, got ${describeValue(value)}`,
+        'write the config as an object, e.g. { "preset": "demo", "data": { "video": "videos/walk.mp4" } }',
+      );
     } else {
       push(keys, `expected an object, got ${describeValue(value)}`, `set ${dotted(keys)} to an object, e.g. {}`);
     }
@@ -244,8 +255,14 @@ function checkRequired(value: unknown, spec: AnySpec, keys: readonly string[], f
       checkRequired(child, childSpec, [...keys, key], file, out);
     } else if (child === undefined) {
       const where = dotted([...keys, key]);
-      const example = childSpec.kind === 'string' ? ` (relative to this config file, or absolute), e.g. ${JSON.stringify(childSpec.example)}` : '';
-      out.push({ file, path: jsonPath([...keys, key]), message: `missing required key ${JSON.stringify(key)}`, fix: `set ${where} to ${childSpec.kind === 'string' ? 'your file' : 'a value'}${example}` });
+      const example =
+        childSpec.kind === 'string' ? ` (relative to this config file, or absolute), e.g. ${JSON.stringify(childSpec.example)}` : '';
+      out.push({
+        file,
+        path: jsonPath([...keys, key]),
+        message: `missing required key ${JSON.stringify(key)}`,
+        fix: `set ${where} to ${childSpec.kind === 'string' ? 'your file' : 'a value'}${example}`,
+      });
     }
   }
 }
@@ -295,40 +312,80 @@ function crossFieldProblems(c: ConfigSections, file: string): ConfigProblem[] {
   const { model, data, training, dora } = c;
 
   if (model.embedDim % model.numHeads !== 0) {
-    push('$.model.embedDim', `model.embedDim ${model.embedDim} is not divisible by model.numHeads ${model.numHeads}`, `set model.embedDim to a multiple of ${model.numHeads}, e.g. ${nearestMultiples(model.embedDim, model.numHeads)}`);
+    push(
+      '$.model.embedDim',
+      `model.embedDim ${model.embedDim} is not divisible by model.numHeads ${model.numHeads}`,
+      `set model.embedDim to a multiple of ${model.numHeads}, e.g. ${nearestMultiples(model.embedDim, model.numHeads)}`,
+    );
   }
   for (const key of ['globalSize', 'localSize'] as const) {
     if (data[key] % model.patchSize !== 0) {
-      push(`$.data.${key}`, `data.${key} ${data[key]} is not a multiple of model.patchSize ${model.patchSize}`, `set data.${key} to ${nearestMultiples(data[key], model.patchSize)}`);
+      push(
+        `$.data.${key}`,
+        `data.${key} ${data[key]} is not a multiple of model.patchSize ${model.patchSize}`,
+        `set data.${key} to ${nearestMultiples(data[key], model.patchSize)}`,
+      );
     }
   }
   if (data.precropSize < data.globalSize) {
-    push('$.data.precropSize', `data.precropSize ${data.precropSize} is smaller than data.globalSize ${data.globalSize}; the global crop is cut from the pre-crop`, `set data.precropSize to at least ${data.globalSize} (official: 300 for 224)`);
+    push(
+      '$.data.precropSize',
+      `data.precropSize ${data.precropSize} is smaller than data.globalSize ${data.globalSize}; the global crop is cut from the pre-crop`,
+      `set data.precropSize to at least ${data.globalSize} (official: 300 for 224)`,
+    );
   }
   if (dora.tracker && dora.objects > model.numHeads) {
-    push('$.dora.objects', `dora.objects ${dora.objects} exceeds model.numHeads ${model.numHeads}; the tracker needs one distinct teacher head per object`, `set dora.objects to at most ${model.numHeads}, or use a model with more heads`);
+    push(
+      '$.dora.objects',
+      `dora.objects ${dora.objects} exceeds model.numHeads ${model.numHeads}; the tracker needs one distinct teacher head per object`,
+      `set dora.objects to at most ${model.numHeads}, or use a model with more heads`,
+    );
   }
   if (dora.loss === 'official' && data.localCrops < 2) {
-    push('$.data.localCrops', `data.localCrops ${data.localCrops} leaves the official loss no local crop (it skips crop 0) and divides by zero`, 'set data.localCrops to 2 or more, or set dora.loss to "clean"');
+    push(
+      '$.data.localCrops',
+      `data.localCrops ${data.localCrops} leaves the official loss no local crop (it skips crop 0) and divides by zero`,
+      'set data.localCrops to 2 or more, or set dora.loss to "clean"',
+    );
   }
   if (typeof training.microBatch === 'number' && training.batchClips % training.microBatch !== 0) {
-    push('$.training.microBatch', `training.batchClips ${training.batchClips} is not divisible by training.microBatch ${training.microBatch}`, `set training.microBatch to a divisor of ${training.batchClips} (${divisorsOf(training.batchClips).join(', ')}) or "auto"`);
+    push(
+      '$.training.microBatch',
+      `training.batchClips ${training.batchClips} is not divisible by training.microBatch ${training.microBatch}`,
+      `set training.microBatch to a divisor of ${training.batchClips} (${divisorsOf(training.batchClips).join(', ')}) or "auto"`,
+    );
   }
   if (training.warmupEpochs > training.epochs) {
-    push('$.training.warmupEpochs', `training.warmupEpochs ${training.warmupEpochs} is longer than training.epochs ${training.epochs}`, `set training.warmupEpochs to at most ${training.epochs}`);
+    push(
+      '$.training.warmupEpochs',
+      `training.warmupEpochs ${training.warmupEpochs} is longer than training.epochs ${training.epochs}`,
+      `set training.warmupEpochs to at most ${training.epochs}`,
+    );
   }
   if (training.freezeLastLayer >= training.epochs) {
-    push('$.training.freezeLastLayer', `training.freezeLastLayer ${training.freezeLastLayer} freezes the head's last layer for all ${training.epochs} epochs`, `set training.freezeLastLayer below ${training.epochs}, e.g. 0`);
+    push(
+      '$.training.freezeLastLayer',
+      `training.freezeLastLayer ${training.freezeLastLayer} freezes the head's last layer for all ${training.epochs} epochs`,
+      `set training.freezeLastLayer below ${training.epochs}, e.g. 0`,
+    );
   }
   const peak = peakLr(training);
   if (training.minLr > peak) {
     const scaled = training.lrScaling === 'linear' ? ` (lr ${training.lr} × batchClips ${training.batchClips} / 256)` : '';
     const [minLr, peakText] = [formatNumber(training.minLr), formatNumber(peak)];
-    push('$.training.minLr', `training.minLr ${minLr} is above the peak learning rate ${peakText}${scaled}`, `set training.minLr to at most ${peakText}, or raise training.lr (or set training.lrScaling to "none")`);
+    push(
+      '$.training.minLr',
+      `training.minLr ${minLr} is above the peak learning rate ${peakText}${scaled}`,
+      `set training.minLr to at most ${peakText}, or raise training.lr (or set training.lrScaling to "none")`,
+    );
   }
   const clipSpan = data.framesPerClip * data.stride;
   if (data.maxFrames !== undefined && data.maxFrames <= clipSpan) {
-    push('$.data.maxFrames', `data.maxFrames ${data.maxFrames} leaves no clip: one clip spans framesPerClip × stride = ${data.framesPerClip} × ${data.stride} = ${clipSpan} frames`, `set data.maxFrames above ${clipSpan}, or lower data.stride`);
+    push(
+      '$.data.maxFrames',
+      `data.maxFrames ${data.maxFrames} leaves no clip: one clip spans framesPerClip × stride = ${data.framesPerClip} × ${data.stride} = ${clipSpan} frames`,
+      `set data.maxFrames above ${clipSpan}, or lower data.stride`,
+    );
   }
   return out;
 }
@@ -368,7 +425,10 @@ export function resolveConfig(raw: unknown, opts: { file: string }): DoraConfig 
 
 /** `venice.dora.json` → `venice`. */
 export function configBaseName(file: string): string {
-  return path.basename(file).replace(/\.dora\.json$/i, '').replace(/\.json$/i, '');
+  return path
+    .basename(file)
+    .replace(/\.dora\.json$/i, '')
+    .replace(/\.json$/i, '');
 }
 
 /** Parses JSON text; a syntax error becomes a ConfigError that names the line and column. */
@@ -385,7 +445,14 @@ export function parseConfigText(text: string, file: string): unknown {
       const column = before.length - before.lastIndexOf('\n');
       where = ` at line ${line}, column ${column}`;
     }
-    throw new ConfigError(file, [{ file, path: '$', message: `not valid JSON${where}: ${detail}`, fix: 'fix the JSON syntax (comments and trailing commas are not allowed)' }]);
+    throw new ConfigError(file, [
+      {
+        file,
+        path: '$',
+        message: `not valid JSON${where}: ${detail}`,
+        fix: 'fix the JSON syntax (comments and trailing commas are not allowed)',
+      },
+    ]);
   }
 }
 

@@ -49,7 +49,12 @@ function leafSchema(spec: LeafSpec): JsonSchema {
     case 'enum':
       return { type: 'string', enum: [...spec.values] };
     case 'integerOrAuto':
-      return { anyOf: [{ type: 'integer', minimum: spec.minimum }, { type: 'string', enum: ['auto'] }] };
+      return {
+        anyOf: [
+          { type: 'integer', minimum: spec.minimum },
+          { type: 'string', enum: ['auto'] },
+        ],
+      };
     case 'range': {
       const bound: JsonSchema = { type: 'number', maximum: spec.maximum };
       if (spec.exclusiveMinimum) bound.exclusiveMinimum = spec.minimum;

@@ -109,7 +109,10 @@ export function attentionDirOf(checkpointSidecar: string): string {
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -121,11 +124,24 @@ export function evalKey(suite: string, dataset: string, settings: unknown): stri
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function isEvalRecord(v: unknown): v is EvalRecord {
-  return isObject(v) && typeof v.suite === 'string' && typeof v.dataset === 'string' && typeof v.time === 'string' && typeof v.seconds === 'number' && 'result' in v;
+  return (
+    isObject(v) &&
+    typeof v.suite === 'string' &&
+    typeof v.dataset === 'string' &&
+    typeof v.time === 'string' &&
+    typeof v.seconds === 'number' &&
+    'result' in v
+  );
 }
 
 export function isEvalSidecar(v: unknown): v is EvalSidecar {
-  return isObject(v) && v.formatVersion === EVAL_SIDECAR_VERSION && typeof v.weightsSha256 === 'string' && isObject(v.results) && Object.values(v.results).every(isEvalRecord);
+  return (
+    isObject(v) &&
+    v.formatVersion === EVAL_SIDECAR_VERSION &&
+    typeof v.weightsSha256 === 'string' &&
+    isObject(v.results) &&
+    Object.values(v.results).every(isEvalRecord)
+  );
 }
 
 /** The eval sidecar, or undefined when it is missing, unreadable or of another format version. */
@@ -173,7 +189,10 @@ export function newestRecords(sidecar: EvalSidecar | undefined): EvalRecord[] {
   }
   const suiteOrder = (s: string) => Math.max(0, EVAL_SUITES.indexOf(s as EvalSuite));
   const datasetOrder = (d: string) => (d === 'synthetic' ? 0 : d === 'fashion-mnist' ? 1 : 2);
-  return [...newest.values()].sort((a, b) => suiteOrder(a.suite) - suiteOrder(b.suite) || datasetOrder(a.dataset) - datasetOrder(b.dataset) || a.dataset.localeCompare(b.dataset));
+  return [...newest.values()].sort(
+    (a, b) =>
+      suiteOrder(a.suite) - suiteOrder(b.suite) || datasetOrder(a.dataset) - datasetOrder(b.dataset) || a.dataset.localeCompare(b.dataset),
+  );
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -184,9 +203,12 @@ function knnMetrics(record: EvalRecord): EvalMetric[] {
   const group = `k-NN · ${datasetLabel(record.dataset)}`;
   const base = { group, unit: '%' as const, direction: 'higher' as const, time: record.time, seconds: record.seconds };
   const out: EvalMetric[] = [];
-  for (const score of result.scores) if (isFiniteNumber(score.top1)) out.push({ ...base, key: `knn:${record.dataset}:top1@${score.k}`, label: `top-1, k=${score.k}`, value: score.top1 });
+  for (const score of result.scores)
+    if (isFiniteNumber(score.top1))
+      out.push({ ...base, key: `knn:${record.dataset}:top1@${score.k}`, label: `top-1, k=${score.k}`, value: score.top1 });
   const k20 = result.scores.find((s) => s.k === 20) ?? result.scores[0];
-  if (k20 && isFiniteNumber(k20.top5)) out.push({ ...base, key: `knn:${record.dataset}:top5@${k20.k}`, label: `top-5, k=${k20.k}`, value: k20.top5 });
+  if (k20 && isFiniteNumber(k20.top5))
+    out.push({ ...base, key: `knn:${record.dataset}:top5@${k20.k}`, label: `top-5, k=${k20.k}`, value: k20.top5 });
   return out;
 }
 
@@ -204,15 +226,19 @@ function trackingMetrics(record: EvalRecord): EvalMetric[] {
   const t = result?.tracker;
   if (t) {
     const group = 'DoRA tracker vs ground truth';
-    if (isFiniteNumber(t.iouByOffset?.[0])) out.push({ ...base, group, key: 'tracking:tracker:anchorIoU', label: 'IoU on the anchor frame', value: t.iouByOffset[0] });
-    if (isFiniteNumber(t.meanIoU)) out.push({ ...base, group, key: 'tracking:tracker:meanIoU', label: 'IoU on later frames', value: t.meanIoU });
+    if (isFiniteNumber(t.iouByOffset?.[0]))
+      out.push({ ...base, group, key: 'tracking:tracker:anchorIoU', label: 'IoU on the anchor frame', value: t.iouByOffset[0] });
+    if (isFiniteNumber(t.meanIoU))
+      out.push({ ...base, group, key: 'tracking:tracker:meanIoU', label: 'IoU on later frames', value: t.meanIoU });
   }
   return out;
 }
 
 /** Every number worth comparing, newest record per (suite, dataset). Attention maps are pictures, not metrics. */
 export function evalMetrics(sidecar: EvalSidecar | undefined): EvalMetric[] {
-  return newestRecords(sidecar).flatMap((record) => (record.suite === 'knn' ? knnMetrics(record) : record.suite === 'tracking' ? trackingMetrics(record) : []));
+  return newestRecords(sidecar).flatMap((record) =>
+    record.suite === 'knn' ? knnMetrics(record) : record.suite === 'tracking' ? trackingMetrics(record) : [],
+  );
 }
 
 export function formatEvalValue(metric: Pick<EvalMetric, 'value' | 'unit'>): string {

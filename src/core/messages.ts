@@ -149,7 +149,10 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isStep = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0;
 const optional = (check: (v: unknown) => boolean) => (v: unknown) => v === undefined || check(v);
-const oneOf = (...values: string[]) => (v: unknown) => isStr(v) && values.includes(v);
+const oneOf =
+  (...values: string[]) =>
+  (v: unknown) =>
+    isStr(v) && values.includes(v);
 
 const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
   ready: (m) => isNum(m.protocol) && isNum(m.pid) && isObject(m.versions) && isStr(m.versions.node),
@@ -161,7 +164,8 @@ const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
     optional(isNum)(m.eta) &&
     optional(isStr)(m.message),
   metrics: (m) => isMetricsRecord(m.record),
-  'eval-result': (m) => oneOf(...EVAL_SUITES)(m.suite) && isStr(m.dataset) && typeof m.cached === 'boolean' && isNum(m.seconds) && isStr(m.evalFile),
+  'eval-result': (m) =>
+    oneOf(...EVAL_SUITES)(m.suite) && isStr(m.dataset) && typeof m.cached === 'boolean' && isNum(m.seconds) && isStr(m.evalFile),
   'snapshot-ready': (m) => isStep(m.step) && isStr(m.path),
   'checkpoint-saved': (m) => isStep(m.step) && isStr(m.path),
   warning: (m) => isStr(m.message) && optional(isStr)(m.fix),
@@ -171,13 +175,24 @@ const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
 
 const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
   start: (m) =>
-    isStr(m.configPath) && isStr(m.runDir) && optional(isStr)(m.resumeCheckpoint) && optional(isStr)(m.backend) &&
-    optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot) && optional(isStep)(m.maxSteps) && optional(isStep)(m.snapshotEvery),
+    isStr(m.configPath) &&
+    isStr(m.runDir) &&
+    optional(isStr)(m.resumeCheckpoint) &&
+    optional(isStr)(m.backend) &&
+    optional(isStr)(m.ffmpegPath) &&
+    optional(isStr)(m.cacheRoot) &&
+    optional(isStep)(m.maxSteps) &&
+    optional(isStep)(m.snapshotEvery),
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
   evaluate: (m) =>
-    isStr(m.checkpoint) && Array.isArray(m.jobs) && m.jobs.length > 0 &&
+    isStr(m.checkpoint) &&
+    Array.isArray(m.jobs) &&
+    m.jobs.length > 0 &&
     m.jobs.every((j) => isObject(j) && oneOf(...EVAL_SUITES)(j.suite) && optional(isStr)(j.dataset) && optional(isStr)(j.video)) &&
-    optional(isStr)(m.backend) && optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot) && optional((v) => typeof v === 'boolean')(m.force),
+    optional(isStr)(m.backend) &&
+    optional(isStr)(m.ffmpegPath) &&
+    optional(isStr)(m.cacheRoot) &&
+    optional((v) => typeof v === 'boolean')(m.force),
 };
 
 function matches<T extends string>(checks: Record<T, (m: Fields) => boolean>, value: unknown): boolean {
@@ -197,6 +212,7 @@ export function isHostMessage(value: unknown): value is HostMessage {
 export function describeInvalidMessage(value: unknown): string {
   if (!isObject(value)) return 'not an object';
   if (!isStr(value.type)) return 'no string "type" field';
-  if (!Object.hasOwn(TRAINER_CHECKS, value.type) && !Object.hasOwn(HOST_CHECKS, value.type)) return `unknown type ${JSON.stringify(value.type)}`;
+  if (!Object.hasOwn(TRAINER_CHECKS, value.type) && !Object.hasOwn(HOST_CHECKS, value.type))
+    return `unknown type ${JSON.stringify(value.type)}`;
   return `fields of a ${JSON.stringify(value.type)} message are missing or have the wrong type`;
 }

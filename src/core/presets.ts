@@ -37,7 +37,15 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
     ].join('\n'),
     overrides: {
       model: { arch: 'vit-small', embedDim: 384, depth: 12, numHeads: 6, patchSize: 16, head: { outDim: 65536 } },
-      data: { framesPerClip: 8, stride: 60, precropSize: 300, globalSize: 224, localSize: 112, localCrops: 6, frameCache: { shortSide: 300 } },
+      data: {
+        framesPerClip: 8,
+        stride: 60,
+        precropSize: 300,
+        globalSize: 224,
+        localSize: 112,
+        localCrops: 6,
+        frameCache: { shortSide: 300 },
+      },
       training: { epochs: 100, batchClips: 16, lr: 0.0005, lrScaling: 'linear', minLr: 1e-5, warmupEpochs: 10 },
       runtime: { backend: 'auto', logEvery: 10, snapshotEvery: 500, checkpointEvery: 2000 },
     },
@@ -56,7 +64,15 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
     ].join('\n'),
     overrides: {
       model: { arch: 'vit-tiny', embedDim: 192, depth: 12, numHeads: 3, patchSize: 16, head: { outDim: 4096 } },
-      data: { framesPerClip: 4, stride: 30, precropSize: 128, globalSize: 96, localSize: 48, localCrops: 6, frameCache: { shortSide: 128 } },
+      data: {
+        framesPerClip: 4,
+        stride: 30,
+        precropSize: 128,
+        globalSize: 96,
+        localSize: 48,
+        localCrops: 6,
+        frameCache: { shortSide: 128 },
+      },
       training: { epochs: 10, batchClips: 2, lr: 1e-4, lrScaling: 'none', minLr: 1e-6, warmupEpochs: 1 },
       runtime: { backend: 'wasm', logEvery: 5, snapshotEvery: 100, checkpointEvery: 500 },
     },
@@ -74,8 +90,25 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
       '- Centre momentum 0.995 instead of 0.9: the official centre averages ≈ 10 batches of 1024 images; with 8 teacher images per step, 0.9 averages only ≈ 80 images and the centre cancels the per-image signal, so the teacher collapses to uniform within ~100 steps (measured: teacher entropy → log K, loss rising). 0.995 averages ≈ 1600 images.',
     ].join('\n'),
     overrides: {
-      model: { arch: 'custom', embedDim: 96, depth: 4, numHeads: 3, patchSize: 8, dropPathRate: 0, head: { outDim: 256, hiddenDim: 512, bottleneckDim: 128 } },
-      data: { framesPerClip: 4, stride: 8, precropSize: 72, globalSize: 48, localSize: 24, localCrops: 4, maxFrames: 512, frameCache: { shortSide: 96 } },
+      model: {
+        arch: 'custom',
+        embedDim: 96,
+        depth: 4,
+        numHeads: 3,
+        patchSize: 8,
+        dropPathRate: 0,
+        head: { outDim: 256, hiddenDim: 512, bottleneckDim: 128 },
+      },
+      data: {
+        framesPerClip: 4,
+        stride: 8,
+        precropSize: 72,
+        globalSize: 48,
+        localSize: 24,
+        localCrops: 4,
+        maxFrames: 512,
+        frameCache: { shortSide: 96 },
+      },
       training: {
         epochs: 1,
         batchClips: 2,
@@ -128,7 +161,14 @@ export function configFromPreset(name: PresetName, overrides: ConfigOverrides = 
   full.model.arch = archOf(full.model);
   // Put the video first in `data`, where users look for it.
   const { video, ...restOfData } = full.data;
-  return { ...head, model: full.model, data: { ...(video !== undefined ? { video } : {}), ...restOfData }, training: full.training, dora: full.dora, runtime: full.runtime };
+  return {
+    ...head,
+    model: full.model,
+    data: { ...(video !== undefined ? { video } : {}), ...restOfData },
+    training: full.training,
+    dora: full.dora,
+    runtime: full.runtime,
+  };
 }
 
 export function serializeConfigFile(content: DoraConfigFile): string {

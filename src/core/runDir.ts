@@ -95,7 +95,11 @@ export function snapshotPaths(runDir: string, step: number): { dir: string; mani
 
 /** Folder-name-safe form of a run name. */
 export function slugify(name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return slug || 'run';
 }
 
@@ -268,7 +272,8 @@ export async function verifyCheckpoint(entry: CheckpointEntry): Promise<string[]
   ] as const) {
     try {
       const actual = await sha256File(file);
-      if (actual !== expected) problems.push(`${path.basename(file)}: sha256 ${actual} does not match ${expected} in ${path.basename(entry.sidecarFile)}`);
+      if (actual !== expected)
+        problems.push(`${path.basename(file)}: sha256 ${actual} does not match ${expected} in ${path.basename(entry.sidecarFile)}`);
     } catch (error) {
       if (!isNotFound(error)) throw error;
       problems.push(`${path.basename(file)} is missing`);
@@ -305,13 +310,18 @@ export async function readSnapshotManifest(runDir: string, step: number): Promis
  * Reads one raw array of a snapshot. Paths in a manifest are relative to the snapshot folder and
  * may not escape it (a crafted manifest must not make the extension read arbitrary files).
  */
-export async function readSnapshotArray(snapshotDir: string, ref: { file: string; dtype: 'float32' | 'uint8'; shape: number[] }): Promise<Float32Array | Uint8Array> {
+export async function readSnapshotArray(
+  snapshotDir: string,
+  ref: { file: string; dtype: 'float32' | 'uint8'; shape: number[] },
+): Promise<Float32Array | Uint8Array> {
   const file = path.resolve(snapshotDir, ref.file);
-  if (path.relative(snapshotDir, file).startsWith('..') || path.isAbsolute(ref.file)) throw new Error(`snapshot file ${ref.file} is outside ${snapshotDir}`);
+  if (path.relative(snapshotDir, file).startsWith('..') || path.isAbsolute(ref.file))
+    throw new Error(`snapshot file ${ref.file} is outside ${snapshotDir}`);
   const bytes = await readFile(file);
   const count = ref.shape.reduce((a, b) => a * b, 1);
   const width = ref.dtype === 'float32' ? 4 : 1;
-  if (bytes.length !== count * width) throw new Error(`${ref.file}: expected ${count * width} bytes for ${ref.dtype}[${ref.shape.join(', ')}], found ${bytes.length}`);
+  if (bytes.length !== count * width)
+    throw new Error(`${ref.file}: expected ${count * width} bytes for ${ref.dtype}[${ref.shape.join(', ')}], found ${bytes.length}`);
   if (ref.dtype === 'uint8') return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   // Copy: the Buffer may not be 4-byte aligned. The format is little-endian, as are all supported hosts.
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));

@@ -217,7 +217,15 @@ export function isSnapshotManifest(v: unknown): v is SnapshotManifest {
     isNum(v.grid) &&
     isNumArray(v.heads) &&
     Array.isArray(v.clips) &&
-    v.clips.every((c) => isObject(c) && isNumArray(c.frameIndices) && isStrArray(c.frames) && isBinaryArrayRef(c.assignment) && isBinaryArrayRef(c.attention) && isBinaryArrayRef(c.masks))
+    v.clips.every(
+      (c) =>
+        isObject(c) &&
+        isNumArray(c.frameIndices) &&
+        isStrArray(c.frames) &&
+        isBinaryArrayRef(c.assignment) &&
+        isBinaryArrayRef(c.attention) &&
+        isBinaryArrayRef(c.masks),
+    )
   );
 }
 
@@ -292,7 +300,9 @@ export function deriveRunStatus(events: readonly RunEvent[], info: RunInfo | und
 
   if (!info) {
     // Events say running but there is no readable run.json to check liveness against.
-    return status === 'running' ? { status: 'crashed', reason: 'run.json is missing or unreadable, so the trainer cannot be checked', step } : { status, step };
+    return status === 'running'
+      ? { status: 'crashed', reason: 'run.json is missing or unreadable, so the trainer cannot be checked', step }
+      : { status, step };
   }
   const heartbeatTime = Date.parse(info.heartbeat);
   const heartbeatAgeMs = Number.isNaN(heartbeatTime) ? Infinity : Math.max(0, probe.now - heartbeatTime);
@@ -301,7 +311,9 @@ export function deriveRunStatus(events: readonly RunEvent[], info: RunInfo | und
     return { status: 'crashed', reason: `trainer process ${info.pid} is gone without writing a final event`, step, heartbeatAgeMs };
   }
   if (heartbeatAgeMs > staleAfter) {
-    const why = Number.isFinite(heartbeatAgeMs) ? `no heartbeat from the trainer for ${Math.round(heartbeatAgeMs / 1000)} s` : 'run.json has no valid heartbeat time';
+    const why = Number.isFinite(heartbeatAgeMs)
+      ? `no heartbeat from the trainer for ${Math.round(heartbeatAgeMs / 1000)} s`
+      : 'run.json has no valid heartbeat time';
     return { status: 'crashed', reason: why, step, heartbeatAgeMs };
   }
   return { status, step, heartbeatAgeMs };

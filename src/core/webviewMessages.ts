@@ -141,11 +141,21 @@ export function isDashboardUpdate(v: unknown): v is Partial<DashboardState> {
     etaSeconds: isPositiveOrNull,
     error: isStringOrNull,
   };
-  return Object.entries(v).every(([key, value]) => !Object.hasOwn(checks, key) || value === undefined || checks[key as keyof DashboardState](value));
+  return Object.entries(v).every(
+    ([key, value]) => !Object.hasOwn(checks, key) || value === undefined || checks[key as keyof DashboardState](value),
+  );
 }
 
 function isEvalMetric(v: unknown): v is EvalMetric {
-  return isObject(v) && typeof v.key === 'string' && typeof v.group === 'string' && typeof v.label === 'string' && typeof v.value === 'number' && (v.unit === '%' || v.unit === '') && (v.direction === 'higher' || v.direction === 'lower');
+  return (
+    isObject(v) &&
+    typeof v.key === 'string' &&
+    typeof v.group === 'string' &&
+    typeof v.label === 'string' &&
+    typeof v.value === 'number' &&
+    (v.unit === '%' || v.unit === '') &&
+    (v.direction === 'higher' || v.direction === 'lower')
+  );
 }
 
 export function isAttentionMapsPayload(v: unknown): v is AttentionMapsPayload {
@@ -153,9 +163,13 @@ export function isAttentionMapsPayload(v: unknown): v is AttentionMapsPayload {
   const m = v.manifest;
   const shape = isObject(m.attention) ? m.attention.shape : undefined;
   return (
-    Number.isInteger(m.grid) && Number.isInteger(m.heads) && Array.isArray(m.frames) &&
+    Number.isInteger(m.grid) &&
+    Number.isInteger(m.heads) &&
+    Array.isArray(m.frames) &&
     m.frames.every((f) => isObject(f) && Number.isInteger(f.index) && typeof f.png === 'string') &&
-    Array.isArray(shape) && shape.length === 4 && shape.every((x) => Number.isInteger(x)) &&
+    Array.isArray(shape) &&
+    shape.length === 4 &&
+    shape.every((x) => Number.isInteger(x)) &&
     Object.values(v.uris).every((u) => typeof u === 'string')
   );
 }
@@ -183,7 +197,9 @@ export function isCompareUpdate(v: unknown): v is Partial<CompareState> {
     checkpoints: (x) => Array.isArray(x) && x.every(isCompareCheckpoint),
     error: isStringOrNull,
   };
-  return Object.entries(v).every(([key, value]) => !Object.hasOwn(checks, key) || value === undefined || checks[key as keyof CompareState](value));
+  return Object.entries(v).every(
+    ([key, value]) => !Object.hasOwn(checks, key) || value === undefined || checks[key as keyof CompareState](value),
+  );
 }
 
 export function isWebviewToHostMessage(value: unknown): value is WebviewToHostMessage {

@@ -57,16 +57,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
   };
 
   // ---- output channel: one line per trainer log line, prefixed with the run id ----
-  manager.onLog((line) => output.appendLine(`[${path.basename(line.runDir)}]${line.stream === 'host' ? ' studio:' : line.stream === 'stderr' ? ' !' : ''} ${line.text}`));
+  manager.onLog((line) =>
+    output.appendLine(
+      `[${path.basename(line.runDir)}]${line.stream === 'host' ? ' studio:' : line.stream === 'stderr' ? ' !' : ''} ${line.text}`,
+    ),
+  );
 
   // ---- views ----
   const configsTree = new ConfigsTreeProvider(configs);
   const runsTree = new RunsTreeProvider(model, runs);
-  const runsView = vscode.window.createTreeView('dora.runs', { treeDataProvider: runsTree, manageCheckboxStateManually: true, showCollapseAll: true, canSelectMany: true });
+  const runsView = vscode.window.createTreeView('dora.runs', {
+    treeDataProvider: runsTree,
+    manageCheckboxStateManually: true,
+    showCollapseAll: true,
+    canSelectMany: true,
+  });
   const configsView = vscode.window.createTreeView('dora.configs', { treeDataProvider: configsTree });
   context.subscriptions.push(runsView, configsView, configsTree, runsTree);
   runsView.onDidChangeCheckboxState((e) => {
-    for (const [node, state] of e.items) if (node.kind === 'checkpoint') runsTree.setChecked(node.sidecarFile, state === vscode.TreeItemCheckboxState.Checked);
+    for (const [node, state] of e.items)
+      if (node.kind === 'checkpoint') runsTree.setChecked(node.sidecarFile, state === vscode.TreeItemCheckboxState.Checked);
     runsView.message = runsTree.checked.size === 1 ? 'Tick one more checkpoint to compare.' : undefined;
   });
   configs.onDidChange(() => configsTree.refresh());
@@ -84,12 +94,27 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
   const compares = new ComparePanels(
     context,
     inspectRoot,
-    () => cliInspectRunner({ cliPath: path.join(distDir, 'cli.js'), backend: readSettings().backend === 'fromConfig' ? undefined : readSettings().backend, ffmpegPath: readSettings().ffmpegPath || undefined, log: (l) => output.appendLine(`[compare] ${l}`) }),
+    () =>
+      cliInspectRunner({
+        cliPath: path.join(distDir, 'cli.js'),
+        backend: readSettings().backend === 'fromConfig' ? undefined : readSettings().backend,
+        ffmpegPath: readSettings().ffmpegPath || undefined,
+        log: (l) => output.appendLine(`[compare] ${l}`),
+      }),
     (line) => output.appendLine(`[compare] ${line}`),
   );
-  context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, dashboards), vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, compares));
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, dashboards),
+    vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, compares),
+  );
   manager.onMessage(({ runDir, message }) => {
-    if (message.type === 'metrics' || message.type === 'snapshot-ready' || message.type === 'checkpoint-saved' || message.type === 'finished' || message.type === 'error') {
+    if (
+      message.type === 'metrics' ||
+      message.type === 'snapshot-ready' ||
+      message.type === 'checkpoint-saved' ||
+      message.type === 'finished' ||
+      message.type === 'error'
+    ) {
       dashboards.refresh(runDir);
       model.refreshSoon();
     }
@@ -106,7 +131,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     const detached = model
       .runViews()
       .filter((v) => !attached.has(v.summary.dir) && v.summary.status.status === 'running')
-      .map((v) => stateFromFiles(v.summary.dir, v.summary.info?.name ?? path.basename(v.summary.dir), { step: v.summary.status.step, totalSteps: v.summary.info?.totalSteps, lastMetrics: v.lastMetrics }));
+      .map((v) =>
+        stateFromFiles(v.summary.dir, v.summary.info?.name ?? path.basename(v.summary.dir), {
+          step: v.summary.status.step,
+          totalSteps: v.summary.info?.totalSteps,
+          lastMetrics: v.lastMetrics,
+        }),
+      );
     const live = [...started, ...detached];
     const text = statusBarTextForRuns(live);
     if (!text) {
@@ -114,7 +145,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
       return;
     }
     statusBar.text = text;
-    statusBar.tooltip = new vscode.MarkdownString(live.map((s) => `**${s.name}** — \`${s.runDir}\``).join('\n\n') + '\n\nClick to open the dashboard.');
+    statusBar.tooltip = new vscode.MarkdownString(
+      live.map((s) => `**${s.name}** — \`${s.runDir}\``).join('\n\n') + '\n\nClick to open the dashboard.',
+    );
     statusBar.command = { command: 'dora.openDashboard', title: 'Open Dashboard', arguments: [{ kind: 'run', dir: live[0].runDir }] };
     statusBar.show();
   };
@@ -136,28 +169,51 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
       const finished = new Promise<void>((resolve) => (finish = resolve));
       let report: (s: LiveRunState) => void = () => undefined;
       cacheProgress.set(state.runDir, { report: (s) => report(s), done: () => finish() });
-      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DoRA ${state.name}: caching video frames`, cancellable: true }, (progress, token) => {
-        let last = 0;
-        token.onCancellationRequested(() => void manager.stop(state.runDir));
-        report = (s) => {
-          const fc = s.frameCache;
-          if (!fc) return;
-          const pct = fc.total ? (100 * fc.done) / fc.total : 0;
-          progress.report({ increment: Math.max(0, pct - last), message: `${fc.done}${fc.total ? `/${fc.total}` : ''} frames${fc.eta ? `, ${Math.round(fc.eta)} s left` : ''}` });
-          last = pct;
-        };
-        return finished;
-      });
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `DoRA ${state.name}: caching video frames`, cancellable: true },
+        (progress, token) => {
+          let last = 0;
+          token.onCancellationRequested(() => void manager.stop(state.runDir));
+          report = (s) => {
+            const fc = s.frameCache;
+            if (!fc) return;
+            const pct = fc.total ? (100 * fc.done) / fc.total : 0;
+            progress.report({
+              increment: Math.max(0, pct - last),
+              message: `${fc.done}${fc.total ? `/${fc.total}` : ''} frames${fc.eta ? `, ${Math.round(fc.eta)} s left` : ''}`,
+            });
+            last = pct;
+          };
+          return finished;
+        },
+      );
     }
     if (state.finished && state.lastError && state.finished.reason === 'failed') {
-      void vscode.window.showErrorMessage(`DoRA run ${path.basename(state.runDir)} failed: ${state.lastError.message.split('\n')[0]}${state.lastError.fix ? ` Fix: ${state.lastError.fix}` : ''}`, 'Open Dashboard', 'Show Log').then((choice) => {
-        if (choice === 'Open Dashboard') void dashboards.open(state.runDir);
-        if (choice === 'Show Log') output.show(true);
-      });
+      void vscode.window
+        .showErrorMessage(
+          `DoRA run ${path.basename(state.runDir)} failed: ${state.lastError.message.split('\n')[0]}${state.lastError.fix ? ` Fix: ${state.lastError.fix}` : ''}`,
+          'Open Dashboard',
+          'Show Log',
+        )
+        .then((choice) => {
+          if (choice === 'Open Dashboard') void dashboards.open(state.runDir);
+          if (choice === 'Show Log') output.show(true);
+        });
     }
   });
 
-  registerCommands(context, { configs, runs, manager, model, runsTree, dashboards, compares, output, trainerPath: path.join(distDir, 'trainer.js'), storageDir: context.globalStorageUri.fsPath || os.tmpdir() });
+  registerCommands(context, {
+    configs,
+    runs,
+    manager,
+    model,
+    runsTree,
+    dashboards,
+    compares,
+    output,
+    trainerPath: path.join(distDir, 'trainer.js'),
+    storageDir: context.globalStorageUri.fsPath || os.tmpdir(),
+  });
 
   // ---- workspace changes ----
   const rewatch = () => void configs.watch(workspaceRoots()).then(() => model.refresh());

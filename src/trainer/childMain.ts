@@ -35,28 +35,40 @@ process.on('message', (raw: unknown) => {
     return;
   }
   started = true;
-  const work: Promise<{ reason: string }> = raw.type === 'evaluate'
-    ? runEvaluateRequest(raw, { signal: controller.signal, emit: send }).then((reason) => ({ reason }))
-    : startTraining(raw);
-  work.then(
-    (result) => { process.exitCode = result.reason === 'failed' ? 1 : 0; },
-    (error: Error) => {
-      send({ type: 'error', message: error.message, fatal: true });
-      send({ type: 'finished', reason: 'failed', step: 0, message: error.message });
-      process.exitCode = 1;
-    },
-  ).finally(() => {
-    // Let the IPC channel flush, then leave even if a handle (e.g. a file watcher) is still open.
-    setTimeout(() => process.exit(), 200).unref();
-    if (process.connected) process.disconnect();
-  });
+  const work: Promise<{ reason: string }> =
+    raw.type === 'evaluate'
+      ? runEvaluateRequest(raw, { signal: controller.signal, emit: send }).then((reason) => ({ reason }))
+      : startTraining(raw);
+  work
+    .then(
+      (result) => {
+        process.exitCode = result.reason === 'failed' ? 1 : 0;
+      },
+      (error: Error) => {
+        send({ type: 'error', message: error.message, fatal: true });
+        send({ type: 'finished', reason: 'failed', step: 0, message: error.message });
+        process.exitCode = 1;
+      },
+    )
+    .finally(() => {
+      // Let the IPC channel flush, then leave even if a handle (e.g. a file watcher) is still open.
+      setTimeout(() => process.exit(), 200).unref();
+      if (process.connected) process.disconnect();
+    });
 });
 
 function startTraining(raw: StartMessage): Promise<{ reason: string }> {
   const backend = raw.backend && isBackendName(raw.backend) ? raw.backend : undefined;
   return runTraining({
-    configPath: raw.configPath, runDir: raw.runDir, resume: raw.resumeCheckpoint, backend,
-    ffmpegPath: raw.ffmpegPath, cacheRoot: raw.cacheRoot, maxSteps: raw.maxSteps, snapshotEvery: raw.snapshotEvery || undefined,
-    signal: controller.signal, emit: send,
+    configPath: raw.configPath,
+    runDir: raw.runDir,
+    resume: raw.resumeCheckpoint,
+    backend,
+    ffmpegPath: raw.ffmpegPath,
+    cacheRoot: raw.cacheRoot,
+    maxSteps: raw.maxSteps,
+    snapshotEvery: raw.snapshotEvery || undefined,
+    signal: controller.signal,
+    emit: send,
   });
 }

@@ -15,7 +15,10 @@ import { benchStep } from './run/bench';
 import { evalFromCli, qualityFromCli } from './eval/evalCli';
 import { EVAL_SUITES, type EvalSuite } from './eval/runEval';
 
-interface ParsedArgs { positional: string[]; flags: Map<string, string | true> }
+interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
@@ -56,7 +59,8 @@ class UsageError extends Error {}
 function backendFlag(flags: ParsedArgs['flags'], fallback?: BackendName): BackendName | undefined {
   const value = flags.get('backend') ?? fallback;
   if (value === undefined) return undefined;
-  if (!isBackendName(value)) throw new UsageError(`--backend must be one of auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu (got "${String(value)}")`);
+  if (!isBackendName(value))
+    throw new UsageError(`--backend must be one of auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu (got "${String(value)}")`);
   return value;
 }
 
@@ -75,7 +79,8 @@ function stringFlag(flags: ParsedArgs['flags'], name: string): string | undefine
 }
 
 async function goldenCommand(args: ParsedArgs): Promise<number> {
-  if (args.positional.length === 0) throw new UsageError('golden: give at least one folder or .safetensors file, e.g. `dora golden ../shared/golden`');
+  if (args.positional.length === 0)
+    throw new UsageError('golden: give at least one folder or .safetensors file, e.g. `dora golden ../shared/golden`');
   const report = await initBackend(backendFlag(args.flags, 'wasm')!);
   console.log(`backend: ${report.active} — ${report.reason}`);
   const files = collectGoldenFiles(args.positional);
@@ -85,7 +90,8 @@ async function goldenCommand(args: ParsedArgs): Promise<number> {
     console.log(formatCaseLine(result));
     if (!result.pass) failed++;
     if (args.flags.has('verbose') || !result.pass) {
-      for (const c of result.checks) if (args.flags.has('verbose') || !c.pass) console.log(`    ${c.pass ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+      for (const c of result.checks)
+        if (args.flags.has('verbose') || !c.pass) console.log(`    ${c.pass ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
     }
   }
   console.log(`${files.length - failed} passed, ${failed} failed`);
@@ -96,7 +102,10 @@ async function goldenCommand(args: ParsedArgs): Promise<number> {
 async function trainWithTerminal(options: Parameters<typeof runTraining>[0]): Promise<TrainResult> {
   const controller = new AbortController();
   const onSignal = (sig: string) => {
-    if (controller.signal.aborted) { console.error(`\n${sig} again: exiting now without a checkpoint`); process.exit(130); }
+    if (controller.signal.aborted) {
+      console.error(`\n${sig} again: exiting now without a checkpoint`);
+      process.exit(130);
+    }
     console.error(`\n${sig}: finishing the current step, then writing a checkpoint (press again to exit at once)`);
     controller.abort();
   };
@@ -120,7 +129,10 @@ async function trainWithTerminal(options: Parameters<typeof runTraining>[0]): Pr
 
 function reportResult(r: TrainResult): number {
   const where = relative(process.cwd(), r.runDir) || r.runDir;
-  if (r.reason === 'failed') { console.error(`dora: training failed at step ${r.step}: ${r.message}\nrun folder: ${where}`); return 1; }
+  if (r.reason === 'failed') {
+    console.error(`dora: training failed at step ${r.step}: ${r.message}\nrun folder: ${where}`);
+    return 1;
+  }
   console.log(`${r.reason === 'completed' ? 'finished' : 'stopped'} at step ${r.step}; run folder: ${where}`);
   return 0;
 }
@@ -129,10 +141,17 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
   const [configPath] = args.positional;
   const resume = stringFlag(args.flags, 'resume');
   if (!configPath && !resume) throw new UsageError('train: give a *.dora.json config (or --resume <checkpoint.json>)');
-  return reportResult(await trainWithTerminal({
-    configPath, resume, runDir: stringFlag(args.flags, 'run-dir'), backend: backendFlag(args.flags),
-    ffmpegPath: stringFlag(args.flags, 'ffmpeg'), maxSteps: intFlag(args.flags, 'max-steps'), cacheRoot: stringFlag(args.flags, 'cache-dir'),
-  }));
+  return reportResult(
+    await trainWithTerminal({
+      configPath,
+      resume,
+      runDir: stringFlag(args.flags, 'run-dir'),
+      backend: backendFlag(args.flags),
+      ffmpegPath: stringFlag(args.flags, 'ffmpeg'),
+      maxSteps: intFlag(args.flags, 'max-steps'),
+      cacheRoot: stringFlag(args.flags, 'cache-dir'),
+    }),
+  );
 }
 
 async function initCommand(args: ParsedArgs): Promise<number> {
@@ -141,7 +160,10 @@ async function initCommand(args: ParsedArgs): Promise<number> {
   if (!video) throw new UsageError('init: give the video file to train on');
   const out = resolve(stringFlag(args.flags, 'out') ?? `${preset}.dora.json`);
   if (existsSync(out) && !args.flags.has('force')) throw new UsageError(`init: ${out} exists (use --force to overwrite)`);
-  await writeConfigFile(out, configFromPreset(preset, { data: { video: relative(resolve(out, '..'), resolve(video)) || video } }, { expand: true }));
+  await writeConfigFile(
+    out,
+    configFromPreset(preset, { data: { video: relative(resolve(out, '..'), resolve(video)) || video } }, { expand: true }),
+  );
   console.log(`wrote ${out}`);
   return 0;
 }
@@ -151,8 +173,13 @@ async function inspectCommand(args: ParsedArgs): Promise<number> {
   if (!out) throw new UsageError('inspect: --out <dir> is required');
   const clipStart = args.flags.has('clip-start') ? Number(stringFlag(args.flags, 'clip-start')) : undefined;
   const results = await inspectCheckpoints({
-    checkpoints: args.positional, outDir: resolve(out), video: stringFlag(args.flags, 'video'), clipStart,
-    backend: backendFlag(args.flags), ffmpegPath: stringFlag(args.flags, 'ffmpeg'), cacheRoot: stringFlag(args.flags, 'cache-dir'),
+    checkpoints: args.positional,
+    outDir: resolve(out),
+    video: stringFlag(args.flags, 'video'),
+    clipStart,
+    backend: backendFlag(args.flags),
+    ffmpegPath: stringFlag(args.flags, 'ffmpeg'),
+    cacheRoot: stringFlag(args.flags, 'cache-dir'),
   });
   for (const r of results) console.log(`${r.label}: ${r.dir}`);
   return 0;
@@ -160,8 +187,10 @@ async function inspectCommand(args: ParsedArgs): Promise<number> {
 
 async function benchCommand(args: ParsedArgs): Promise<number> {
   const result = await benchStep({
-    config: stringFlag(args.flags, 'config') ?? 'cpu-small', backend: backendFlag(args.flags),
-    steps: intFlag(args.flags, 'steps'), profile: args.flags.has('profile'),
+    config: stringFlag(args.flags, 'config') ?? 'cpu-small',
+    backend: backendFlag(args.flags),
+    steps: intFlag(args.flags, 'steps'),
+    profile: args.flags.has('profile'),
   });
   console.log(JSON.stringify(result));
   return 0;
@@ -169,26 +198,44 @@ async function benchCommand(args: ParsedArgs): Promise<number> {
 
 async function evalCommand(args: ParsedArgs): Promise<number> {
   const suite = stringFlag(args.flags, 'suite');
-  if (!suite || !(EVAL_SUITES as readonly string[]).includes(suite)) throw new UsageError(`eval: --suite must be one of ${EVAL_SUITES.join(', ')}`);
+  if (!suite || !(EVAL_SUITES as readonly string[]).includes(suite))
+    throw new UsageError(`eval: --suite must be one of ${EVAL_SUITES.join(', ')}`);
   const randomInit = args.flags.has('random-init');
   const config = stringFlag(args.flags, 'config');
   if (randomInit && !config) throw new UsageError('eval: --random-init needs --config <preset|file.dora.json>');
   if (!randomInit && args.positional.length !== 1) throw new UsageError('eval: give one checkpoint sidecar (checkpoints/step-NNNNNN.json)');
   const framesFlag = stringFlag(args.flags, 'frames');
   const frames = framesFlag?.split(',').map((f) => Number(f));
-  if (frames?.some((f) => !Number.isInteger(f) || f < 0)) throw new UsageError(`eval: --frames must be frame numbers separated by commas (got "${framesFlag}")`);
+  if (frames?.some((f) => !Number.isInteger(f) || f < 0))
+    throw new UsageError(`eval: --frames must be frame numbers separated by commas (got "${framesFlag}")`);
   const outcome = await evalFromCli({
-    checkpoint: args.positional[0], randomInit: randomInit ? { config: config!, seed: args.flags.has('seed') ? Number(stringFlag(args.flags, 'seed')) : undefined } : undefined,
-    suite: suite as EvalSuite, dataset: stringFlag(args.flags, 'dataset'), backend: backendFlag(args.flags), video: stringFlag(args.flags, 'video'),
-    cacheRoot: stringFlag(args.flags, 'cache-dir'), ffmpegPath: stringFlag(args.flags, 'ffmpeg'), frames, imageSize: intFlag(args.flags, 'image-size'), force: args.flags.has('force'),
+    checkpoint: args.positional[0],
+    randomInit: randomInit
+      ? { config: config!, seed: args.flags.has('seed') ? Number(stringFlag(args.flags, 'seed')) : undefined }
+      : undefined,
+    suite: suite as EvalSuite,
+    dataset: stringFlag(args.flags, 'dataset'),
+    backend: backendFlag(args.flags),
+    video: stringFlag(args.flags, 'video'),
+    cacheRoot: stringFlag(args.flags, 'cache-dir'),
+    ffmpegPath: stringFlag(args.flags, 'ffmpeg'),
+    frames,
+    imageSize: intFlag(args.flags, 'image-size'),
+    force: args.flags.has('force'),
   });
   console.log(JSON.stringify({ model: outcome.model, cached: outcome.cached, ...outcome.record }, null, 1));
   return 0;
 }
 
 async function qualityCommand(args: ParsedArgs): Promise<number> {
-  const results = await qualityFromCli({ steps: intFlag(args.flags, 'steps'), backend: backendFlag(args.flags), out: stringFlag(args.flags, 'out') });
-  console.log(`quality benchmark: demo preset, ${results.steps} steps per run, seed ${results.seed}, backend ${results.backend}, ${results.totalSeconds.toFixed(0)} s in total`);
+  const results = await qualityFromCli({
+    steps: intFlag(args.flags, 'steps'),
+    backend: backendFlag(args.flags),
+    out: stringFlag(args.flags, 'out'),
+  });
+  console.log(
+    `quality benchmark: demo preset, ${results.steps} steps per run, seed ${results.seed}, backend ${results.backend}, ${results.totalSeconds.toFixed(0)} s in total`,
+  );
   console.log(results.table);
   return 0;
 }
@@ -198,15 +245,29 @@ async function demoCommand(args: ParsedArgs): Promise<number> {
   const dir = resolve(stringFlag(args.flags, 'dir') ?? 'demo-workspace');
   console.log(`demo workspace: ${dir}`);
   const video = await ensureDemoVideo(join(dir, 'media'));
-  console.log(`video: ${relative(process.cwd(), video.video)} (${video.frameCount} frames, ground-truth masks in ${relative(process.cwd(), video.mask)})`);
+  console.log(
+    `video: ${relative(process.cwd(), video.video)} (${video.frameCount} frames, ground-truth masks in ${relative(process.cwd(), video.mask)})`,
+  );
   const configPath = join(dir, 'demo.dora.json');
   if (!existsSync(configPath)) {
-    await writeConfigFile(configPath, configFromPreset('demo', { data: { video: relative(dir, video.video) }, runtime: { runsDir: 'runs' } }, { expand: true, name: 'demo' }));
+    await writeConfigFile(
+      configPath,
+      configFromPreset(
+        'demo',
+        { data: { video: relative(dir, video.video) }, runtime: { runsDir: 'runs' } },
+        { expand: true, name: 'demo' },
+      ),
+    );
   }
   console.log(`config: ${relative(process.cwd(), configPath)}`);
-  return reportResult(await trainWithTerminal({
-    configPath, backend: backendFlag(args.flags), maxSteps: intFlag(args.flags, 'max-steps'), cacheRoot: join(dir, '.frame-cache'),
-  }));
+  return reportResult(
+    await trainWithTerminal({
+      configPath,
+      backend: backendFlag(args.flags),
+      maxSteps: intFlag(args.flags, 'max-steps'),
+      cacheRoot: join(dir, '.frame-cache'),
+    }),
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -215,24 +276,41 @@ export async function main(argv: string[]): Promise<number> {
   const sub = { ...args, positional: rest };
   try {
     switch (command) {
-      case 'golden': return await goldenCommand(sub);
-      case 'train': return await trainCommand(sub);
-      case 'init': return await initCommand(sub);
-      case 'demo': return await demoCommand(sub);
-      case 'inspect': return await inspectCommand(sub);
-      case 'bench': return await benchCommand(sub);
-      case 'eval': return await evalCommand(sub);
-      case 'quality': return await qualityCommand(sub);
-      case undefined: case 'help': console.log(USAGE); return command ? 0 : 2;
-      default: throw new UsageError(`unknown command "${command}"`);
+      case 'golden':
+        return await goldenCommand(sub);
+      case 'train':
+        return await trainCommand(sub);
+      case 'init':
+        return await initCommand(sub);
+      case 'demo':
+        return await demoCommand(sub);
+      case 'inspect':
+        return await inspectCommand(sub);
+      case 'bench':
+        return await benchCommand(sub);
+      case 'eval':
+        return await evalCommand(sub);
+      case 'quality':
+        return await qualityCommand(sub);
+      case undefined:
+      case 'help':
+        console.log(USAGE);
+        return command ? 0 : 2;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError) { console.error(`dora: ${e.message}\n${USAGE}`); return 2; }
+    if (e instanceof UsageError) {
+      console.error(`dora: ${e.message}\n${USAGE}`);
+      return 2;
+    }
     console.error(`dora: ${(e as Error).message}`);
     return 1;
   }
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

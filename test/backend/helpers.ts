@@ -18,7 +18,13 @@ export function seededValues(count: number, seed: number): Float32Array {
 }
 
 export function seededTensor(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(seededValues(shape.reduce((a, b) => a * b, 1), seed), shape);
+  return tf.tensor(
+    seededValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 }
 
 export interface Computed {
@@ -51,7 +57,10 @@ export function assertClose(actual: Computed[], expected: Computed[], tolerance:
   assert.equal(actual.length, expected.length, `${label}: output count`);
   for (let i = 0; i < expected.length; i++) {
     assert.deepEqual(actual[i].shape, expected[i].shape, `${label}[${i}]: shape`);
-    assert.ok(expected[i].values.some((v) => v !== 0), `${label}[${i}]: reference is all zeros, comparison would be vacuous`);
+    assert.ok(
+      expected[i].values.some((v) => v !== 0),
+      `${label}[${i}]: reference is all zeros, comparison would be vacuous`,
+    );
     const err = relativeError(actual[i].values, expected[i].values);
     assert.ok(err <= tolerance, `${label}[${i}]: relative error ${err.toExponential(2)} > ${tolerance}`);
   }

@@ -26,7 +26,10 @@ test('the default backend is wasm, with SIMD, prod mode and the kernel patches',
   assert.equal(description.name, 'wasm');
   assert.equal(description.prodMode, true);
   assert.deepEqual(description.wasm, { simd: true, threads: false, threadsCount: 1, binary: 'tfjs-backend-wasm-simd.wasm' });
-  assert.ok(lines.some((line) => line.includes('active: wasm')), 'the log callback receives the decision');
+  assert.ok(
+    lines.some((line) => line.includes('active: wasm')),
+    'the log callback receives the decision',
+  );
   assert.equal((await tf.add(tf.scalar(2), tf.scalar(3)).data())[0], 5);
 });
 

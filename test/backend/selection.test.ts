@@ -176,7 +176,10 @@ describe('explicit requests', () => {
 
   test("an explicit 'tensorflow' without @tensorflow/tfjs-node fails naming the package", async () => {
     const { probe } = fakeProbe({});
-    await assert.rejects(initBackend('tensorflow', { probe }), /@tensorflow\/tfjs-node is not installed \(Cannot find module '@tensorflow\/tfjs-node'\)/);
+    await assert.rejects(
+      initBackend('tensorflow', { probe }),
+      /@tensorflow\/tfjs-node is not installed \(Cannot find module '@tensorflow\/tfjs-node'\)/,
+    );
   });
 });
 
@@ -191,13 +194,23 @@ describe('reason formatting', () => {
       /installed but its native binding is missing \(The Node.js native addon module \(tfjs_binding\.node\) can not be found at path: \/x\/lib\/napi-v8\/tfjs_binding\.node\.\)/,
     );
     // A missing dependency of an installed package is not "not installed".
-    assert.match(describeOptionalLoadFailure('@tensorflow/tfjs-node', moduleNotFound('node-pre-gyp')), /failed to load: Cannot find module 'node-pre-gyp'/);
+    assert.match(
+      describeOptionalLoadFailure('@tensorflow/tfjs-node', moduleNotFound('node-pre-gyp')),
+      /failed to load: Cannot find module 'node-pre-gyp'/,
+    );
   });
 
   test('software adapters are recognised from the adapter info', () => {
     const adapter = (info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }) =>
-      ({ info, limits: { maxStorageBuffersPerShaderStage: 8, maxStorageBufferBindingSize: 1 << 27 }, features: new Set(['timestamp-query', 'texture-compression-bc']) }) as unknown as GPUAdapter;
-    assert.equal(summariseAdapter(adapter({ vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).isSoftware, true);
+      ({
+        info,
+        limits: { maxStorageBuffersPerShaderStage: 8, maxStorageBufferBindingSize: 1 << 27 },
+        features: new Set(['timestamp-query', 'texture-compression-bc']),
+      }) as unknown as GPUAdapter;
+    assert.equal(
+      summariseAdapter(adapter({ vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).isSoftware,
+      true,
+    );
     assert.equal(summariseAdapter(adapter({ vendor: 'google', description: 'SwiftShader Device (Subzero)' })).isSoftware, true);
     assert.equal(summariseAdapter(adapter({ vendor: 'x', description: 'y', isFallbackAdapter: true })).isSoftware, true);
     const nvidia = summariseAdapter(adapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' }));

@@ -86,8 +86,24 @@ describe('patched wasm kernels match the cpu backend', () => {
           tf.fused.matMul({ a, b, transposeA: tA, transposeB: tB, bias, activation: 'elu' }),
           // Both operands batched: bias and activation run as separate kernels (stock adds the bias wrongly).
           tf.fused.matMul({ a: batchedA, b: batchedB, transposeA: tA, transposeB: tB, bias: bias8, activation: 'sigmoid' }),
-          tf.fused.matMul({ a: batchedA, b: batchedB, transposeA: tA, transposeB: tB, bias: bias8, activation: 'leakyrelu', leakyreluAlpha: 0.1 }),
-          tf.fused.matMul({ a: batchedA, b: batchedB, transposeA: tA, transposeB: tB, bias: bias8, activation: 'prelu', preluActivationWeights: seededTensor([8], 20) }),
+          tf.fused.matMul({
+            a: batchedA,
+            b: batchedB,
+            transposeA: tA,
+            transposeB: tB,
+            bias: bias8,
+            activation: 'leakyrelu',
+            leakyreluAlpha: 0.1,
+          }),
+          tf.fused.matMul({
+            a: batchedA,
+            b: batchedB,
+            transposeA: tA,
+            transposeB: tB,
+            bias: bias8,
+            activation: 'prelu',
+            preluActivationWeights: seededTensor([8], 20),
+          }),
           // Batched a, shared b: folded into one matrix product.
           tf.fused.matMul({ a: batchedA, b: sharedB, transposeA: tA, transposeB: tB, bias: bias8, activation: 'relu6' }),
         ];

@@ -62,11 +62,14 @@ test('webgpu backend', async (t) => {
     // MAP_READ may only be combined with COPY_DST, so this is a validation error.
     device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
     await device.queue.onSubmittedWorkDone();
-    assert.throws(() => assertNoGpuErrors(), (error: unknown) => {
-      assert.ok(error instanceof GpuValidationError);
-      assert.match(error.message, /MapRead/);
-      return true;
-    });
+    assert.throws(
+      () => assertNoGpuErrors(),
+      (error: unknown) => {
+        assert.ok(error instanceof GpuValidationError);
+        assert.match(error.message, /MapRead/);
+        return true;
+      },
+    );
     // Every download fails while an error is pending: nothing computed after it can be trusted.
     await assert.rejects(tf.scalar(1).data(), GpuValidationError);
     assert.ok(takeGpuErrors().length >= 1);

@@ -41,7 +41,10 @@ test('ENOSPC during the write keeps the old file and removes the temp file', asy
 test('a failing rename also cleans up, and a new file is not created', async () => {
   const dir = await tempDir();
   const file = path.join(dir, 'config.json');
-  const failingRename: AtomicWriteFs = { ...nodeFs, rename: async () => Promise.reject(Object.assign(new Error('EXDEV'), { code: 'EXDEV' })) };
+  const failingRename: AtomicWriteFs = {
+    ...nodeFs,
+    rename: async () => Promise.reject(Object.assign(new Error('EXDEV'), { code: 'EXDEV' })),
+  };
   await assert.rejects(writeFileAtomic(file, 'data', { fs: failingRename }), { code: 'EXDEV' });
   assert.deepEqual(await readdir(dir), []);
 });
@@ -89,9 +92,13 @@ test('a concurrent reader never sees a half-written file', { timeout: 120_000 },
   const file = path.join(dir, 'run.json');
   await writeFileAtomic(file, JSON.stringify({ version: 0, length: 1, payload: 'a' }));
   const writes = 300;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'atomicWriter.ts'), file, String(writes), String(256 * 1024)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'atomicWriter.ts'), file, String(writes), String(256 * 1024)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   let exitCode: number | null | undefined;

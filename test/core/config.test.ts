@@ -52,17 +52,28 @@ test('out of range: integers, probabilities, ranges, enums, "auto"', () => {
     'configs/venice.dora.json: $.data.augment.grayscaleProb: expected a number between 0 and 1, got 1.5; set data.augment.grayscaleProb to e.g. 0.2',
     'configs/venice.dora.json: $.data.localScale: expected [min, max] with 0 < min <= max <= 1, got [0.4, 0.05]; set data.localScale to e.g. [0.05, 0.4]',
   ]);
-  assert.deepEqual(lines(withVideo({ training: { microBatch: 'max', epochs: 2.5 }, runtime: { backend: 'webgl' }, dora: { sinkhorn: { variant: 'fast' } } })), [
-    'configs/venice.dora.json: $.training.microBatch: expected "auto" or an integer >= 1, got "max"; set training.microBatch to e.g. "auto"',
-    'configs/venice.dora.json: $.training.epochs: expected an integer >= 1, got 2.5; set training.epochs to e.g. 100',
-    'configs/venice.dora.json: $.runtime.backend: expected one of "auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu", got "webgl"; did you mean "webgpu"?',
-    'configs/venice.dora.json: $.dora.sinkhorn.variant: expected one of "official", "log-domain", got "fast"; set dora.sinkhorn.variant to e.g. "official"',
-  ]);
+  assert.deepEqual(
+    lines(
+      withVideo({ training: { microBatch: 'max', epochs: 2.5 }, runtime: { backend: 'webgl' }, dora: { sinkhorn: { variant: 'fast' } } }),
+    ),
+    [
+      'configs/venice.dora.json: $.training.microBatch: expected "auto" or an integer >= 1, got "max"; set training.microBatch to e.g. "auto"',
+      'configs/venice.dora.json: $.training.epochs: expected an integer >= 1, got 2.5; set training.epochs to e.g. 100',
+      'configs/venice.dora.json: $.runtime.backend: expected one of "auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu", got "webgl"; did you mean "webgpu"?',
+      'configs/venice.dora.json: $.dora.sinkhorn.variant: expected one of "official", "log-domain", got "fast"; set dora.sinkhorn.variant to e.g. "official"',
+    ],
+  );
 });
 
 test('unknown keys get a did-you-mean suggestion', () => {
   assert.deepEqual(
-    lines({ presett: 'demo', data: { video: 'v.mp4', lcoalCrops: 3 }, training: { warmup_epochs: 3, objects: 2, batch_size_per_gpu: 4 }, dora: { loss: 'offical' }, colour: 1 }),
+    lines({
+      presett: 'demo',
+      data: { video: 'v.mp4', lcoalCrops: 3 },
+      training: { warmup_epochs: 3, objects: 2, batch_size_per_gpu: 4 },
+      dora: { loss: 'offical' },
+      colour: 1,
+    }),
     [
       'configs/venice.dora.json: $.presett: unknown key "presett"; did you mean "preset"?',
       'configs/venice.dora.json: $.data.lcoalCrops: unknown key "lcoalCrops"; did you mean "localCrops"?',
@@ -107,7 +118,7 @@ test('cross-field checks', () => {
       'configs/venice.dora.json: $.data.localCrops: data.localCrops 1 leaves the official loss no local crop (it skips crop 0) and divides by zero; set data.localCrops to 2 or more, or set dora.loss to "clean"',
       'configs/venice.dora.json: $.training.microBatch: training.batchClips 16 is not divisible by training.microBatch 5; set training.microBatch to a divisor of 16 (1, 2, 4, 8, 16) or "auto"',
       'configs/venice.dora.json: $.training.warmupEpochs: training.warmupEpochs 200 is longer than training.epochs 100; set training.warmupEpochs to at most 100',
-      'configs/venice.dora.json: $.training.freezeLastLayer: training.freezeLastLayer 100 freezes the head\'s last layer for all 100 epochs; set training.freezeLastLayer below 100, e.g. 0',
+      "configs/venice.dora.json: $.training.freezeLastLayer: training.freezeLastLayer 100 freezes the head's last layer for all 100 epochs; set training.freezeLastLayer below 100, e.g. 0",
     ],
   );
 });
@@ -133,7 +144,11 @@ test('cross-field checks see preset values: demo has 3 heads', () => {
 test('resolveConfig: preset, then file values; paths relative to the config file', () => {
   const file = path.join('/projects', 'exp', 'venice.dora.json');
   const config = resolveConfig(
-    { preset: 'cpu-small', data: { video: '../videos/venice.mp4', frameCache: { dir: 'cache' }, localCrops: 4 }, runtime: { runsDir: '/data/runs' } },
+    {
+      preset: 'cpu-small',
+      data: { video: '../videos/venice.mp4', frameCache: { dir: 'cache' }, localCrops: 4 },
+      runtime: { runsDir: '/data/runs' },
+    },
     { file },
   );
   assert.equal(config.configFile, file);
@@ -181,7 +196,9 @@ test('ConfigError lists every problem, one per line, naming the file', () => {
 test('parseConfigText reports the line and column of a syntax error', () => {
   assert.throws(
     () => parseConfigText('{\n  "data": { "video": "v.mp4", }\n}', FILE),
-    (error: unknown) => error instanceof ConfigError && /^configs\/venice\.dora\.json: \$: not valid JSON at line 2, column \d+: /m.test(error.message.split('\n')[1]),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      /^configs\/venice\.dora\.json: \$: not valid JSON at line 2, column \d+: /m.test(error.message.split('\n')[1]),
   );
 });
 
@@ -198,7 +215,7 @@ test('loadConfigFile reads, validates and resolves', async () => {
 
 test('derived quantities follow the official formulas', () => {
   const config = resolveConfig({ preset: 'paper', data: { video: 'v.mp4' } }, { file: FILE });
-  assert.equal(peakLr(config.training), 0.0005 * 16 / 256);
+  assert.equal(peakLr(config.training), (0.0005 * 16) / 256);
   // Official __len__ = total_frames - num_frames * step_between_clips.
   assert.equal(clipCount(config.data, 390_000), 390_000 - 8 * 60);
   assert.equal(stepsPerEpoch(config, 390_000), Math.floor((390_000 - 480) / 16));

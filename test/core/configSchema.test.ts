@@ -6,7 +6,13 @@ import { OFFICIAL_DEFAULTS, isPlainObject, validateConfig } from '../../src/core
 import { CONFIG_SCHEMA_PATH, renderConfigSchema } from '../../src/core/configSchema';
 import { configFromPreset, presetNames } from '../../src/core/presets';
 
-type Schema = { properties?: Record<string, Schema>; default?: unknown; description?: string; markdownDescription?: string; type?: unknown };
+type Schema = {
+  properties?: Record<string, Schema>;
+  default?: unknown;
+  description?: string;
+  markdownDescription?: string;
+  type?: unknown;
+};
 const shipped = JSON.parse(readFileSync(CONFIG_SCHEMA_PATH, 'utf8')) as Schema;
 
 /** Dotted paths of every leaf property in a schema. */
@@ -51,7 +57,11 @@ test('every config key has a schema property with a description, and defaults ag
   const schemaPaths = new Set(schemaLeaves(shipped));
   for (const leaf of valueLeaves(OFFICIAL_DEFAULTS)) {
     assert.ok(schemaPaths.has(leaf), `${leaf} is missing from the schema`);
-    assert.deepEqual(schemaAt(leaf).default, leaf.split('.').reduce<unknown>((n, k) => (n as Record<string, unknown>)[k], OFFICIAL_DEFAULTS), leaf);
+    assert.deepEqual(
+      schemaAt(leaf).default,
+      leaf.split('.').reduce<unknown>((n, k) => (n as Record<string, unknown>)[k], OFFICIAL_DEFAULTS),
+      leaf,
+    );
   }
   for (const leaf of schemaPaths) {
     const node = schemaAt(leaf);
@@ -62,7 +72,9 @@ test('every config key has a schema property with a description, and defaults ag
 });
 
 // ajv 6 (draft-07) is present as ESLint's dependency; it checks the schema independently of our validator.
-const ajv = new (createRequire(import.meta.url)('ajv'))({ allErrors: true }) as { compile(s: unknown): ((v: unknown) => boolean) & { errors?: unknown } };
+const ajv = new (createRequire(import.meta.url)('ajv'))({ allErrors: true }) as {
+  compile(s: unknown): ((v: unknown) => boolean) & { errors?: unknown };
+};
 const validateWithSchema = ajv.compile(shipped);
 
 test('every preset, minimal and expanded, satisfies the JSON Schema', () => {
@@ -95,7 +107,11 @@ test('schema and validator agree on single-field mistakes', () => {
     assert.equal(validateWithSchema(raw), false, `schema accepts ${leaf} = ${JSON.stringify(value)}`);
     assert.notDeepEqual(validateConfig(raw, 'f.json'), [], `validator accepts ${leaf} = ${JSON.stringify(value)}`);
   }
-  for (const [leaf, value] of [['training.microBatch', 'auto'], ['training.microBatch', 4], ['data.maxFrames', 5000]] as const) {
+  for (const [leaf, value] of [
+    ['training.microBatch', 'auto'],
+    ['training.microBatch', 4],
+    ['data.maxFrames', 5000],
+  ] as const) {
     const raw = setAt({ data: { video: 'v.mp4' } }, leaf, value);
     assert.ok(validateWithSchema(raw), `${leaf} = ${value}`);
     assert.deepEqual(validateConfig(raw, 'f.json'), [], `${leaf} = ${value}`);

@@ -3,7 +3,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { attentionResultOf, evalHeadline, evalKey, evalMarkdown, evalMetrics, evalSidecarPath, isEvalSidecar, newestRecords, readEvalSidecar, type EvalRecord, type EvalSidecar } from '../../src/core/evalResults';
+import {
+  attentionResultOf,
+  evalHeadline,
+  evalKey,
+  evalMarkdown,
+  evalMetrics,
+  evalSidecarPath,
+  isEvalSidecar,
+  newestRecords,
+  readEvalSidecar,
+  type EvalRecord,
+  type EvalSidecar,
+} from '../../src/core/evalResults';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'eval');
 const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, `${name}.eval.json`), 'utf8')) as EvalSidecar;
@@ -14,11 +26,25 @@ test('metrics of a stored evaluation: every k-NN k, top-5 at k=20, J&F/J/F and t
   const metrics = evalMetrics(sidecar);
   const keys = metrics.map((m) => m.key);
   assert.deepEqual(keys, [
-    'knn:synthetic:top1@10', 'knn:synthetic:top1@20', 'knn:synthetic:top1@100', 'knn:synthetic:top1@200', 'knn:synthetic:top5@20',
-    'knn:fashion-mnist:top1@10', 'knn:fashion-mnist:top1@20', 'knn:fashion-mnist:top1@100', 'knn:fashion-mnist:top1@200', 'knn:fashion-mnist:top5@20',
-    'tracking:propagation:jf', 'tracking:propagation:j', 'tracking:propagation:f', 'tracking:tracker:anchorIoU', 'tracking:tracker:meanIoU',
+    'knn:synthetic:top1@10',
+    'knn:synthetic:top1@20',
+    'knn:synthetic:top1@100',
+    'knn:synthetic:top1@200',
+    'knn:synthetic:top5@20',
+    'knn:fashion-mnist:top1@10',
+    'knn:fashion-mnist:top1@20',
+    'knn:fashion-mnist:top1@100',
+    'knn:fashion-mnist:top1@200',
+    'knn:fashion-mnist:top5@20',
+    'tracking:propagation:jf',
+    'tracking:propagation:j',
+    'tracking:propagation:f',
+    'tracking:tracker:anchorIoU',
+    'tracking:tracker:meanIoU',
   ]);
-  const knn = Object.values(sidecar.results).find((r) => r.suite === 'knn' && r.dataset === 'synthetic')!.result as { scores: { k: number; top1: number }[] };
+  const knn = Object.values(sidecar.results).find((r) => r.suite === 'knn' && r.dataset === 'synthetic')!.result as {
+    scores: { k: number; top1: number }[];
+  };
   assert.equal(metrics.find((m) => m.key === 'knn:synthetic:top1@20')!.value, knn.scores.find((s) => s.k === 20)!.top1);
   assert.ok(metrics.every((m) => m.direction === 'higher'));
   assert.equal(metrics.find((m) => m.key === 'knn:synthetic:top1@20')!.group, 'k-NN · synthetic objects');
@@ -33,7 +59,12 @@ test('metrics of a stored evaluation: every k-NN k, top-5 at k=20, J&F/J/F and t
 test('a re-evaluation with other settings supersedes the older record of the same suite and dataset', () => {
   const sidecar = load('dora');
   const old = Object.values(sidecar.results).find((r) => r.suite === 'knn')!;
-  const newer: EvalRecord = { ...old, settings: { imageSize: 96 }, time: '2099-01-01T00:00:00.000Z', result: { ...(old.result as object), scores: [{ k: 20, kUsed: 20, top1: 99, top5: 100 }] } };
+  const newer: EvalRecord = {
+    ...old,
+    settings: { imageSize: 96 },
+    time: '2099-01-01T00:00:00.000Z',
+    result: { ...(old.result as object), scores: [{ k: 20, kUsed: 20, top1: 99, top5: 100 }] },
+  };
   const both: EvalSidecar = { ...sidecar, results: { ...sidecar.results, [evalKey('knn', 'synthetic', newer.settings)]: newer } };
   assert.equal(newestRecords(both).filter((r) => r.suite === 'knn').length, 1);
   assert.equal(evalMetrics(both).find((m) => m.key === 'knn:synthetic:top1@20')!.value, 99);

@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import { describeInvalidMessage, isHostMessage, isTrainerMessage, PROTOCOL_VERSION, type TrainerMessage } from '../../src/core/messages';
 import { isHostToWebviewMessage, isWebviewToHostMessage } from '../../src/core/webviewMessages';
 
-const record = { step: 3, epoch: 0, time: '2025-01-01T00:00:00Z', loss: 9.1, lr: 1e-4, wd: 0.04, momentum: 0.996, teacherTemp: 0.04, imgPerSec: 4, secPerStep: 2 };
+const record = {
+  step: 3,
+  epoch: 0,
+  time: '2025-01-01T00:00:00Z',
+  loss: 9.1,
+  lr: 1e-4,
+  wd: 0.04,
+  momentum: 0.996,
+  teacherTemp: 0.04,
+  imgPerSec: 4,
+  secPerStep: 2,
+};
 
 const validTrainerMessages: TrainerMessage[] = [
   { type: 'ready', protocol: PROTOCOL_VERSION, pid: 12, versions: { node: 'v20.0.0', tfjs: '4.22.0' } },
@@ -47,7 +58,14 @@ test('malformed trainer messages are rejected', () => {
 
 test('host messages', () => {
   assert.ok(isHostMessage({ type: 'start', configPath: '/a.dora.json', runDir: '/runs/r' }));
-  assert.ok(isHostMessage({ type: 'start', configPath: '/a.dora.json', runDir: '/runs/r', resumeCheckpoint: '/runs/r/checkpoints/step-000100.json' }));
+  assert.ok(
+    isHostMessage({
+      type: 'start',
+      configPath: '/a.dora.json',
+      runDir: '/runs/r',
+      resumeCheckpoint: '/runs/r/checkpoints/step-000100.json',
+    }),
+  );
   assert.ok(isHostMessage({ type: 'stop' }));
   assert.ok(isHostMessage({ type: 'stop', checkpoint: false }));
   assert.ok(!isHostMessage({ type: 'start', configPath: '/a.dora.json' }));
@@ -57,12 +75,23 @@ test('host messages', () => {
 
 test('evaluate request and eval-result messages', () => {
   const checkpoint = '/runs/r/checkpoints/step-000100.json';
-  assert.ok(isHostMessage({ type: 'evaluate', checkpoint, jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }, { suite: 'tracking' }], force: true }));
+  assert.ok(
+    isHostMessage({ type: 'evaluate', checkpoint, jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }, { suite: 'tracking' }], force: true }),
+  );
   assert.ok(!isHostMessage({ type: 'evaluate', checkpoint, jobs: [] }), 'at least one job');
   assert.ok(!isHostMessage({ type: 'evaluate', checkpoint, jobs: [{ suite: 'linear-probe' }] }), 'unknown suite');
   assert.ok(!isHostMessage({ type: 'evaluate', jobs: [{ suite: 'knn' }] }), 'no checkpoint');
   assert.ok(!isHostMessage({ type: 'evaluate', checkpoint, jobs: [{ suite: 'knn', dataset: 3 }] }));
-  assert.ok(isTrainerMessage({ type: 'eval-result', suite: 'attention', dataset: 'video', cached: false, seconds: 1.5, evalFile: '/r/step-000100.eval.json' }));
+  assert.ok(
+    isTrainerMessage({
+      type: 'eval-result',
+      suite: 'attention',
+      dataset: 'video',
+      cached: false,
+      seconds: 1.5,
+      evalFile: '/r/step-000100.eval.json',
+    }),
+  );
   assert.ok(!isTrainerMessage({ type: 'eval-result', suite: 'attention', dataset: 'video', cached: 'no', seconds: 1.5, evalFile: '/r/x' }));
   assert.ok(isTrainerMessage({ type: 'progress', phase: 'evaluation', done: 3, total: 10, message: 'k-NN' }));
 });

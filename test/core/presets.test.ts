@@ -21,7 +21,16 @@ test('every preset validates and resolves', () => {
 test('paper preset is the official recipe (dora-method §1)', () => {
   const c = resolvePreset('paper');
   assert.deepEqual(
-    [c.model.arch, c.model.embedDim, c.model.depth, c.model.numHeads, c.model.patchSize, c.model.mlpRatio, c.model.qkvBias, c.model.dropPathRate],
+    [
+      c.model.arch,
+      c.model.embedDim,
+      c.model.depth,
+      c.model.numHeads,
+      c.model.patchSize,
+      c.model.mlpRatio,
+      c.model.qkvBias,
+      c.model.dropPathRate,
+    ],
     ['vit-small', 384, 12, 6, 16, 4, true, 0.1],
   );
   assert.deepEqual(c.model.head, { outDim: 65536, hiddenDim: 2048, bottleneckDim: 256, nlayers: 3, normLastLayer: false });
@@ -29,13 +38,34 @@ test('paper preset is the official recipe (dora-method §1)', () => {
     [c.data.framesPerClip, c.data.stride, c.data.precropSize, c.data.globalSize, c.data.localSize, c.data.localCrops],
     [8, 60, 300, 224, 112, 6],
   );
-  assert.deepEqual([c.data.precropScale, c.data.globalScale, c.data.localScale], [[0.2, 1], [0.4, 1], [0.05, 0.4]]);
   assert.deepEqual(
-    [c.training.epochs, c.training.batchClips, c.training.lr, c.training.minLr, c.training.warmupEpochs, c.training.weightDecay, c.training.weightDecayEnd],
+    [c.data.precropScale, c.data.globalScale, c.data.localScale],
+    [
+      [0.2, 1],
+      [0.4, 1],
+      [0.05, 0.4],
+    ],
+  );
+  assert.deepEqual(
+    [
+      c.training.epochs,
+      c.training.batchClips,
+      c.training.lr,
+      c.training.minLr,
+      c.training.warmupEpochs,
+      c.training.weightDecay,
+      c.training.weightDecayEnd,
+    ],
     [100, 16, 0.0005, 1e-5, 10, 0.04, 0.4],
   );
-  assert.deepEqual([c.training.momentumTeacher, c.training.teacherTemp, c.training.warmupTeacherTemp, c.training.clipGrad, c.training.freezeLastLayer], [0.996, 0.04, 0.04, 3, 1]);
-  assert.deepEqual([c.dora.tracker, c.dora.objects, c.dora.sinkhorn, c.dora.loss], [true, 3, { iterations: 30, epsilon: 0.05, variant: 'official' }, 'official']);
+  assert.deepEqual(
+    [c.training.momentumTeacher, c.training.teacherTemp, c.training.warmupTeacherTemp, c.training.clipGrad, c.training.freezeLastLayer],
+    [0.996, 0.04, 0.04, 3, 1],
+  );
+  assert.deepEqual(
+    [c.dora.tracker, c.dora.objects, c.dora.sinkhorn, c.dora.loss],
+    [true, 3, { iterations: 30, epsilon: 0.05, variant: 'official' }, 'official'],
+  );
   assert.equal(c.runtime.backend, 'auto');
   assert.equal(peakLr(c.training), 3.125e-5);
 });
@@ -43,12 +73,28 @@ test('paper preset is the official recipe (dora-method §1)', () => {
 test('cpu-small and demo presets have the documented sizes', () => {
   const small = resolvePreset('cpu-small');
   assert.deepEqual([small.model.arch, small.model.embedDim, small.model.numHeads, small.model.head.outDim], ['vit-tiny', 192, 3, 4096]);
-  assert.deepEqual([small.data.precropSize, small.data.globalSize, small.data.localSize, small.data.localCrops, small.data.framesPerClip, small.training.batchClips], [128, 96, 48, 6, 4, 2]);
+  assert.deepEqual(
+    [
+      small.data.precropSize,
+      small.data.globalSize,
+      small.data.localSize,
+      small.data.localCrops,
+      small.data.framesPerClip,
+      small.training.batchClips,
+    ],
+    [128, 96, 48, 6, 4, 2],
+  );
   assert.equal(small.runtime.backend, 'wasm');
 
   const demo = resolvePreset('demo');
-  assert.deepEqual([demo.model.arch, demo.model.embedDim, demo.model.depth, demo.model.numHeads, demo.model.head.outDim], ['custom', 96, 4, 3, 256]);
-  assert.deepEqual([demo.data.precropSize, demo.data.globalSize, demo.data.localSize, demo.data.localCrops, demo.data.framesPerClip, demo.data.stride], [72, 48, 24, 4, 4, 8]);
+  assert.deepEqual(
+    [demo.model.arch, demo.model.embedDim, demo.model.depth, demo.model.numHeads, demo.model.head.outDim],
+    ['custom', 96, 4, 3, 256],
+  );
+  assert.deepEqual(
+    [demo.data.precropSize, demo.data.globalSize, demo.data.localSize, demo.data.localCrops, demo.data.framesPerClip, demo.data.stride],
+    [72, 48, 24, 4, 4, 8],
+  );
   // A few hundred steps whatever the video length: maxFrames bounds the epoch.
   assert.equal(stepsPerEpoch(demo, 1800) * demo.training.epochs, 240);
   assert.equal(demo.training.freezeLastLayer, 0);

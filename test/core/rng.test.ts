@@ -56,7 +56,10 @@ describe('Rng', () => {
       const v = rng.int(-2, 4);
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
-    assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [-2, -1, 0, 1, 2, 3]);
+    assert.deepEqual(
+      [...counts.keys()].sort((a, b) => a - b),
+      [-2, -1, 0, 1, 2, 3],
+    );
     for (const c of counts.values()) assert.ok(Math.abs(c - 10000) < 500, `count ${c}`);
     for (let i = 0; i < 1000; i++) {
       const u = rng.uniform(0.6, 1.4);
@@ -82,7 +85,10 @@ describe('Rng', () => {
   it('shuffle() permutes and sample() gives k distinct values uniformly', () => {
     const rng = new Rng(9);
     const arr = rng.shuffle(Array.from({ length: 100 }, (_, i) => i));
-    assert.deepEqual([...arr].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      [...arr].sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     const hits = new Array<number>(6).fill(0);
     for (let i = 0; i < 6000; i++) {
       const heads = rng.sample(3, 6);

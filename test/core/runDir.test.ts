@@ -34,7 +34,16 @@ import {
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'dora-run-'));
 const metric = (step: number): MetricsRecord => ({
-  step, epoch: 0, time: '2025-01-01T00:00:00.000Z', loss: 10 - step / 100, lr: 1e-4, wd: 0.04, momentum: 0.996, teacherTemp: 0.04, imgPerSec: 5, secPerStep: 2,
+  step,
+  epoch: 0,
+  time: '2025-01-01T00:00:00.000Z',
+  loss: 10 - step / 100,
+  lr: 1e-4,
+  wd: 0.04,
+  momentum: 0.996,
+  teacherTemp: 0.04,
+  imgPerSec: 5,
+  secPerStep: 2,
 });
 const line = (value: unknown) => JSON.stringify(value) + '\n';
 
@@ -53,7 +62,10 @@ test('step labels', () => {
 test('parseJsonl ignores a torn last line and skips malformed complete lines', () => {
   const text = line(metric(1)) + '{"step": 2, "loss"\n' + line(metric(3)) + line({ step: 4 }) + '{"step":5,"lo';
   const result = parseJsonl(text, (v): v is MetricsRecord => typeof v === 'object' && v !== null && 'loss' in v);
-  assert.deepEqual(result.records.map((r) => r.step), [1, 3]);
+  assert.deepEqual(
+    result.records.map((r) => r.step),
+    [1, 3],
+  );
   assert.deepEqual(result.invalidLines, [2, 4]);
   assert.equal(result.tornTail, true);
   assert.deepEqual(parseJsonl('{"a":1}').records, [], 'a file without any newline has no complete line');
@@ -66,7 +78,10 @@ test('readMetrics on a file being written', async () => {
   assert.deepEqual((await readMetrics(dir)).records, [], 'a missing file reads as empty');
   await writeFile(metrics, line(metric(10)) + line(metric(20)) + JSON.stringify(metric(30)).slice(0, 25));
   const result = await readMetrics(dir);
-  assert.deepEqual(result.records.map((r) => r.step), [10, 20]);
+  assert.deepEqual(
+    result.records.map((r) => r.step),
+    [10, 20],
+  );
   assert.equal(result.tornTail, true);
   // A record with a non-finite loss (written as null) is not a metrics record.
   await writeFile(metrics, line({ ...metric(1), loss: null }));
@@ -119,30 +134,68 @@ test('repairJsonlTail drops only the torn tail', async () => {
 
 const NOW = Date.parse('2025-01-01T12:00:00.000Z');
 const info = (over: Partial<RunInfo> = {}): RunInfo => ({
-  formatVersion: 1, id: 'r', name: 'r', created: '2025-01-01T11:00:00.000Z', configFile: '/c.dora.json', preset: 'demo', statusHint: 'running',
-  totalSteps: 240, stepsPerEpoch: 240, backend: 'wasm', pid: 4242, hostname: 'here', heartbeat: new Date(NOW - 5_000).toISOString(),
-  versions: { doraStudio: '0.1.0', node: 'v20' }, ...over,
+  formatVersion: 1,
+  id: 'r',
+  name: 'r',
+  created: '2025-01-01T11:00:00.000Z',
+  configFile: '/c.dora.json',
+  preset: 'demo',
+  statusHint: 'running',
+  totalSteps: 240,
+  stepsPerEpoch: 240,
+  backend: 'wasm',
+  pid: 4242,
+  hostname: 'here',
+  heartbeat: new Date(NOW - 5_000).toISOString(),
+  versions: { doraStudio: '0.1.0', node: 'v20' },
+  ...over,
 });
 const probe = (alive: boolean): LivenessProbe => ({ now: NOW, hostname: 'here', isPidAlive: () => alive, staleAfterMs: 60_000 });
-const ev = (type: RunEvent['type'], step: number, extra: Record<string, unknown> = {}) => ({ type, step, time: '2025-01-01T11:00:00.000Z', ...extra }) as RunEvent;
+const ev = (type: RunEvent['type'], step: number, extra: Record<string, unknown> = {}) =>
+  ({ type, step, time: '2025-01-01T11:00:00.000Z', ...extra }) as RunEvent;
 const started = ev('started', 0, { pid: 4242 });
 
 test('status from events: terminal events win', () => {
-  assert.deepEqual(deriveRunStatus([started, ev('checkpoint', 100, { file: 'x' }), ev('finished', 240)], info(), probe(false)), { status: 'finished', reason: undefined, step: 240 });
-  assert.deepEqual(deriveRunStatus([started, ev('failed', 12, { reason: 'wasm heap exhausted' })], info(), probe(true)), { status: 'failed', reason: 'wasm heap exhausted', step: 12 });
-  assert.deepEqual(deriveRunStatus([started, ev('stopped', 50, { reason: 'user' })], info(), probe(false)), { status: 'stopped', reason: 'user', step: 50 });
+  assert.deepEqual(deriveRunStatus([started, ev('checkpoint', 100, { file: 'x' }), ev('finished', 240)], info(), probe(false)), {
+    status: 'finished',
+    reason: undefined,
+    step: 240,
+  });
+  assert.deepEqual(deriveRunStatus([started, ev('failed', 12, { reason: 'wasm heap exhausted' })], info(), probe(true)), {
+    status: 'failed',
+    reason: 'wasm heap exhausted',
+    step: 12,
+  });
+  assert.deepEqual(deriveRunStatus([started, ev('stopped', 50, { reason: 'user' })], info(), probe(false)), {
+    status: 'stopped',
+    reason: 'user',
+    step: 50,
+  });
 });
 
 test('status: running needs a live trainer', () => {
-  const events = [started, ev('failed', 10, { reason: 'x' }), ev('resumed', 10, { pid: 4242, checkpoint: 'c' }), ev('warning', 15, { message: 'slow' })];
+  const events = [
+    started,
+    ev('failed', 10, { reason: 'x' }),
+    ev('resumed', 10, { pid: 4242, checkpoint: 'c' }),
+    ev('warning', 15, { message: 'slow' }),
+  ];
   assert.deepEqual(deriveRunStatus(events, info(), probe(true)), { status: 'running', step: 15, heartbeatAgeMs: 5_000 });
   assert.deepEqual(deriveRunStatus(events, info(), probe(false)), {
-    status: 'crashed', reason: 'trainer process 4242 is gone without writing a final event', step: 15, heartbeatAgeMs: 5_000,
+    status: 'crashed',
+    reason: 'trainer process 4242 is gone without writing a final event',
+    step: 15,
+    heartbeatAgeMs: 5_000,
   });
   // On another host the pid means nothing: only the heartbeat counts.
   assert.equal(deriveRunStatus(events, info({ hostname: 'gpu-box' }), probe(false)).status, 'running');
   const stale = info({ hostname: 'gpu-box', heartbeat: new Date(NOW - 120_000).toISOString() });
-  assert.deepEqual(deriveRunStatus(events, stale, probe(false)), { status: 'crashed', reason: 'no heartbeat from the trainer for 120 s', step: 15, heartbeatAgeMs: 120_000 });
+  assert.deepEqual(deriveRunStatus(events, stale, probe(false)), {
+    status: 'crashed',
+    reason: 'no heartbeat from the trainer for 120 s',
+    step: 15,
+    heartbeatAgeMs: 120_000,
+  });
   assert.equal(deriveRunStatus(events, undefined, probe(true)).status, 'crashed');
 });
 
@@ -168,7 +221,13 @@ test('readRunStatus and listRuns on real folders', async () => {
   assert.equal((await readEvents(b.dir)).tornTail, true);
   assert.equal((await readRunStatus(b.dir, probe(false))).status, 'crashed');
   const runs = await listRuns(runsDir, probe(true));
-  assert.deepEqual(runs.map((r) => [r.id, r.status.status]), [[b.id, 'running'], [a.id, 'finished']]);
+  assert.deepEqual(
+    runs.map((r) => [r.id, r.status.status]),
+    [
+      [b.id, 'running'],
+      [a.id, 'finished'],
+    ],
+  );
 });
 
 test('checkpoints: listed by step, incomplete ones ignored, checksums verified, pruning', async () => {
@@ -178,11 +237,18 @@ test('checkpoints: listed by step, incomplete ones ignored, checksums verified, 
     await writeFile(p.weights, `weights ${step}`);
     await writeFile(p.optimizer, `optim ${step}`);
     const sidecar: CheckpointSidecar = {
-      formatVersion: 1, step, epoch: 0, time: '2025-01-01T00:00:00Z',
-      weightsFile: path.basename(p.weights), weightsSha256: await sha256File(p.weights),
-      optimizerFile: path.basename(p.optimizer), optimizerSha256: await sha256File(p.optimizer),
-      centerTensor: 'loss.center', rng: { algorithm: 'seedrandom-alea', state: [1, 2] },
-      schedule: { iteration: step, itersPerEpoch: 240, totalIters: 2400 }, configSha256: 'abc',
+      formatVersion: 1,
+      step,
+      epoch: 0,
+      time: '2025-01-01T00:00:00Z',
+      weightsFile: path.basename(p.weights),
+      weightsSha256: await sha256File(p.weights),
+      optimizerFile: path.basename(p.optimizer),
+      optimizerSha256: await sha256File(p.optimizer),
+      centerTensor: 'loss.center',
+      rng: { algorithm: 'seedrandom-alea', state: [1, 2] },
+      schedule: { iteration: step, itersPerEpoch: 240, totalIters: 2400 },
+      configSha256: 'abc',
     };
     await writeFile(p.sidecar, JSON.stringify(sidecar));
   }
@@ -191,13 +257,19 @@ test('checkpoints: listed by step, incomplete ones ignored, checksums verified, 
   await writeFile(path.join(runPaths(dir).checkpointsDir, '.step-002400.json.1.ab.tmp'), '{}');
   await writeFile(checkpointPaths(dir, 3600).sidecar, '{"step":36');
   const list = await listCheckpoints(dir);
-  assert.deepEqual(list.map((c) => c.step), [36, 120, 1200]);
+  assert.deepEqual(
+    list.map((c) => c.step),
+    [36, 120, 1200],
+  );
   assert.deepEqual(await verifyCheckpoint(list[0]), []);
   await writeFile(list[1].weightsFile, 'corrupted');
   const problems = await verifyCheckpoint(list[1]);
   assert.equal(problems.length, 1);
   assert.match(problems[0], /^step-000120\.safetensors: sha256 [0-9a-f]{64} does not match [0-9a-f]{64} in step-000120\.json$/);
-  assert.deepEqual(checkpointsToPrune(list, 2).map((c) => c.step), [36]);
+  assert.deepEqual(
+    checkpointsToPrune(list, 2).map((c) => c.step),
+    [36],
+  );
   assert.deepEqual(checkpointsToPrune(list, 0), []);
   assert.deepEqual(checkpointsToPrune(list, 5), []);
 });
@@ -205,13 +277,25 @@ test('checkpoints: listed by step, incomplete ones ignored, checksums verified, 
 test('snapshots: only complete folders, sorted; arrays read with bounds checks', async () => {
   const { dir } = await createRunDir(await tempDir(), 'snap', new Date(NOW));
   const manifest = (step: number): SnapshotManifest => ({
-    formatVersion: 1, step, epoch: 0, time: 't', imageSize: 64, patchSize: 16, grid: 4, framesPerClip: 2, heads: [0, 2],
-    clips: [{
-      index: 0, frameIndices: [0, 8], frames: ['clip-00/frame-00.png', 'clip-00/frame-01.png'],
-      assignment: { file: 'clip-00/assignment.f32', dtype: 'float32', shape: [16, 2] },
-      attention: { file: 'clip-00/attention.f32', dtype: 'float32', shape: [2, 2, 4, 4] },
-      masks: { file: 'clip-00/masks.u8', dtype: 'uint8', shape: [2, 2, 4, 4] },
-    }],
+    formatVersion: 1,
+    step,
+    epoch: 0,
+    time: 't',
+    imageSize: 64,
+    patchSize: 16,
+    grid: 4,
+    framesPerClip: 2,
+    heads: [0, 2],
+    clips: [
+      {
+        index: 0,
+        frameIndices: [0, 8],
+        frames: ['clip-00/frame-00.png', 'clip-00/frame-01.png'],
+        assignment: { file: 'clip-00/assignment.f32', dtype: 'float32', shape: [16, 2] },
+        attention: { file: 'clip-00/attention.f32', dtype: 'float32', shape: [2, 2, 4, 4] },
+        masks: { file: 'clip-00/masks.u8', dtype: 'uint8', shape: [2, 2, 4, 4] },
+      },
+    ],
   });
   for (const step of [50, 25]) {
     const p = snapshotPaths(dir, step);
@@ -222,7 +306,10 @@ test('snapshots: only complete folders, sorted; arrays read with bounds checks',
   }
   await mkdir(snapshotPaths(dir, 75).tempDir, { recursive: true }); // still being written
   await mkdir(snapshotPaths(dir, 100).dir, { recursive: true }); // no manifest
-  assert.deepEqual((await listSnapshots(dir)).map((s) => s.step), [25, 50]);
+  assert.deepEqual(
+    (await listSnapshots(dir)).map((s) => s.step),
+    [25, 50],
+  );
   const read = await readSnapshotManifest(dir, 25);
   assert.ok(read);
   const snapDir = snapshotPaths(dir, 25).dir;

@@ -225,7 +225,14 @@ describe('colour ops (PIL uint8 semantics)', () => {
     normalizeToPlanar(img, 2, table, out, 0);
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];
-    const expected = [(0 / 255 - mean[0]) / std[0], (10 / 255 - mean[0]) / std[0], (128 / 255 - mean[1]) / std[1], (20 / 255 - mean[1]) / std[1], (255 / 255 - mean[2]) / std[2], (30 / 255 - mean[2]) / std[2]];
+    const expected = [
+      (0 / 255 - mean[0]) / std[0],
+      (10 / 255 - mean[0]) / std[0],
+      (128 / 255 - mean[1]) / std[1],
+      (20 / 255 - mean[1]) / std[1],
+      (255 / 255 - mean[2]) / std[2],
+      (30 / 255 - mean[2]) / std[2],
+    ];
     out.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `${v} vs ${expected[i]}`));
   });
 });
@@ -233,12 +240,17 @@ describe('colour ops (PIL uint8 semantics)', () => {
 // Reference outputs of Pillow 9.4 (ImageEnhance, convert('HSV') + torchvision's adjust_hue,
 // ImageFilter.GaussianBlur, crop().resize(BICUBIC)) on the 8×6 test image below, as hex.
 const PIL_REFERENCE = {
-    contrast137: '00175f014992337cc566aff799e1ffcbff00fe0031001b634b93dc87cfffc3ff00ff003200266e1962aa569ee792daffc7ff00ff0040003d863a83cb80c9ffc6ff00ff003e003c84002e76357dc684cdffd4ff06ff0d56236bb472bbffc2ff0062aaf3bbff00ff00460e57a067b0f9cfff02ff125b236bb4dfff11002b74458ed6a8f000ff003d1d66af80c9ffe3ff15',
-    saturation06: '1131503656755b7b9a80a0bfa5c5e4bede64a72d4d1434536c8cab98b8d7b8d85ea82e4e1c3c5b4868877494b3a0c0dfbbdb61b238582d4d6c60809f93b3d2bada60b137572c4c6b2242615c7c9b96b6d5c4e46ac248684f6f8e89a9c8b7d75d7d9dbcb2d258b73d5d40607f81a1c0c1e167c64c6c4f6f8eccec7220405f6888a7a4c44ab036564b6b8a93b3d2cfef75',
-    hueMinus008: '00696a258e8f4ab3b46fd8d994fdfeeec123de13ac036c6d5bc4c587f0f1e8bb1ddf14ad0b747538a0a164cccd90f8f9ebbe20e91eb71c85864fb8b982ebeceabd1fe81db61b8485117a7b4bb4b585eeeff4c729f92fc73fa7a879e1e2e7ba1c6cd5d6e2b517ee23bc2f989971d9daf1c427fd33cb3fa7a8fccf310f787957c0c1d4a709e71cb53ba3a482ebecffd234',
-    blur13: '4b748d587b916b8397778b99808d938187887978856e6b885e7d8867808b7484907b8892818a8e8287887c7e8773768a7087817686847e868882878a8689888789868386867d8487768f7c7b8b7f8388818988838d89838f8b848d8f82889280779a767b91788289798b867b91877d948d8294978192a07d7aa3707b9772818a728b8474918479948d81969d8398ab7f',
-    bicubicDown: '8c83867d81868086907f847798877b989b84',
-    bicubicUp: 'bbff12d4ab21f0143e761055003a701857993065af76b8398b884da93a736b49952e74a35392806da169184d82295e934b80b5699ee386bbe4a8dd5fb9ee0f5589d867a7ab8dd264bd9b78d263988f8c8065a76f88bdff9cdcb3c3ff26f58f28fa205f754d99256fb9',
+  contrast137:
+    '00175f014992337cc566aff799e1ffcbff00fe0031001b634b93dc87cfffc3ff00ff003200266e1962aa569ee792daffc7ff00ff0040003d863a83cb80c9ffc6ff00ff003e003c84002e76357dc684cdffd4ff06ff0d56236bb472bbffc2ff0062aaf3bbff00ff00460e57a067b0f9cfff02ff125b236bb4dfff11002b74458ed6a8f000ff003d1d66af80c9ffe3ff15',
+  saturation06:
+    '1131503656755b7b9a80a0bfa5c5e4bede64a72d4d1434536c8cab98b8d7b8d85ea82e4e1c3c5b4868877494b3a0c0dfbbdb61b238582d4d6c60809f93b3d2bada60b137572c4c6b2242615c7c9b96b6d5c4e46ac248684f6f8e89a9c8b7d75d7d9dbcb2d258b73d5d40607f81a1c0c1e167c64c6c4f6f8eccec7220405f6888a7a4c44ab036564b6b8a93b3d2cfef75',
+  hueMinus008:
+    '00696a258e8f4ab3b46fd8d994fdfeeec123de13ac036c6d5bc4c587f0f1e8bb1ddf14ad0b747538a0a164cccd90f8f9ebbe20e91eb71c85864fb8b982ebeceabd1fe81db61b8485117a7b4bb4b585eeeff4c729f92fc73fa7a879e1e2e7ba1c6cd5d6e2b517ee23bc2f989971d9daf1c427fd33cb3fa7a8fccf310f787957c0c1d4a709e71cb53ba3a482ebecffd234',
+  blur13:
+    '4b748d587b916b8397778b99808d938187887978856e6b885e7d8867808b7484907b8892818a8e8287887c7e8773768a7087817686847e868882878a8689888789868386867d8487768f7c7b8b7f8388818988838d89838f8b848d8f82889280779a767b91788289798b867b91877d948d8294978192a07d7aa3707b9772818a728b8474918479948d81969d8398ab7f',
+  bicubicDown: '8c83867d81868086907f847798877b989b84',
+  bicubicUp:
+    'bbff12d4ab21f0143e761055003a701857993065af76b8398b884da93a736b49952e74a35392806da169184d82295e934b80b5699ee386bbe4a8dd5fb9ee0f5589d867a7ab8dd264bd9b78d263988f8c8065a76f88bdff9cdcb3c3ff26f58f28fa205f754d99256fb9',
 };
 
 describe('bit-exact against Pillow', () => {
@@ -260,13 +272,25 @@ describe('bit-exact against Pillow', () => {
   };
 
   it('matches ImageEnhance contrast / colour and the torchvision PIL hue shift', () => {
-    assert.equal(run((img) => adjustContrast(img, W * H, 1.37)), PIL_REFERENCE.contrast137);
-    assert.equal(run((img) => adjustSaturation(img, W * H, 0.6)), PIL_REFERENCE.saturation06);
-    assert.equal(run((img) => adjustHue(img, W * H, -0.08)), PIL_REFERENCE.hueMinus008);
+    assert.equal(
+      run((img) => adjustContrast(img, W * H, 1.37)),
+      PIL_REFERENCE.contrast137,
+    );
+    assert.equal(
+      run((img) => adjustSaturation(img, W * H, 0.6)),
+      PIL_REFERENCE.saturation06,
+    );
+    assert.equal(
+      run((img) => adjustHue(img, W * H, -0.08)),
+      PIL_REFERENCE.hueMinus008,
+    );
   });
 
   it('matches ImageFilter.GaussianBlur', () => {
-    assert.equal(run((img) => gaussianBlurPil(img, W, H, 1.3)), PIL_REFERENCE.blur13);
+    assert.equal(
+      run((img) => gaussianBlurPil(img, W, H, 1.3)),
+      PIL_REFERENCE.blur13,
+    );
   });
 
   it('matches crop().resize(BICUBIC) down and up', () => {

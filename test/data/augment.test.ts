@@ -172,7 +172,11 @@ describe('ClipAugmenter (DataAugmentationDINO)', () => {
 
   it('centre-crop path is deterministic and keeps a flat frame flat', () => {
     const augmenter = new ClipAugmenter(SMALL);
-    const flat: ClipFrames = { frames: [new Uint8Array(WIDTH * HEIGHT * 3).fill(200), new Uint8Array(WIDTH * HEIGHT * 3).fill(200)], width: WIDTH, height: HEIGHT };
+    const flat: ClipFrames = {
+      frames: [new Uint8Array(WIDTH * HEIGHT * 3).fill(200), new Uint8Array(WIDTH * HEIGHT * 3).fill(200)],
+      width: WIDTH,
+      height: HEIGHT,
+    };
     const out = augmenter.centreCrop(flat);
     assert.ok(out.globalRgb.every((v) => v === 200));
     const expectedR = (200 / 255 - 0.485) / 0.229;
@@ -186,7 +190,10 @@ describe('ClipAugmenter (DataAugmentationDINO)', () => {
 
   it('rejects malformed input', () => {
     const augmenter = new ClipAugmenter(SMALL);
-    assert.throws(() => augmenter.augment({ frames: [new Uint8Array(10)], width: WIDTH, height: HEIGHT }, new Rng(0)), /frame 0 has 10 bytes/);
+    assert.throws(
+      () => augmenter.augment({ frames: [new Uint8Array(10)], width: WIDTH, height: HEIGHT }, new Rng(0)),
+      /frame 0 has 10 bytes/,
+    );
     const params = sampleAugmentParams(new Rng(0), 2, HEIGHT, WIDTH, augmenter.config);
     assert.throws(() => augmenter.render(makeClip(3), params), /params were drawn for 2 frames/);
   });

@@ -16,7 +16,10 @@ describe('ClipSampler (WTDataloader.py semantics)', () => {
   it('visits every start exactly once per epoch (before drop_last)', () => {
     const sampler = new ClipSampler({ totalFrames: 200, framesPerClip: 4, stride: 10, batchClips: 7, seed: 3 });
     const order = [...sampler.epochOrder(2)];
-    assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: 160 }, (_, i) => i));
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      Array.from({ length: 160 }, (_, i) => i),
+    );
     const batched = [...sampler.batches(2)].flatMap((b) => b.clips.map((c) => c.start));
     assert.equal(batched.length, sampler.stepsPerEpoch * 7);
     assert.equal(new Set(batched).size, batched.length);
@@ -38,7 +41,15 @@ describe('ClipSampler (WTDataloader.py semantics)', () => {
   });
 
   it('respects a trimmed [startFrame, endFrame) range', () => {
-    const sampler = new ClipSampler({ totalFrames: 1000, framesPerClip: 3, stride: 20, batchClips: 5, seed: 1, startFrame: 100, endFrame: 400 });
+    const sampler = new ClipSampler({
+      totalFrames: 1000,
+      framesPerClip: 3,
+      stride: 20,
+      batchClips: 5,
+      seed: 1,
+      startFrame: 100,
+      endFrame: 400,
+    });
     assert.equal(sampler.epochLength, 300 - 60);
     const starts = [...sampler.epochOrder(0)];
     assert.equal(Math.min(...starts), 100);
@@ -49,14 +60,11 @@ describe('ClipSampler (WTDataloader.py semantics)', () => {
   });
 
   it('explains a too-short video', () => {
-    assert.throws(
-      () => new ClipSampler({ totalFrames: 400, framesPerClip: 8, stride: 60, batchClips: 1, seed: 0 }),
-      {
-        message:
-          'Video too short for one clip: the usable range [0, 400) has 400 frames, but 8 frames per clip at stride 60 ' +
-          'need more than 480. Lower stride or framesPerClip.',
-      },
-    );
+    assert.throws(() => new ClipSampler({ totalFrames: 400, framesPerClip: 8, stride: 60, batchClips: 1, seed: 0 }), {
+      message:
+        'Video too short for one clip: the usable range [0, 400) has 400 frames, but 8 frames per clip at stride 60 ' +
+        'need more than 480. Lower stride or framesPerClip.',
+    });
     assert.throws(
       () => new ClipSampler({ totalFrames: 100, framesPerClip: 2, stride: 10, batchClips: 128, seed: 0 }),
       /gives 80 clip starts, fewer than batchClips 128/,

@@ -52,7 +52,10 @@ describe('resolveFfmpeg', () => {
     const real = tools!.ffmpeg;
     assert.equal(resolveFfmpeg({ explicitPath: real, searchPath: '' }).source, 'explicit');
     assert.equal(resolveFfmpeg({ searchPath: process.env.PATH }).source, 'path');
-    const fromNpm = resolveFfmpeg({ searchPath: '', loadOptionalModule: (id) => (id === '@ffmpeg-installer/ffmpeg' ? { path: real } : {}) });
+    const fromNpm = resolveFfmpeg({
+      searchPath: '',
+      loadOptionalModule: (id) => (id === '@ffmpeg-installer/ffmpeg' ? { path: real } : {}),
+    });
     assert.deepEqual(fromNpm, { ffmpeg: real, ffprobe: null, source: 'npm' });
   });
 });
@@ -70,7 +73,16 @@ describe('probeVideo', { skip: noFfmpeg || noVideos }, () => {
   test('vtest.avi with ffprobe', async () => {
     const probe = await probeVideo(videos!.vtest, tools!);
     assert.deepEqual(
-      { codec: probe.codec, width: probe.width, height: probe.height, fps: probe.fps, frames: probe.frameCount, source: probe.frameCountSource, duration: probe.durationSeconds, cfr: probe.constantFrameRate },
+      {
+        codec: probe.codec,
+        width: probe.width,
+        height: probe.height,
+        fps: probe.fps,
+        frames: probe.frameCount,
+        source: probe.frameCountSource,
+        duration: probe.durationSeconds,
+        cfr: probe.constantFrameRate,
+      },
       { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10, frames: 795, source: 'container', duration: 79.5, cfr: true },
     );
   });
@@ -78,7 +90,15 @@ describe('probeVideo', { skip: noFfmpeg || noVideos }, () => {
   test('vtest.avi without ffprobe (parses ffmpeg -i, counts packets)', async () => {
     const probe = await probeVideo(videos!.vtest, { ...tools!, ffprobe: null });
     assert.deepEqual(
-      { codec: probe.codec, width: probe.width, height: probe.height, fps: probe.fps, frames: probe.frameCount, source: probe.frameCountSource, duration: probe.durationSeconds },
+      {
+        codec: probe.codec,
+        width: probe.width,
+        height: probe.height,
+        fps: probe.fps,
+        frames: probe.frameCount,
+        source: probe.frameCountSource,
+        duration: probe.durationSeconds,
+      },
       { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10, frames: 795, source: 'counted', duration: 79.5 },
     );
   });
@@ -124,7 +144,10 @@ describe('error messages', { skip: noFfmpeg }, () => {
       writeFileSync(empty, 'YUV4MPEG2 W64 H48 F30:1 Ip A1:1 C420jpeg\n');
       await assert.rejects(
         probeVideo(empty, withFfprobe ? tools! : { ...tools!, ffprobe: null }),
-        expectVideoError('ZERO_FRAMES', `Video "${empty}" contains no frames: its video stream is empty. Fix: choose another video, or re-export this one.`),
+        expectVideoError(
+          'ZERO_FRAMES',
+          `Video "${empty}" contains no frames: its video stream is empty. Fix: choose another video, or re-export this one.`,
+        ),
       );
     });
   }

@@ -24,14 +24,19 @@ after(temp.cleanup);
 const chunkBytes = 64 * 1024 * 1024;
 
 function chunkFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.startsWith('frames-')).sort();
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('frames-'))
+    .sort();
 }
 
 function assertSameFrames(actual: FrameCache, reference: FrameCache) {
   assert.equal(actual.frameCount, reference.frameCount);
   assert.deepEqual(chunkFiles(actual.dir), chunkFiles(reference.dir));
   for (const name of chunkFiles(reference.dir)) {
-    assert.ok(readFileSync(join(actual.dir, name)).equals(readFileSync(join(reference.dir, name))), `${name} differs from an uninterrupted build`);
+    assert.ok(
+      readFileSync(join(actual.dir, name)).equals(readFileSync(join(reference.dir, name))),
+      `${name} differs from an uninterrupted build`,
+    );
   }
   assert.deepEqual(actual.luminance(), reference.luminance());
 }
@@ -54,7 +59,13 @@ describe('frame cache on vtest.avi', { skip: noFfmpeg || noVideos }, () => {
     assert.equal(reference.height, 320);
     assert.equal(reference.fps, 10);
     assert.equal(reference.complete, true);
-    assert.deepEqual(chunkFiles(reference.dir), ['frames-00000.rgb', 'frames-00001.rgb', 'frames-00002.rgb', 'frames-00003.rgb', 'frames-00004.rgb']);
+    assert.deepEqual(chunkFiles(reference.dir), [
+      'frames-00000.rgb',
+      'frames-00001.rgb',
+      'frames-00002.rgb',
+      'frames-00003.rgb',
+      'frames-00004.rgb',
+    ]);
     const last = progress.at(-1)!;
     assert.equal(last.framesDone, 795);
     assert.equal(last.totalFrames, 795);
@@ -83,7 +94,11 @@ describe('frame cache on vtest.avi', { skip: noFfmpeg || noVideos }, () => {
     assert.equal(plan.cacheDir, reference.dir);
     const started = Date.now();
     // A bogus ffmpeg proves nothing is decoded: only ffprobe runs, for the plan.
-    const again = await buildFrameCache(videos!.vtest, { cacheRoot: join(temp.dir, 'full'), tools: { ...tools!, ffmpeg: '/nonexistent/ffmpeg' }, chunkBytes });
+    const again = await buildFrameCache(videos!.vtest, {
+      cacheRoot: join(temp.dir, 'full'),
+      tools: { ...tools!, ffmpeg: '/nonexistent/ffmpeg' },
+      chunkBytes,
+    });
     assert.ok(Date.now() - started < 5000);
     assert.equal(again.frameCount, 795);
     assert.equal(readFileSync(join(reference.dir, 'index.json'), 'utf8'), indexBefore);
@@ -91,13 +106,20 @@ describe('frame cache on vtest.avi', { skip: noFfmpeg || noVideos }, () => {
     again.close();
   });
 
-  for (const [strategy, stopAt] of [['seek', 437], ['decode-skip', 250]] as const) {
+  for (const [strategy, stopAt] of [
+    ['seek', 437],
+    ['decode-skip', 250],
+  ] as const) {
     test(`interrupted at frame ${stopAt} and resumed by ${strategy}: identical to an uninterrupted build`, async () => {
       const cacheRoot = join(temp.dir, `resume-${strategy}`);
       const controller = new AbortController();
       await assert.rejects(
         buildFrameCache(videos!.vtest, {
-          cacheRoot, tools: tools!, chunkBytes, signal: controller.signal, progressIntervalMs: 0,
+          cacheRoot,
+          tools: tools!,
+          chunkBytes,
+          signal: controller.signal,
+          progressIntervalMs: 0,
           onProgress: (p) => p.framesDone >= stopAt && controller.abort(),
         }),
         new RegExp(`was cancelled at frame ${stopAt}; it resumes from there next time`),
@@ -114,7 +136,11 @@ describe('frame cache on vtest.avi', { skip: noFfmpeg || noVideos }, () => {
 
       const methods: ResumeMethod[] = [];
       const resumed = await buildFrameCache(videos!.vtest, {
-        cacheRoot, tools: tools!, chunkBytes, resumeStrategy: strategy, onProgress: (p) => methods.push(p.resumeMethod),
+        cacheRoot,
+        tools: tools!,
+        chunkBytes,
+        resumeStrategy: strategy,
+        onProgress: (p) => methods.push(p.resumeMethod),
       });
       assert.equal(methods.at(-1), strategy);
       assert.equal(resumed.index.completedFrames, 795);
@@ -128,15 +154,31 @@ describe('frame cache on vtest.avi', { skip: noFfmpeg || noVideos }, () => {
     const controller = new AbortController();
     await assert.rejects(
       buildFrameCache(videos!.vtest, {
-        cacheRoot, tools: tools!, shortSide: 64, signal: controller.signal, progressIntervalMs: 0,
+        cacheRoot,
+        tools: tools!,
+        shortSide: 64,
+        signal: controller.signal,
+        progressIntervalMs: 0,
         onProgress: (p) => p.framesDone >= 700 && controller.abort(),
       }),
       /cancelled at frame 700/,
     );
     const methods: ResumeMethod[] = [];
-    const resumed = await buildFrameCache(videos!.vtest, { cacheRoot, tools: tools!, shortSide: 64, onProgress: (p) => methods.push(p.resumeMethod) });
+    const resumed = await buildFrameCache(videos!.vtest, {
+      cacheRoot,
+      tools: tools!,
+      shortSide: 64,
+      onProgress: (p) => methods.push(p.resumeMethod),
+    });
     assert.equal(methods.at(-1), 'seek');
-    const direct = await decodeSelectedFrames(tools!, videos!.vtest, [699, 700, 701, 794], resumed.width, resumed.height, scaleFilter(resumed.width, resumed.height));
+    const direct = await decodeSelectedFrames(
+      tools!,
+      videos!.vtest,
+      [699, 700, 701, 794],
+      resumed.width,
+      resumed.height,
+      scaleFilter(resumed.width, resumed.height),
+    );
     for (const [index, frame] of direct) assert.ok(Buffer.from(resumed.readFrame(index)).equals(frame), `frame ${index} differs`);
     resumed.close();
   });
@@ -182,8 +224,24 @@ describe('resume on H.264 with B-frames and 1 s GOPs', { skip: noFfmpeg }, () =>
   test('auto resume seeks, verifies, and matches an uninterrupted build', async () => {
     const video = join(temp.dir, 'gop25.mp4');
     const r = spawnSync(tools!.ffmpeg, [
-      '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=6',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '3', '-g', '25', '-pix_fmt', 'yuv420p', video,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=320x240:r=25:d=6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-bf',
+      '3',
+      '-g',
+      '25',
+      '-pix_fmt',
+      'yuv420p',
+      video,
     ]);
     assert.equal(r.status, 0, r.stderr.toString());
     const full = await buildFrameCache(video, { cacheRoot: join(temp.dir, 'h264-full'), tools: tools!, shortSide: 120 });
@@ -194,13 +252,22 @@ describe('resume on H.264 with B-frames and 1 s GOPs', { skip: noFfmpeg }, () =>
       const controller = new AbortController();
       await assert.rejects(
         buildFrameCache(video, {
-          cacheRoot, tools: tools!, shortSide: 120, signal: controller.signal, progressIntervalMs: 0,
+          cacheRoot,
+          tools: tools!,
+          shortSide: 120,
+          signal: controller.signal,
+          progressIntervalMs: 0,
           onProgress: (p) => p.framesDone >= stopAt && controller.abort(),
         }),
         /cancelled/,
       );
       const methods: ResumeMethod[] = [];
-      const resumed = await buildFrameCache(video, { cacheRoot, tools: tools!, shortSide: 120, onProgress: (p) => methods.push(p.resumeMethod) });
+      const resumed = await buildFrameCache(video, {
+        cacheRoot,
+        tools: tools!,
+        shortSide: 120,
+        onProgress: (p) => methods.push(p.resumeMethod),
+      });
       assert.equal(methods.at(-1), 'seek');
       assertSameFrames(resumed, full);
       resumed.close();
@@ -214,9 +281,18 @@ describe('blank tail detection', { skip: noFfmpeg }, () => {
     const video = join(temp.dir, 'content-then-black.mp4');
     // 4 s of test pattern, then 3 s of black, at 10 fps: frames 40..69 are black.
     const r = spawnSync(tools!.ffmpeg, [
-      '-v', 'error', '-y', '-filter_complex',
+      '-v',
+      'error',
+      '-y',
+      '-filter_complex',
       'testsrc2=s=160x120:r=10:d=4[a];color=c=black:s=160x120:r=10:d=3[b];[a][b]concat=n=2:v=1:a=0',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', video,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      video,
     ]);
     assert.equal(r.status, 0, r.stderr.toString());
     const cache = await buildFrameCache(video, { cacheRoot: join(temp.dir, 'blank'), tools: tools!, shortSide: 120 });

@@ -50,7 +50,14 @@ export function makeTempDir(prefix: string): { dir: string; cleanup: () => void 
  * Decodes the given frame indices straight from the video with ffmpeg's select filter, independently
  * of the cache code, for comparison. Returns frames in ascending index order.
  */
-export async function decodeSelectedFrames(tools: FfmpegTools, file: string, indices: number[], width: number, height: number, scale: string): Promise<Map<number, Buffer>> {
+export async function decodeSelectedFrames(
+  tools: FfmpegTools,
+  file: string,
+  indices: number[],
+  width: number,
+  height: number,
+  scale: string,
+): Promise<Map<number, Buffer>> {
   const sorted = [...new Set(indices)].sort((a, b) => a - b);
   const select = `select='${sorted.map((i) => `eq(n\\,${i})`).join('+')}'`;
   const frames = new Map<number, Buffer>();

@@ -21,12 +21,16 @@ function testImage(width: number, height: number, channels: number): Uint8Array 
   const random = seededRandom(width * 31 + channels);
   const data = new Uint8Array(width * height * channels);
   // Smooth gradients (exercise the Up filter's wrap-around) plus noise (exercise deflate on random bytes).
-  for (let i = 0; i < data.length; i++) data[i] = (i % 7 === 0 ? random() * 256 : (i * 3) / channels + Math.floor(i / (width * channels)) * 5) & 0xff;
+  for (let i = 0; i < data.length; i++)
+    data[i] = (i % 7 === 0 ? random() * 256 : (i * 3) / channels + Math.floor(i / (width * channels)) * 5) & 0xff;
   return data;
 }
 
 describe('encodePng', () => {
-  for (const [channels, pixelFormat] of [[3, 'rgb24'], [1, 'gray']] as const) {
+  for (const [channels, pixelFormat] of [
+    [3, 'rgb24'],
+    [1, 'gray'],
+  ] as const) {
     test(`${pixelFormat} round-trips through ffmpeg's PNG decoder`, { skip: noFfmpeg }, async () => {
       const width = 37;
       const height = 23;

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { decodeFrames, probeVideo } from '../../src/trainer/data/ffmpeg';
-import { ensureDemoVideo, generateSyntheticVideo, groundTruthMask, maskLevelToObjectId, syntheticFilterGraph } from '../../src/trainer/data/syntheticVideo';
+import {
+  ensureDemoVideo,
+  generateSyntheticVideo,
+  groundTruthMask,
+  maskLevelToObjectId,
+  syntheticFilterGraph,
+} from '../../src/trainer/data/syntheticVideo';
 import { ffmpegOrSkip, makeTempDir } from './helpers';
 
 const { tools, skip: noFfmpeg } = ffmpegOrSkip();
@@ -10,7 +16,13 @@ const temp = makeTempDir('synthetic');
 after(temp.cleanup);
 
 /** Compares the decoded mask video with groundTruthMask() on the given frames; returns the mismatching frames. */
-async function maskMismatches(maskFile: string, width: number, height: number, options: { fps: number; seed: number }, frames: Set<number> | 'all') {
+async function maskMismatches(
+  maskFile: string,
+  width: number,
+  height: number,
+  options: { fps: number; seed: number },
+  frames: Set<number> | 'all',
+) {
   const bad: string[] = [];
   let index = 0;
   let compared = 0;
@@ -29,7 +41,11 @@ async function maskMismatches(maskFile: string, width: number, height: number, o
 
 describe('synthetic walking tour', { skip: noFfmpeg }, () => {
   test('analytic masks equal the decoded mask video on every frame (320×180, 15 fps, seed 7)', async () => {
-    const files = await generateSyntheticVideo(`${temp.dir}/small`, { width: 320, height: 180, fps: 15, durationSeconds: 3, seed: 7 }, tools!);
+    const files = await generateSyntheticVideo(
+      `${temp.dir}/small`,
+      { width: 320, height: 180, fps: 15, durationSeconds: 3, seed: 7 },
+      tools!,
+    );
     assert.equal(files.frameCount, 45);
     const probe = await probeVideo(files.video, tools!);
     assert.deepEqual([probe.width, probe.height, probe.fps, probe.frameCount], [320, 180, 15, 45]);
@@ -61,8 +77,13 @@ describe('synthetic walking tour', { skip: noFfmpeg }, () => {
     // The mask is rasterised in z-order, so at a pixel covered by several objects the highest id wins:
     // check on the filter graph that overlays run in the same order.
     const graph = syntheticFilterGraph();
-    const order = ['[bg][o0]', '[v0][o1]', '[v1][o2]', '[v2][o3]', '[mbg][m0]', '[mk0][m1]', '[mk1][m2]', '[mk2][m3]'].map((s) => graph.indexOf(s));
-    assert.ok(order.every((pos, k) => pos >= 0 && (k === 0 || k === 4 || pos > order[k - 1])), `overlay order ${order}`);
+    const order = ['[bg][o0]', '[v0][o1]', '[v1][o2]', '[v2][o3]', '[mbg][m0]', '[mk0][m1]', '[mk1][m2]', '[mk2][m3]'].map((s) =>
+      graph.indexOf(s),
+    );
+    assert.ok(
+      order.every((pos, k) => pos >= 0 && (k === 0 || k === 4 || pos > order[k - 1])),
+      `overlay order ${order}`,
+    );
   });
 
   test('seed changes the paths; same seed gives the same masks', () => {

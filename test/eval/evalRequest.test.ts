@@ -15,7 +15,11 @@ const work = mkdtempSync(join(tmpdir(), 'dora-eval-request-'));
 
 async function tinyCheckpoint(): Promise<string> {
   const video = await tinySyntheticVideo(join(work, 'media'));
-  const config = writeConfig(join(work, 'run'), 'tiny', tinyConfig(video, { runtime: { backend: 'cpu' }, data: { frameCache: { dir: join(work, 'frame-cache') } } }));
+  const config = writeConfig(
+    join(work, 'run'),
+    'tiny',
+    tinyConfig(video, { runtime: { backend: 'cpu' }, data: { frameCache: { dir: join(work, 'frame-cache') } } }),
+  );
   const run = await runTraining({ configPath: config, cacheRoot: join(work, 'frame-cache'), maxSteps: 2 });
   return join(run.runDir, 'checkpoints', 'step-000002.json');
 }
@@ -24,12 +28,29 @@ test('evaluate through the trainer child: progress, one result per job, stored, 
   assert.ok(existsSync(TRAINER), `${TRAINER} is built (npm run build)`);
   const checkpoint = await tinyCheckpoint();
   const progress: EvalProgressUpdate[] = [];
-  const outcome = await evaluateCheckpoint({ trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'knn', dataset: 'synthetic' }, { suite: 'attention' }], onProgress: (p) => progress.push(p) });
+  const outcome = await evaluateCheckpoint({
+    trainerPath: TRAINER,
+    checkpoint,
+    jobs: [{ suite: 'knn', dataset: 'synthetic' }, { suite: 'attention' }],
+    onProgress: (p) => progress.push(p),
+  });
   assert.equal(outcome.reason, 'completed', outcome.error);
-  assert.deepEqual(outcome.results.map((r) => [r.suite, r.dataset, r.cached]), [['knn', 'synthetic', false], ['attention', 'video', false]]);
+  assert.deepEqual(
+    outcome.results.map((r) => [r.suite, r.dataset, r.cached]),
+    [
+      ['knn', 'synthetic', false],
+      ['attention', 'video', false],
+    ],
+  );
   assert.equal(outcome.results[0].evalFile, evalSidecarPath(checkpoint));
-  assert.ok(progress.some((p) => p.fraction === 1 && p.job === 0 && /k-NN/.test(p.message)), 'k-NN progress reaches 100 %');
-  assert.ok(progress.some((p) => p.job === 1 && /attention/.test(p.message)), 'the second job reports as job 1');
+  assert.ok(
+    progress.some((p) => p.fraction === 1 && p.job === 0 && /k-NN/.test(p.message)),
+    'k-NN progress reaches 100 %',
+  );
+  assert.ok(
+    progress.some((p) => p.job === 1 && /attention/.test(p.message)),
+    'the second job reports as job 1',
+  );
   const metrics = evalMetrics(await readEvalSidecar(evalSidecarPath(checkpoint)));
   const top1 = metrics.find((m) => m.key === 'knn:synthetic:top1@20');
   assert.ok(top1 && top1.value >= 0 && top1.value <= 100);
@@ -42,8 +63,14 @@ test('evaluate through the trainer child: progress, one result per job, stored, 
   // Cancel as soon as the tracking suite starts working: nothing is stored for it.
   const abort = new AbortController();
   const cancelled = await evaluateCheckpoint({
-    trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'tracking' }], signal: abort.signal, killGraceMs: 10_000,
-    onProgress: (p) => { if (/tracking/.test(p.message)) abort.abort(); },
+    trainerPath: TRAINER,
+    checkpoint,
+    jobs: [{ suite: 'tracking' }],
+    signal: abort.signal,
+    killGraceMs: 10_000,
+    onProgress: (p) => {
+      if (/tracking/.test(p.message)) abort.abort();
+    },
   });
   assert.equal(cancelled.reason, 'stopped');
   assert.equal(cancelled.results.length, 0);
@@ -57,22 +84,34 @@ test('evaluate through the trainer child: progress, one result per job, stored, 
   assert.match(failed.error ?? '', /no-such-folder/);
 });
 
-test('the video of a job (the synthetic tour for a run trained on another video) is what the evaluation reads', { timeout: 300_000 }, async () => {
-  const checkpoint = await tinyCheckpoint();
-  const source = await tinySyntheticVideo(join(work, 'media'));
-  // A copy of the tour in another folder stands in for "the synthetic tour next to the workspace".
-  const other = join(work, 'elsewhere');
-  mkdirSync(other, { recursive: true });
-  for (const file of readdirSync(dirname(source)).filter((f) => f.startsWith('tiny-tour'))) copyFileSync(join(dirname(source), file), join(other, file));
-  const video = join(other, basename(source));
-  const outcome = await evaluateCheckpoint({ trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'knn', dataset: 'synthetic', video }] });
-  assert.equal(outcome.reason, 'completed', outcome.error);
-  const stored = await readEvalSidecar(evalSidecarPath(checkpoint));
-  assert.ok(Object.values(stored!.results).some((r) => r.suite === 'knn' && (r.settings as { video?: string }).video === video), 'the record names the tour it was computed on');
-});
+test(
+  'the video of a job (the synthetic tour for a run trained on another video) is what the evaluation reads',
+  { timeout: 300_000 },
+  async () => {
+    const checkpoint = await tinyCheckpoint();
+    const source = await tinySyntheticVideo(join(work, 'media'));
+    // A copy of the tour in another folder stands in for "the synthetic tour next to the workspace".
+    const other = join(work, 'elsewhere');
+    mkdirSync(other, { recursive: true });
+    for (const file of readdirSync(dirname(source)).filter((f) => f.startsWith('tiny-tour')))
+      copyFileSync(join(dirname(source), file), join(other, file));
+    const video = join(other, basename(source));
+    const outcome = await evaluateCheckpoint({ trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'knn', dataset: 'synthetic', video }] });
+    assert.equal(outcome.reason, 'completed', outcome.error);
+    const stored = await readEvalSidecar(evalSidecarPath(checkpoint));
+    assert.ok(
+      Object.values(stored!.results).some((r) => r.suite === 'knn' && (r.settings as { video?: string }).video === video),
+      'the record names the tour it was computed on',
+    );
+  },
+);
 
 test('a trainer that cannot start fails with the reason', async () => {
-  const outcome = await evaluateCheckpoint({ trainerPath: join(work, 'missing-trainer.js'), checkpoint: join(work, 'step-000001.json'), jobs: [{ suite: 'attention' }] });
+  const outcome = await evaluateCheckpoint({
+    trainerPath: join(work, 'missing-trainer.js'),
+    checkpoint: join(work, 'step-000001.json'),
+    jobs: [{ suite: 'attention' }],
+  });
   assert.equal(outcome.reason, 'failed');
   assert.match(outcome.error ?? '', /missing-trainer\.js|Cannot find module|exited/);
 });

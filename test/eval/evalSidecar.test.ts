@@ -26,14 +26,23 @@ test('a result is computed once, then read back; other settings or other weights
   const other = await cachedEvaluation(identity, 'knn', 'fashion-mnist', { imageSize: 48, k: [10, 20] }, compute);
   assert.equal(other.cached, false);
   const stored = JSON.parse(readFileSync(file, 'utf8')) as EvalSidecar;
-  assert.deepEqual(Object.keys(stored.results).sort(), [evalKey('knn', 'fashion-mnist', { k: [10, 20], imageSize: 48 }), evalKey('knn', 'synthetic', { imageSize: 48, k: [10, 20] })].sort());
+  assert.deepEqual(
+    Object.keys(stored.results).sort(),
+    [evalKey('knn', 'fashion-mnist', { k: [10, 20], imageSize: 48 }), evalKey('knn', 'synthetic', { imageSize: 48, k: [10, 20] })].sort(),
+  );
 
   const forced = await cachedEvaluation({ ...identity, force: true }, 'knn', 'synthetic', { k: [10, 20], imageSize: 48 }, compute);
   assert.equal(forced.cached, false);
   assert.equal(calls, 3);
 
   // New weights under the same name: old results no longer apply and are dropped.
-  const replaced = await cachedEvaluation({ ...identity, weightsSha256: 'b'.repeat(64) }, 'knn', 'synthetic', { k: [10, 20], imageSize: 48 }, compute);
+  const replaced = await cachedEvaluation(
+    { ...identity, weightsSha256: 'b'.repeat(64) },
+    'knn',
+    'synthetic',
+    { k: [10, 20], imageSize: 48 },
+    compute,
+  );
   assert.equal(replaced.cached, false);
   assert.equal(Object.keys((JSON.parse(readFileSync(file, 'utf8')) as EvalSidecar).results).length, 1);
   assert.ok(!existsSync(join(dir, 'step-000120.eval.json.tmp')));

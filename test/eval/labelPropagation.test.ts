@@ -22,7 +22,8 @@ function pixelTruth(t: number): Uint8Array {
   const size = GRID * PATCH;
   const patches = patchTruth(t);
   const out = new Uint8Array(size * size);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = patches[Math.floor(y / PATCH) * GRID + Math.floor(x / PATCH)];
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) out[y * size + x] = patches[Math.floor(y / PATCH) * GRID + Math.floor(x / PATCH)];
   return out;
 }
 
@@ -53,12 +54,18 @@ test('propagated masks equal the ground truth of a square translating one patch 
     const size = GRID * PATCH;
     const left = t * PATCH;
     const right = (t + 2) * PATCH - 1;
-    const corners = [[2 * PATCH, left], [2 * PATCH, right], [4 * PATCH - 1, left], [4 * PATCH - 1, right]]
-      .filter(([, x]) => x > 0 && x < size - 1).map(([y, x]) => y * size + x);
+    const corners = [
+      [2 * PATCH, left],
+      [2 * PATCH, right],
+      [4 * PATCH - 1, left],
+      [4 * PATCH - 1, right],
+    ]
+      .filter(([, x]) => x > 0 && x < size - 1)
+      .map(([y, x]) => y * size + x);
     const differing = Array.from(pixels.keys()).filter((i) => pixels[i] !== truth[i]);
     assert.deepEqual(differing, corners, `frame ${t}: only the rounded corners differ`);
     assert.equal(regionIoU(pixels, truth), (64 - corners.length) / 64);
-    assert.equal(boundaryFMeasure(pixels, truth, size, size).f, 1, 'within DAVIS\'s 1-pixel tolerance at 24×24');
+    assert.equal(boundaryFMeasure(pixels, truth, size, size).f, 1, "within DAVIS's 1-pixel tolerance at 24×24");
   }
 });
 

@@ -19,7 +19,11 @@ test('k-NN on raw pixels separates flat colours perfectly and is recorded as pix
       mkdirSync(join(root, split, name), { recursive: true });
       for (let i = 0; i < 4; i++) {
         const data = new Uint8Array(16 * 16 * 3);
-        for (let p = 0; p < 16 * 16; p++) data.set(rgb.map((v) => Math.max(0, Math.min(255, v + 7 * i - (p % 5)))), p * 3);
+        for (let p = 0; p < 16 * 16; p++)
+          data.set(
+            rgb.map((v) => Math.max(0, Math.min(255, v + 7 * i - (p % 5)))),
+            p * 3,
+          );
         writeFileSync(join(root, split, name, `${i}.png`), encodePng({ width: 16, height: 16, channels: 3, data }));
       }
     }
@@ -31,7 +35,10 @@ test('k-NN on raw pixels separates flat colours perfectly and is recorded as pix
   const outcome = await runEvaluation(encoder, { suite: 'knn', dataset: root, rawPixels: true });
   const result = outcome.record.result as KnnResult;
   assert.deepEqual(result.classes, ['blue', 'green', 'red']);
-  assert.ok(result.scores.every((s) => s.top1 === 100), JSON.stringify(result.scores));
+  assert.ok(
+    result.scores.every((s) => s.top1 === 100),
+    JSON.stringify(result.scores),
+  );
   assert.match((outcome.record.settings as { features: string }).features, /raw normalised pixels/);
   await assert.rejects(runEvaluation(encoder, { suite: 'knn', dataset: root }), 'the network path does use the (disposed) weights');
 });

@@ -22,7 +22,10 @@ test('J of a 4×4 square and its one-pixel shift is 12 / 20', () => {
 
 test('F of the shifted square: 0.5 with no tolerance, 1 within one pixel', () => {
   // The boundary of a 4×4 square is its 12 outer pixels. Shared boundary pixels: rows 2 and 5 at columns 3..5 = 6.
-  assert.equal(maskBoundary(square, 10, 10).reduce((s, v) => s + v, 0), 12);
+  assert.equal(
+    maskBoundary(square, 10, 10).reduce((s, v) => s + v, 0),
+    12,
+  );
   const exact = boundaryFMeasure(shifted, square, 10, 10, 0);
   assert.deepEqual(exact, { precision: 0.5, recall: 0.5, f: 0.5 });
   // Every boundary pixel of one square has a boundary pixel of the other at distance ≤ 1.

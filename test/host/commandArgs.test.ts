@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../../src/host/logic/commandArgs';
+import {
+  checkpointFromArg,
+  checkpointsFromArgs,
+  configFromArg,
+  evalCommandOptionsFromArgs,
+  runDirFromArg,
+} from '../../src/host/logic/commandArgs';
 import { jobsForCheckpoint } from '../../src/host/logic/evalJob';
 import { runDirOfCheckpoint, runsDirFromConfigText, runsDirFromSetting } from '../../src/host/logic/runsDirs';
 
@@ -18,7 +24,10 @@ test('a run folder from tree nodes, Uris, paths and files inside the run', () =>
 });
 
 test('a checkpoint sidecar from nodes, sidecar paths and weight files', () => {
-  assert.equal(checkpointFromArg({ kind: 'checkpoint', sidecarFile: '/r/a/checkpoints/step-000004.json' }), '/r/a/checkpoints/step-000004.json');
+  assert.equal(
+    checkpointFromArg({ kind: 'checkpoint', sidecarFile: '/r/a/checkpoints/step-000004.json' }),
+    '/r/a/checkpoints/step-000004.json',
+  );
   assert.equal(checkpointFromArg('/r/a/checkpoints/step-000004.optim.safetensors'), '/r/a/checkpoints/step-000004.json');
   assert.equal(checkpointFromArg('/r/a/checkpoints/step-000004.safetensors'), '/r/a/checkpoints/step-000004.json');
   assert.equal(checkpointFromArg('/r/a/run.json'), undefined);
@@ -39,7 +48,7 @@ test('configs only from *.dora.json', () => {
   assert.equal(configFromArg('/w/package.json'), undefined);
 });
 
-test('runs folders: the config runtime.runsDir, the setting, and a checkpoint\'s run', () => {
+test("runs folders: the config runtime.runsDir, the setting, and a checkpoint's run", () => {
   assert.equal(runsDirFromConfigText('/w/exp/a.dora.json', '{"runtime":{"runsDir":"../out"}}'), path.resolve('/w/out'));
   assert.equal(runsDirFromConfigText('/w/exp/a.dora.json', '{ not json'), path.resolve('/w/exp/runs'));
   assert.equal(runsDirFromSetting('results', '/w'), path.resolve('/w/results'));
@@ -52,7 +61,11 @@ test('Evaluate Checkpoint arguments: checkpoints plus an options object with job
   const node = { kind: 'checkpoint', sidecarFile: '/r/checkpoints/step-000008.json', runDir: '/r' };
   const options = { jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }, { suite: 'bogus' }, { suite: 'attention' }], quiet: true };
   assert.deepEqual(checkpointsFromArgs([node, options]), ['/r/checkpoints/step-000008.json'], 'the options object is not a checkpoint');
-  assert.deepEqual(evalCommandOptionsFromArgs([node, options]), { jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }, { suite: 'attention' }], force: false, quiet: true });
+  assert.deepEqual(evalCommandOptionsFromArgs([node, options]), {
+    jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }, { suite: 'attention' }],
+    force: false,
+    quiet: true,
+  });
   // From the tree: (clicked node, selected nodes) carry no options.
   assert.deepEqual(evalCommandOptionsFromArgs([node, [node]]), { jobs: undefined, force: false, quiet: false });
   assert.deepEqual(evalCommandOptionsFromArgs([['/a/step-000001.json'], { force: true }]), { jobs: undefined, force: true, quiet: false });
@@ -68,9 +81,17 @@ test('runs trained on a video without ground truth evaluate k-NN on objects and 
   };
   const synthetic = path.join(root, 'tour.mp4');
   writeFileSync(path.join(root, 'tour.json'), JSON.stringify({ generator: 'dora-studio synthetic walking tour v1', options: {} }));
-  const jobs = [{ suite: 'knn' as const, dataset: 'synthetic' }, { suite: 'knn' as const, dataset: 'fashion-mnist' }, { suite: 'tracking' as const }, { suite: 'attention' as const }];
+  const jobs = [
+    { suite: 'knn' as const, dataset: 'synthetic' },
+    { suite: 'knn' as const, dataset: 'fashion-mnist' },
+    { suite: 'tracking' as const },
+    { suite: 'attention' as const },
+  ];
   let generated = 0;
-  const tour = async () => { generated++; return '/generated/tour.mp4'; };
+  const tour = async () => {
+    generated++;
+    return '/generated/tour.mp4';
+  };
   assert.deepEqual(await jobsForCheckpoint(runWith('on-synthetic', synthetic), jobs, tour), jobs, 'a synthetic run keeps its own video');
   assert.equal(generated, 0);
   assert.deepEqual(await jobsForCheckpoint(runWith('on-real', path.join(root, 'walk.mp4')), jobs, tour), [
@@ -79,6 +100,8 @@ test('runs trained on a video without ground truth evaluate k-NN on objects and 
     { suite: 'tracking', video: '/generated/tour.mp4' },
     { suite: 'attention' },
   ]);
-  assert.deepEqual(await jobsForCheckpoint(runWith('attention-only', path.join(root, 'walk.mp4')), [{ suite: 'attention' }], tour), [{ suite: 'attention' }]);
+  assert.deepEqual(await jobsForCheckpoint(runWith('attention-only', path.join(root, 'walk.mp4')), [{ suite: 'attention' }], tour), [
+    { suite: 'attention' },
+  ]);
   assert.equal(generated, 1, 'the tour is only made when a job needs it');
 });

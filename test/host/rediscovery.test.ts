@@ -10,9 +10,15 @@ import { copyFixture } from './helpers';
 
 function makeLive(runDir: string, pid: number): void {
   const info = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8'));
-  writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ ...info, pid, hostname: hostname(), heartbeat: new Date().toISOString(), statusHint: 'running' }));
+  writeFileSync(
+    path.join(runDir, 'run.json'),
+    JSON.stringify({ ...info, pid, hostname: hostname(), heartbeat: new Date().toISOString(), statusHint: 'running' }),
+  );
   // Drop the `finished` event: the trainer is still at it.
-  const events = readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').filter((l: string) => !l.includes('"finished"'));
+  const events = readFileSync(path.join(runDir, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l: string) => !l.includes('"finished"'));
   writeFileSync(path.join(runDir, 'events.jsonl'), events.join('\n') + '\n');
 }
 
@@ -25,9 +31,16 @@ test('a run whose trainer is alive on this host is running, and its metrics are 
   const run = index.find(runDir)!;
   assert.equal(run.status.status, 'running');
   assert.equal(index.lastMetrics(runDir)?.step, 240);
-  appendFileSync(path.join(runDir, 'metrics.jsonl'), JSON.stringify({ step: 241, epoch: 1, time: 't', loss: 6.5, lr: 0, wd: 0, momentum: 0, teacherTemp: 0, imgPerSec: 1, secPerStep: 1 }) + '\n');
+  appendFileSync(
+    path.join(runDir, 'metrics.jsonl'),
+    JSON.stringify({ step: 241, epoch: 1, time: 't', loss: 6.5, lr: 0, wd: 0, momentum: 0, teacherTemp: 0, imgPerSec: 1, secPerStep: 1 }) +
+      '\n',
+  );
   const fresh = await index.pollMetrics(runDir);
-  assert.deepEqual(fresh.map((r) => r.step), [241]);
+  assert.deepEqual(
+    fresh.map((r) => r.step),
+    [241],
+  );
   assert.equal(index.lastMetrics(runDir)?.loss, 6.5);
   assert.equal(index.metricsAt(runDir).get(100)?.step, 100);
 });

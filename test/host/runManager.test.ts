@@ -7,7 +7,10 @@ import { KILLED_REASON, RunManager, type LogLine } from '../../src/host/logic/ru
 
 const FAKE_TRAINER = path.join(__dirname, 'fixtures', 'fakeTrainer.js');
 
-function manager(mode: string, options: { stopGraceMs?: number; killGraceMs?: number } = {}): { m: RunManager; logs: LogLine[]; runsDir: string } {
+function manager(
+  mode: string,
+  options: { stopGraceMs?: number; killGraceMs?: number } = {},
+): { m: RunManager; logs: LogLine[]; runsDir: string } {
   const runsDir = path.join(mkdtempSync(path.join(tmpdir(), 'dora-rm-')), 'runs');
   const m = new RunManager({ trainerPath: FAKE_TRAINER, env: { ...process.env, FAKE_TRAINER_MODE: mode }, ...options });
   const logs: LogLine[] = [];
@@ -55,7 +58,10 @@ test('a trainer that ignores stop and SIGTERM is killed, and the run gets a `fai
   const texts = logs.map((l) => l.text).join('\n');
   assert.match(texts, /sending SIGTERM[\s\S]*sending SIGKILL/);
   await new Promise((r) => setTimeout(r, 50)); // the event is appended right after the kill
-  const events = readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const events = readFileSync(path.join(runDir, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(events.at(-1).type, 'failed');
   assert.equal(events.at(-1).reason, KILLED_REASON);
 });

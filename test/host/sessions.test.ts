@@ -53,21 +53,35 @@ test('dashboard: refresh appends only new metrics and pushes status and snapshot
   posted.length = 0;
   await session.refresh();
   assert.equal(posted.length, 0, 'nothing changed, nothing sent');
-  appendFileSync(path.join(runDir, 'metrics.jsonl'), JSON.stringify({ step: 241, epoch: 1, time: 't', loss: 7, lr: 0, wd: 0, momentum: 0, teacherTemp: 0, imgPerSec: 1, secPerStep: 1 }) + '\n{"step": 242, "torn');
+  appendFileSync(
+    path.join(runDir, 'metrics.jsonl'),
+    JSON.stringify({ step: 241, epoch: 1, time: 't', loss: 7, lr: 0, wd: 0, momentum: 0, teacherTemp: 0, imgPerSec: 1, secPerStep: 1 }) +
+      '\n{"step": 242, "torn',
+  );
   const snap = path.join(runDir, 'snapshots', 'step-000250');
   mkdirSync(snap);
   writeFileSync(path.join(snap, 'snapshot.json'), '{}');
   await session.refresh();
   assert.equal(posted.length, 1);
-  assert.deepEqual(posted[0].metrics?.map((r) => r.step), [241]);
+  assert.deepEqual(
+    posted[0].metrics?.map((r) => r.step),
+    [241],
+  );
   assert.equal(posted[0].metricsAppend, true);
   assert.deepEqual(posted[0].snapshotSteps?.slice(-1), [250]);
 });
 
 test('dashboard: a crash seen over IPC becomes the error banner, with the fix', async () => {
-  const live = { ...initialLiveRun('/r', 'r', false), finished: { reason: 'failed' as const }, lastError: { message: 'trainer exited with code 3', fix: 'resume from the last checkpoint' } };
+  const live = {
+    ...initialLiveRun('/r', 'r', false),
+    finished: { reason: 'failed' as const },
+    lastError: { message: 'trainer exited with code 3', fix: 'resume from the last checkpoint' },
+  };
   assert.equal(errorText({ status: 'running', step: 3 }, live), 'trainer exited with code 3\nFix: resume from the last checkpoint');
-  assert.equal(errorText({ status: 'crashed', step: 3, reason: 'trainer process 7 is gone' }, undefined), 'Run crashed at step 3: trainer process 7 is gone');
+  assert.equal(
+    errorText({ status: 'crashed', step: 3, reason: 'trainer process 7 is gone' }, undefined),
+    'Run crashed at step 3: trainer process 7 is gone',
+  );
   assert.equal(errorText({ status: 'finished', step: 3 }, undefined), null);
 });
 
@@ -96,13 +110,19 @@ test('compare: configs and metrics at once, then same-frame inspections from the
   await settle();
   const first = posted[0].data;
   assert.equal(first.title, 'Compare 2 checkpoints');
-  assert.deepEqual(first.checkpoints?.map((c) => [c.id, c.step, c.metrics?.step, c.inspection]), [
-    ['20261126-114909-demo@100', 100, 100, null],
-    ['20261126-114909-demo@200', 200, 200, null],
-  ]);
+  assert.deepEqual(
+    first.checkpoints?.map((c) => [c.id, c.step, c.metrics?.step, c.inspection]),
+    [
+      ['20261126-114909-demo@100', 100, 100, null],
+      ['20261126-114909-demo@200', 200, 200, null],
+    ],
+  );
   assert.equal((first.checkpoints?.[0].config as { name?: string }).name, 'demo');
   const second = posted[1].data.checkpoints!;
-  assert.deepEqual(second.map((c) => c.inspection?.manifest.step), [100, 200]);
+  assert.deepEqual(
+    second.map((c) => c.inspection?.manifest.step),
+    [100, 200],
+  );
   assert.ok(second[0].inspection?.uris['clip-00/frame-00.png']?.startsWith('webview:'));
   assert.ok(askedOut.startsWith(path.join(root, 'inspect')));
 });
@@ -112,11 +132,20 @@ test('compare: a failed inspection is reported per checkpoint', async () => {
   const sidecar = path.join(runDir, 'checkpoints', 'step-000100.json');
   writeFileSync(sidecar, JSON.stringify({ step: 100 }));
   const posted: HostToCompareMessage[] = [];
-  const session = new CompareSession({ checkpoints: [sidecar, path.join(runDir, 'checkpoints', 'step-000300.json')], post: (m) => void posted.push(m), toWebviewUri: toUri, inspectRoot: root, runInspect: async () => ({ problem: '`dora inspect` failed: no such video' }) });
+  const session = new CompareSession({
+    checkpoints: [sidecar, path.join(runDir, 'checkpoints', 'step-000300.json')],
+    post: (m) => void posted.push(m),
+    toWebviewUri: toUri,
+    inspectRoot: root,
+    runInspect: async () => ({ problem: '`dora inspect` failed: no such video' }),
+  });
   await session.handleMessage({ type: 'ready' });
   await session.whenSettled();
   assert.match(posted[0].data.error ?? '', /step-000300\.json: the checkpoint sidecar is missing/);
-  assert.deepEqual(posted[1].data.checkpoints?.map((c) => c.inspectionError), ['`dora inspect` failed: no such video', '`dora inspect` failed: no such video']);
+  assert.deepEqual(
+    posted[1].data.checkpoints?.map((c) => c.inspectionError),
+    ['`dora inspect` failed: no such video', '`dora inspect` failed: no such video'],
+  );
 });
 
 test('compare: stored evaluations and attention maps are sent with URIs; an evaluation refresh and the Evaluate button', async () => {
@@ -132,13 +161,22 @@ test('compare: stored evaluations and attention maps are sent with URIs; an eval
   cpSync(path.join(fixtures, 'dino.attention'), checkpoints[0].replace(/\.json$/, '.attention'), { recursive: true });
   const posted: HostToCompareMessage[] = [];
   const asked: string[][] = [];
-  const session = new CompareSession({ checkpoints, post: (m) => void posted.push(m), toWebviewUri: toUri, inspectRoot: root, onEvaluateRequest: (c) => asked.push([...c]) });
+  const session = new CompareSession({
+    checkpoints,
+    post: (m) => void posted.push(m),
+    toWebviewUri: toUri,
+    inspectRoot: root,
+    onEvaluateRequest: (c) => asked.push([...c]),
+  });
   await session.handleMessage({ type: 'ready' });
   await session.whenSettled();
   const [first, second] = posted[0].data.checkpoints!;
   assert.ok(first.evaluation!.some((m) => m.key === 'knn:synthetic:top1@20'));
   assert.equal(first.attentionMaps?.manifest.frames.length, 4);
-  assert.equal(first.attentionMaps?.uris['attention.f32'], toUri(path.join(checkpoints[0].replace(/\.json$/, '.attention'), 'attention.f32')));
+  assert.equal(
+    first.attentionMaps?.uris['attention.f32'],
+    toUri(path.join(checkpoints[0].replace(/\.json$/, '.attention'), 'attention.f32')),
+  );
   assert.deepEqual([second.evaluation, second.attentionMaps], [[], null]);
 
   cpSync(path.join(fixtures, 'dora.eval.json'), checkpoints[1].replace(/\.json$/, '.eval.json'));
@@ -166,7 +204,18 @@ test('compare: one checkpoint is titled by itself', async () => {
 });
 
 test('metricsAtStep picks the record at or just before the step', () => {
-  const r = (step: number) => ({ step, epoch: 0, time: '', loss: step, lr: 0, wd: 0, momentum: 0, teacherTemp: 0, imgPerSec: 0, secPerStep: 0 });
+  const r = (step: number) => ({
+    step,
+    epoch: 0,
+    time: '',
+    loss: step,
+    lr: 0,
+    wd: 0,
+    momentum: 0,
+    teacherTemp: 0,
+    imgPerSec: 0,
+    secPerStep: 0,
+  });
   assert.equal(metricsAtStep([r(2), r(4), r(6)], 5)?.step, 4);
   assert.equal(metricsAtStep([r(2)], 1), null);
 });

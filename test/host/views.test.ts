@@ -14,7 +14,24 @@ import * as path from 'node:path';
 
 test('the Runs provider lists runs, checkpoints with native checkboxes, and drives the compare context keys', async () => {
   const { root, runDir } = copyFixture();
-  for (const step of [100, 200]) writeFileSync(path.join(runDir, 'checkpoints', `step-000${step}.json`), JSON.stringify({ formatVersion: 1, step, epoch: 0, time: 't', weightsFile: `step-000${step}.safetensors`, weightsSha256: '', optimizerFile: `step-000${step}.optim.safetensors`, optimizerSha256: '', centerTensor: 'c', rng: { algorithm: 'a', state: 1 }, schedule: { iteration: step, itersPerEpoch: 240, totalIters: 240 }, configSha256: '' }));
+  for (const step of [100, 200])
+    writeFileSync(
+      path.join(runDir, 'checkpoints', `step-000${step}.json`),
+      JSON.stringify({
+        formatVersion: 1,
+        step,
+        epoch: 0,
+        time: 't',
+        weightsFile: `step-000${step}.safetensors`,
+        weightsSha256: '',
+        optimizerFile: `step-000${step}.optim.safetensors`,
+        optimizerSha256: '',
+        centerTensor: 'c',
+        rng: { algorithm: 'a', state: 1 },
+        schedule: { iteration: step, itersPerEpoch: 240, totalIters: 240 },
+        configSha256: '',
+      }),
+    );
   recorded.workspaceFolders = [{ uri: { scheme: 'file', fsPath: root } }];
   const configs = new ConfigIndex();
   const runs = new RunIndex(() => deadProbe);
@@ -30,7 +47,10 @@ test('the Runs provider lists runs, checkpoints with native checkboxes, and driv
     assert.equal((runItem.iconPath as ThemeIcon).id, 'pass');
     assert.equal(runItem.collapsibleState, 1);
     const checkpoints = await provider.getChildren(runNode);
-    assert.deepEqual(checkpoints.map((c) => c.label), ['step 200', 'step 100']);
+    assert.deepEqual(
+      checkpoints.map((c) => c.label),
+      ['step 200', 'step 100'],
+    );
     const first = toTreeItem(checkpoints[0]);
     assert.deepEqual((first.checkboxState as { state: number }).state, TreeItemCheckboxState.Unchecked);
     for (const c of checkpoints) if (c.kind === 'checkpoint') provider.setChecked(c.sidecarFile, true);
@@ -48,7 +68,15 @@ test('the Runs provider lists runs, checkpoints with native checkboxes, and driv
 });
 
 test('config items open the file on click', () => {
-  const item = toTreeItem({ kind: 'config', id: 'config:/w/a.dora.json', file: '/w/a.dora.json', label: 'a.dora.json', icon: { id: 'settings-gear' }, contextValue: 'doraConfig', collapsible: 'none' });
+  const item = toTreeItem({
+    kind: 'config',
+    id: 'config:/w/a.dora.json',
+    file: '/w/a.dora.json',
+    label: 'a.dora.json',
+    icon: { id: 'settings-gear' },
+    contextValue: 'doraConfig',
+    collapsible: 'none',
+  });
   assert.deepEqual((item.command as { command: string }).command, 'vscode.open');
   assert.equal(item.contextValue, 'doraConfig');
 });

@@ -50,7 +50,10 @@ export const Uri = {
 };
 
 /** Everything the tests observe. */
-export const recorded = { contexts: new Map<string, unknown>(), workspaceFolders: [] as Array<{ uri: { scheme: string; fsPath: string } }> };
+export const recorded = {
+  contexts: new Map<string, unknown>(),
+  workspaceFolders: [] as Array<{ uri: { scheme: string; fsPath: string } }>,
+};
 
 export const commands = {
   executeCommand: async (id: string, ...args: unknown[]) => {
@@ -65,7 +68,18 @@ export const workspace = {
   getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
 };
 
-const mock = { EventEmitter, ThemeColor, ThemeIcon, MarkdownString, TreeItemCollapsibleState, TreeItemCheckboxState, TreeItem, Uri, commands, workspace };
+const mock = {
+  EventEmitter,
+  ThemeColor,
+  ThemeIcon,
+  MarkdownString,
+  TreeItemCollapsibleState,
+  TreeItemCheckboxState,
+  TreeItem,
+  Uri,
+  commands,
+  workspace,
+};
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 const moduleWithLoad = Module as unknown as { _load: Loader };

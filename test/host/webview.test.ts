@@ -21,7 +21,15 @@ test('nonces are fresh and alphanumeric', () => {
 });
 
 test('the shell loads the bundle with the nonce and nothing inline', () => {
-  const html = webviewShellHtml({ title: 'DoRA: <run>', view: 'dashboard', cspSource: CSP_SOURCE, nonce: 'N0NCE', scriptUri: 'https://x/media/dashboard.js', styleUris: ['https://x/media/dashboard.css'], bodyData: { runDir: '/runs/"a"' } });
+  const html = webviewShellHtml({
+    title: 'DoRA: <run>',
+    view: 'dashboard',
+    cspSource: CSP_SOURCE,
+    nonce: 'N0NCE',
+    scriptUri: 'https://x/media/dashboard.js',
+    styleUris: ['https://x/media/dashboard.css'],
+    bodyData: { runDir: '/runs/"a"' },
+  });
   assert.match(html, /<script nonce="N0NCE" src="https:\/\/x\/media\/dashboard.js"><\/script>/);
   assert.equal((html.match(/<script/g) ?? []).length, 1);
   assert.doesNotMatch(html, /style="/);
@@ -30,7 +38,15 @@ test('the shell loads the bundle with the nonce and nothing inline', () => {
 });
 
 test('a missing bundle shows the cause and the fix instead of a blank panel', () => {
-  const html = webviewShellHtml({ title: 't', view: 'compare', cspSource: CSP_SOURCE, nonce: 'n', scriptUri: '', styleUris: [], missingBundleMessage: '/ext/media/compare.js is missing. Fix: run `npm run build`.' });
+  const html = webviewShellHtml({
+    title: 't',
+    view: 'compare',
+    cspSource: CSP_SOURCE,
+    nonce: 'n',
+    scriptUri: '',
+    styleUris: [],
+    missingBundleMessage: '/ext/media/compare.js is missing. Fix: run `npm run build`.',
+  });
   assert.doesNotMatch(html, /<script/);
   assert.match(html, /compare\.js is missing\. Fix: run `npm run build`/);
 });

@@ -24,8 +24,10 @@ async function canDownload() {
 async function main() {
   const executable = process.env.VSCODE_EXECUTABLE_PATH;
   if (!executable && !(await canDownload())) {
-    console.error(`test:electron: ${UPDATE_HOST} cannot be reached, so @vscode/test-electron cannot download VS Code.\n` +
-      'Fix: run it on a machine with internet access, set VSCODE_EXECUTABLE_PATH to a local VS Code, or use `npm run test:integration` (code-server, works offline).');
+    console.error(
+      `test:electron: ${UPDATE_HOST} cannot be reached, so @vscode/test-electron cannot download VS Code.\n` +
+        'Fix: run it on a machine with internet access, set VSCODE_EXECUTABLE_PATH to a local VS Code, or use `npm run test:integration` (code-server, works offline).',
+    );
     process.exit(3);
   }
   const { runTests } = await import('@vscode/test-electron');
@@ -33,10 +35,23 @@ async function main() {
   const ws = join(WORK, 'ws');
   mkdirSync(join(ws, 'runs'), { recursive: true });
   cpSync(join(ROOT, 'test/fixtures/runs/demo-run'), join(ws, 'runs', '20261126-114909-demo'), { recursive: true });
-  writeFileSync(join(ws, 'experiment.dora.json'), JSON.stringify({ name: 'experiment', preset: 'cpu-small', data: { video: 'media/tour.mp4' } }));
+  writeFileSync(
+    join(ws, 'experiment.dora.json'),
+    JSON.stringify({ name: 'experiment', preset: 'cpu-small', data: { video: 'media/tour.mp4' } }),
+  );
   writeFileSync(join(ws, 'broken.dora.json'), JSON.stringify({ preset: 'demo', data: { video: 'x.mp4' }, training: { learningRate: 1 } }));
   const suite = join(WORK, 'suite', 'index.js');
-  await build({ entryPoints: [join(ROOT, 'test/integration/suite/index.ts')], outfile: suite, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'mocha'], nodePaths: [join(ROOT, 'node_modules')], logLevel: 'warning' });
+  await build({
+    entryPoints: [join(ROOT, 'test/integration/suite/index.ts')],
+    outfile: suite,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['vscode', 'mocha'],
+    nodePaths: [join(ROOT, 'node_modules')],
+    logLevel: 'warning',
+  });
   const code = await runTests({
     extensionDevelopmentPath: ROOT,
     extensionTestsPath: suite,

@@ -10,7 +10,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { zipEntryNames } from './lib/zipList.mjs';
-import { installVsix, launchBrowser, openWorkbench, pickQuickItem, runExtensionTests, runPaletteCommand, startCodeServer, waitForWebviewFrame, workbenchUrl } from './lib/codeServer.mjs';
+import {
+  installVsix,
+  launchBrowser,
+  openWorkbench,
+  pickQuickItem,
+  runExtensionTests,
+  runPaletteCommand,
+  startCodeServer,
+  waitForWebviewFrame,
+  workbenchUrl,
+} from './lib/codeServer.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CODE_SERVER = join(ROOT, '.vscode-test', 'code-server');
@@ -35,18 +45,35 @@ async function check(name, fn) {
   } catch (error) {
     results.push({ name, ok: false });
     if (currentPage) await currentPage.screenshot({ path: join(ARTIFACTS, `failure-${results.length}.png`) }).catch(() => undefined);
-    console.log(`  ✘ ${name}\n    ${String(error?.stack ?? error).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(
+      `  ✘ ${name}\n    ${String(error?.stack ?? error)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n    ')}`,
+    );
   }
 }
 
 function ensureTools() {
   execFileSync('bash', [join(ROOT, 'scripts', 'setup-code-server.sh'), CODE_SERVER], { stdio: 'inherit' });
-  if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(join(ROOT, 'media', 'dashboard.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(join(ROOT, 'media', 'dashboard.js')))
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 async function bundleSuite() {
   const outfile = join(WORK, 'suite', 'index.js');
-  await build({ entryPoints: [join(ROOT, 'test/integration/suite/index.ts')], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'mocha'], sourcemap: 'inline', logLevel: 'warning', nodePaths: [join(ROOT, 'node_modules')] });
+  await build({
+    entryPoints: [join(ROOT, 'test/integration/suite/index.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['vscode', 'mocha'],
+    sourcemap: 'inline',
+    logLevel: 'warning',
+    nodePaths: [join(ROOT, 'node_modules')],
+  });
   return outfile;
 }
 
@@ -58,8 +85,14 @@ function prepareWorkspaces() {
   mkdirSync(join(wsA, 'runs'), { recursive: true });
   mkdirSync(wsB, { recursive: true });
   cpSync(join(ROOT, 'test', 'fixtures', 'runs', 'demo-run'), join(wsA, 'runs', FIXTURE_RUN), { recursive: true });
-  writeFileSync(join(wsA, 'experiment.dora.json'), JSON.stringify({ name: 'experiment', preset: 'cpu-small', data: { video: 'media/tour.mp4' }, runtime: { runsDir: 'runs' } }, null, 2));
-  writeFileSync(join(wsA, 'broken.dora.json'), JSON.stringify({ preset: 'demo', data: { video: 'x.mp4' }, training: { learningRate: 1 } }, null, 2));
+  writeFileSync(
+    join(wsA, 'experiment.dora.json'),
+    JSON.stringify({ name: 'experiment', preset: 'cpu-small', data: { video: 'media/tour.mp4' }, runtime: { runsDir: 'runs' } }, null, 2),
+  );
+  writeFileSync(
+    join(wsA, 'broken.dora.json'),
+    JSON.stringify({ preset: 'demo', data: { video: 'x.mp4' }, training: { learningRate: 1 } }, null, 2),
+  );
   return { wsA, wsB };
 }
 
@@ -76,7 +109,11 @@ async function waitFor(what, probe, timeoutMs = 90_000) {
 }
 
 function runDirsIn(runsDir) {
-  return existsSync(runsDir) ? readdirSync(runsDir).filter((n) => !n.startsWith('.')).map((n) => join(runsDir, n)) : [];
+  return existsSync(runsDir)
+    ? readdirSync(runsDir)
+        .filter((n) => !n.startsWith('.'))
+        .map((n) => join(runsDir, n))
+    : [];
 }
 
 function ppidOf(pid) {
@@ -100,12 +137,16 @@ async function commandWithQuickPick(page, title, pickRow) {
 
 /** Ticks a row of a multi-select quick pick (clicking its checkbox until the row reports checked). */
 async function tickQuickPickRow(page, row) {
-  await waitFor(`${row} to be ticked`, async () => {
-    if ((await page.getAttribute(row, 'aria-checked', { timeout: 5_000 })) === 'true') return true;
-    await page.click(`${row} .monaco-checkbox`, { timeout: 5_000 });
-    await sleep(250);
-    return (await page.getAttribute(row, 'aria-checked', { timeout: 5_000 })) === 'true';
-  }, 10_000);
+  await waitFor(
+    `${row} to be ticked`,
+    async () => {
+      if ((await page.getAttribute(row, 'aria-checked', { timeout: 5_000 })) === 'true') return true;
+      await page.click(`${row} .monaco-checkbox`, { timeout: 5_000 });
+      await sleep(250);
+      return (await page.getAttribute(row, 'aria-checked', { timeout: 5_000 })) === 'true';
+    },
+    10_000,
+  );
 }
 
 /**
@@ -122,7 +163,11 @@ async function pickCheckpointsFromPalette(page, title, steps) {
     const runId = labels.find((l) => / @ step 8,/.test(l))?.split(' @ ')[0];
     if (!runId) throw new Error(`no run with a step-8 checkpoint among: ${labels.join(' | ')}`);
     try {
-      for (const step of steps) await tickQuickPickRow(page, `.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label^="${runId} @ step ${step},"]`);
+      for (const step of steps)
+        await tickQuickPickRow(
+          page,
+          `.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label^="${runId} @ step ${step},"]`,
+        );
       await page.keyboard.press('Enter');
       return runId;
     } catch (error) {
@@ -137,7 +182,9 @@ async function pickCheckpointsFromPalette(page, title, steps) {
 async function evaluateFromPalette(page, step) {
   const runId = await pickCheckpointsFromPalette(page, 'DoRA: Evaluate Checkpoint', [step]);
   // The suite pick: k-NN on synthetic objects, tracking and attention maps are ticked by default.
-  await page.waitForSelector('.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*="Tracking vs ground truth"]', { timeout: 30_000 });
+  await page.waitForSelector('.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*="Tracking vs ground truth"]', {
+    timeout: 30_000,
+  });
   await page.keyboard.press('Enter');
   return runId;
 }
@@ -150,11 +197,23 @@ async function uiFlows(server, browser, { wsA, wsB }) {
     await runPaletteCommand(page, 'DoRA: Start Demo Run');
     const runsDir = join(wsB, 'dora-demo', 'runs');
     const runDir = await waitFor('the demo run folder', () => runDirsIn(runsDir)[0], 120_000);
-    const info = await waitFor('run.json with the trainer pid', () => { try { return JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')); } catch { return undefined; } });
+    const info = await waitFor('run.json with the trainer pid', () => {
+      try {
+        return JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
+      } catch {
+        return undefined;
+      }
+    });
     const parent = ppidOf(info.pid);
     const parentCmd = readFileSync(`/proc/${parent}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    if (!/extensionHost|bootstrap-fork/.test(parentCmd)) throw new Error(`trainer ${info.pid} has parent ${parent} (${parentCmd}), not an extension host`);
-    await waitFor('the run to end', () => existsSync(join(runDir, 'events.jsonl')) && /"type":"(finished|stopped)"/.test(readFileSync(join(runDir, 'events.jsonl'), 'utf8')), 120_000);
+    if (!/extensionHost|bootstrap-fork/.test(parentCmd))
+      throw new Error(`trainer ${info.pid} has parent ${parent} (${parentCmd}), not an extension host`);
+    await waitFor(
+      'the run to end',
+      () =>
+        existsSync(join(runDir, 'events.jsonl')) && /"type":"(finished|stopped)"/.test(readFileSync(join(runDir, 'events.jsonl'), 'utf8')),
+      120_000,
+    );
   });
   await check('UI: the dashboard of the demo run renders loss, assignment and masks panels', async () => {
     const frame = await waitForWebviewFrame(page, 'body[data-view="dashboard"][data-snapshot-rendered]');
@@ -223,8 +282,20 @@ async function uiFlows(server, browser, { wsA, wsB }) {
       await pageA.mouse.move(box.x + box.width + 260, 300, { steps: 5 });
       await pageA.mouse.up();
     }
-    const checkpointRow = pageA.locator('.pane-body .monaco-list-row').filter({ has: pageA.locator('.label-name', { hasText: /^step 8$/ }) });
-    await waitFor('the step-8 checkpoint row to show its k-NN result', async () => /k-NN \d/.test((await checkpointRow.locator('.label-description').textContent({ timeout: 1000 }).catch(() => '')) ?? ''), 30_000);
+    const checkpointRow = pageA
+      .locator('.pane-body .monaco-list-row')
+      .filter({ has: pageA.locator('.label-name', { hasText: /^step 8$/ }) });
+    await waitFor(
+      'the step-8 checkpoint row to show its k-NN result',
+      async () =>
+        /k-NN \d/.test(
+          (await checkpointRow
+            .locator('.label-description')
+            .textContent({ timeout: 1000 })
+            .catch(() => '')) ?? '',
+        ),
+      30_000,
+    );
     await checkpointRow.locator('.label-name').hover();
     await pageA.waitForSelector('.monaco-hover:has-text("Label propagation")', { timeout: 15_000 }).catch(() => undefined);
     await sleep(300);
@@ -239,7 +310,8 @@ async function uiFlows(server, browser, { wsA, wsB }) {
     await pageA.waitForSelector('.notification-toast:has-text("evaluation cancelled")', { timeout: 30_000 });
     const evalFile = join(wsA, 'dora-demo', 'runs', runId, 'checkpoints', 'step-000004.eval.json');
     const stored = existsSync(evalFile) ? Object.values(JSON.parse(readFileSync(evalFile, 'utf8')).results).map((r) => r.suite) : [];
-    if (stored.includes('tracking') || stored.includes('attention')) throw new Error(`suites after the cancelled k-NN ran anyway: ${stored.join(', ')}`);
+    if (stored.includes('tracking') || stored.includes('attention'))
+      throw new Error(`suites after the cancelled k-NN ran anyway: ${stored.join(', ')}`);
   });
   await pageA.context().close();
   currentPage = undefined;
@@ -249,15 +321,33 @@ async function vsixFlow(browser, { wsA }) {
   await check('VSIX: npm run package builds a lean .vsix that installs with --install-extension and opens the dashboard', async () => {
     execFileSync(process.execPath, ['scripts/package-vsix.mjs', '--no-build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     const vsixDir = join(ROOT, '.vscode-test', 'vsix');
-    const vsix = readdirSync(vsixDir).filter((f) => f.endsWith('.vsix')).map((f) => join(vsixDir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    const vsix = readdirSync(vsixDir)
+      .filter((f) => f.endsWith('.vsix'))
+      .map((f) => join(vsixDir, f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
     const megabytes = statSync(vsix).size / 1e6;
     if (megabytes > 30) throw new Error(`${vsix} is ${megabytes.toFixed(1)} MB; the .vscodeignore whitelist leaks files`);
-    const listing = zipEntryNames(vsix).map((name) => ` ${name}`).join('\n');
-    for (const forbidden of [/ extension\/src\//, / extension\/test\//, / extension\/demo-workspace\//, / extension\/\.cache\//, /\.map$/m, /\.ts$/m]) {
+    const listing = zipEntryNames(vsix)
+      .map((name) => ` ${name}`)
+      .join('\n');
+    for (const forbidden of [
+      / extension\/src\//,
+      / extension\/test\//,
+      / extension\/demo-workspace\//,
+      / extension\/\.cache\//,
+      /\.map$/m,
+      /\.ts$/m,
+    ]) {
       const hit = listing.split('\n').find((line) => forbidden.test(line));
       if (hit) throw new Error(`${vsix} contains ${hit.trim()}`);
     }
-    for (const needed of ['extension/dist/trainer.js', 'extension/media/dashboard.js', 'extension/schemas/dora-config.schema.json', 'tfjs-backend-wasm-simd.wasm']) if (!listing.includes(needed)) throw new Error(`${vsix} lacks ${needed}`);
+    for (const needed of [
+      'extension/dist/trainer.js',
+      'extension/media/dashboard.js',
+      'extension/schemas/dora-config.schema.json',
+      'tfjs-backend-wasm-simd.wasm',
+    ])
+      if (!listing.includes(needed)) throw new Error(`${vsix} lacks ${needed}`);
     const work = join(WORK, 'vsix-server');
     const extensionsDir = join(work, 'exts');
     mkdirSync(extensionsDir, { recursive: true });
@@ -284,11 +374,23 @@ async function main() {
   const suite = await bundleSuite();
   const resultsFile = join(WORK, 'mocha-results.json');
   const env = { DORA_STUDIO_MAX_STEPS: '4', DORA_STUDIO_DEMO_SECONDS: '6', DORA_TEST_RESULTS: resultsFile };
-  const server = await startCodeServer({ bin: BIN, work: join(WORK, 'server'), extensionsDir: join(WORK, 'server', 'exts'), env, folder: workspaces.wsA });
+  const server = await startCodeServer({
+    bin: BIN,
+    work: join(WORK, 'server'),
+    extensionsDir: join(WORK, 'server', 'exts'),
+    env,
+    folder: workspaces.wsA,
+  });
   const browser = await launchBrowser();
   try {
     console.log(`code-server ${server.base} (log ${server.log}); starting the extension-host suite at ${elapsed()}`);
-    const code = await runExtensionTests(browser, workbenchUrl(server.base, { folder: workspaces.wsA, devPath: ROOT, testsPath: suite }), 300_000, console.log, join(ARTIFACTS, 'extension-host-suite.png'));
+    const code = await runExtensionTests(
+      browser,
+      workbenchUrl(server.base, { folder: workspaces.wsA, devPath: ROOT, testsPath: suite }),
+      300_000,
+      console.log,
+      join(ARTIFACTS, 'extension-host-suite.png'),
+    );
     const mocha = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { passes: 0, failures: 1 };
     for (let i = 0; i < mocha.passes; i++) results.push({ name: `mocha ${i}`, ok: true });
     for (let i = 0; i < mocha.failures; i++) results.push({ name: `mocha failure ${i}`, ok: false });

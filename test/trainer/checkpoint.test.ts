@@ -17,13 +17,19 @@ const cfg: DoraModelConfig = {
   vit: { embedDim: 24, depth: 1, numHeads: 3, patchSize: 8, imgSize: 16, mlpRatio: 4, lnEps: 1e-6, qkvBias: true },
   head: { outDim: 32, hiddenDim: 16, bottleneckDim: 8, nlayers: 3, normLastLayer: false },
 };
-const meta = (step: number) => ({ step, epoch: 0, configSha256: 'x', rng: { algorithm: 'test', state: null }, schedule: { iteration: step, itersPerEpoch: 10, totalIters: 10 } });
+const meta = (step: number) => ({
+  step,
+  epoch: 0,
+  configSha256: 'x',
+  rng: { algorithm: 'test', state: null },
+  schedule: { iteration: step, itersPerEpoch: 10, totalIters: 10 },
+});
 
 test('save → load restores student, teacher, centre and AdamW state exactly', async () => {
   await initBackend('cpu');
   const dir = mkdtempSync(join(tmpdir(), 'dora-ckpt-'));
   let seed = 1;
-  const a = createDoraState(cfg, () => ((seed = (seed * 16807) % 2147483647) / 2147483647));
+  const a = createDoraState(cfg, () => (seed = (seed * 16807) % 2147483647) / 2147483647);
   a.center.assign(tf.fill([1, 32], 0.25));
   a.optimizer.expAvg.set('head.mlp.0.bias', tf.variable(tf.fill([16], 0.5)));
   a.optimizer.expAvgSq.set('head.mlp.0.bias', tf.variable(tf.fill([16], 0.125)));
@@ -39,7 +45,8 @@ test('save → load restores student, teacher, centre and AdamW state exactly', 
   assert.deepEqual([...b.optimizer.expAvgSq.get('head.mlp.0.bias')!.dataSync()], new Array(16).fill(0.125));
   const [entry] = await listCheckpoints(dir);
   assert.deepEqual(await verifyCheckpoint(entry), []);
-  disposeDoraState(a); disposeDoraState(b);
+  disposeDoraState(a);
+  disposeDoraState(b);
 });
 
 test('a full disk while checkpointing leaves no partial checkpoint and keeps the previous one', async () => {
@@ -48,7 +55,8 @@ test('a full disk while checkpointing leaves no partial checkpoint and keeps the
   const state = createDoraState(cfg, () => 0.3);
   await saveCheckpoint(dir, state, meta(5));
   let writes = 0;
-  const fullDisk: AtomicWriteFs = { // the second file of the checkpoint (the optimiser state) hits ENOSPC
+  const fullDisk: AtomicWriteFs = {
+    // the second file of the checkpoint (the optimiser state) hits ENOSPC
     async open(file, flags, mode) {
       const handle = await fsOpen(file, flags, mode);
       const index = ++writes;
@@ -61,13 +69,21 @@ test('a full disk while checkpointing leaves no partial checkpoint and keeps the
         close: () => handle.close(),
       };
     },
-    rename, unlink,
+    rename,
+    unlink,
   };
   await assert.rejects(saveCheckpoint(dir, state, meta(6), { fs: fullDisk }), /ENOSPC/);
   const entries = await listCheckpoints(dir);
-  assert.deepEqual(entries.map((e) => e.step), [5]);
+  assert.deepEqual(
+    entries.map((e) => e.step),
+    [5],
+  );
   assert.deepEqual(await verifyCheckpoint(entries[0]), []);
   assert.ok(!readdirSync(join(dir, 'checkpoints')).some((f) => f.endsWith('.tmp')), 'a temp file was left behind');
-  assert.deepEqual(readdirSync(join(dir, 'checkpoints')).filter((f) => f.startsWith('step-000006')), [], 'the failed checkpoint left files');
+  assert.deepEqual(
+    readdirSync(join(dir, 'checkpoints')).filter((f) => f.startsWith('step-000006')),
+    [],
+    'the failed checkpoint left files',
+  );
   disposeDoraState(state);
 });

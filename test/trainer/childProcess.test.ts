@@ -33,6 +33,9 @@ test('the forked trainer streams typed messages, stops on request with a checkpo
   assert.equal(finished.type === 'finished' && finished.reason, 'stopped');
   const saved = typed.find((m) => m.type === 'checkpoint-saved');
   assert.ok(saved && saved.type === 'checkpoint-saved' && saved.step >= 3);
-  const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).type);
+  const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).type);
   assert.equal(events[events.length - 1], 'stopped');
 });

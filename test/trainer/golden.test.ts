@@ -19,7 +19,8 @@ function runCli(args: string[]) {
 const caseCount = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.safetensors')).length;
 
 // webgpu needs an adapter: a GPU, or lavapipe on CPU (scripts/setup-lavapipe.sh; run-tests.mjs sets the env).
-const webgpuSkip = process.env.VK_ICD_FILENAMES || process.env.DORA_REQUIRE_WEBGPU ? false : 'no Vulkan driver configured (run scripts/setup-lavapipe.sh)';
+const webgpuSkip =
+  process.env.VK_ICD_FILENAMES || process.env.DORA_REQUIRE_WEBGPU ? false : 'no Vulkan driver configured (run scripts/setup-lavapipe.sh)';
 
 for (const backend of ['cpu', 'wasm', 'webgpu']) {
   test(`every golden case passes on ${backend}`, { skip: backend === 'webgpu' ? webgpuSkip : false }, () => {

@@ -25,7 +25,17 @@ export function tinyConfig(video: string, overrides: Record<string, unknown> = {
     preset: 'demo',
     name: 'tiny',
     model: { arch: 'custom', embedDim: 24, depth: 2, numHeads: 3, patchSize: 8, head: { outDim: 64, hiddenDim: 32, bottleneckDim: 16 } },
-    data: { video, framesPerClip: 2, stride: 3, precropSize: 48, globalSize: 32, localSize: 16, localCrops: 2, frameCache: { shortSide: 64 }, maxFrames: 40 },
+    data: {
+      video,
+      framesPerClip: 2,
+      stride: 3,
+      precropSize: 48,
+      globalSize: 32,
+      localSize: 16,
+      localCrops: 2,
+      frameCache: { shortSide: 64 },
+      maxFrames: 40,
+    },
     training: { epochs: 1, batchClips: 2, lr: 0.001, warmupEpochs: 0, freezeLastLayer: 0 },
     runtime: { backend: 'cpu', logEvery: 1, snapshotEvery: 3, checkpointEvery: 3, keepCheckpoints: 10, runsDir: 'runs' },
   };
@@ -35,7 +45,10 @@ export function tinyConfig(video: string, overrides: Record<string, unknown> = {
 function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object' ? merge(a[k] as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && a[k] && typeof a[k] === 'object'
+        ? merge(a[k] as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
@@ -53,5 +66,8 @@ export function runCli(args: string[], timeoutMs = 300_000) {
 }
 
 export function readJsonl(file: string): Record<string, unknown>[] {
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

@@ -33,9 +33,15 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const lossesResumed = readJsonl(join(first.runDir, 'metrics.jsonl')).map((r) => r.loss);
     assert.equal(lossesFull.length, 6);
     assert.deepEqual(lossesResumed, lossesFull, 'losses differ after resume');
-    assert.ok(weightsOf(full.runDir, 6).equals(weightsOf(first.runDir, 6)), 'step-6 weights (student, teacher, centre) differ after resume');
+    assert.ok(
+      weightsOf(full.runDir, 6).equals(weightsOf(first.runDir, 6)),
+      'step-6 weights (student, teacher, centre) differ after resume',
+    );
     const events = readJsonl(join(first.runDir, 'events.jsonl')).map((e) => e.type);
-    assert.deepEqual(events.filter((t) => t !== 'snapshot' && t !== 'checkpoint'), ['started', 'stopped', 'resumed', 'stopped']);
+    assert.deepEqual(
+      events.filter((t) => t !== 'snapshot' && t !== 'checkpoint'),
+      ['started', 'stopped', 'resumed', 'stopped'],
+    );
   });
 }
 
@@ -50,14 +56,21 @@ test('a run directory holds config, metrics, events, snapshots with masks, and v
   for (const f of ['run.json', 'config.json', 'metrics.jsonl', 'events.jsonl', 'trainer.log']) assert.ok(existsSync(join(runDir, f)), f);
   const metrics = readJsonl(join(runDir, 'metrics.jsonl'));
   assert.equal(metrics.length, 17);
-  for (const key of ['step', 'epoch', 'loss', 'lr', 'wd', 'momentum', 'teacherTemp', 'imgPerSec', 'secPerStep', 'time']) assert.ok(key in metrics[0], key);
+  for (const key of ['step', 'epoch', 'loss', 'lr', 'wd', 'momentum', 'teacherTemp', 'imgPerSec', 'secPerStep', 'time'])
+    assert.ok(key in metrics[0], key);
   const snapshots = await listSnapshots(runDir);
-  assert.deepEqual(snapshots.map((s) => s.step), [1, 3, 6, 9, 12, 15]);
+  assert.deepEqual(
+    snapshots.map((s) => s.step),
+    [1, 3, 6, 9, 12, 15],
+  );
   const snap = readdirSync(join(runDir, 'snapshots', 'step-000003', 'clip-00')).sort();
   assert.deepEqual(snap, ['assignment.f32', 'attention.f32', 'frame-00.png', 'frame-01.png', 'masks.u8']);
   assert.equal(readFileSync(join(runDir, 'snapshots', 'step-000003', 'clip-00', 'masks.u8')).length, 3 * 2 * 4 * 4);
   const checkpoints = await listCheckpoints(runDir);
-  assert.deepEqual(checkpoints.map((c) => c.step), [3, 6, 9, 12, 15, 17]);
+  assert.deepEqual(
+    checkpoints.map((c) => c.step),
+    [3, 6, 9, 12, 15, 17],
+  );
   const types = messages.map((m) => m.type);
   assert.equal(types[0], 'ready');
   assert.equal(types[types.length - 1], 'finished');
@@ -71,12 +84,19 @@ test('a stop request finishes the current step, writes a checkpoint and reports 
   const config = writeConfig(join(work, 'stop'), 'tiny', tinyConfig(video, { runtime: { backend: 'wasm', checkpointEvery: 100 } }));
   const controller = new AbortController();
   const result = await runTraining({
-    configPath: config, cacheRoot, signal: controller.signal,
-    emit: (m) => { if (m.type === 'metrics' && m.record.step === 2) controller.abort(); },
+    configPath: config,
+    cacheRoot,
+    signal: controller.signal,
+    emit: (m) => {
+      if (m.type === 'metrics' && m.record.step === 2) controller.abort();
+    },
   });
   assert.equal(result.reason, 'stopped');
   assert.equal(result.step, 2);
-  assert.deepEqual((await listCheckpoints(result.runDir)).map((c) => c.step), [2]);
+  assert.deepEqual(
+    (await listCheckpoints(result.runDir)).map((c) => c.step),
+    [2],
+  );
 });
 
 test('missing ffmpeg, a missing video and a corrupt video fail with messages that name the file and the fix', async () => {
@@ -110,16 +130,30 @@ test('an invalid config is rejected before anything runs, naming the file, the J
 
 test('a video too short for one clip says which numbers to change', async () => {
   const video = await tinySyntheticVideo(join(work, 'media'));
-  const config = writeConfig(join(work, 'short'), 'tiny', tinyConfig(video, { data: { stride: 15, framesPerClip: 4, maxFrames: undefined } }));
+  const config = writeConfig(
+    join(work, 'short'),
+    'tiny',
+    tinyConfig(video, { data: { stride: 15, framesPerClip: 4, maxFrames: undefined } }),
+  );
   const r = runCli(['train', config, '--cache-dir', cacheRoot]);
   assert.equal(r.code, 1);
-  assert.match(r.out, /tiny-tour\.mp4: Video too short for one clip: the usable range \[0, 60\) has 60 frames, but 4 frames per clip at stride 15 need more than 60\. Lower stride or framesPerClip\./);
+  assert.match(
+    r.out,
+    /tiny-tour\.mp4: Video too short for one clip: the usable range \[0, 60\) has 60 frames, but 4 frames per clip at stride 15 need more than 60\. Lower stride or framesPerClip\./,
+  );
   assert.match(r.out, /fix: Use a longer video, or lower data\.stride/);
 });
 
 test('a diverging run stops with a diagnosis, writes no checkpoint of the bad step, and keeps the last good one', async () => {
   const video = await tinySyntheticVideo(join(work, 'media'));
-  const config = writeConfig(join(work, 'nan'), 'tiny', tinyConfig(video, { training: { lr: 1e30, clipGrad: 0, warmupEpochs: 0, minLr: 1e29 }, runtime: { backend: 'cpu', checkpointEvery: 1 } }));
+  const config = writeConfig(
+    join(work, 'nan'),
+    'tiny',
+    tinyConfig(video, {
+      training: { lr: 1e30, clipGrad: 0, warmupEpochs: 0, minLr: 1e29 },
+      runtime: { backend: 'cpu', checkpointEvery: 1 },
+    }),
+  );
   const messages: TrainerMessage[] = [];
   const result = await runTraining({ configPath: config, cacheRoot, emit: (m) => messages.push(m) });
   assert.equal(result.reason, 'failed');
@@ -137,15 +171,40 @@ test('a video ending in black frames is trimmed, with a warning that names the f
   const video = await tinySyntheticVideo(join(work, 'media'));
   const withTail = join(work, 'media', 'with-black-tail.mp4');
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', video, '-f', 'lavfi', '-i', 'color=black:s=160x96:r=15:d=3',
-    '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', withTail]);
+  const r = spawnSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    video,
+    '-f',
+    'lavfi',
+    '-i',
+    'color=black:s=160x96:r=15:d=3',
+    '-filter_complex',
+    '[0:v][1:v]concat=n=2:v=1[v]',
+    '-map',
+    '[v]',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    withTail,
+  ]);
   assert.equal(r.status, 0, String(r.stderr));
-  const config = writeConfig(join(work, 'tail'), 'tiny', tinyConfig(withTail, { data: { maxFrames: undefined }, runtime: { backend: 'wasm' } }));
+  const config = writeConfig(
+    join(work, 'tail'),
+    'tiny',
+    tinyConfig(withTail, { data: { maxFrames: undefined }, runtime: { backend: 'wasm' } }),
+  );
   const messages: TrainerMessage[] = [];
   const result = await runTraining({ configPath: config, cacheRoot, maxSteps: 1, emit: (m) => messages.push(m) });
   assert.equal(result.reason, 'stopped');
   const warning = messages.find((m) => m.type === 'warning');
   assert.ok(warning && warning.type === 'warning');
-  assert.match(warning.message, /with-black-tail\.mp4" ends with 0:00:03 of near-black frames \(frames 60–104, from 0:00:04\); training uses frames 0–59 only\.$/);
+  assert.match(
+    warning.message,
+    /with-black-tail\.mp4" ends with 0:00:03 of near-black frames \(frames 60–104, from 0:00:04\); training uses frames 0–59 only\.$/,
+  );
   assert.ok(readJsonl(join(result.runDir, 'events.jsonl')).some((e) => e.type === 'warning'));
 });

@@ -13,18 +13,32 @@ const cfg: DoraModelConfig = {
   head: { outDim: 64, hiddenDim: 32, bottleneckDim: 16, nlayers: 3, normLastLayer: false },
 };
 const hyper: DoraStepHyper = {
-  epoch: 1, lr: 1e-3, weightDecay: 0.04, momentum: 0.99, teacherTemp: 0.04, freezeLastLayer: 1, clipGrad: 3,
-  studentTemp: 0.1, centerMomentum: 0.9, lossVariant: 'official', sinkhorn: OFFICIAL_SINKHORN, tracker: true,
+  epoch: 1,
+  lr: 1e-3,
+  weightDecay: 0.04,
+  momentum: 0.99,
+  teacherTemp: 0.04,
+  freezeLastLayer: 1,
+  clipGrad: 3,
+  studentTemp: 0.1,
+  centerMomentum: 0.9,
+  lossVariant: 'official',
+  sinkhorn: OFFICIAL_SINKHORN,
+  tracker: true,
 };
 
 function seeded(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function batch(seed: number) {
   const rand = seeded(seed);
-  const make = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1), shape);
+  const make = (shape: number[]) =>
+    tf.tensor(
+      Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
+      shape,
+    );
   return { global: make([2, 3, 3, 32, 32]), local: make([3, 2, 3, 3, 16, 16]), heads: [2, 0, 1] };
 }
 

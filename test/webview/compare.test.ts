@@ -39,7 +39,8 @@ function inspectionFor(origin: string, arraysStep: number): SnapshotPayload {
   const frames = snapshotPayload(origin, 225);
   const arrays = snapshotPayload(origin, arraysStep);
   const uris = { ...frames.uris };
-  for (const clip of arrays.manifest.clips) for (const ref of [clip.assignment, clip.attention, clip.masks]) uris[ref.file] = arrays.uris[ref.file];
+  for (const clip of arrays.manifest.clips)
+    for (const ref of [clip.assignment, clip.attention, clip.masks]) uris[ref.file] = arrays.uris[ref.file];
   return { manifest: { ...frames.manifest, step: arraysStep }, uris };
 }
 
@@ -49,7 +50,10 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
   let browser: Browser;
   let view: OpenedView;
   let page: Page;
-  const config = JSON.parse(readFileSync(join(RUN_DIR, 'config.json'), 'utf8')) as Record<string, unknown> & { training: Record<string, unknown>; data: Record<string, unknown> };
+  const config = JSON.parse(readFileSync(join(RUN_DIR, 'config.json'), 'utf8')) as Record<string, unknown> & {
+    training: Record<string, unknown>;
+    data: Record<string, unknown>;
+  };
   const metrics = readMetrics();
   const metricsAt = (step: number) => metrics.filter((m) => m.step <= step).at(-1) ?? null;
   let checkpoints: CompareCheckpoint[];
@@ -63,7 +67,14 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
     const tweaked = { ...config, training: { ...config.training, lr: 0.001 }, data: { ...config.data, maxFrames: 1024 } };
     checkpoints = [
       { id: 'demo@100', label: 'demo @ 100', step: 100, config, metrics: metricsAt(100), inspection: inspectionFor(origin, 100) },
-      { id: 'demo-lr@225', label: 'demo (lr 1e-3) @ 225', step: 225, config: tweaked, metrics: metricsAt(225), inspection: inspectionFor(origin, 225) },
+      {
+        id: 'demo-lr@225',
+        label: 'demo (lr 1e-3) @ 225',
+        step: 225,
+        config: tweaked,
+        metrics: metricsAt(225),
+        inspection: inspectionFor(origin, 225),
+      },
     ];
     await postToView(page, { type: 'setData', data: { title: 'demo: step 100 vs 225', checkpoints, error: null } });
     await page.waitForSelector('body[data-inspections-rendered="2"]');
@@ -87,7 +98,9 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
   });
 
   test('metrics table marks the best value per row', async () => {
-    const loss = await page.$$eval('#metrics-table tr[data-metric="loss"] td', (cells) => cells.map((c) => ({ text: c.textContent, best: c.classList.contains('best') })));
+    const loss = await page.$$eval('#metrics-table tr[data-metric="loss"] td', (cells) =>
+      cells.map((c) => ({ text: c.textContent, best: c.classList.contains('best') })),
+    );
     const [a, b] = [metricsAt(100), metricsAt(225)];
     assert.ok(a && b);
     assert.equal(loss[0].text, '↓ lower');
@@ -102,7 +115,9 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
 
   test('both checkpoints are drawn on the same frames and one scrubber moves them all', async () => {
     assert.equal(await page.locator('.frame-scrubber').count(), 1, 'exactly one scrubber');
-    const before = await Promise.all(['#cmp-raw', '#cmp-masks-0', '#cmp-masks-1', '#cmp-attention-0', '#cmp-attention-1'].map((s) => canvasStats(page, s)));
+    const before = await Promise.all(
+      ['#cmp-raw', '#cmp-masks-0', '#cmp-masks-1', '#cmp-attention-0', '#cmp-attention-1'].map((s) => canvasStats(page, s)),
+    );
     for (const stats of before) assert.ok(stats.painted === stats.width * stats.height && stats.colours > 8);
     assert.notEqual(before[1].hash, before[2].hash, 'different checkpoints, different masks');
     await page.screenshot({ path: artifactPath('compare-dark.png'), fullPage: true });
@@ -135,19 +150,35 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
       const sidecar = JSON.parse(readFileSync(join(REPO, 'test/fixtures/eval', `${name}.eval.json`), 'utf8')) as EvalSidecar;
       const dir = `test/fixtures/eval/${name}.attention`;
       const manifest = JSON.parse(readFileSync(join(REPO, dir, 'manifest.json'), 'utf8')) as AttentionManifest;
-      const uris = Object.fromEntries([...manifest.frames.map((f) => f.png), manifest.attention.file].map((f) => [f, `${origin}/fixtures/eval/${name}.attention/${f}`]));
+      const uris = Object.fromEntries(
+        [...manifest.frames.map((f) => f.png), manifest.attention.file].map((f) => [f, `${origin}/fixtures/eval/${name}.attention/${f}`]),
+      );
       return { ...c, evaluation: evalMetrics(sidecar), attentionMaps: { manifest, uris } };
     });
     await postToView(page, { type: 'setData', data: { checkpoints: evaluated } });
     await page.waitForSelector('body[data-attention-rendered="2"]');
-    const top1 = await page.$$eval('#evaluation-table tr[data-eval="knn:synthetic:top1@20"] td', (cells) => cells.map((c) => ({ text: c.textContent ?? '', best: c.classList.contains('best') })));
+    const top1 = await page.$$eval('#evaluation-table tr[data-eval="knn:synthetic:top1@20"] td', (cells) =>
+      cells.map((c) => ({ text: c.textContent ?? '', best: c.classList.contains('best') })),
+    );
     const values = evaluated.map((c) => c.evaluation.find((m) => m.key === 'knn:synthetic:top1@20')!.value);
-    assert.deepEqual(top1.map((c) => c.text), values.map((v) => `${v.toFixed(1)}%`));
-    assert.deepEqual(top1.map((c) => c.best), values.map((v) => v === Math.max(...values)));
-    const fashion = await page.$$eval('#evaluation-table tr[data-eval="knn:fashion-mnist:top1@20"] td', (cells) => cells.map((c) => [c.textContent, c.classList.contains('best')]));
+    assert.deepEqual(
+      top1.map((c) => c.text),
+      values.map((v) => `${v.toFixed(1)}%`),
+    );
+    assert.deepEqual(
+      top1.map((c) => c.best),
+      values.map((v) => v === Math.max(...values)),
+    );
+    const fashion = await page.$$eval('#evaluation-table tr[data-eval="knn:fashion-mnist:top1@20"] td', (cells) =>
+      cells.map((c) => [c.textContent, c.classList.contains('best')]),
+    );
     assert.equal(fashion[1][0], '—', 'a result one checkpoint lacks');
     assert.equal(fashion[0][1], false, 'one value is no contest');
-    assert.ok((await page.$$eval('#evaluation-table tr.group-row', (rows) => rows.map((r) => r.textContent))).includes('Label propagation · synthetic objects'));
+    assert.ok(
+      (await page.$$eval('#evaluation-table tr.group-row', (rows) => rows.map((r) => r.textContent))).includes(
+        'Label propagation · synthetic objects',
+      ),
+    );
 
     const tiles = page.locator('#attention-grid canvas');
     assert.equal(await tiles.count(), 8, 'two checkpoints × four frames');
@@ -156,7 +187,10 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
     await page.screenshot({ path: artifactPath('compare-evaluation.png'), fullPage: true });
     await page.click('#attention-head-picker');
     await page.click('#attention-head-picker vscode-option[value="1"]');
-    await page.waitForFunction((h) => (document.querySelector('#attention-head-picker') as HTMLElement & { value?: string })?.value === h, '1');
+    await page.waitForFunction(
+      (h) => (document.querySelector('#attention-head-picker') as HTMLElement & { value?: string })?.value === h,
+      '1',
+    );
     const head1 = await canvasStats(page, '#attention-grid .attention-row:nth-child(1) canvas');
     assert.notEqual(head1.hash, mean.hash, 'head 1 is drawn, not the mean');
 

@@ -52,7 +52,15 @@ describe('dashboard webview', { skip, timeout: 180_000 }, () => {
   });
 
   test('the three panels render real pixels and the header shows the run', async () => {
-    for (const selector of ['#loss-canvas', '#assignment-heatmap-0', '#assignment-map-0', '#frame-raw', '#frame-masks', '#frame-attention', '#assignment-heatmap-1']) {
+    for (const selector of [
+      '#loss-canvas',
+      '#assignment-heatmap-0',
+      '#assignment-map-0',
+      '#frame-raw',
+      '#frame-masks',
+      '#frame-attention',
+      '#assignment-heatmap-1',
+    ]) {
       const stats = await canvasStats(page, selector);
       assert.ok(stats.painted > stats.width * stats.height * 0.02, `${selector} is painted (${stats.painted} px)`);
       assert.ok(stats.colours >= 8, `${selector} has content, not a flat fill (${stats.colours} colours)`);
@@ -75,10 +83,15 @@ describe('dashboard webview', { skip, timeout: 180_000 }, () => {
     assert.ok(box);
     const data = await canvas.evaluate((c) => ({ ...(c as HTMLCanvasElement).dataset }));
     const target = metrics[60];
-    const x = Number(data.plotLeft) + ((target.step - Number(data.xMin)) / (Number(data.xMax) - Number(data.xMin))) * Number(data.plotWidth);
+    const x =
+      Number(data.plotLeft) + ((target.step - Number(data.xMin)) / (Number(data.xMax) - Number(data.xMin))) * Number(data.plotWidth);
     await page.mouse.move(box.x + x, box.y + 120);
     await page.waitForSelector('.chart-tooltip:not([hidden])');
-    const tooltip = await page.$eval('.chart-tooltip', (t) => ({ step: (t as HTMLElement).dataset.step, value: (t as HTMLElement).dataset.value, text: t.textContent }));
+    const tooltip = await page.$eval('.chart-tooltip', (t) => ({
+      step: (t as HTMLElement).dataset.step,
+      value: (t as HTMLElement).dataset.value,
+      text: t.textContent,
+    }));
     assert.equal(Number(tooltip.step), target.step);
     assert.equal(Number(tooltip.value), target.loss, 'the exact value from metrics.jsonl');
     assert.match(tooltip.text ?? '', new RegExp(`step ${target.step}`));
@@ -102,7 +115,12 @@ describe('dashboard webview', { skip, timeout: 180_000 }, () => {
       const x = Number(layout.labelWidth) + (patch + 0.5) * Number(layout.cellWidth);
       const y = (object + 0.5) * Number(layout.rowHeight);
       await page.mouse.move(box.x + x, box.y + y);
-      const readout = await page.$eval('#assignment-readout-0', (r) => ({ patch: (r as HTMLElement).dataset.patch, object: (r as HTMLElement).dataset.object, value: (r as HTMLElement).dataset.value, text: r.textContent }));
+      const readout = await page.$eval('#assignment-readout-0', (r) => ({
+        patch: (r as HTMLElement).dataset.patch,
+        object: (r as HTMLElement).dataset.object,
+        value: (r as HTMLElement).dataset.value,
+        text: r.textContent,
+      }));
       assert.equal(Number(readout.patch), patch);
       assert.equal(Number(readout.object), object);
       assert.equal(Number(readout.value), assignment[patch * objects + object], `M*[${patch}, ${object}]`);
@@ -127,7 +145,9 @@ describe('dashboard webview', { skip, timeout: 180_000 }, () => {
     await page.waitForSelector('.masks-panel[data-frame="2"]');
     // play advances on its own, pause stops it
     await page.click('.masks-panel vscode-button[aria-label="Play frames"]');
-    await page.waitForFunction(() => document.querySelector('.masks-panel')?.getAttribute('data-frame') !== '2', undefined, { timeout: 3000 });
+    await page.waitForFunction(() => document.querySelector('.masks-panel')?.getAttribute('data-frame') !== '2', undefined, {
+      timeout: 3000,
+    });
     await page.click('.masks-panel vscode-button[aria-label="Pause frames"]');
   });
 
@@ -152,7 +172,10 @@ describe('dashboard webview', { skip, timeout: 180_000 }, () => {
     await postToView(page, { type: 'setData', data: { snapshot: snapshotPayload(origin, 200) } });
     await page.waitForSelector('body[data-snapshot-rendered="200"]');
     assert.notEqual((await canvasStats(page, '#assignment-heatmap-0')).hash, before.hash, 'the step-200 assignment is drawn');
-    assert.ok(!(await page.locator('#follow-latest').evaluate((e) => (e as HTMLElement & { checked: boolean }).checked)), 'picking an older step stops following the latest');
+    assert.ok(
+      !(await page.locator('#follow-latest').evaluate((e) => (e as HTMLElement & { checked: boolean }).checked)),
+      'picking an older step stops following the latest',
+    );
   });
 
   test('UI state survives a reload through setState/getState', async () => {
@@ -187,8 +210,20 @@ describe('dashboard webview', { skip, timeout: 180_000 }, () => {
     const generated = await page.evaluate(() => {
       const records = [];
       for (let step = 1; step <= 100_000; step++) {
-        const loss = 8 * Math.exp(-step / 30_000) + 0.3 * Math.sin(step / 700) + (step % 9973 === 0 ? 4 : 0) + 0.05 * ((step * 7919) % 101) / 101;
-        records.push({ step, epoch: Math.floor(step / 10_000), time: '2026-01-01T00:00:00Z', loss, lr: 1e-4, wd: 0.04, momentum: 0.996, teacherTemp: 0.04, imgPerSec: 40, secPerStep: 1.2 });
+        const loss =
+          8 * Math.exp(-step / 30_000) + 0.3 * Math.sin(step / 700) + (step % 9973 === 0 ? 4 : 0) + (0.05 * ((step * 7919) % 101)) / 101;
+        records.push({
+          step,
+          epoch: Math.floor(step / 10_000),
+          time: '2026-01-01T00:00:00Z',
+          loss,
+          lr: 1e-4,
+          wd: 0.04,
+          momentum: 0.996,
+          teacherTemp: 0.04,
+          imgPerSec: 40,
+          secPerStep: 1.2,
+        });
       }
       const started = performance.now();
       window.postMessage({ type: 'setData', data: { metrics: records, metricsAppend: false } }, '*');
@@ -223,7 +258,23 @@ describe('dashboard webview', { skip, timeout: 180_000 }, () => {
     // Live append while zoomed: the zoom is kept, the store grows.
     await postToView(page, {
       type: 'setData',
-      data: { metricsAppend: true, metrics: [{ step: 100_001, epoch: 10, time: '2026-01-01T00:00:00Z', loss: 0.5, lr: 1e-4, wd: 0.04, momentum: 0.996, teacherTemp: 0.04, imgPerSec: 40, secPerStep: 1.2 }] },
+      data: {
+        metricsAppend: true,
+        metrics: [
+          {
+            step: 100_001,
+            epoch: 10,
+            time: '2026-01-01T00:00:00Z',
+            loss: 0.5,
+            lr: 1e-4,
+            wd: 0.04,
+            momentum: 0.996,
+            teacherTemp: 0.04,
+            imgPerSec: 40,
+            secPerStep: 1.2,
+          },
+        ],
+      },
     });
     await page.waitForSelector('#loss-canvas[data-total-points="100001"]');
     assert.ok(Number(await page.getAttribute('#loss-canvas', 'data-visible-points')) < 100_000, 'still zoomed');
@@ -260,7 +311,15 @@ describe('dashboard webview: empty states, error banner, themes', { skip, timeou
     const state = dashboardState(origin);
     await postToView(page, {
       type: 'setData',
-      data: { run: { ...state.run, statusHint: 'running' }, status: { status: 'running', step: 0 }, metrics: [], snapshotSteps: [], snapshot: null, snapshotEvery: 25, error: 'Trainer warning: backend fell back to wasm' },
+      data: {
+        run: { ...state.run, statusHint: 'running' },
+        status: { status: 'running', step: 0 },
+        metrics: [],
+        snapshotSteps: [],
+        snapshot: null,
+        snapshotEvery: 25,
+        error: 'Trainer warning: backend fell back to wasm',
+      },
     });
     await page.waitForSelector('.snapshot-empty .empty-title');
     assert.equal(await page.textContent('.snapshot-empty .empty-title'), 'No snapshot yet — the trainer writes one every 25 steps');

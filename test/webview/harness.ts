@@ -49,7 +49,11 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** Serves /media, /fixtures and /assets read-only, and /view/<name>.html?theme=… pages. Loopback only. */
 export async function startServer(): Promise<{ server: Server; origin: string }> {
-  const roots: Record<string, string> = { media: join(REPO, 'media'), fixtures: join(REPO, 'test/fixtures'), assets: join(REPO, 'test/webview/assets') };
+  const roots: Record<string, string> = {
+    media: join(REPO, 'media'),
+    fixtures: join(REPO, 'test/fixtures'),
+    assets: join(REPO, 'test/webview/assets'),
+  };
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const origin = `http://${request.headers.host}`;
@@ -97,7 +101,16 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -107,7 +120,13 @@ export interface OpenedView {
   errors: string[];
 }
 
-export async function openView(browser: Browser, origin: string, name: ViewName, theme: Theme = 'dark', viewport = { width: 1360, height: 1000 }): Promise<OpenedView> {
+export async function openView(
+  browser: Browser,
+  origin: string,
+  name: ViewName,
+  theme: Theme = 'dark',
+  viewport = { width: 1360, height: 1000 },
+): Promise<OpenedView> {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -194,7 +213,8 @@ export function snapshotPayload(origin: string, step: number): SnapshotPayload {
   const manifest = readManifest(step);
   const base = `${origin}/fixtures/runs/demo-run/snapshots/step-${String(step).padStart(6, '0')}`;
   const uris: Record<string, string> = {};
-  for (const clip of manifest.clips) for (const file of [...clip.frames, clip.assignment.file, clip.attention.file, clip.masks.file]) uris[file] = `${base}/${file}`;
+  for (const clip of manifest.clips)
+    for (const file of [...clip.frames, clip.assignment.file, clip.attention.file, clip.masks.file]) uris[file] = `${base}/${file}`;
   return { manifest, uris };
 }
 
@@ -254,4 +274,3 @@ export function artifactPath(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);
 }
-

@@ -4,7 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configRows, flattenConfig, metricRows, metricDirection } from '../../webview/compare/compareModel';
-import { decimateMinMax, emaSmooth, logTicks, lowerBound, MetricStore, nearestIndex, niceTicks, stepTicks } from '../../webview/dashboard/series';
+import {
+  decimateMinMax,
+  emaSmooth,
+  logTicks,
+  lowerBound,
+  MetricStore,
+  nearestIndex,
+  niceTicks,
+  stepTicks,
+} from '../../webview/dashboard/series';
 import { formatDuration, formatValue } from '../../webview/shared/format';
 import { mergePersisted } from '../../webview/shared/vscodeApi';
 import { heatColor, objectColor } from '../../webview/shared/colormaps';
@@ -73,7 +82,14 @@ test('min/max decimation bounds the point count by the width and keeps the extre
   const xs = Float64Array.from({ length: n }, (_, i) => i);
   const ys = Float64Array.from({ length: n }, (_, i) => Math.sin(i / 500) + (i === 54_321 ? 50 : 0));
   const width = 800;
-  const { points, count } = decimateMinMax(xs, ys, 0, n, (x) => (x / n) * width, (y) => -y);
+  const { points, count } = decimateMinMax(
+    xs,
+    ys,
+    0,
+    n,
+    (x) => (x / n) * width,
+    (y) => -y,
+  );
   assert.ok(count <= 4 * (width + 1), `count ${count}`);
   assert.ok(count >= width, 'every column has points');
   let minPy = Infinity;
@@ -124,15 +140,23 @@ test('colour maps', () => {
 test('mergePersisted keeps well-typed keys and drops the rest', () => {
   const defaults = { metric: 'loss', smoothing: 0.6, hidden: [] as number[], view: null as [number, number] | null };
   assert.deepEqual(mergePersisted(defaults, undefined), defaults);
-  assert.deepEqual(mergePersisted(defaults, { metric: 'lr', smoothing: 'x', hidden: [1], view: [1, 2], junk: 1 }), { metric: 'lr', smoothing: 0.6, hidden: [1], view: [1, 2] });
+  assert.deepEqual(mergePersisted(defaults, { metric: 'lr', smoothing: 'x', hidden: [1], view: [1, 2], junk: 1 }), {
+    metric: 'lr',
+    smoothing: 0.6,
+    hidden: [1],
+    view: [1, 2],
+  });
 });
 
 test('config diff flattens nested objects and marks differing keys', () => {
-  assert.deepEqual([...flattenConfig({ a: { b: 1, c: [1, 2] }, d: 'x' })], [
-    ['a.b', '1'],
-    ['a.c', '[1,2]'],
-    ['d', '"x"'],
-  ]);
+  assert.deepEqual(
+    [...flattenConfig({ a: { b: 1, c: [1, 2] }, d: 'x' })],
+    [
+      ['a.b', '1'],
+      ['a.c', '[1,2]'],
+      ['d', '"x"'],
+    ],
+  );
   const rows = configRows([
     { training: { lr: 1e-3, epochs: 1 }, name: 'a' },
     { training: { lr: 5e-4, epochs: 1 }, name: 'a', extra: true },
@@ -145,7 +169,14 @@ test('config diff flattens nested objects and marks differing keys', () => {
 });
 
 test('metrics table marks the best checkpoint per row by direction', () => {
-  const checkpoint = (id: string, metrics: MetricsRecord | null): CompareCheckpoint => ({ id, label: id, step: metrics?.step ?? 0, config: {}, metrics, inspection: null });
+  const checkpoint = (id: string, metrics: MetricsRecord | null): CompareCheckpoint => ({
+    id,
+    label: id,
+    step: metrics?.step ?? 0,
+    config: {},
+    metrics,
+    inspection: null,
+  });
   const rows = metricRows([checkpoint('a', record(100, 7.5, { imgPerSec: 30 })), checkpoint('b', record(200, 7.1)), checkpoint('c', null)]);
   const loss = rows.find((r) => r.key === 'loss');
   assert.deepEqual(loss?.best, [1]);

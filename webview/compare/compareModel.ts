@@ -103,7 +103,15 @@ export function evaluationRows(checkpoints: readonly CompareCheckpoint[]): Evalu
     for (const metric of checkpoint.evaluation ?? []) {
       let row = rows.get(metric.key);
       if (!row) {
-        row = { key: metric.key, group: metric.group, label: metric.label, unit: metric.unit, direction: metric.direction, values: checkpoints.map(() => undefined), best: [] };
+        row = {
+          key: metric.key,
+          group: metric.group,
+          label: metric.label,
+          unit: metric.unit,
+          direction: metric.direction,
+          values: checkpoints.map(() => undefined),
+          best: [],
+        };
         rows.set(metric.key, row);
       }
       row.values[index] = Number.isFinite(metric.value) ? metric.value : undefined;

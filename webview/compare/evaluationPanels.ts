@@ -38,7 +38,8 @@ async function loadMaps(checkpoint: CompareCheckpoint): Promise<LoadedMaps> {
     Promise.all(manifest.frames.map((f) => loadFrame(uri(f.png)))),
   ]);
   const expected = shape.reduce((a, b) => a * b, 1) * 4;
-  if (bytes.byteLength !== expected) throw new Error(`${manifest.attention.file}: ${bytes.byteLength} bytes, expected ${expected} for shape [${shape}]`);
+  if (bytes.byteLength !== expected)
+    throw new Error(`${manifest.attention.file}: ${bytes.byteLength} bytes, expected ${expected} for shape [${shape}]`);
   return { frames, frameIndices: manifest.frames.map((f) => f.index), attention: new Float32Array(bytes), shape };
 }
 
@@ -57,7 +58,12 @@ export class EvaluationPanels {
     private readonly onHeadChange: (head: number | 'mean') => void,
     onEvaluate: () => void,
   ) {
-    const evaluate = createButton({ label: 'Evaluate…', id: 'evaluate-button', title: 'Run k-NN, tracking and attention evaluations on these checkpoints (DoRA: Evaluate Checkpoint)', onClick: onEvaluate });
+    const evaluate = createButton({
+      label: 'Evaluate…',
+      id: 'evaluate-button',
+      title: 'Run k-NN, tracking and attention evaluations on these checkpoints (DoRA: Evaluate Checkpoint)',
+      onClick: onEvaluate,
+    });
     this.headPicker = createDropdown({
       id: 'attention-head-picker',
       ariaLabel: 'Attention head',
@@ -69,12 +75,22 @@ export class EvaluationPanels {
         this.draw();
       },
     });
-    this.resultsPanel = panel('evaluation-panel', 'Evaluation', 'teacher backbone on held-out data · ★ best per row (higher is better)', h('div', { class: 'toolbar' }, evaluate.element), this.table);
+    this.resultsPanel = panel(
+      'evaluation-panel',
+      'Evaluation',
+      'teacher backbone on held-out data · ★ best per row (higher is better)',
+      h('div', { class: 'toolbar' }, evaluate.element),
+      this.table,
+    );
     this.attentionPanel = panel(
       'attention-panel',
       'Attention maps',
       'last block [CLS]→patch attention on the same frames, side by side',
-      h('div', { class: 'toolbar' }, h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Head'), this.headPicker.element)),
+      h(
+        'div',
+        { class: 'toolbar' },
+        h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Head'), this.headPicker.element),
+      ),
       this.grid,
     );
   }
@@ -89,10 +105,23 @@ export class EvaluationPanels {
     const rows = evaluationRows(this.checkpoints);
     document.body.dataset.evaluationRows = String(rows.length);
     if (rows.length === 0) {
-      replaceChildren(this.table, emptyState('Not evaluated yet', 'Press “Evaluate…” (or right-click a checkpoint → Evaluate Checkpoint…). Results are stored beside each checkpoint and appear here.'));
+      replaceChildren(
+        this.table,
+        emptyState(
+          'Not evaluated yet',
+          'Press “Evaluate…” (or right-click a checkpoint → Evaluate Checkpoint…). Results are stored beside each checkpoint and appear here.',
+        ),
+      );
       return;
     }
-    const header = h('tr', {}, h('th', { scope: 'col' }, 'Evaluation'), ...this.checkpoints.map((c, i) => h('th', { scope: 'col', class: `checkpoint-col cp-${i}` }, c.label, h('div', { class: 'muted' }, `step ${formatStep(c.step)}`))));
+    const header = h(
+      'tr',
+      {},
+      h('th', { scope: 'col' }, 'Evaluation'),
+      ...this.checkpoints.map((c, i) =>
+        h('th', { scope: 'col', class: `checkpoint-col cp-${i}` }, c.label, h('div', { class: 'muted' }, `step ${formatStep(c.step)}`)),
+      ),
+    );
     const body: HTMLElement[] = [];
     let group = '';
     for (const row of rows) {
@@ -107,12 +136,23 @@ export class EvaluationPanels {
           h('th', { scope: 'row', class: 'indent' }, row.label),
           ...row.values.map((value, i) => {
             const best = row.best.includes(i);
-            return h('td', { class: best ? 'num best' : 'num', title: value === undefined ? 'not evaluated' : String(value), 'aria-label': best ? `${formatMetric(value, row.unit)}, best` : undefined }, formatMetric(value, row.unit));
+            return h(
+              'td',
+              {
+                class: best ? 'num best' : 'num',
+                title: value === undefined ? 'not evaluated' : String(value),
+                'aria-label': best ? `${formatMetric(value, row.unit)}, best` : undefined,
+              },
+              formatMetric(value, row.unit),
+            );
           }),
         ),
       );
     }
-    replaceChildren(this.table, h('table', { class: 'data-table', id: 'evaluation-table' }, h('thead', {}, header), h('tbody', {}, ...body)));
+    replaceChildren(
+      this.table,
+      h('table', { class: 'data-table', id: 'evaluation-table' }, h('thead', {}, header), h('tbody', {}, ...body)),
+    );
   }
 
   private async loadAttention(): Promise<void> {
@@ -131,7 +171,10 @@ export class EvaluationPanels {
     this.loaded = loaded;
     const heads = Math.max(0, ...loaded.map((l) => (l && typeof l !== 'string' ? l.shape[1] : 0)));
     if (this.head !== 'mean' && this.head >= heads) this.head = 'mean';
-    this.headPicker.setOptions([{ value: 'mean', label: 'Mean of heads' }, ...Array.from({ length: heads }, (_, i) => ({ value: String(i), label: `Head ${i}` }))], String(this.head));
+    this.headPicker.setOptions(
+      [{ value: 'mean', label: 'Mean of heads' }, ...Array.from({ length: heads }, (_, i) => ({ value: String(i), label: `Head ${i}` }))],
+      String(this.head),
+    );
     this.draw();
   }
 
@@ -139,16 +182,32 @@ export class EvaluationPanels {
     const rendered = this.loaded.filter((l) => l && typeof l !== 'string').length;
     document.body.dataset.attentionRendered = String(rendered);
     if (this.checkpoints.every((c) => !c.attentionMaps)) {
-      replaceChildren(this.grid, emptyState('No attention maps yet', 'Evaluate with “Attention maps” ticked to see each checkpoint\'s [CLS] attention here.'));
+      replaceChildren(
+        this.grid,
+        emptyState('No attention maps yet', "Evaluate with “Attention maps” ticked to see each checkpoint's [CLS] attention here."),
+      );
       return;
     }
     replaceChildren(
       this.grid,
       ...this.checkpoints.map((checkpoint, i) => {
         const maps = this.loaded[i];
-        const title = h('h3', { class: `clip-title cp-${i}` }, checkpoint.label, h('div', { class: 'muted' }, `step ${formatStep(checkpoint.step)}`));
+        const title = h(
+          'h3',
+          { class: `clip-title cp-${i}` },
+          checkpoint.label,
+          h('div', { class: 'muted' }, `step ${formatStep(checkpoint.step)}`),
+        );
         if (!maps || typeof maps === 'string') {
-          return h('div', { class: 'attention-row', 'data-checkpoint': checkpoint.id }, title, emptyState(typeof maps === 'string' ? 'Could not load the attention maps' : 'Not evaluated', typeof maps === 'string' ? maps : 'Evaluate this checkpoint with “Attention maps” ticked.'));
+          return h(
+            'div',
+            { class: 'attention-row', 'data-checkpoint': checkpoint.id },
+            title,
+            emptyState(
+              typeof maps === 'string' ? 'Could not load the attention maps' : 'Not evaluated',
+              typeof maps === 'string' ? maps : 'Evaluate this checkpoint with “Attention maps” ticked.',
+            ),
+          );
         }
         const tiles = maps.frames.map((frame, f) => {
           const canvas = h('canvas', { role: 'img', 'aria-label': `Attention of ${checkpoint.label} on frame ${maps.frameIndices[f]}` });
@@ -161,7 +220,15 @@ export class EvaluationPanels {
           context.drawImage(frame, 0, 0, TILE, TILE);
           context.restore();
           const [, , rows, cols] = maps.shape;
-          drawScaled(context, heatImage(attentionMap(maps.attention, maps.shape, f, this.head), cols, rows, 0, 1, 165), 0, 0, TILE, TILE, true);
+          drawScaled(
+            context,
+            heatImage(attentionMap(maps.attention, maps.shape, f, this.head), cols, rows, 0, 1, 165),
+            0,
+            0,
+            TILE,
+            TILE,
+            true,
+          );
           return canvasTile(canvas, `frame ${maps.frameIndices[f]}`);
         });
         return h('div', { class: 'attention-row', 'data-checkpoint': checkpoint.id }, title, h('div', { class: 'tiles' }, ...tiles));

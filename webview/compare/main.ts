@@ -3,7 +3,14 @@
 // Any number of checkpoints (2+): columns wrap and tables scroll horizontally.
 
 import './compare.css';
-import { EMPTY_COMPARE_STATE, isHostToCompareMessage, type CompareCheckpoint, type CompareState, type CompareToHostMessage, type HostToCompareMessage } from '../../src/core/webviewMessages';
+import {
+  EMPTY_COMPARE_STATE,
+  isHostToCompareMessage,
+  type CompareCheckpoint,
+  type CompareState,
+  type CompareToHostMessage,
+  type HostToCompareMessage,
+} from '../../src/core/webviewMessages';
 import { fitCanvas } from '../shared/canvas';
 import { drawAttention, drawFrame, drawMaskOverlay } from '../shared/clipRender';
 import { assertNever, listenToHost } from '../shared/dispatch';
@@ -41,7 +48,11 @@ const model: CompareState = { ...EMPTY_COMPARE_STATE, checkpoints: [] };
 const title = h('h1', { class: 'run-name' }, 'Compare checkpoints');
 const countBadge = createBadge('0 checkpoints');
 const errorBanner = h('div', { class: 'error-banner', role: 'alert', hidden: true });
-const empty = h('div', { class: 'compare-empty' }, emptyState('Nothing to compare yet', 'Tick two or more checkpoints in the DoRA Studio sidebar, then run “Compare Checkpoints”.'));
+const empty = h(
+  'div',
+  { class: 'compare-empty' },
+  emptyState('Nothing to compare yet', 'Tick two or more checkpoints in the DoRA Studio sidebar, then run “Compare Checkpoints”.'),
+);
 
 const showAll = createCheckbox({
   id: 'show-all-config',
@@ -87,7 +98,12 @@ const inspectionGrid = h('div', { class: 'inspection-grid', id: 'inspection-grid
 const inspectionBody = h(
   'div',
   { class: 'inspection-body', tabindex: -1 },
-  h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Inspection controls' }, h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Clip'), clipPicker.element), toggles.element),
+  h(
+    'div',
+    { class: 'toolbar', role: 'toolbar', 'aria-label': 'Inspection controls' },
+    h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Clip'), clipPicker.element),
+    toggles.element,
+  ),
   scrubber.element,
   framesWarning,
   inspectionGrid,
@@ -106,7 +122,13 @@ const evaluation = new EvaluationPanels(
 const content = h(
   'div',
   { class: 'compare-content' },
-  panel('config-panel', 'Config diff', 'keys whose values differ are highlighted', h('div', { class: 'toolbar' }, showAll.element, configSummary), configTable),
+  panel(
+    'config-panel',
+    'Config diff',
+    'keys whose values differ are highlighted',
+    h('div', { class: 'toolbar' }, showAll.element, configSummary),
+    configTable,
+  ),
   panel('metrics-panel', 'Metrics at the checkpoint steps', '★ best per row (lower loss / time, higher throughput)', metricsTable),
   evaluation.resultsPanel,
   panel('inspection-panel', 'Tracked masks and attention', 'every checkpoint on the same frames, one scrubber', inspectionBody),
@@ -114,13 +136,25 @@ const content = h(
 );
 
 document.body.append(
-  h('main', { class: 'compare' }, h('header', { class: 'status-header' }, h('div', { class: 'run-title' }, title, countBadge)), errorBanner, empty, content),
+  h(
+    'main',
+    { class: 'compare' },
+    h('header', { class: 'status-header' }, h('div', { class: 'run-title' }, title, countBadge)),
+    errorBanner,
+    empty,
+    content,
+  ),
 );
 
 // --- rendering ------------------------------------------------------------------------------------
 
 function columnHeader(checkpoint: CompareCheckpoint, index: number): HTMLElement {
-  return h('th', { scope: 'col', class: `checkpoint-col cp-${index}` }, checkpoint.label, h('div', { class: 'muted' }, `step ${formatStep(checkpoint.step)}`));
+  return h(
+    'th',
+    { scope: 'col', class: `checkpoint-col cp-${index}` },
+    checkpoint.label,
+    h('div', { class: 'muted' }, `step ${formatStep(checkpoint.step)}`),
+  );
 }
 
 function renderConfig(): void {
@@ -139,8 +173,16 @@ function renderConfig(): void {
   replaceChildren(
     configTable,
     shown.length === 0
-      ? emptyState(rows.length === 0 ? 'No config to compare' : 'The configs are identical', rows.length === 0 ? undefined : 'Tick “Show all keys” to list them.')
-      : h('table', { class: 'data-table', id: 'config-table' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), ...model.checkpoints.map(columnHeader))), h('tbody', {}, ...body)),
+      ? emptyState(
+          rows.length === 0 ? 'No config to compare' : 'The configs are identical',
+          rows.length === 0 ? undefined : 'Tick “Show all keys” to list them.',
+        )
+      : h(
+          'table',
+          { class: 'data-table', id: 'config-table' },
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), ...model.checkpoints.map(columnHeader))),
+          h('tbody', {}, ...body),
+        ),
   );
 }
 
@@ -156,7 +198,11 @@ function renderMetrics(): void {
     h(
       'table',
       { class: 'data-table', id: 'metrics-table' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), h('th', { scope: 'col' }, 'Better'), ...model.checkpoints.map(columnHeader))),
+      h(
+        'thead',
+        {},
+        h('tr', {}, h('th', { scope: 'col' }, 'Metric'), h('th', { scope: 'col' }, 'Better'), ...model.checkpoints.map(columnHeader)),
+      ),
       h(
         'tbody',
         {},
@@ -164,11 +210,24 @@ function renderMetrics(): void {
           h(
             'tr',
             { 'data-metric': row.key },
-            h('th', { scope: 'row' }, metricLabel(row.key), h('span', { class: 'muted' }, metricLabel(row.key) === row.key ? '' : ` ${row.key}`)),
+            h(
+              'th',
+              { scope: 'row' },
+              metricLabel(row.key),
+              h('span', { class: 'muted' }, metricLabel(row.key) === row.key ? '' : ` ${row.key}`),
+            ),
             h('td', { class: 'muted' }, arrow[row.direction]),
             ...row.values.map((value, i) => {
               const best = row.best.includes(i);
-              return h('td', { class: best ? 'num best' : 'num', title: value === undefined ? 'not logged' : formatExact(value), 'aria-label': best ? `${formatValue(value)}, best` : undefined }, formatValue(value));
+              return h(
+                'td',
+                {
+                  class: best ? 'num best' : 'num',
+                  title: value === undefined ? 'not logged' : formatExact(value),
+                  'aria-label': best ? `${formatValue(value)}, best` : undefined,
+                },
+                formatValue(value),
+              );
             }),
           ),
         ),
@@ -222,33 +281,53 @@ async function loadInspections(): Promise<void> {
   toggles.setObjects(objectCount, referenceClip?.heads ?? []);
   scrubber.setFrames(referenceClip?.frameIndices ?? [], persisted.frame);
 
-  const mismatched = columns.filter((c) => c.clip && referenceClip && c.clip.frameIndices.join(',') !== referenceClip.frameIndices.join(','));
+  const mismatched = columns.filter(
+    (c) => c.clip && referenceClip && c.clip.frameIndices.join(',') !== referenceClip.frameIndices.join(','),
+  );
   framesWarning.hidden = mismatched.length === 0;
   framesWarning.textContent = `⚠ ${mismatched.map((c) => c.checkpoint.label).join(', ')} were inspected on other frames than ${columns[0]?.checkpoint.label}; the scrubber follows frame positions.`;
 
   rawCanvas = referenceClip ? h('canvas', { id: 'cmp-raw', role: 'img', 'aria-label': 'Shared frame' }) : null;
   replaceChildren(
     inspectionGrid,
-    rawCanvas ? h('div', { class: 'inspection-column shared-frame' }, h('h3', { class: 'clip-title' }, 'Frame', h('div', { class: 'muted' }, 'shared input')), canvasTile(rawCanvas, ''), h('div', { class: 'anchor-badge', id: 'cmp-anchor-badge' }, '⚓ Anchor frame')) : null,
+    rawCanvas
+      ? h(
+          'div',
+          { class: 'inspection-column shared-frame' },
+          h('h3', { class: 'clip-title' }, 'Frame', h('div', { class: 'muted' }, 'shared input')),
+          canvasTile(rawCanvas, ''),
+          h('div', { class: 'anchor-badge', id: 'cmp-anchor-badge' }, '⚓ Anchor frame'),
+        )
+      : null,
     ...columns.map((column, i) =>
       h(
         'div',
         { class: 'inspection-column', 'data-checkpoint': column.checkpoint.id },
-        h('h3', { class: `clip-title cp-${i}` }, column.checkpoint.label, h('div', { class: 'muted' }, `step ${formatStep(column.checkpoint.step)}`)),
+        h(
+          'h3',
+          { class: `clip-title cp-${i}` },
+          column.checkpoint.label,
+          h('div', { class: 'muted' }, `step ${formatStep(column.checkpoint.step)}`),
+        ),
         column.clip
           ? h('div', { class: 'tiles' }, canvasTile(column.masks, 'Masks'), canvasTile(column.attention, 'Attention'))
-          : emptyState(column.error ? 'Inspection failed' : 'Inspecting…', column.error ?? 'The trainer is running inspect mode on the shared frames.'),
+          : emptyState(
+              column.error ? 'Inspection failed' : 'Inspecting…',
+              column.error ?? 'The trainer is running inspect mode on the shared frames.',
+            ),
       ),
     ),
   );
-  if (!referenceClip && columns.length > 0) inspectionGrid.prepend(emptyState('No inspection yet', 'The trainer writes one per checkpoint (inspect mode) on the same frames.'));
+  if (!referenceClip && columns.length > 0)
+    inspectionGrid.prepend(emptyState('No inspection yet', 'The trainer writes one per checkpoint (inspect mode) on the same frames.'));
   drawInspections();
   document.body.dataset.inspectionsRendered = String(columns.filter((c) => c.clip).length);
 }
 
 function drawInspections(): void {
   const frame = scrubber.current();
-  if (rawCanvas && referenceClip) drawFrame(fitCanvas(rawCanvas, TILE, TILE), referenceClip, Math.min(frame, referenceClip.frameCount - 1), TILE);
+  if (rawCanvas && referenceClip)
+    drawFrame(fitCanvas(rawCanvas, TILE, TILE), referenceClip, Math.min(frame, referenceClip.frameCount - 1), TILE);
   document.getElementById('cmp-anchor-badge')?.classList.toggle('hidden', frame !== 0);
   for (const column of columns) {
     if (!column.clip) continue;

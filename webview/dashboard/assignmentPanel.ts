@@ -39,7 +39,13 @@ export class AssignmentPanel {
     this.element = h(
       'div',
       { class: 'assignment-panel' },
-      h('div', { class: 'legend-row' }, h('span', { class: 'legend-label' }, 'M*: min → max of each clip'), legend, h('span', { class: 'legend-label' }, 'Rows sum to 1 over objects; 1/k is undecided.')),
+      h(
+        'div',
+        { class: 'legend-row' },
+        h('span', { class: 'legend-label' }, 'M*: min → max of each clip'),
+        legend,
+        h('span', { class: 'legend-label' }, 'Rows sum to 1 over objects; 1/k is undecided.'),
+      ),
       this.cardsHost,
     );
   }
@@ -54,7 +60,16 @@ export class AssignmentPanel {
         h(
           'article',
           { class: 'clip-card', 'aria-label': `Assignment of clip ${card.clip.position}` },
-          h('h3', { class: 'clip-title' }, `Clip ${card.clip.position}`, h('span', { class: 'muted' }, ` · anchor = video frame #${card.clip.frameIndices[0]} · N = ${card.clip.grid * card.clip.grid} patches × k = ${card.clip.objects} objects`)),
+          h(
+            'h3',
+            { class: 'clip-title' },
+            `Clip ${card.clip.position}`,
+            h(
+              'span',
+              { class: 'muted' },
+              ` · anchor = video frame #${card.clip.frameIndices[0]} · N = ${card.clip.grid * card.clip.grid} patches × k = ${card.clip.objects} objects`,
+            ),
+          ),
           h(
             'div',
             { class: 'clip-card-body' },
@@ -97,8 +112,17 @@ export class AssignmentPanel {
     heatmap.dataset.cellWidth = String(cellWidth);
     heatmap.dataset.rowHeight = String(ROW_HEIGHT);
     heatmap.dataset.labelWidth = String(LABEL_WIDTH);
-    const map = h('canvas', { class: 'assignment-map', id: `assignment-map-${index}`, role: 'img', 'aria-label': `Argmax object per patch over the anchor frame of clip ${clip.position}` });
-    const readout = h('div', { class: 'cell-readout', id: `assignment-readout-${index}`, 'aria-live': 'polite' }, 'Hover a cell for its value.');
+    const map = h('canvas', {
+      class: 'assignment-map',
+      id: `assignment-map-${index}`,
+      role: 'img',
+      'aria-label': `Argmax object per patch over the anchor frame of clip ${clip.position}`,
+    });
+    const readout = h(
+      'div',
+      { class: 'cell-readout', id: `assignment-readout-${index}`, 'aria-live': 'polite' },
+      'Hover a cell for its value.',
+    );
     const card: ClipCard = { clip, heatmap, map, readout, cellWidth, min, max };
     const cellAt = (event: MouseEvent): { patch: number; object: number } | null => {
       const rect = heatmap.getBoundingClientRect();
@@ -114,7 +138,10 @@ export class AssignmentPanel {
       const move = moves[event.key];
       if (!move) return;
       event.preventDefault();
-      keyCell = { patch: Math.max(0, Math.min(patches - 1, keyCell.patch + move[0])), object: Math.max(0, Math.min(clip.objects - 1, keyCell.object + move[1])) };
+      keyCell = {
+        patch: Math.max(0, Math.min(patches - 1, keyCell.patch + move[0])),
+        object: Math.max(0, Math.min(clip.objects - 1, keyCell.object + move[1])),
+      };
       this.hover(index, keyCell);
     });
     map.addEventListener('mousemove', (event) => {
@@ -169,7 +196,15 @@ export class AssignmentPanel {
     // Transpose [N, k] to object rows so the image is k × N.
     const transposed = new Float32Array(clip.objects * patches);
     for (let p = 0; p < patches; p++) for (let k = 0; k < clip.objects; k++) transposed[k * patches + p] = assignmentAt(clip, p, k);
-    drawScaled(context, heatImage(transposed, patches, clip.objects, card.min, card.max > card.min ? card.max : card.min + 1e-6), LABEL_WIDTH, 0, patches * cellWidth, clip.objects * ROW_HEIGHT, false);
+    drawScaled(
+      context,
+      heatImage(transposed, patches, clip.objects, card.min, card.max > card.min ? card.max : card.min + 1e-6),
+      LABEL_WIDTH,
+      0,
+      patches * cellWidth,
+      clip.objects * ROW_HEIGHT,
+      false,
+    );
     const foreground = themeColor('--vscode-foreground', '#cccccc');
     context.font = themeFont(11);
     context.textBaseline = 'middle';

@@ -36,7 +36,15 @@ export function sanitizeChartSettings(s: ChartSettings): ChartSettings {
   };
 }
 
-type Drag = { kind: 'box' | 'y-only' | 'pan'; startX: number; startY: number; x: number; y: number; viewX: [number, number]; viewY: [number, number] };
+type Drag = {
+  kind: 'box' | 'y-only' | 'pan';
+  startX: number;
+  startY: number;
+  x: number;
+  y: number;
+  viewX: [number, number];
+  viewY: [number, number];
+};
 
 export class LossChart {
   readonly element: HTMLElement;
@@ -69,12 +77,37 @@ export class LossChart {
   ) {
     this.settings = sanitizeChartSettings(initial);
     this.requestDraw = rafThrottle(() => this.draw());
-    this.picker = createDropdown({ id: 'metric-picker', ariaLabel: 'Metric to plot', options: [], value: this.settings.metric, onChange: (metric) => this.update({ metric, viewY: null }) });
-    this.smoothingSlider = h('input', { id: 'smoothing', type: 'range', min: 0, max: 0.99, step: 0.01, value: this.settings.smoothing, 'aria-label': 'EMA smoothing weight' });
+    this.picker = createDropdown({
+      id: 'metric-picker',
+      ariaLabel: 'Metric to plot',
+      options: [],
+      value: this.settings.metric,
+      onChange: (metric) => this.update({ metric, viewY: null }),
+    });
+    this.smoothingSlider = h('input', {
+      id: 'smoothing',
+      type: 'range',
+      min: 0,
+      max: 0.99,
+      step: 0.01,
+      value: this.settings.smoothing,
+      'aria-label': 'EMA smoothing weight',
+    });
     this.smoothingValue = h('output', { for: 'smoothing', class: 'slider-value' }, this.settings.smoothing.toFixed(2));
     this.smoothingSlider.addEventListener('input', () => this.update({ smoothing: Number(this.smoothingSlider.value) }));
-    this.logToggle = createCheckbox({ id: 'log-y', label: 'Log y', ariaLabel: 'Logarithmic y axis', checked: this.settings.logY, onChange: (logY) => this.update({ logY, viewY: null }) });
-    const reset = createButton({ id: 'reset-zoom', label: 'Reset zoom', title: 'Reset zoom (double-click, 0)', onClick: () => this.update({ viewX: null, viewY: null }) });
+    this.logToggle = createCheckbox({
+      id: 'log-y',
+      label: 'Log y',
+      ariaLabel: 'Logarithmic y axis',
+      checked: this.settings.logY,
+      onChange: (logY) => this.update({ logY, viewY: null }),
+    });
+    const reset = createButton({
+      id: 'reset-zoom',
+      label: 'Reset zoom',
+      title: 'Reset zoom (double-click, 0)',
+      onClick: () => this.update({ viewX: null, viewY: null }),
+    });
 
     this.canvas = h('canvas', {
       id: 'loss-canvas',
@@ -85,17 +118,35 @@ export class LossChart {
     });
     this.tooltip = h('div', { class: 'chart-tooltip', role: 'status', hidden: true });
     this.summary = h('div', { class: 'chart-summary', 'aria-live': 'off' });
-    this.empty = h('div', { class: 'empty-state', role: 'status' }, h('div', { class: 'empty-title' }, 'No metrics yet'), h('div', { class: 'empty-detail' }, 'The trainer appends a record to metrics.jsonl every runtime.logEvery steps; the curve grows live.'));
+    this.empty = h(
+      'div',
+      { class: 'empty-state', role: 'status' },
+      h('div', { class: 'empty-title' }, 'No metrics yet'),
+      h(
+        'div',
+        { class: 'empty-detail' },
+        'The trainer appends a record to metrics.jsonl every runtime.logEvery steps; the curve grows live.',
+      ),
+    );
     this.body = h('div', { class: 'chart-body' }, this.canvas, this.tooltip);
     this.toolbar = h(
+      'div',
+      { class: 'toolbar', role: 'toolbar', 'aria-label': 'Chart controls' },
+      h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Metric'), this.picker.element),
+      h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Smoothing'), this.smoothingSlider, this.smoothingValue),
+      this.logToggle.element,
+      reset.element,
+    );
+    this.footer = h(
+      'div',
+      { class: 'chart-footer' },
+      this.summary,
+      h(
         'div',
-        { class: 'toolbar', role: 'toolbar', 'aria-label': 'Chart controls' },
-        h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Metric'), this.picker.element),
-        h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Smoothing'), this.smoothingSlider, this.smoothingValue),
-        this.logToggle.element,
-        reset.element,
-      );
-    this.footer = h('div', { class: 'chart-footer' }, this.summary, h('div', { class: 'chart-hint' }, 'Wheel: zoom steps · wheel on y axis or Shift+wheel: zoom y · drag: box zoom · drag on y axis: zoom y only · Shift+drag: pan · double-click: reset'));
+        { class: 'chart-hint' },
+        'Wheel: zoom steps · wheel on y axis or Shift+wheel: zoom y · drag: box zoom · drag on y axis: zoom y only · Shift+drag: pan · double-click: reset',
+      ),
+    );
     this.element = h('div', { class: 'loss-chart' }, this.toolbar, this.empty, this.body, this.footer);
     this.bindPointer();
     this.bindKeys();
@@ -252,7 +303,14 @@ export class LossChart {
     this.summary.textContent = `${metricLabel(this.settings.metric)}: ${formatStep(end - start)} of ${formatStep(total)} points in view${decimated}${this.settings.viewX || this.settings.viewY ? ' · zoomed' : ''}`;
   }
 
-  private strokePoints(context: CanvasRenderingContext2D, points: Float64Array, count: number, color: string, alpha: number, width: number): void {
+  private strokePoints(
+    context: CanvasRenderingContext2D,
+    points: Float64Array,
+    count: number,
+    color: string,
+    alpha: number,
+    width: number,
+  ): void {
     context.strokeStyle = color;
     context.globalAlpha = alpha;
     context.lineWidth = width;
@@ -275,10 +333,19 @@ export class LossChart {
     context.globalAlpha = 1;
   }
 
-  private drawAxes(context: CanvasRenderingContext2D, xRange: [number, number], yRange: [number, number], toX: (x: number) => number, foreground: string, gridColor: string): void {
+  private drawAxes(
+    context: CanvasRenderingContext2D,
+    xRange: [number, number],
+    yRange: [number, number],
+    toX: (x: number) => number,
+    foreground: string,
+    gridColor: string,
+  ): void {
     const plotW = this.plotWidth();
     const plotH = this.plotHeight();
-    const yTicks = this.settings.logY ? logTicks(yRange[0], yRange[1]) : niceTicks(yRange[0], yRange[1], Math.max(3, Math.floor(plotH / 32)));
+    const yTicks = this.settings.logY
+      ? logTicks(yRange[0], yRange[1])
+      : niceTicks(yRange[0], yRange[1], Math.max(3, Math.floor(plotH / 32)));
     const xTicks = stepTicks(xRange[0], xRange[1], Math.max(2, Math.floor(plotW / 90)));
     context.lineWidth = 1;
     context.strokeStyle = gridColor;
@@ -313,7 +380,14 @@ export class LossChart {
   }
 
   /** Crosshair, hover points and the drag rectangle. */
-  private drawOverlay(context: CanvasRenderingContext2D, steps: Float64Array, values: Float64Array, toX: (x: number) => number, toY: (v: number) => number, foreground: string): void {
+  private drawOverlay(
+    context: CanvasRenderingContext2D,
+    steps: Float64Array,
+    values: Float64Array,
+    toX: (x: number) => number,
+    toY: (v: number) => number,
+    foreground: string,
+  ): void {
     const plotW = this.plotWidth();
     const plotH = this.plotHeight();
     if (this.drag && this.drag.kind !== 'pan') {
@@ -357,10 +431,19 @@ export class LossChart {
     dot(value, themeColor('--vscode-charts-blue', '#3794ff'));
     if (Number.isFinite(smoothedValue)) dot(smoothedValue, themeColor('--vscode-charts-orange', '#d18616'));
 
-    replaceChildren(this.tooltip,
+    replaceChildren(
+      this.tooltip,
       h('div', { class: 'tooltip-title' }, `step ${formatStep(steps[index])}`),
-      h('div', {}, h('span', { class: 'swatch raw' }), `${metricLabel(this.settings.metric)}: `, h('b', {}, Number.isFinite(value) ? formatExact(value) : 'no value')),
-      Number.isFinite(smoothedValue) ? h('div', {}, h('span', { class: 'swatch smooth' }), 'smoothed: ', h('b', {}, formatExact(smoothedValue))) : null,
+      h(
+        'div',
+        {},
+        h('span', { class: 'swatch raw' }),
+        `${metricLabel(this.settings.metric)}: `,
+        h('b', {}, Number.isFinite(value) ? formatExact(value) : 'no value'),
+      ),
+      Number.isFinite(smoothedValue)
+        ? h('div', {}, h('span', { class: 'swatch smooth' }), 'smoothed: ', h('b', {}, formatExact(smoothedValue)))
+        : null,
     );
     this.tooltip.dataset.step = String(steps[index]);
     this.tooltip.dataset.value = Number.isFinite(value) ? String(value) : '';

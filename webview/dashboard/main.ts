@@ -3,7 +3,14 @@
 // (chart settings, chosen step/clip/frame/objects) in getState/setState so a reload restores it.
 
 import './dashboard.css';
-import { EMPTY_DASHBOARD_STATE, isHostToWebviewMessage, type DashboardState, type DashboardToHostMessage, type HostToDashboardMessage, type SnapshotPayload } from '../../src/core/webviewMessages';
+import {
+  EMPTY_DASHBOARD_STATE,
+  isHostToWebviewMessage,
+  type DashboardState,
+  type DashboardToHostMessage,
+  type HostToDashboardMessage,
+  type SnapshotPayload,
+} from '../../src/core/webviewMessages';
 import { assertNever, listenToHost } from '../shared/dispatch';
 import { debounce, emptyState, h, replaceChildren } from '../shared/dom';
 import { formatStep } from '../shared/format';
@@ -69,7 +76,16 @@ const masks = new MasksPanel(
   (visible) => assignment.setVisible(visible),
 );
 
-const stepSlider = h('input', { id: 'step-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Snapshot step', disabled: true });
+const stepSlider = h('input', {
+  id: 'step-slider',
+  type: 'range',
+  min: 0,
+  max: 0,
+  step: 1,
+  value: 0,
+  'aria-label': 'Snapshot step',
+  disabled: true,
+});
 const stepLabel = h('span', { class: 'step-label', id: 'step-label', 'aria-live': 'polite' }, '—');
 const followLatest = createCheckbox({
   id: 'follow-latest',
@@ -104,7 +120,15 @@ const root = h(
   h(
     'section',
     { class: 'snapshot-section', 'aria-label': 'Snapshot' },
-    h('div', { class: 'snapshot-bar toolbar', role: 'toolbar', 'aria-label': 'Snapshot step' }, h('span', { class: 'control-label' }, 'Snapshot'), stepSlider, stepLabel, followLatest.element, snapshotStatus),
+    h(
+      'div',
+      { class: 'snapshot-bar toolbar', role: 'toolbar', 'aria-label': 'Snapshot step' },
+      h('span', { class: 'control-label' }, 'Snapshot'),
+      stepSlider,
+      stepLabel,
+      followLatest.element,
+      snapshotStatus,
+    ),
     snapshotEmpty,
     snapshotGrid,
   ),
@@ -150,10 +174,15 @@ function renderStepBar(): void {
   const shown = requestedStep ?? displayed?.manifest.step ?? steps[steps.length - 1];
   const index = shown === undefined ? -1 : steps.indexOf(shown);
   if (index >= 0 && document.activeElement !== stepSlider) stepSlider.value = String(index);
-  stepLabel.textContent = shown === undefined ? 'no snapshots' : `step ${formatStep(shown)}${index >= 0 ? ` · ${index + 1} of ${steps.length}` : ''}`;
+  stepLabel.textContent =
+    shown === undefined ? 'no snapshots' : `step ${formatStep(shown)}${index >= 0 ? ` · ${index + 1} of ${steps.length}` : ''}`;
   stepSlider.setAttribute('aria-valuetext', stepLabel.textContent);
   const loading = requestedStep !== null && requestedStep !== displayed?.manifest.step;
-  replaceChildren(snapshotStatus, loading ? createProgressRing('Loading snapshot') : null, loading ? `loading step ${formatStep(requestedStep ?? 0)}…` : '');
+  replaceChildren(
+    snapshotStatus,
+    loading ? createProgressRing('Loading snapshot') : null,
+    loading ? `loading step ${formatStep(requestedStep ?? 0)}…` : '',
+  );
   document.body.dataset.snapshotStep = displayed ? String(displayed.manifest.step) : '';
 }
 
@@ -168,7 +197,10 @@ function renderSnapshotEmpty(message?: string): void {
       snapshotEmpty,
       model.snapshotSteps.length > 0
         ? emptyState('Loading snapshot…', 'Pick a step on the slider above.')
-        : emptyState(`No snapshot yet — the trainer writes one ${every}`, 'Snapshots show the Sinkhorn assignment and the tracked masks of a few clips of the batch.'),
+        : emptyState(
+            `No snapshot yet — the trainer writes one ${every}`,
+            'Snapshots show the Sinkhorn assignment and the tracked masks of a few clips of the batch.',
+          ),
     );
   }
 }
@@ -215,7 +247,15 @@ function applyUpdate(data: Partial<DashboardState>): void {
     const previousNewest = model.snapshotSteps[model.snapshotSteps.length - 1];
     model.snapshotSteps = [...data.snapshotSteps].sort((a, b) => a - b);
     const newest = model.snapshotSteps[model.snapshotSteps.length - 1];
-    if (persisted.followLatest && newest !== undefined && newest !== previousNewest && data.snapshot === undefined && displayed && displayed.manifest.step !== newest) requestSnapshot(newest);
+    if (
+      persisted.followLatest &&
+      newest !== undefined &&
+      newest !== previousNewest &&
+      data.snapshot === undefined &&
+      displayed &&
+      displayed.manifest.step !== newest
+    )
+      requestSnapshot(newest);
   }
   if (data.snapshot !== undefined) {
     model.snapshot = data.snapshot;
@@ -227,7 +267,8 @@ function applyUpdate(data: Partial<DashboardState>): void {
   }
   // After a reload, ask again for the step the user had picked.
   const wanted = persisted.followLatest ? null : persisted.snapshotStep;
-  if (wanted !== null && displayed && displayed.manifest.step !== wanted && requestedStep === null && model.snapshotSteps.includes(wanted)) requestSnapshot(wanted);
+  if (wanted !== null && displayed && displayed.manifest.step !== wanted && requestedStep === null && model.snapshotSteps.includes(wanted))
+    requestSnapshot(wanted);
   renderStepBar();
   renderSnapshotEmpty();
 }

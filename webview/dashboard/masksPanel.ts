@@ -27,7 +27,11 @@ export class MasksPanel {
   private readonly raw = h('canvas', { id: 'frame-raw', role: 'img', 'aria-label': 'Frame as the teacher saw it' });
   private readonly masks = h('canvas', { id: 'frame-masks', role: 'img', 'aria-label': 'Frame with object masks' });
   private readonly attention = h('canvas', { id: 'frame-attention', role: 'img', 'aria-label': 'Attention heat-map' });
-  private readonly anchorBadge = h('div', { class: 'anchor-badge', id: 'anchor-badge' }, '⚓ Anchor frame — the prototypes are computed here');
+  private readonly anchorBadge = h(
+    'div',
+    { class: 'anchor-badge', id: 'anchor-badge' },
+    '⚓ Anchor frame — the prototypes are computed here',
+  );
   private readonly filmstrip = h('div', { class: 'filmstrip', role: 'listbox', 'aria-label': 'Frames of the clip' });
   private clips: ClipData[] = [];
   private selection: MasksSelection;
@@ -74,7 +78,12 @@ export class MasksPanel {
     this.element = h(
       'div',
       { class: 'masks-panel', tabindex: -1 },
-      h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Mask controls' }, h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Clip'), this.clipPicker.element), this.toggles.element),
+      h(
+        'div',
+        { class: 'toolbar', role: 'toolbar', 'aria-label': 'Mask controls' },
+        h('div', { class: 'control' }, h('span', { class: 'control-label' }, 'Clip'), this.clipPicker.element),
+        this.toggles.element,
+      ),
       this.scrubber.element,
       h('div', { class: 'tiles-wrap' }, this.anchorBadge, tiles),
       this.filmstrip,
@@ -106,7 +115,10 @@ export class MasksPanel {
     this.clips = clips;
     if (this.selection.clip >= clips.length) this.selection = { ...this.selection, clip: 0 };
     this.clipPicker.setOptions(
-      clips.map((clip) => ({ value: String(clip.position), label: `Clip ${clip.position} (video #${clip.frameIndices[0]}–#${clip.frameIndices[clip.frameIndices.length - 1]})` })),
+      clips.map((clip) => ({
+        value: String(clip.position),
+        label: `Clip ${clip.position} (video #${clip.frameIndices[0]}–#${clip.frameIndices[clip.frameIndices.length - 1]})`,
+      })),
       String(this.selection.clip),
     );
     this.layoutClip();
@@ -125,7 +137,13 @@ export class MasksPanel {
         const thumb = h('canvas', { class: 'thumb-canvas' });
         const item = h(
           'button',
-          { class: 'thumb', type: 'button', role: 'option', id: `thumb-${frame}`, 'aria-label': `Frame ${frame + 1}, video frame ${source}${frame === 0 ? ', anchor' : ''}` },
+          {
+            class: 'thumb',
+            type: 'button',
+            role: 'option',
+            id: `thumb-${frame}`,
+            'aria-label': `Frame ${frame + 1}, video frame ${source}${frame === 0 ? ', anchor' : ''}`,
+          },
           thumb,
           h('span', { class: 'thumb-label' }, frame === 0 ? `⚓ #${source}` : `#${source}`),
         );

@@ -6,7 +6,22 @@ import type { MetricsRecord } from '../../src/core/runRecords';
 /** Keys that are not plotted: the x axis and the wall-clock time. */
 const NOT_PLOTTED = new Set(['step', 'time']);
 /** Picker order for the well-known metrics; anything else follows alphabetically. */
-const PREFERRED_ORDER = ['loss', 'lossMasked', 'lossLocal', 'lr', 'wd', 'momentum', 'teacherTemp', 'teacherEntropy', 'teacherBatchEntropy', 'studentEntropy', 'gradNorm', 'imgPerSec', 'secPerStep', 'epoch'];
+const PREFERRED_ORDER = [
+  'loss',
+  'lossMasked',
+  'lossLocal',
+  'lr',
+  'wd',
+  'momentum',
+  'teacherTemp',
+  'teacherEntropy',
+  'teacherBatchEntropy',
+  'studentEntropy',
+  'gradNorm',
+  'imgPerSec',
+  'secPerStep',
+  'epoch',
+];
 
 /**
  * Column store of metrics by step. Steps ascend; a record whose step is not after the last one

@@ -17,19 +17,31 @@ export class StatusHeader {
   private readonly status = h('span', { class: 'status-pill', role: 'status' }, 'waiting');
   private readonly stepText = h('span', { class: 'stat-value', id: 'stat-step' }, '—');
   private readonly progressFill = h('div', { class: 'progress-fill' });
-  private readonly progress = h('div', { class: 'progress', role: 'progressbar', 'aria-label': 'Training progress', 'aria-valuemin': 0, 'aria-valuemax': 100 }, this.progressFill);
+  private readonly progress = h(
+    'div',
+    { class: 'progress', role: 'progressbar', 'aria-label': 'Training progress', 'aria-valuemin': 0, 'aria-valuemax': 100 },
+    this.progressFill,
+  );
   private readonly loss = h('span', { class: 'stat-value', id: 'stat-loss' }, '—');
   private readonly speed = h('span', { class: 'stat-value', id: 'stat-speed' }, '—');
   private readonly eta = h('span', { class: 'stat-value', id: 'stat-eta' }, '—');
   private readonly detail = h('span', { class: 'run-detail' });
 
   constructor() {
-    const stat = (label: string, value: HTMLElement, ...extra: HTMLElement[]): HTMLElement => h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), value, ...extra);
+    const stat = (label: string, value: HTMLElement, ...extra: HTMLElement[]): HTMLElement =>
+      h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), value, ...extra);
     this.element = h(
       'header',
       { class: 'status-header', 'aria-label': 'Run status' },
       h('div', { class: 'run-title' }, this.name, this.status, this.detail),
-      h('div', { class: 'stats' }, stat('Step', this.stepText, this.progress), stat('Loss', this.loss), stat('Throughput', this.speed), stat('ETA', this.eta)),
+      h(
+        'div',
+        { class: 'stats' },
+        stat('Step', this.stepText, this.progress),
+        stat('Loss', this.loss),
+        stat('Throughput', this.speed),
+        stat('ETA', this.eta),
+      ),
     );
   }
 
@@ -39,7 +51,13 @@ export class StatusHeader {
     this.status.textContent = state;
     this.status.className = `status-pill status-${state}`;
     this.status.title = status?.reason ?? '';
-    this.detail.textContent = [run?.preset ? `preset ${run.preset}` : '', run?.backend ? `backend ${run.backend}` : '', status?.reason ?? ''].filter(Boolean).join(' · ');
+    this.detail.textContent = [
+      run?.preset ? `preset ${run.preset}` : '',
+      run?.backend ? `backend ${run.backend}` : '',
+      status?.reason ?? '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
 
     const step = Math.max(last?.step ?? 0, status?.step ?? 0);
     const total = run?.totalSteps ?? null;

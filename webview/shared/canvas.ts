@@ -33,7 +33,15 @@ export function themeFont(sizePx = 11): string {
 let scratch: HTMLCanvasElement | undefined;
 
 /** Draws `image` (grid-sized) onto `context`, scaled to the rectangle, with or without smoothing. */
-export function drawScaled(context: CanvasRenderingContext2D, image: ImageData, x: number, y: number, width: number, height: number, smooth: boolean): void {
+export function drawScaled(
+  context: CanvasRenderingContext2D,
+  image: ImageData,
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+  smooth: boolean,
+): void {
   scratch ??= document.createElement('canvas');
   scratch.width = image.width;
   scratch.height = image.height;

@@ -27,7 +27,13 @@ function drawFrameMuted(context: CanvasRenderingContext2D, clip: ClipData, frame
  * A patch claimed by several objects is split into vertical stripes, one per object, and shared
  * borders alternate colours (dashes), so overlaps stay visible instead of blending to grey.
  */
-export function drawMaskOverlay(context: CanvasRenderingContext2D, clip: ClipData, frame: number, visible: readonly boolean[], size: number): void {
+export function drawMaskOverlay(
+  context: CanvasRenderingContext2D,
+  clip: ClipData,
+  frame: number,
+  visible: readonly boolean[],
+  size: number,
+): void {
   drawFrameMuted(context, clip, frame, size);
   const { grid } = clip;
   const shown = Array.from({ length: clip.objects }, (_, i) => i).filter((i) => visible[i]);
@@ -50,7 +56,8 @@ export function drawMaskOverlay(context: CanvasRenderingContext2D, clip: ClipDat
   const dash = Math.max(3, cellSize / 4);
   shown.forEach((object, order) => {
     const offset = sliceOffset(clip, object, frame);
-    const inside = (row: number, col: number): boolean => row >= 0 && col >= 0 && row < grid && col < grid && clip.masks[offset + row * grid + col] !== 0;
+    const inside = (row: number, col: number): boolean =>
+      row >= 0 && col >= 0 && row < grid && col < grid && clip.masks[offset + row * grid + col] !== 0;
     const [r, g, b] = objectRgb(object);
     context.strokeStyle = `rgb(${r}, ${g}, ${b})`;
     context.setLineDash(shown.length > 1 ? [dash, dash * (shown.length - 1)] : []);
@@ -95,13 +102,20 @@ export function combinedAttention(clip: ClipData, frame: number, visible: readon
       peak = Math.max(peak, clip.attention[offset + cell]);
     }
     if (!(peak > low)) continue;
-    for (let cell = 0; cell < cells; cell++) combined[cell] = Math.max(combined[cell], (clip.attention[offset + cell] - low) / (peak - low));
+    for (let cell = 0; cell < cells; cell++)
+      combined[cell] = Math.max(combined[cell], (clip.attention[offset + cell] - low) / (peak - low));
   }
   return combined;
 }
 
 /** Dimmed frame under a bilinear-smoothed heat-map of the combined attention. */
-export function drawAttention(context: CanvasRenderingContext2D, clip: ClipData, frame: number, visible: readonly boolean[], size: number): void {
+export function drawAttention(
+  context: CanvasRenderingContext2D,
+  clip: ClipData,
+  frame: number,
+  visible: readonly boolean[],
+  size: number,
+): void {
   context.fillStyle = '#000';
   context.fillRect(0, 0, size, size);
   context.globalAlpha = 0.6;

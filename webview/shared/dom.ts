@@ -4,7 +4,11 @@
 type Child = Node | string | null | undefined | false;
 type Attributes = Record<string, string | number | boolean | null | undefined>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   setAttributes(element, attributes);
   append(element, ...children);
@@ -40,7 +44,12 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
 
 /** An empty-state box: what is missing, and what will make it appear. */
 export function emptyState(title: string, detail?: string): HTMLElement {
-  return h('div', { class: 'empty-state', role: 'status' }, h('div', { class: 'empty-title' }, title), detail ? h('div', { class: 'empty-detail' }, detail) : null);
+  return h(
+    'div',
+    { class: 'empty-state', role: 'status' },
+    h('div', { class: 'empty-title' }, title),
+    detail ? h('div', { class: 'empty-detail' }, detail) : null,
+  );
 }
 
 /** Runs `fn` at most once per animation frame, with the latest arguments. */

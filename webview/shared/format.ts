@@ -6,7 +6,11 @@ export function formatValue(value: number | null | undefined): string {
   if (!Number.isFinite(value)) return value > 0 ? '∞' : '−∞';
   if (value === 0) return '0';
   const magnitude = Math.abs(value);
-  if (magnitude < 1e-3 || magnitude >= 1e6) return value.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  if (magnitude < 1e-3 || magnitude >= 1e6)
+    return value
+      .toExponential(2)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   return trimZeros(value.toPrecision(4));
 }
 
@@ -41,6 +45,12 @@ export function formatDuration(seconds: number | null | undefined): string {
 
 /** Human label for a metrics key: `teacherEntropy` → `teacher entropy`, `imgPerSec` → `img/s`. */
 export function metricLabel(key: string): string {
-  const known: Record<string, string> = { imgPerSec: 'img/s', secPerStep: 's/step', lr: 'learning rate', wd: 'weight decay', gradNorm: 'grad norm' };
+  const known: Record<string, string> = {
+    imgPerSec: 'img/s',
+    secPerStep: 's/step',
+    lr: 'learning rate',
+    wd: 'weight decay',
+    gradNorm: 'grad norm',
+  };
   return known[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 }

@@ -31,9 +31,27 @@ export class FrameScrubber {
     this.slider.addEventListener('input', () => this.select(Number(this.slider.value), true));
     this.ticks = h('div', { class: 'frame-ticks', 'aria-hidden': 'true' });
     this.readout = h('span', { class: 'frame-readout', 'aria-live': 'polite' });
-    this.prevButton = createButton({ label: '◀', ariaLabel: 'Previous frame', title: 'Previous frame (←)', appearance: 'icon', onClick: () => this.step(-1) });
-    this.playButton = createButton({ label: '▶', ariaLabel: 'Play frames', title: 'Play / pause (Space)', appearance: 'icon', onClick: () => this.togglePlay() });
-    this.nextButton = createButton({ label: '▶|', ariaLabel: 'Next frame', title: 'Next frame (→)', appearance: 'icon', onClick: () => this.step(1) });
+    this.prevButton = createButton({
+      label: '◀',
+      ariaLabel: 'Previous frame',
+      title: 'Previous frame (←)',
+      appearance: 'icon',
+      onClick: () => this.step(-1),
+    });
+    this.playButton = createButton({
+      label: '▶',
+      ariaLabel: 'Play frames',
+      title: 'Play / pause (Space)',
+      appearance: 'icon',
+      onClick: () => this.togglePlay(),
+    });
+    this.nextButton = createButton({
+      label: '▶|',
+      ariaLabel: 'Next frame',
+      title: 'Next frame (→)',
+      appearance: 'icon',
+      onClick: () => this.step(1),
+    });
     this.prevButton.setLabel('|◀', 'Previous frame');
     this.element = h(
       'div',
@@ -81,7 +99,10 @@ export class FrameScrubber {
     const source = this.sourceFrames[this.frame];
     const anchor = this.frame === 0 ? ' · anchor' : '';
     this.readout.textContent = `Frame ${this.frame + 1}/${this.count} (video #${source})${anchor}`;
-    this.slider.setAttribute('aria-valuetext', `frame ${this.frame + 1} of ${this.count}, video frame ${source}${this.frame === 0 ? ', anchor frame' : ''}`);
+    this.slider.setAttribute(
+      'aria-valuetext',
+      `frame ${this.frame + 1} of ${this.count}, video frame ${source}${this.frame === 0 ? ', anchor frame' : ''}`,
+    );
     if (notify) this.options.onChange(this.frame);
   }
 
@@ -114,7 +135,8 @@ export class FrameScrubber {
   bindKeys(container: HTMLElement): void {
     container.addEventListener('keydown', (event) => {
       const target = event.target as HTMLElement;
-      if (target !== this.slider && (target.tagName === 'INPUT' || target.tagName === 'VSCODE-DROPDOWN' || target.tagName === 'SELECT')) return;
+      if (target !== this.slider && (target.tagName === 'INPUT' || target.tagName === 'VSCODE-DROPDOWN' || target.tagName === 'SELECT'))
+        return;
       if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
         if (target === this.slider) return; // the slider moves itself and fires 'input'
         event.preventDefault();

@@ -4,7 +4,12 @@ import { h } from './dom';
 
 export function panel(id: string, title: string, subtitle: string, ...content: (Node | null)[]): HTMLElement {
   const heading = h('h2', { id: `${id}-title`, class: 'panel-title' }, title);
-  return h('section', { id, class: 'panel', 'aria-labelledby': `${id}-title` }, h('header', { class: 'panel-header' }, heading, h('span', { class: 'panel-subtitle' }, subtitle)), ...content);
+  return h(
+    'section',
+    { id, class: 'panel', 'aria-labelledby': `${id}-title` },
+    h('header', { class: 'panel-header' }, heading, h('span', { class: 'panel-subtitle' }, subtitle)),
+    ...content,
+  );
 }
 
 /** A labelled canvas tile (caption under the image). */

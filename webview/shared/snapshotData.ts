@@ -51,7 +51,12 @@ export async function fetchBytes(uri: string): Promise<ArrayBuffer> {
   return response.arrayBuffer();
 }
 
-async function loadArray(payload: SnapshotPayload, ref: BinaryArrayRef, expectedShape: number[], name: string): Promise<Float32Array | Uint8Array> {
+async function loadArray(
+  payload: SnapshotPayload,
+  ref: BinaryArrayRef,
+  expectedShape: number[],
+  name: string,
+): Promise<Float32Array | Uint8Array> {
   if (ref.shape.length !== expectedShape.length || ref.shape.some((n, i) => n !== expectedShape[i])) {
     throw new Error(`${name}: shape [${ref.shape}] does not match [${expectedShape}] from the manifest`);
   }

@@ -52,7 +52,9 @@ export function mergePersisted<T extends object>(defaults: T, saved: unknown): T
     if (value === undefined) continue;
     const sameKind =
       (Array.isArray(fallback) && Array.isArray(value)) ||
-      (fallback === null ? value === null || typeof value === 'object' || typeof value === 'number' || typeof value === 'string' : typeof value === typeof fallback && !Array.isArray(value));
+      (fallback === null
+        ? value === null || typeof value === 'object' || typeof value === 'number' || typeof value === 'string'
+        : typeof value === typeof fallback && !Array.isArray(value));
     if (sameKind) result[key] = value as T[typeof key];
   }
   return result;

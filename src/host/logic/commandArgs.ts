@@ -31,7 +31,8 @@ function asPath(value: unknown): string | undefined {
 export function runDirFromArg(arg: unknown): string | undefined {
   const fromNode = nodeField(arg, 'run', 'dir') ?? nodeField(arg, 'checkpoint', 'runDir');
   if (fromNode) return fromNode;
-  if (typeof arg === 'object' && arg !== null && typeof (arg as { runDir?: unknown }).runDir === 'string') return (arg as { runDir: string }).runDir;
+  if (typeof arg === 'object' && arg !== null && typeof (arg as { runDir?: unknown }).runDir === 'string')
+    return (arg as { runDir: string }).runDir;
   const p = asPath(arg);
   if (!p) return undefined;
   const base = path.basename(p);
@@ -81,9 +82,18 @@ export interface EvalCommandOptions {
 }
 
 export function evalCommandOptionsFromArgs(args: readonly unknown[]): EvalCommandOptions {
-  const found = args.find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a) && ('jobs' in a || 'force' in a || 'quiet' in a) && !('kind' in a));
+  const found = args.find(
+    (a): a is Record<string, unknown> =>
+      typeof a === 'object' && a !== null && !Array.isArray(a) && ('jobs' in a || 'force' in a || 'quiet' in a) && !('kind' in a),
+  );
   const jobs = Array.isArray(found?.jobs)
-    ? (found.jobs as unknown[]).filter((j): j is EvalJob => typeof j === 'object' && j !== null && (EVAL_SUITES as readonly unknown[]).includes((j as EvalJob).suite) && ((j as EvalJob).dataset === undefined || typeof (j as EvalJob).dataset === 'string'))
+    ? (found.jobs as unknown[]).filter(
+        (j): j is EvalJob =>
+          typeof j === 'object' &&
+          j !== null &&
+          (EVAL_SUITES as readonly unknown[]).includes((j as EvalJob).suite) &&
+          ((j as EvalJob).dataset === undefined || typeof (j as EvalJob).dataset === 'string'),
+      )
     : undefined;
   return { jobs: jobs?.length ? jobs : undefined, force: found?.force === true, quiet: found?.quiet === true };
 }

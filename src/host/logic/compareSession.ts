@@ -9,7 +9,13 @@ import * as path from 'node:path';
 import { readMetrics, readRunConfig, readRunInfo, RUN_FILES } from '../../core/runDir';
 import { isSnapshotManifest, type MetricsRecord } from '../../core/runRecords';
 import { attentionResultOf, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
-import { isCompareToHostMessage, type AttentionMapsPayload, type CompareCheckpoint, type CompareState, type HostToCompareMessage } from '../../core/webviewMessages';
+import {
+  isCompareToHostMessage,
+  type AttentionMapsPayload,
+  type CompareCheckpoint,
+  type CompareState,
+  type HostToCompareMessage,
+} from '../../core/webviewMessages';
 import { runDirOfCheckpoint } from './runsDirs';
 import { isInsideFolder, snapshotUriMap } from './snapshotUris';
 
@@ -35,7 +41,10 @@ export interface CompareSessionOptions {
 }
 
 /** A checkpoint's stored evaluation: metrics for the table and the attention maps (files checked to exist). */
-export async function evaluationOf(checkpoint: string, toWebviewUri: (absolutePath: string) => string): Promise<Pick<CompareCheckpoint, 'evaluation' | 'attentionMaps'>> {
+export async function evaluationOf(
+  checkpoint: string,
+  toWebviewUri: (absolutePath: string) => string,
+): Promise<Pick<CompareCheckpoint, 'evaluation' | 'attentionMaps'>> {
   const sidecar = await readEvalSidecar(evalSidecarPath(checkpoint));
   const attention = attentionResultOf(sidecar);
   let attentionMaps: AttentionMapsPayload | null = null;
@@ -44,7 +53,10 @@ export async function evaluationOf(checkpoint: string, toWebviewUri: (absolutePa
     const dir = checkpoint.replace(/\.json$/, '.attention');
     const manifest = await readJson(path.join(dir, 'manifest.json'));
     if (manifest && Array.isArray(manifest.frames) && typeof (manifest.attention as { file?: unknown } | undefined)?.file === 'string') {
-      const files = [...(manifest.frames as Array<{ png?: unknown }>).map((f) => f.png), (manifest.attention as { file: string }).file].filter((f): f is string => typeof f === 'string');
+      const files = [
+        ...(manifest.frames as Array<{ png?: unknown }>).map((f) => f.png),
+        (manifest.attention as { file: string }).file,
+      ].filter((f): f is string => typeof f === 'string');
       const uris: Record<string, string> = {};
       for (const file of files) if (isInsideFolder(dir, file)) uris[file] = toWebviewUri(path.resolve(dir, file));
       attentionMaps = { manifest: manifest as unknown as AttentionMapsPayload['manifest'], uris };
@@ -128,8 +140,12 @@ export class CompareSession {
       const runId = info?.id ?? path.basename(runDir);
       const sidecar = await readJson(checkpoint);
       const step = typeof sidecar?.step === 'number' ? sidecar.step : Number(/step-(\d+)/.exec(path.basename(checkpoint))?.[1] ?? 0);
-      if (!sidecar) problems.push(`${checkpoint}: the checkpoint sidecar is missing or unreadable (deleted, or pruned by runtime.keepCheckpoints). Tick other checkpoints.`);
-      if (!metricsByRun.has(runDir)) metricsByRun.set(runDir, (await readMetrics(runDir).catch(() => ({ records: [] as MetricsRecord[] }))).records);
+      if (!sidecar)
+        problems.push(
+          `${checkpoint}: the checkpoint sidecar is missing or unreadable (deleted, or pruned by runtime.keepCheckpoints). Tick other checkpoints.`,
+        );
+      if (!metricsByRun.has(runDir))
+        metricsByRun.set(runDir, (await readMetrics(runDir).catch(() => ({ records: [] as MetricsRecord[] }))).records);
       const config = await readRunConfig(runDir).catch(() => undefined);
       checkpoints.push({
         id: `${runId}@${step}`,
@@ -142,7 +158,10 @@ export class CompareSession {
       });
     }
     const runs = new Set(this.o.checkpoints.map(runDirOfCheckpoint)).size;
-    const title = checkpoints.length === 1 ? `Checkpoint ${checkpoints[0].label}` : `Compare ${checkpoints.length} checkpoints${runs > 1 ? ` of ${runs} runs` : ''}`;
+    const title =
+      checkpoints.length === 1
+        ? `Checkpoint ${checkpoints[0].label}`
+        : `Compare ${checkpoints.length} checkpoints${runs > 1 ? ` of ${runs} runs` : ''}`;
     this.state = { title, checkpoints, error: problems.length ? problems.join('\n') : null };
     this.loaded = true;
   }
@@ -167,7 +186,8 @@ export class CompareSession {
         const dir = outcome.dirs?.[i];
         if (!dir) return { inspectionError: outcome.problem ?? 'dora inspect gave no result for this checkpoint' };
         const manifest = await readJson(path.join(dir, RUN_FILES.snapshotManifest));
-        if (!isSnapshotManifest(manifest)) return { inspectionError: `${path.join(dir, RUN_FILES.snapshotManifest)} is missing or invalid` };
+        if (!isSnapshotManifest(manifest))
+          return { inspectionError: `${path.join(dir, RUN_FILES.snapshotManifest)} is missing or invalid` };
         return { inspection: { manifest, uris: snapshotUriMap(manifest, dir, this.o.toWebviewUri) }, inspectionError: null };
       }),
     );
@@ -195,7 +215,13 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
  * `node dist/cli.js inspect --out <dir> <sidecar>...` in a child process (TF.js work must not block the
  * extension host). Reuses an earlier result for the same checkpoints (inspect.json written last).
  */
-export function cliInspectRunner(options: { cliPath: string; backend?: string; ffmpegPath?: string; log?: (line: string) => void; timeoutMs?: number }): InspectRunner {
+export function cliInspectRunner(options: {
+  cliPath: string;
+  backend?: string;
+  ffmpegPath?: string;
+  log?: (line: string) => void;
+  timeoutMs?: number;
+}): InspectRunner {
   return async (checkpoints, outDir, signal) => {
     const cached = await readInspectIndex(outDir, checkpoints);
     if (cached) return { dirs: cached };
@@ -203,7 +229,12 @@ export function cliInspectRunner(options: { cliPath: string; backend?: string; f
     if (options.backend && options.backend !== 'auto') args.push('--backend', options.backend);
     if (options.ffmpegPath) args.push('--ffmpeg', options.ffmpegPath);
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = fork(options.cliPath, args, { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], signal, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+      const child = fork(options.cliPath, args, {
+        execArgv: [],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        signal,
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      });
       let output = '';
       const collect = (chunk: Buffer) => {
         const text = chunk.toString('utf8');
@@ -213,7 +244,7 @@ export function cliInspectRunner(options: { cliPath: string; backend?: string; f
       child.stdout?.on('data', collect);
       child.stderr?.on('data', collect);
       const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 10 * 60_000);
-      child.on('error', (error) => output += `\n${error.message}`);
+      child.on('error', (error) => (output += `\n${error.message}`));
       child.on('exit', (exitCode) => {
         clearTimeout(timer);
         resolve({ code: exitCode, output });
@@ -224,7 +255,8 @@ export function cliInspectRunner(options: { cliPath: string; backend?: string; f
       if (dirs) return { dirs };
       return { problem: `${path.join(outDir, 'inspect.json')} is missing after \`dora inspect\` succeeded` };
     }
-    if (/unknown command "inspect"/.test(output)) return { problem: 'this build of the trainer CLI has no `inspect` command (update DoRA Studio)' };
+    if (/unknown command "inspect"/.test(output))
+      return { problem: 'this build of the trainer CLI has no `inspect` command (update DoRA Studio)' };
     const lastLine = output.trim().split('\n').filter(Boolean).pop() ?? `exit code ${code}`;
     return { problem: `\`dora inspect\` failed: ${lastLine}` };
   };
@@ -234,6 +266,8 @@ async function readInspectIndex(outDir: string, checkpoints: readonly string[]):
   const index = await readJson(path.join(outDir, 'inspect.json'));
   const results = Array.isArray(index?.results) ? (index.results as Array<{ checkpoint?: unknown; dir?: unknown }>) : undefined;
   if (!results) return undefined;
-  const dirs = checkpoints.map((c) => results.find((r) => typeof r.checkpoint === 'string' && path.resolve(r.checkpoint) === path.resolve(c))?.dir);
+  const dirs = checkpoints.map(
+    (c) => results.find((r) => typeof r.checkpoint === 'string' && path.resolve(r.checkpoint) === path.resolve(c))?.dir,
+  );
   return dirs.every((d): d is string => typeof d === 'string') ? dirs : undefined;
 }

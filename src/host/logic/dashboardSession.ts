@@ -19,7 +19,8 @@ export interface DashboardSessionOptions {
 
 export function errorText(status: RunStatusReport | null, live: LiveRunState | undefined): string | null {
   if (live?.lastError) return live.lastError.fix ? `${live.lastError.message}\nFix: ${live.lastError.fix}` : live.lastError.message;
-  if (status && (status.status === 'failed' || status.status === 'crashed')) return `Run ${status.status} at step ${status.step}: ${status.reason ?? 'no reason recorded'}`;
+  if (status && (status.status === 'failed' || status.status === 'crashed'))
+    return `Run ${status.status} at step ${status.step}: ${status.reason ?? 'no reason recorded'}`;
   return null;
 }
 
@@ -73,7 +74,8 @@ export class DashboardSession {
     if (Object.keys(data).length > 0) this.post(data);
     // The view asks for snapshots only once it shows one; until then the host sends the first that appears.
     const steps = data.snapshotSteps;
-    if (steps && steps.length > 0 && this.sentSnapshotStep === undefined && this.requestedStep === undefined) await this.sendSnapshot(steps[steps.length - 1]);
+    if (steps && steps.length > 0 && this.sentSnapshotStep === undefined && this.requestedStep === undefined)
+      await this.sendSnapshot(steps[steps.length - 1]);
   }
 
   dispose(): void {
@@ -88,7 +90,17 @@ export class DashboardSession {
     const chunk = await this.follower.poll().catch(() => ({ records: [] as MetricsRecord[] }));
     const header = await this.changedHeader();
     this.snapshotEvery ??= await readSnapshotEvery(this.o.runDir);
-    this.post({ run: null, status: null, snapshotSteps: [], error: null, etaSeconds: null, ...header, snapshotEvery: this.snapshotEvery, metrics: chunk.records, metricsAppend: false });
+    this.post({
+      run: null,
+      status: null,
+      snapshotSteps: [],
+      error: null,
+      etaSeconds: null,
+      ...header,
+      snapshotEvery: this.snapshotEvery,
+      metrics: chunk.records,
+      metricsAppend: false,
+    });
     // The view shows the newest snapshot until the user picks another step.
     const steps = header.snapshotSteps ?? [];
     if (this.requestedStep === undefined && steps.length > 0) await this.sendSnapshot(steps[steps.length - 1]);
@@ -121,7 +133,10 @@ export class DashboardSession {
   private async sendSnapshot(step: number): Promise<void> {
     const manifest = await readSnapshotManifest(this.o.runDir, step).catch(() => undefined);
     if (!manifest) {
-      this.post({ snapshot: null, error: `${snapshotPaths(this.o.runDir, step).manifest}: no complete snapshot for step ${step}. Pick another step; the trainer writes one every runtime.snapshotEvery steps.` });
+      this.post({
+        snapshot: null,
+        error: `${snapshotPaths(this.o.runDir, step).manifest}: no complete snapshot for step ${step}. Pick another step; the trainer writes one every runtime.snapshotEvery steps.`,
+      });
       return;
     }
     const dir = snapshotPaths(this.o.runDir, step).dir;

@@ -21,20 +21,40 @@ export interface DemoWorkspace {
 }
 
 /** The demo's synthetic walking tour alone (no config): evaluation data with exact ground truth. Generated once. */
-export async function ensureSyntheticTour(workspaceRoot: string, options: { ffmpegPath?: string; durationSeconds?: number } = {}): Promise<string> {
+export async function ensureSyntheticTour(
+  workspaceRoot: string,
+  options: { ffmpegPath?: string; durationSeconds?: number } = {},
+): Promise<string> {
   const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath || undefined });
-  return (await ensureDemoVideo(path.join(workspaceRoot, DEMO_FOLDER, 'media'), options.durationSeconds ? { durationSeconds: options.durationSeconds } : {}, tools)).video;
+  return (
+    await ensureDemoVideo(
+      path.join(workspaceRoot, DEMO_FOLDER, 'media'),
+      options.durationSeconds ? { durationSeconds: options.durationSeconds } : {},
+      tools,
+    )
+  ).video;
 }
 
-export async function prepareDemoWorkspace(workspaceRoot: string, options: { ffmpegPath?: string; durationSeconds?: number } = {}): Promise<DemoWorkspace> {
+export async function prepareDemoWorkspace(
+  workspaceRoot: string,
+  options: { ffmpegPath?: string; durationSeconds?: number } = {},
+): Promise<DemoWorkspace> {
   const dir = path.join(workspaceRoot, DEMO_FOLDER);
   const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath || undefined });
-  const video = await ensureDemoVideo(path.join(dir, 'media'), options.durationSeconds ? { durationSeconds: options.durationSeconds } : {}, tools);
+  const video = await ensureDemoVideo(
+    path.join(dir, 'media'),
+    options.durationSeconds ? { durationSeconds: options.durationSeconds } : {},
+    tools,
+  );
   const configFile = path.join(dir, 'demo.dora.json');
   let createdConfig = false;
   if (!existsSync(configFile)) {
     // The frame cache lives next to the demo, so demo frames never fill the user's cache folder.
-    const content = configFromPreset('demo', { data: { video: path.relative(dir, video.video), frameCache: { dir: '.frame-cache' } }, runtime: { runsDir: 'runs' } }, { expand: true, name: 'demo' });
+    const content = configFromPreset(
+      'demo',
+      { data: { video: path.relative(dir, video.video), frameCache: { dir: '.frame-cache' } }, runtime: { runsDir: 'runs' } },
+      { expand: true, name: 'demo' },
+    );
     await writeConfigFile(configFile, content);
     createdConfig = true;
   }

@@ -7,7 +7,14 @@ import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import * as path from 'node:path';
 import type { EvalSuite } from '../../core/evalResults';
 import { datasetLabel } from '../../core/evalResults';
-import { describeInvalidMessage, isTrainerMessage, type EvalJob, type EvalResultMessage, type EvaluateMessage, type HostMessage } from '../../core/messages';
+import {
+  describeInvalidMessage,
+  isTrainerMessage,
+  type EvalJob,
+  type EvalResultMessage,
+  type EvaluateMessage,
+  type HostMessage,
+} from '../../core/messages';
 import { readRunConfig } from '../../core/runDir';
 import { readSyntheticOptions } from '../../trainer/data/syntheticVideo';
 import { runDirOfCheckpoint } from './runsDirs';
@@ -54,11 +61,42 @@ export interface EvalChoice {
 }
 
 export const EVAL_CHOICES: readonly EvalChoice[] = [
-  { id: 'knn-synthetic', label: 'k-NN · synthetic objects', detail: 'DINO weighted k-NN (T 0.07, k 10/20/100/200) on object crops of the synthetic walking tour (held-out frames; generated into dora-demo/ once when the run trained on another video)', jobs: [{ suite: 'knn', dataset: 'synthetic' }], picked: true },
-  { id: 'tracking', label: 'Tracking vs ground truth', detail: 'Label-propagation J&F and the DoRA tracker\'s IoU on held-out frames of the synthetic walking tour', jobs: [{ suite: 'tracking' }], picked: true },
-  { id: 'attention', label: 'Attention maps', detail: '[CLS]→patch attention of every head on 4 frames, shown side by side in the compare panel', jobs: [{ suite: 'attention' }], picked: true },
-  { id: 'knn-fashion-mnist', label: 'k-NN · Fashion-MNIST', detail: '2000 train / 500 test images from Debian\'s dataset-fashion-mnist (scripts/fetch-fashion-mnist.sh)', jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }], picked: false },
-  { id: 'knn-folder', label: 'k-NN · image folder…', detail: 'Any folder with train/<class>/*.jpg and val/<class>/*.jpg (ImageNet layout)', jobs: [{ suite: 'knn', dataset: '<folder>' }], picked: false },
+  {
+    id: 'knn-synthetic',
+    label: 'k-NN · synthetic objects',
+    detail:
+      'DINO weighted k-NN (T 0.07, k 10/20/100/200) on object crops of the synthetic walking tour (held-out frames; generated into dora-demo/ once when the run trained on another video)',
+    jobs: [{ suite: 'knn', dataset: 'synthetic' }],
+    picked: true,
+  },
+  {
+    id: 'tracking',
+    label: 'Tracking vs ground truth',
+    detail: "Label-propagation J&F and the DoRA tracker's IoU on held-out frames of the synthetic walking tour",
+    jobs: [{ suite: 'tracking' }],
+    picked: true,
+  },
+  {
+    id: 'attention',
+    label: 'Attention maps',
+    detail: '[CLS]→patch attention of every head on 4 frames, shown side by side in the compare panel',
+    jobs: [{ suite: 'attention' }],
+    picked: true,
+  },
+  {
+    id: 'knn-fashion-mnist',
+    label: 'k-NN · Fashion-MNIST',
+    detail: "2000 train / 500 test images from Debian's dataset-fashion-mnist (scripts/fetch-fashion-mnist.sh)",
+    jobs: [{ suite: 'knn', dataset: 'fashion-mnist' }],
+    picked: false,
+  },
+  {
+    id: 'knn-folder',
+    label: 'k-NN · image folder…',
+    detail: 'Any folder with train/<class>/*.jpg and val/<class>/*.jpg (ImageNet layout)',
+    jobs: [{ suite: 'knn', dataset: '<folder>' }],
+    picked: false,
+  },
 ];
 
 /** Jobs that need a synthetic walking tour's ground truth. */
@@ -135,7 +173,12 @@ export function evaluateCheckpoint(options: EvaluateCheckpointOptions): Promise<
       }
       switch (raw.type) {
         case 'progress':
-          options.onProgress?.({ message: raw.message ?? raw.phase, fraction: raw.total ? raw.done / raw.total : null, job, jobs: options.jobs.length });
+          options.onProgress?.({
+            message: raw.message ?? raw.phase,
+            fraction: raw.total ? raw.done / raw.total : null,
+            job,
+            jobs: options.jobs.length,
+          });
           break;
         case 'eval-result':
           results.push(raw);

@@ -34,7 +34,13 @@ export function initialLiveRun(runDir: string, name: string, attached: boolean):
 }
 
 export function applyMetrics(state: LiveRunState, record: MetricsRecord): LiveRunState {
-  return { ...state, step: Math.max(state.step, record.step), loss: record.loss, imgPerSec: record.imgPerSec, phase: state.phase === 'starting' ? 'training' : state.phase };
+  return {
+    ...state,
+    step: Math.max(state.step, record.step),
+    loss: record.loss,
+    imgPerSec: record.imgPerSec,
+    phase: state.phase === 'starting' ? 'training' : state.phase,
+  };
 }
 
 export function applyTrainerMessage(state: LiveRunState, message: TrainerMessage): LiveRunState {
@@ -91,7 +97,8 @@ export function statusBarText(state: LiveRunState): string {
     const pct = fc.total ? ` ${Math.floor((100 * fc.done) / fc.total)}%` : '';
     return `$(database) ${state.name}: caching frames${pct}`;
   }
-  if (state.phase === 'starting' || state.phase === 'model-init') return `$(loading~spin) ${state.name}: ${state.phase === 'starting' ? 'starting' : 'building the model'}`;
+  if (state.phase === 'starting' || state.phase === 'model-init')
+    return `$(loading~spin) ${state.name}: ${state.phase === 'starting' ? 'starting' : 'building the model'}`;
   const loss = formatLoss(state.loss);
   const rate = formatRate(state.imgPerSec);
   const eta = formatDuration(state.eta);
@@ -102,7 +109,11 @@ export function statusBarText(state: LiveRunState): string {
  * The live state of a run this window did not start (another window, the CLI, or before a reload), from its files:
  * the last metrics record and run.json. ETA from the step time of that record.
  */
-export function stateFromFiles(runDir: string, name: string, files: { step: number; totalSteps?: number | null; lastMetrics?: MetricsRecord }): LiveRunState {
+export function stateFromFiles(
+  runDir: string,
+  name: string,
+  files: { step: number; totalSteps?: number | null; lastMetrics?: MetricsRecord },
+): LiveRunState {
   const m = files.lastMetrics;
   const step = Math.max(files.step, m?.step ?? 0);
   const totalSteps = files.totalSteps ?? null;

@@ -5,7 +5,16 @@
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isNotFound, JsonlFollower } from '../../core/jsonl';
-import { listCheckpoints, localLivenessProbe, readEvents, readRunInfo, runPaths, type CheckpointEntry, type LivenessProbe, type RunSummary } from '../../core/runDir';
+import {
+  listCheckpoints,
+  localLivenessProbe,
+  readEvents,
+  readRunInfo,
+  runPaths,
+  type CheckpointEntry,
+  type LivenessProbe,
+  type RunSummary,
+} from '../../core/runDir';
 import { deriveRunStatus, isMetricsRecord, type MetricsRecord } from '../../core/runRecords';
 
 /**

@@ -73,10 +73,17 @@ export class RunManager {
       runDir = path.dirname(path.dirname(path.resolve(request.resumeCheckpoint)));
       const previous = this.runs.get(runDir);
       if (previous && previous.child.exitCode === null && previous.child.signalCode === null) {
-        throw new Error(`${runDir}: this run is still training in this window. Stop it (DoRA: Stop Run) before resuming from a checkpoint.`);
+        throw new Error(
+          `${runDir}: this run is still training in this window. Stop it (DoRA: Stop Run) before resuming from a checkpoint.`,
+        );
       }
       const info = await readRunInfo(runDir);
-      if (info && info.hostname === os.hostname() && isPidAlive(info.pid) && (info.statusHint === 'running' || info.statusHint === 'starting')) {
+      if (
+        info &&
+        info.hostname === os.hostname() &&
+        isPidAlive(info.pid) &&
+        (info.statusHint === 'running' || info.statusHint === 'starting')
+      ) {
         throw new Error(`${runDir}: trainer process ${info.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
       }
     } else {
@@ -91,7 +98,12 @@ export class RunManager {
       env: { ...(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
       serialization: 'json',
     });
-    const run: ManagedRun = { child, state: { ...initialLiveRun(runDir, request.name, true), pid: child.pid }, stderrTail: '', exited: Promise.resolve() };
+    const run: ManagedRun = {
+      child,
+      state: { ...initialLiveRun(runDir, request.name, true), pid: child.pid },
+      stderrTail: '',
+      exited: Promise.resolve(),
+    };
     this.runs.set(runDir, run);
     run.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -103,7 +115,19 @@ export class RunManager {
       child.on('error', (error) => {
         // fork itself failed (e.g. trainer.js missing): no exit event follows when the process never started
         if (child.pid === undefined && !run.state.finished) {
-          this.update(run, applyExit({ ...run.state, lastError: { message: `Could not start the trainer ${this.options.trainerPath}: ${error.message}`, fix: 'Reinstall DoRA Studio, or run `npm run build` in a development checkout.' } }, { code: null, signal: null }));
+          this.update(
+            run,
+            applyExit(
+              {
+                ...run.state,
+                lastError: {
+                  message: `Could not start the trainer ${this.options.trainerPath}: ${error.message}`,
+                  fix: 'Reinstall DoRA Studio, or run `npm run build` in a development checkout.',
+                },
+              },
+              { code: null, signal: null },
+            ),
+          );
           resolve();
         }
       });
@@ -123,7 +147,8 @@ export class RunManager {
       ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
       ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
     };
-    if (child.pid !== undefined && child.connected) child.send(start, (error) => error && this.log(runDir, `could not send start to the trainer: ${error.message}`));
+    if (child.pid !== undefined && child.connected)
+      child.send(start, (error) => error && this.log(runDir, `could not send start to the trainer: ${error.message}`));
     this.log(runDir, `started trainer pid ${child.pid ?? '?'}: ${JSON.stringify(start)}`);
     this.changed.fire(run.state);
     return { runDir, pid: child.pid };
@@ -141,17 +166,24 @@ export class RunManager {
       const killGrace = this.options.killGraceMs ?? 10_000;
       if (run.child.connected) run.child.send({ type: 'stop' }, (error) => error && run.child.kill('SIGTERM'));
       else run.child.kill('SIGTERM');
-      this.log(runDir, `stop requested; SIGTERM in ${Math.round(grace / 1000)} s and SIGKILL ${Math.round(killGrace / 1000)} s later if the trainer has not exited`);
+      this.log(
+        runDir,
+        `stop requested; SIGTERM in ${Math.round(grace / 1000)} s and SIGKILL ${Math.round(killGrace / 1000)} s later if the trainer has not exited`,
+      );
       const timers: ReturnType<typeof setTimeout>[] = [];
-      timers.push(setTimeout(() => {
-        this.log(runDir, 'the trainer did not stop in time: sending SIGTERM');
-        run.child.kill('SIGTERM');
-        timers.push(setTimeout(() => {
-          this.log(runDir, 'the trainer ignored SIGTERM: sending SIGKILL');
-          run.child.kill('SIGKILL');
-          void appendKilledEvent(runDir, run.state.step);
-        }, killGrace));
-      }, grace));
+      timers.push(
+        setTimeout(() => {
+          this.log(runDir, 'the trainer did not stop in time: sending SIGTERM');
+          run.child.kill('SIGTERM');
+          timers.push(
+            setTimeout(() => {
+              this.log(runDir, 'the trainer ignored SIGTERM: sending SIGKILL');
+              run.child.kill('SIGKILL');
+              void appendKilledEvent(runDir, run.state.step);
+            }, killGrace),
+          );
+        }, grace),
+      );
       run.stopping = { timers };
       return 'stopping';
     }
@@ -207,14 +239,22 @@ export class RunManager {
 
   private onChildMessage(run: ManagedRun, raw: unknown): void {
     if (!isTrainerMessage(raw)) {
-      this.log(run.state.runDir, `ignored a malformed message from the trainer (${describeInvalidMessage(raw)}): ${JSON.stringify(raw).slice(0, 200)}`);
+      this.log(
+        run.state.runDir,
+        `ignored a malformed message from the trainer (${describeInvalidMessage(raw)}): ${JSON.stringify(raw).slice(0, 200)}`,
+      );
       return;
     }
     if (raw.type === 'ready' && raw.protocol !== PROTOCOL_VERSION) {
-      this.log(run.state.runDir, `the trainer speaks protocol ${raw.protocol}, this extension ${PROTOCOL_VERSION}; updates may be incomplete`);
+      this.log(
+        run.state.runDir,
+        `the trainer speaks protocol ${raw.protocol}, this extension ${PROTOCOL_VERSION}; updates may be incomplete`,
+      );
     }
-    if (raw.type === 'warning' || raw.type === 'error') this.log(run.state.runDir, `${raw.type}: ${raw.message}${raw.fix ? ` (fix: ${raw.fix})` : ''}`);
-    if (raw.type === 'finished') this.log(run.state.runDir, `finished (${raw.reason}) at step ${raw.step}${raw.message ? `: ${raw.message}` : ''}`);
+    if (raw.type === 'warning' || raw.type === 'error')
+      this.log(run.state.runDir, `${raw.type}: ${raw.message}${raw.fix ? ` (fix: ${raw.fix})` : ''}`);
+    if (raw.type === 'finished')
+      this.log(run.state.runDir, `finished (${raw.reason}) at step ${raw.step}${raw.message ? `: ${raw.message}` : ''}`);
     this.update(run, applyTrainerMessage(run.state, raw));
     this.messages.fire({ runDir: run.state.runDir, message: raw });
   }
@@ -251,7 +291,13 @@ export class RunManager {
 
 /** The one write the extension makes to events.jsonl (docs/run-directory.md, "Ownership"). */
 export async function appendKilledEvent(runDir: string, step: number): Promise<void> {
-  const event = { type: 'failed', reason: KILLED_REASON, fix: 'Resume from the last checkpoint; if the trainer hangs again, check trainer.log.', time: new Date().toISOString(), step };
+  const event = {
+    type: 'failed',
+    reason: KILLED_REASON,
+    fix: 'Resume from the last checkpoint; if the trainer hangs again, check trainer.log.',
+    time: new Date().toISOString(),
+    step,
+  };
   // The leading newline ends a line the killed trainer may have torn; readers skip blank lines.
   await appendFile(runPaths(runDir).events, `\n${JSON.stringify(event)}\n`).catch(() => undefined);
 }

@@ -87,16 +87,30 @@ export function runNode(view: RunView): RunNode {
   const total = live?.totalSteps ?? summary.info?.totalSteps ?? null;
   const loss = live?.loss ?? lastMetrics?.loss;
   const label = summary.info?.name && !summary.id.endsWith(summary.info.name) ? `${summary.info.name} (${summary.id})` : summary.id;
-  const phase = live && !live.finished && live.phase !== 'training' ? (live.phase === 'frame-cache' ? 'caching frames' : live.phase) : undefined;
-  const description = joinParts([STATUS_LABELS[status], phase, formatProgress(step, total), loss !== undefined ? `loss ${formatLoss(loss)}` : undefined]);
-  const reason = live?.lastError ? `${live.lastError.message}${live.lastError.fix ? `\n\nFix: ${live.lastError.fix}` : ''}` : summary.status.reason;
+  const phase =
+    live && !live.finished && live.phase !== 'training' ? (live.phase === 'frame-cache' ? 'caching frames' : live.phase) : undefined;
+  const description = joinParts([
+    STATUS_LABELS[status],
+    phase,
+    formatProgress(step, total),
+    loss !== undefined ? `loss ${formatLoss(loss)}` : undefined,
+  ]);
+  const reason = live?.lastError
+    ? `${live.lastError.message}${live.lastError.fix ? `\n\nFix: ${live.lastError.fix}` : ''}`
+    : summary.status.reason;
   const lines = [
     `**${escapeMarkdown(label)}** — ${STATUS_LABELS[status]}`,
     '',
     `Step ${formatProgress(step, total)}${loss !== undefined ? ` · loss ${formatLoss(loss)}` : ''}${live?.eta ? ` · ETA ${formatDuration(live.eta)}` : ''}`,
   ];
-  if (summary.info) lines.push('', `Config: \`${summary.info.configFile}\``, `Backend: ${summary.info.backend ?? 'not chosen yet'} · started ${summary.info.created}`);
-  if (reason && (status === 'failed' || status === 'crashed' || status === 'stopped')) lines.push('', `${status === 'stopped' ? 'Reason' : 'Error'}: ${escapeMarkdown(reason)}`);
+  if (summary.info)
+    lines.push(
+      '',
+      `Config: \`${summary.info.configFile}\``,
+      `Backend: ${summary.info.backend ?? 'not chosen yet'} · started ${summary.info.created}`,
+    );
+  if (reason && (status === 'failed' || status === 'crashed' || status === 'stopped'))
+    lines.push('', `${status === 'stopped' ? 'Reason' : 'Error'}: ${escapeMarkdown(reason)}`);
   if (live?.lastWarning && !live.finished) lines.push('', `Warning: ${escapeMarkdown(live.lastWarning)}`);
   lines.push('', `Folder: \`${summary.dir}\``);
   const icon = STATUS_ICONS[status];
@@ -124,7 +138,14 @@ export interface CheckpointEvaluations {
   running?: ReadonlyMap<string, string>;
 }
 
-export function checkpointNodes(runDir: string, runId: string, checkpoints: readonly CheckpointEntry[], checked: ReadonlySet<string>, metricsByStep?: ReadonlyMap<number, MetricsRecord>, evaluations: CheckpointEvaluations = {}): CheckpointNode[] {
+export function checkpointNodes(
+  runDir: string,
+  runId: string,
+  checkpoints: readonly CheckpointEntry[],
+  checked: ReadonlySet<string>,
+  metricsByStep?: ReadonlyMap<number, MetricsRecord>,
+  evaluations: CheckpointEvaluations = {},
+): CheckpointNode[] {
   const newest = checkpoints.length > 0 ? checkpoints[checkpoints.length - 1].step : -1;
   // Newest first: the one people resume from or compare is usually the latest.
   return [...checkpoints].reverse().map((entry) => {
@@ -143,7 +164,12 @@ export function checkpointNodes(runDir: string, runId: string, checkpoints: read
       checked: checked.has(entry.sidecarFile),
       label: `step ${entry.step}`,
       // Evaluation results first: they are what a checkpoint is picked by; the epoch is in the tooltip.
-      description: joinParts([running ? `evaluating: ${running}` : undefined, headline, metrics ? `loss ${formatLoss(metrics.loss)}` : undefined, entry.step === newest ? 'latest' : undefined]),
+      description: joinParts([
+        running ? `evaluating: ${running}` : undefined,
+        headline,
+        metrics ? `loss ${formatLoss(metrics.loss)}` : undefined,
+        entry.step === newest ? 'latest' : undefined,
+      ]),
       tooltip: [
         `**Checkpoint step ${entry.step}** of ${escapeMarkdown(runId)}`,
         '',
@@ -164,7 +190,17 @@ export function checkpointNodes(runDir: string, runId: string, checkpoints: read
 export function runsFolderNode(dir: string, runCount: number, workspaceRoots: readonly string[]): RunsFolderNode {
   const root = workspaceRoots.find((r) => dir === r || dir.startsWith(r + path.sep));
   const label = root ? path.relative(path.dirname(root), dir) : dir;
-  return { kind: 'runsFolder', id: `runsFolder:${dir}`, dir, label, description: `${runCount} run${runCount === 1 ? '' : 's'}`, tooltip: `Runs folder \`${dir}\``, icon: { id: 'folder' }, contextValue: 'doraRunsFolder', collapsible: 'expanded' };
+  return {
+    kind: 'runsFolder',
+    id: `runsFolder:${dir}`,
+    dir,
+    label,
+    description: `${runCount} run${runCount === 1 ? '' : 's'}`,
+    tooltip: `Runs folder \`${dir}\``,
+    icon: { id: 'folder' },
+    contextValue: 'doraRunsFolder',
+    collapsible: 'expanded',
+  };
 }
 
 export function messageNode(id: string, label: string, icon = 'info'): MessageNode {

@@ -33,13 +33,22 @@ export function runsDirFromSetting(setting: string | undefined, workspaceRoot: s
 }
 
 /** Where a new run of `configFile` is created. */
-export async function runsDirForNewRun(configFile: string, setting: string | undefined, workspaceRoots: readonly string[]): Promise<string> {
+export async function runsDirForNewRun(
+  configFile: string,
+  setting: string | undefined,
+  workspaceRoots: readonly string[],
+): Promise<string> {
   const root = workspaceRoots.find((r) => configFile.startsWith(r + path.sep)) ?? workspaceRoots[0];
   return runsDirFromSetting(setting, root) ?? (await runsDirOfConfig(configFile));
 }
 
 /** Every folder the Runs view lists: the setting's folder in each workspace root, plus each config's runs folder. */
-export async function collectRunsDirs(options: { setting: string | undefined; workspaceRoots: readonly string[]; configFiles: readonly string[]; extra?: readonly string[] }): Promise<string[]> {
+export async function collectRunsDirs(options: {
+  setting: string | undefined;
+  workspaceRoots: readonly string[];
+  configFiles: readonly string[];
+  extra?: readonly string[];
+}): Promise<string[]> {
   const dirs = new Set<string>();
   for (const root of options.workspaceRoots) {
     const fromSetting = runsDirFromSetting(options.setting, root);

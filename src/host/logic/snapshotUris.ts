@@ -23,7 +23,11 @@ export function isInsideFolder(folder: string, relative: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-export function snapshotUriMap(manifest: SnapshotManifest, snapshotDir: string, toWebviewUri: (absolutePath: string) => string): Record<string, string> {
+export function snapshotUriMap(
+  manifest: SnapshotManifest,
+  snapshotDir: string,
+  toWebviewUri: (absolutePath: string) => string,
+): Record<string, string> {
   const uris: Record<string, string> = {};
   for (const file of snapshotRelativeFiles(manifest)) {
     if (isInsideFolder(snapshotDir, file)) uris[file] = toWebviewUri(path.resolve(snapshotDir, file));

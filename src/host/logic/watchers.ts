@@ -9,7 +9,22 @@ import { parseConfigText, validateConfig, formatProblem, ConfigError } from '../
 import { debounce, Emitter } from './emitter';
 
 /** Folders never worth scanning for configs: dependencies, VCS data, caches and run outputs. */
-const SKIPPED_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '.vscode-test', '.cache', '.frame-cache', 'dist', 'out', 'checkpoints', 'snapshots', '__pycache__', '.venv', 'venv']);
+const SKIPPED_DIRS = new Set([
+  'node_modules',
+  '.git',
+  '.hg',
+  '.svn',
+  '.vscode-test',
+  '.cache',
+  '.frame-cache',
+  'dist',
+  'out',
+  'checkpoints',
+  'snapshots',
+  '__pycache__',
+  '.venv',
+  'venv',
+]);
 
 export function isConfigFileName(file: string): boolean {
   return /\.dora\.json$/i.test(file);

@@ -4,7 +4,12 @@
 import { randomBytes } from 'node:crypto';
 
 export function makeNonce(): string {
-  return randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 24) || 'n0nce';
+  return (
+    randomBytes(18)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, 24) || 'n0nce'
+  );
 }
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {

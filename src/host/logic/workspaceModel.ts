@@ -48,13 +48,20 @@ export class WorkspaceModel {
 
   runViewsByFolder(): Map<string, RunView[]> {
     const out = new Map<string, RunView[]>();
-    for (const [folder, runs] of this.o.runs.folders()) out.set(folder, runs.map((summary) => this.viewOf(summary)));
+    for (const [folder, runs] of this.o.runs.folders())
+      out.set(
+        folder,
+        runs.map((summary) => this.viewOf(summary)),
+      );
     // A run this window just created has an empty folder until the trainer writes run.json; show it anyway.
     for (const live of this.o.manager.states()) {
       const folder = parentOf(live.runDir);
       const list = out.get(folder) ?? [];
       if (list.some((v) => v.summary.dir === live.runDir)) continue;
-      list.unshift({ summary: { id: live.runDir.slice(folder.length + 1), dir: live.runDir, status: { status: 'starting', step: 0 } }, live });
+      list.unshift({
+        summary: { id: live.runDir.slice(folder.length + 1), dir: live.runDir, status: { status: 'starting', step: 0 } },
+        live,
+      });
       out.set(folder, list);
     }
     return out;

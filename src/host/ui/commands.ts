@@ -53,9 +53,14 @@ const VIDEO_EXTENSIONS = ['mp4', 'mkv', 'webm', 'mov', 'avi', 'm4v', 'mpg', 'mpe
 
 function requireTrust(action: string): boolean {
   if (vscode.workspace.isTrusted) return true;
-  void vscode.window.showWarningMessage(`DoRA Studio cannot ${action} in Restricted Mode: training runs code and reads the files the config names. Trust this workspace to ${action}; runs stay viewable meanwhile.`, 'Manage Workspace Trust').then((choice) => {
-    if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-  });
+  void vscode.window
+    .showWarningMessage(
+      `DoRA Studio cannot ${action} in Restricted Mode: training runs code and reads the files the config names. Trust this workspace to ${action}; runs stay viewable meanwhile.`,
+      'Manage Workspace Trust',
+    )
+    .then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
   return false;
 }
 
@@ -65,20 +70,30 @@ function backendOverride(): string | undefined {
 }
 
 export function registerCommands(context: vscode.ExtensionContext, d: CommandDeps): void {
-  const register = (id: string, handler: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, handler));
+  const register = (id: string, handler: (...args: unknown[]) => unknown) =>
+    context.subscriptions.push(vscode.commands.registerCommand(id, handler));
 
   const pickConfig = async (placeHolder: string): Promise<string | undefined> => {
     await d.configs.whenReady();
     const configs = d.configs.list();
     if (configs.length === 0) {
-      const choice = await vscode.window.showInformationMessage('There is no *.dora.json config in this workspace yet.', 'New Config', 'Start Demo Run');
+      const choice = await vscode.window.showInformationMessage(
+        'There is no *.dora.json config in this workspace yet.',
+        'New Config',
+        'Start Demo Run',
+      );
       if (choice === 'New Config') await vscode.commands.executeCommand('dora.newConfig');
       if (choice === 'Start Demo Run') await vscode.commands.executeCommand('dora.startDemoRun');
       return undefined;
     }
     const roots = workspaceRoots();
     const picked = await vscode.window.showQuickPick(
-      configs.map((c) => ({ label: path.basename(c.file), description: relativeToRoots(c.file, roots), detail: c.problem ? `$(warning) ${c.problem}` : undefined, file: c.file })),
+      configs.map((c) => ({
+        label: path.basename(c.file),
+        description: relativeToRoots(c.file, roots),
+        detail: c.problem ? `$(warning) ${c.problem}` : undefined,
+        file: c.file,
+      })),
       { placeHolder, matchOnDescription: true },
     );
     return picked?.file;
@@ -92,7 +107,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       return undefined;
     }
     const picked = await vscode.window.showQuickPick(
-      views.map((v) => ({ label: v.summary.id, description: `${effectiveStatus(v)} · step ${v.live?.step ?? v.summary.status.step}`, detail: v.summary.dir, dir: v.summary.dir })),
+      views.map((v) => ({
+        label: v.summary.id,
+        description: `${effectiveStatus(v)} · step ${v.live?.step ?? v.summary.status.step}`,
+        detail: v.summary.dir,
+        dir: v.summary.dir,
+      })),
       { placeHolder },
     );
     return picked?.dir;
@@ -105,7 +125,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     return out;
   };
 
-  const startRun = async (request: { configPath?: string; resumeCheckpoint?: string; cacheRoot?: string; runsDir?: string }): Promise<StartedRun | undefined> => {
+  const startRun = async (request: {
+    configPath?: string;
+    resumeCheckpoint?: string;
+    cacheRoot?: string;
+    runsDir?: string;
+  }): Promise<StartedRun | undefined> => {
     const settings = readSettings(request.configPath ? vscode.Uri.file(request.configPath) : undefined);
     let name = 'run';
     let runsDir = request.runsDir;
@@ -146,7 +171,9 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     const given = (typeof arg === 'object' && arg !== null ? arg : {}) as { preset?: string; video?: string; file?: string; name?: string };
     const roots = workspaceRoots();
     if (roots.length === 0 && !given.file) {
-      void vscode.window.showErrorMessage('DoRA: open a folder first; the config file is written into the workspace.', 'Open Folder').then((c) => c && vscode.commands.executeCommand('vscode.openFolder'));
+      void vscode.window
+        .showErrorMessage('DoRA: open a folder first; the config file is written into the workspace.', 'Open Folder')
+        .then((c) => c && vscode.commands.executeCommand('vscode.openFolder'));
       return undefined;
     }
     let preset = given.preset;
@@ -160,13 +187,24 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     }
     let video = given.video;
     if (!video) {
-      const uris = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Train on this video', title: 'DoRA: New Config (2/3): the video to train on', filters: { Videos: VIDEO_EXTENSIONS, 'All files': ['*'] }, defaultUri: roots[0] ? vscode.Uri.file(roots[0]) : undefined });
+      const uris = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        openLabel: 'Train on this video',
+        title: 'DoRA: New Config (2/3): the video to train on',
+        filters: { Videos: VIDEO_EXTENSIONS, 'All files': ['*'] },
+        defaultUri: roots[0] ? vscode.Uri.file(roots[0]) : undefined,
+      });
       if (!uris?.[0]) return undefined;
       video = uris[0].fsPath;
     }
     let file = given.file;
     if (!file) {
-      const suggested = given.name ?? path.basename(video).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_-]+/g, '-');
+      const suggested =
+        given.name ??
+        path
+          .basename(video)
+          .replace(/\.[^.]+$/, '')
+          .replace(/[^A-Za-z0-9_-]+/g, '-');
       const name = await vscode.window.showInputBox({
         title: 'DoRA: New Config (3/3)',
         prompt: 'Config name (the file is <name>.dora.json in the workspace folder)',
@@ -183,7 +221,14 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     // Relative inside the workspace (the folder can move), absolute for videos elsewhere.
     const videoRoot = roots.find((r) => video!.startsWith(r + path.sep));
     const videoValue = videoRoot && file.startsWith(videoRoot + path.sep) ? path.relative(path.dirname(file), video) : video;
-    await writeConfigFile(file, configFromPreset(preset as (typeof presetNames)[number], { data: { video: videoValue } }, { name: given.name ?? configBaseName(file) }));
+    await writeConfigFile(
+      file,
+      configFromPreset(
+        preset as (typeof presetNames)[number],
+        { data: { video: videoValue } },
+        { name: given.name ?? configBaseName(file) },
+      ),
+    );
     await d.configs.add(file);
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
     return file;
@@ -199,16 +244,25 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     if (!requireTrust('start the demo run')) return undefined;
     const root = workspaceRoots()[0];
     if (!root) {
-      void vscode.window.showErrorMessage('DoRA: open a folder first; the demo writes its video, config and runs into <folder>/dora-demo.', 'Open Folder').then((c) => c && vscode.commands.executeCommand('vscode.openFolder'));
+      void vscode.window
+        .showErrorMessage('DoRA: open a folder first; the demo writes its video, config and runs into <folder>/dora-demo.', 'Open Folder')
+        .then((c) => c && vscode.commands.executeCommand('vscode.openFolder'));
       return undefined;
     }
     let demo: Awaited<ReturnType<typeof prepareDemoWorkspace>>;
     try {
-      demo = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'DoRA: preparing the demo (generating the synthetic walking-tour video with ffmpeg the first time, ≈20 s)…' }, () =>
-        prepareDemoWorkspace(root, { ffmpegPath: readSettings().ffmpegPath, durationSeconds: testOverrides().demoSeconds }),
+      demo = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: 'DoRA: preparing the demo (generating the synthetic walking-tour video with ffmpeg the first time, ≈20 s)…',
+        },
+        () => prepareDemoWorkspace(root, { ffmpegPath: readSettings().ffmpegPath, durationSeconds: testOverrides().demoSeconds }),
       );
     } catch (error) {
-      const choice = await vscode.window.showErrorMessage(`DoRA: could not prepare the demo in ${path.join(root, 'dora-demo')}: ${(error as Error).message}`, 'Set ffmpeg Path');
+      const choice = await vscode.window.showErrorMessage(
+        `DoRA: could not prepare the demo in ${path.join(root, 'dora-demo')}: ${(error as Error).message}`,
+        'Set ffmpeg Path',
+      );
       if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'dora.ffmpegPath');
       return undefined;
     }
@@ -234,14 +288,23 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       if (runDir) {
         const list = await listCheckpoints(runDir);
         if (list.length === 0) {
-          void vscode.window.showErrorMessage(`DoRA: ${runPaths(runDir).checkpointsDir} has no complete checkpoint to resume from. Start a new run instead.`);
+          void vscode.window.showErrorMessage(
+            `DoRA: ${runPaths(runDir).checkpointsDir} has no complete checkpoint to resume from. Start a new run instead.`,
+          );
           return undefined;
         }
         sidecar = list[list.length - 1].sidecarFile;
       } else {
         const checkpoints = await allCheckpoints();
         const picked = await vscode.window.showQuickPick(
-          checkpoints.reverse().map((c) => ({ label: `${c.runId} @ step ${c.step}`, description: c.sidecar.time, detail: c.sidecarFile, sidecar: c.sidecarFile })),
+          checkpoints
+            .reverse()
+            .map((c) => ({
+              label: `${c.runId} @ step ${c.step}`,
+              description: c.sidecar.time,
+              detail: c.sidecarFile,
+              sidecar: c.sidecarFile,
+            })),
           { placeHolder: checkpoints.length ? 'Checkpoint to resume from' : 'No checkpoints yet' },
         );
         sidecar = picked?.sidecar;
@@ -263,7 +326,9 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     if (checkpoints.length < 2) {
       const all = await allCheckpoints();
       if (all.length < 2) {
-        void vscode.window.showInformationMessage('DoRA: comparing needs at least two checkpoints; runs write one every runtime.checkpointEvery steps and when they stop.');
+        void vscode.window.showInformationMessage(
+          'DoRA: comparing needs at least two checkpoints; runs write one every runtime.checkpointEvery steps and when they stop.',
+        );
         return undefined;
       }
       const picked = await vscode.window.showQuickPick(
@@ -275,7 +340,9 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     }
     const missing = checkpoints.filter((c) => !existsSync(c));
     if (missing.length) {
-      void vscode.window.showErrorMessage(`DoRA: cannot compare: ${missing.join(', ')} no longer exist${missing.length === 1 ? 's' : ''} (deleted or pruned by runtime.keepCheckpoints). Tick other checkpoints.`);
+      void vscode.window.showErrorMessage(
+        `DoRA: cannot compare: ${missing.join(', ')} no longer exist${missing.length === 1 ? 's' : ''} (deleted or pruned by runtime.keepCheckpoints). Tick other checkpoints.`,
+      );
       return undefined;
     }
     d.compares.open(checkpoints);
@@ -284,12 +351,18 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
 
   register('dora.clearCheckpointSelection', () => d.runsTree.clearChecked());
 
-  const checkpointLabel = (sidecar: string): string => `${path.basename(path.dirname(path.dirname(sidecar)))} @ step ${Number(/step-(\d+)\.json$/.exec(sidecar)?.[1] ?? 0)}`;
+  const checkpointLabel = (sidecar: string): string =>
+    `${path.basename(path.dirname(path.dirname(sidecar)))} @ step ${Number(/step-(\d+)\.json$/.exec(sidecar)?.[1] ?? 0)}`;
 
   /** Asks which evaluations to run; undefined when the user backs out. */
   const pickEvalJobs = async (checkpoints: readonly string[]): Promise<{ jobs: EvalJob[]; force: boolean } | undefined> => {
     const stored = await Promise.all(checkpoints.map((c) => readEvalSidecar(evalSidecarPath(c))));
-    const hasStored = (job: EvalJob) => stored.every((s) => Object.values(s?.results ?? {}).some((r) => r.suite === job.suite && (job.suite !== 'knn' || r.dataset === (job.dataset ?? 'synthetic'))));
+    const hasStored = (job: EvalJob) =>
+      stored.every((s) =>
+        Object.values(s?.results ?? {}).some(
+          (r) => r.suite === job.suite && (job.suite !== 'knn' || r.dataset === (job.dataset ?? 'synthetic')),
+        ),
+      );
     const items: Array<vscode.QuickPickItem & { id: string }> = EVAL_CHOICES.map((choice) => ({
       id: choice.id,
       label: choice.label,
@@ -297,7 +370,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       detail: choice.detail,
       picked: choice.picked,
     }));
-    items.push({ id: 'force', label: '$(refresh) Recompute stored results', detail: 'Otherwise results already in step-NNNNNN.eval.json are reused', picked: false });
+    items.push({
+      id: 'force',
+      label: '$(refresh) Recompute stored results',
+      detail: 'Otherwise results already in step-NNNNNN.eval.json are reused',
+      picked: false,
+    });
     const picked = await vscode.window.showQuickPick(items, {
       canPickMany: true,
       title: `DoRA: Evaluate ${checkpoints.length === 1 ? checkpointLabel(checkpoints[0]) : `${checkpoints.length} checkpoints`}`,
@@ -307,7 +385,13 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     const jobs: EvalJob[] = [];
     for (const item of picked) {
       if (item.id === 'knn-folder') {
-        const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this image folder', title: 'k-NN image folder: train/<class>/*.jpg and val/<class>/*.jpg' });
+        const folder = await vscode.window.showOpenDialog({
+          canSelectFolders: true,
+          canSelectFiles: false,
+          canSelectMany: false,
+          openLabel: 'Use this image folder',
+          title: 'k-NN image folder: train/<class>/*.jpg and val/<class>/*.jpg',
+        });
         if (!folder?.[0]) return undefined;
         jobs.push({ suite: 'knn', dataset: folder[0].fsPath });
       } else {
@@ -318,64 +402,92 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
   };
 
   const runEvaluations = (checkpoints: readonly string[], jobs: EvalJob[], force: boolean): Thenable<CheckpointEvaluation[]> =>
-    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DoRA: evaluating ${checkpoints.length === 1 ? checkpointLabel(checkpoints[0]) : `${checkpoints.length} checkpoints`}`, cancellable: true }, async (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort());
-      const settings = readSettings();
-      const outcomes: CheckpointEvaluation[] = [];
-      const units = checkpoints.length * jobs.length;
-      let reported = 0;
-      let tour: Promise<string> | undefined;
-      const syntheticTour = () => {
-        // Generated (once) where Start Demo Run puts it, or in the extension's storage without a workspace folder.
-        tour ??= (async () => {
-          progress.report({ message: 'generating the synthetic walking tour for the ground-truth evaluations (once, ≈20 s)…' });
-          const root = workspaceRoots()[0] ?? d.storageDir;
-          const video = await ensureSyntheticTour(root, { ffmpegPath: settings.ffmpegPath, durationSeconds: testOverrides().demoSeconds });
-          d.output.appendLine(`[evaluate] the run trained on another video: k-NN on objects and tracking use the synthetic tour ${video}`);
-          return video;
-        })();
-        return tour;
-      };
-      for (const [index, checkpoint] of checkpoints.entries()) {
-        if (abort.signal.aborted) break;
-        const label = checkpointLabel(checkpoint);
-        let checkpointJobs: EvalJob[];
-        try {
-          checkpointJobs = await jobsForCheckpoint(checkpoint, jobs, syntheticTour);
-        } catch (error) {
-          outcomes.push({ checkpoint, reason: 'failed', results: [], error: `could not prepare the synthetic walking tour: ${(error as Error).message}` });
-          continue;
+    vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `DoRA: evaluating ${checkpoints.length === 1 ? checkpointLabel(checkpoints[0]) : `${checkpoints.length} checkpoints`}`,
+        cancellable: true,
+      },
+      async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        const settings = readSettings();
+        const outcomes: CheckpointEvaluation[] = [];
+        const units = checkpoints.length * jobs.length;
+        let reported = 0;
+        let tour: Promise<string> | undefined;
+        const syntheticTour = () => {
+          // Generated (once) where Start Demo Run puts it, or in the extension's storage without a workspace folder.
+          tour ??= (async () => {
+            progress.report({ message: 'generating the synthetic walking tour for the ground-truth evaluations (once, ≈20 s)…' });
+            const root = workspaceRoots()[0] ?? d.storageDir;
+            const video = await ensureSyntheticTour(root, {
+              ffmpegPath: settings.ffmpegPath,
+              durationSeconds: testOverrides().demoSeconds,
+            });
+            d.output.appendLine(
+              `[evaluate] the run trained on another video: k-NN on objects and tracking use the synthetic tour ${video}`,
+            );
+            return video;
+          })();
+          return tour;
+        };
+        for (const [index, checkpoint] of checkpoints.entries()) {
+          if (abort.signal.aborted) break;
+          const label = checkpointLabel(checkpoint);
+          let checkpointJobs: EvalJob[];
+          try {
+            checkpointJobs = await jobsForCheckpoint(checkpoint, jobs, syntheticTour);
+          } catch (error) {
+            outcomes.push({
+              checkpoint,
+              reason: 'failed',
+              results: [],
+              error: `could not prepare the synthetic walking tour: ${(error as Error).message}`,
+            });
+            continue;
+          }
+          d.output.appendLine(`[evaluate] ${label}: ${jobs.map(jobLabel).join(', ')}${force ? ' (recompute)' : ''}`);
+          let lastTreeUpdate = 0;
+          d.runsTree.setEvaluating(checkpoint, 'starting');
+          const outcome = await evaluateCheckpoint({
+            trainerPath: d.trainerPath,
+            checkpoint,
+            jobs: checkpointJobs,
+            force,
+            backend: backendOverride(),
+            ffmpegPath: settings.ffmpegPath || undefined,
+            signal: abort.signal,
+            log: (line) => d.output.appendLine(`[evaluate ${label}] ${line}`),
+            onProgress: (update) => {
+              const overall = (100 * (index * jobs.length + update.job + (update.fraction ?? 0))) / units;
+              const percent = update.fraction === null ? '' : ` ${Math.round(100 * update.fraction)}%`;
+              progress.report({
+                increment: Math.max(0, overall - reported),
+                message: `${checkpoints.length > 1 ? `${label}: ` : ''}${update.message}${percent}`,
+              });
+              reported = Math.max(reported, overall);
+              if (performance.now() - lastTreeUpdate > 1000) {
+                lastTreeUpdate = performance.now();
+                d.runsTree.setEvaluating(checkpoint, `${jobLabel(jobs[Math.min(update.job, jobs.length - 1)])}${percent}`);
+              }
+            },
+            onResult: (result) => {
+              d.output.appendLine(
+                `[evaluate ${label}] ${jobLabel({ suite: result.suite, dataset: result.dataset })}: ${result.cached ? 'stored result reused' : `done in ${result.seconds.toFixed(1)} s`}`,
+              );
+              d.runsTree.refresh();
+              void d.compares.refreshEvaluations();
+            },
+          });
+          d.runsTree.setEvaluating(checkpoint, undefined);
+          outcomes.push({ checkpoint, ...outcome });
+          if (outcome.reason === 'failed') d.output.appendLine(`[evaluate ${label}] failed: ${outcome.error}`);
         }
-        d.output.appendLine(`[evaluate] ${label}: ${jobs.map(jobLabel).join(', ')}${force ? ' (recompute)' : ''}`);
-        let lastTreeUpdate = 0;
-        d.runsTree.setEvaluating(checkpoint, 'starting');
-        const outcome = await evaluateCheckpoint({
-          trainerPath: d.trainerPath, checkpoint, jobs: checkpointJobs, force, backend: backendOverride(), ffmpegPath: settings.ffmpegPath || undefined, signal: abort.signal,
-          log: (line) => d.output.appendLine(`[evaluate ${label}] ${line}`),
-          onProgress: (update) => {
-            const overall = (100 * (index * jobs.length + update.job + (update.fraction ?? 0))) / units;
-            const percent = update.fraction === null ? '' : ` ${Math.round(100 * update.fraction)}%`;
-            progress.report({ increment: Math.max(0, overall - reported), message: `${checkpoints.length > 1 ? `${label}: ` : ''}${update.message}${percent}` });
-            reported = Math.max(reported, overall);
-            if (performance.now() - lastTreeUpdate > 1000) {
-              lastTreeUpdate = performance.now();
-              d.runsTree.setEvaluating(checkpoint, `${jobLabel(jobs[Math.min(update.job, jobs.length - 1)])}${percent}`);
-            }
-          },
-          onResult: (result) => {
-            d.output.appendLine(`[evaluate ${label}] ${jobLabel({ suite: result.suite, dataset: result.dataset })}: ${result.cached ? 'stored result reused' : `done in ${result.seconds.toFixed(1)} s`}`);
-            d.runsTree.refresh();
-            void d.compares.refreshEvaluations();
-          },
-        });
-        d.runsTree.setEvaluating(checkpoint, undefined);
-        outcomes.push({ checkpoint, ...outcome });
-        if (outcome.reason === 'failed') d.output.appendLine(`[evaluate ${label}] failed: ${outcome.error}`);
-      }
-      void d.compares.refreshEvaluations();
-      return outcomes;
-    });
+        void d.compares.refreshEvaluations();
+        return outcomes;
+      },
+    );
 
   register('dora.evaluateCheckpoint', async (...args: unknown[]): Promise<CheckpointEvaluation[] | undefined> => {
     if (!requireTrust('evaluate a checkpoint')) return undefined;
@@ -384,11 +496,23 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     if (checkpoints.length === 0) {
       const all = await allCheckpoints();
       if (all.length === 0) {
-        void vscode.window.showInformationMessage('DoRA: no checkpoints to evaluate yet. Runs write one every runtime.checkpointEvery steps and when they stop.', 'Start Demo Run').then((c) => c && vscode.commands.executeCommand('dora.startDemoRun'));
+        void vscode.window
+          .showInformationMessage(
+            'DoRA: no checkpoints to evaluate yet. Runs write one every runtime.checkpointEvery steps and when they stop.',
+            'Start Demo Run',
+          )
+          .then((c) => c && vscode.commands.executeCommand('dora.startDemoRun'));
         return undefined;
       }
       const picked = await vscode.window.showQuickPick(
-        [...all].reverse().map((c) => ({ label: `${c.runId} @ step ${c.step}`, description: c.sidecar.time, sidecar: c.sidecarFile, picked: d.runsTree.checked.has(c.sidecarFile) })),
+        [...all]
+          .reverse()
+          .map((c) => ({
+            label: `${c.runId} @ step ${c.step}`,
+            description: c.sidecar.time,
+            sidecar: c.sidecarFile,
+            picked: d.runsTree.checked.has(c.sidecarFile),
+          })),
         { canPickMany: true, title: 'DoRA: Evaluate Checkpoint', placeHolder: 'Checkpoints to evaluate (their teacher backbone)' },
       );
       checkpoints = (picked ?? []).map((p) => p.sidecar);
@@ -396,12 +520,16 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     }
     const missing = checkpoints.filter((c) => !existsSync(c));
     if (missing.length) {
-      void vscode.window.showErrorMessage(`DoRA: cannot evaluate ${missing.join(', ')}: the checkpoint no longer exists (deleted, or pruned by runtime.keepCheckpoints).`);
+      void vscode.window.showErrorMessage(
+        `DoRA: cannot evaluate ${missing.join(', ')}: the checkpoint no longer exists (deleted, or pruned by runtime.keepCheckpoints).`,
+      );
       return undefined;
     }
     const busy = checkpoints.filter((c) => d.runsTree.evaluating.has(c));
     if (busy.length) {
-      void vscode.window.showInformationMessage(`DoRA: ${busy.map(checkpointLabel).join(', ')} ${busy.length === 1 ? 'is' : 'are'} being evaluated already; wait for it or cancel it in its notification.`);
+      void vscode.window.showInformationMessage(
+        `DoRA: ${busy.map(checkpointLabel).join(', ')} ${busy.length === 1 ? 'is' : 'are'} being evaluated already; wait for it or cancel it in its notification.`,
+      );
       return undefined;
     }
     const choice = given.jobs ? { jobs: given.jobs, force: given.force } : await pickEvalJobs(checkpoints);
@@ -416,18 +544,25 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     const stopped = outcomes.some((o) => o.reason === 'stopped') || outcomes.length === 0;
     if (failed.length) {
       const first = failed[0];
-      void vscode.window.showErrorMessage(`DoRA: evaluating ${checkpointLabel(first.checkpoint)} failed: ${first.error ?? 'unknown error'}`, 'Show Log').then((c) => c && d.output.show(true));
+      void vscode.window
+        .showErrorMessage(`DoRA: evaluating ${checkpointLabel(first.checkpoint)} failed: ${first.error ?? 'unknown error'}`, 'Show Log')
+        .then((c) => c && d.output.show(true));
       return;
     }
     if (stopped) {
-      void vscode.window.showInformationMessage('DoRA: evaluation cancelled. Results that finished before are kept beside their checkpoints.');
+      void vscode.window.showInformationMessage(
+        'DoRA: evaluation cancelled. Results that finished before are kept beside their checkpoints.',
+      );
       return;
     }
     if (quiet) return;
     const done = outcomes.map((o) => o.checkpoint);
     const headline = done.length === 1 ? evalHeadline(evalMetrics(await readEvalSidecar(evalSidecarPath(done[0])))) : undefined;
     const action = done.length === 1 ? 'Show Results' : 'Compare Results';
-    const choice = await vscode.window.showInformationMessage(`DoRA: evaluated ${done.length === 1 ? checkpointLabel(done[0]) : `${done.length} checkpoints`}${headline ? `: ${headline}` : ''}.`, action);
+    const choice = await vscode.window.showInformationMessage(
+      `DoRA: evaluated ${done.length === 1 ? checkpointLabel(done[0]) : `${done.length} checkpoints`}${headline ? `: ${headline}` : ''}.`,
+      action,
+    );
     if (choice) d.compares.open(done);
   };
 
@@ -444,7 +579,15 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     if (!backend) {
       const current = readSettings().backend;
       const picked = await vscode.window.showQuickPick(
-        [{ label: 'fromConfig', description: 'use each config\'s runtime.backend' }, ...BACKENDS.map((b) => ({ label: b, description: descriptions[b] ?? '' }))].map((i) => ({ ...i, picked: i.label === current, label: i.label === current ? i.label : i.label, detail: i.label === current ? 'current setting' : undefined })),
+        [
+          { label: 'fromConfig', description: "use each config's runtime.backend" },
+          ...BACKENDS.map((b) => ({ label: b, description: descriptions[b] ?? '' })),
+        ].map((i) => ({
+          ...i,
+          picked: i.label === current,
+          label: i.label === current ? i.label : i.label,
+          detail: i.label === current ? 'current setting' : undefined,
+        })),
         { placeHolder: 'Backend for new runs (setting dora.backend)' },
       );
       backend = picked?.label;
@@ -474,35 +617,51 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       void vscode.window.showErrorMessage(`Cannot build the frame cache: ${problem}`);
       return undefined;
     }
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `DoRA: caching the frames of ${path.basename(configPath)}`, cancellable: true }, async (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort());
-      let reported = 0;
-      try {
-        const result = await buildFrameCacheForConfig(configPath, {
-          ffmpegPath: readSettings().ffmpegPath,
-          signal: abort.signal,
-          onPlan: (summary) => {
-            progress.report({ message: summary });
-            d.output.appendLine(`[frame cache] ${summary}`);
-          },
-          onProgress: (p) => {
-            const pct = p.totalFrames ? (100 * p.framesDone) / p.totalFrames : 0;
-            progress.report({ increment: pct - reported, message: `${p.framesDone}/${p.totalFrames} frames${Number.isFinite(p.etaSeconds) ? `, ${Math.round(p.etaSeconds)} s left` : ''}` });
-            reported = pct;
-          },
-        });
-        void vscode.window.showInformationMessage(result.alreadyComplete ? `DoRA: the frame cache of ${path.basename(configPath)} is already complete (${result.frameCount} frames).` : `DoRA: cached ${result.frameCount} frames in ${result.cacheDir}.`);
-        return result;
-      } catch (error) {
-        if (abort.signal.aborted) {
-          void vscode.window.showInformationMessage('DoRA: frame caching cancelled; the frames done so far are kept and reused next time.');
+    return vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `DoRA: caching the frames of ${path.basename(configPath)}`,
+        cancellable: true,
+      },
+      async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        let reported = 0;
+        try {
+          const result = await buildFrameCacheForConfig(configPath, {
+            ffmpegPath: readSettings().ffmpegPath,
+            signal: abort.signal,
+            onPlan: (summary) => {
+              progress.report({ message: summary });
+              d.output.appendLine(`[frame cache] ${summary}`);
+            },
+            onProgress: (p) => {
+              const pct = p.totalFrames ? (100 * p.framesDone) / p.totalFrames : 0;
+              progress.report({
+                increment: pct - reported,
+                message: `${p.framesDone}/${p.totalFrames} frames${Number.isFinite(p.etaSeconds) ? `, ${Math.round(p.etaSeconds)} s left` : ''}`,
+              });
+              reported = pct;
+            },
+          });
+          void vscode.window.showInformationMessage(
+            result.alreadyComplete
+              ? `DoRA: the frame cache of ${path.basename(configPath)} is already complete (${result.frameCount} frames).`
+              : `DoRA: cached ${result.frameCount} frames in ${result.cacheDir}.`,
+          );
+          return result;
+        } catch (error) {
+          if (abort.signal.aborted) {
+            void vscode.window.showInformationMessage(
+              'DoRA: frame caching cancelled; the frames done so far are kept and reused next time.',
+            );
+            return undefined;
+          }
+          void vscode.window.showErrorMessage(`DoRA: could not cache the frames of ${configPath}: ${(error as Error).message}`);
           return undefined;
         }
-        void vscode.window.showErrorMessage(`DoRA: could not cache the frames of ${configPath}: ${(error as Error).message}`);
-        return undefined;
-      }
-    });
+      },
+    );
   });
 
   register('dora.deleteCheckpoint', async (arg?: unknown, confirmed?: unknown) => {
@@ -514,12 +673,22 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       d.model.refreshSoon();
       return false;
     }
-    const sizes = await Promise.all([entry.weightsFile, entry.optimizerFile].map((f) => stat(f).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(
+      [entry.weightsFile, entry.optimizerFile].map((f) =>
+        stat(f).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
     const megabytes = (sizes[0] + sizes[1]) / 1e6;
     if (confirmed !== true) {
       const answer = await vscode.window.showWarningMessage(
         `Delete checkpoint step ${entry.step} of ${path.basename(path.dirname(path.dirname(sidecar)))}?`,
-        { modal: true, detail: `This deletes ${path.basename(sidecar)}, ${path.basename(entry.weightsFile)} and ${path.basename(entry.optimizerFile)} (${megabytes.toFixed(1)} MB), and its evaluation results. It cannot be undone.` },
+        {
+          modal: true,
+          detail: `This deletes ${path.basename(sidecar)}, ${path.basename(entry.weightsFile)} and ${path.basename(entry.optimizerFile)} (${megabytes.toFixed(1)} MB), and its evaluation results. It cannot be undone.`,
+        },
         'Delete',
       );
       if (answer !== 'Delete') return false;
@@ -554,7 +723,9 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
 async function stepCap(resumeCheckpoint: string | undefined): Promise<number | undefined> {
   const cap = testOverrides().maxSteps;
   if (cap === undefined || !resumeCheckpoint) return cap;
-  const entry = (await listCheckpoints(path.dirname(path.dirname(resumeCheckpoint)))).find((c) => c.sidecarFile === path.resolve(resumeCheckpoint));
+  const entry = (await listCheckpoints(path.dirname(path.dirname(resumeCheckpoint)))).find(
+    (c) => c.sidecarFile === path.resolve(resumeCheckpoint),
+  );
   return (entry?.step ?? 0) + cap;
 }
 

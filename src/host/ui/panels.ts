@@ -22,10 +22,18 @@ interface PanelContext {
   workspaceState: vscode.Memento;
 }
 
-function shellFor(panel: vscode.WebviewPanel, ctx: PanelContext, view: 'dashboard' | 'compare', title: string, bodyData: Record<string, string>): string {
+function shellFor(
+  panel: vscode.WebviewPanel,
+  ctx: PanelContext,
+  view: 'dashboard' | 'compare',
+  title: string,
+  bodyData: Record<string, string>,
+): string {
   const media = vscode.Uri.joinPath(ctx.extensionUri, 'media');
   const script = vscode.Uri.joinPath(media, `${view}.js`);
-  const styles = [vscode.Uri.joinPath(media, `${view}.css`), vscode.Uri.joinPath(media, 'dashboard.css')].filter((u, i, all) => existsSync(u.fsPath) && all.findIndex((x) => x.fsPath === u.fsPath) === i);
+  const styles = [vscode.Uri.joinPath(media, `${view}.css`), vscode.Uri.joinPath(media, 'dashboard.css')].filter(
+    (u, i, all) => existsSync(u.fsPath) && all.findIndex((x) => x.fsPath === u.fsPath) === i,
+  );
   const missing = existsSync(script.fsPath)
     ? undefined
     : `${script.fsPath} is missing, so the ${view} cannot be shown. Cause: the webviews were not built. Fix: run \`npm run build\` in the DoRA Studio folder, or reinstall the extension.`;
@@ -75,7 +83,15 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer {
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const runDir = runDirFromState(state, this.ctx.workspaceState.get<string[]>(OPEN_DASHBOARDS_KEY, []), new Set(this.panels.keys()));
     if (!runDir || !existsSync(runDir)) {
-      panel.webview.html = webviewShellHtml({ title: 'DoRA run', view: 'dashboard', cspSource: panel.webview.cspSource, nonce: makeNonce(), scriptUri: '', styleUris: [], missingBundleMessage: `The run folder of this dashboard${runDir ? ` (${runDir})` : ''} no longer exists. Close this tab and open the run again from the DoRA sidebar.` });
+      panel.webview.html = webviewShellHtml({
+        title: 'DoRA run',
+        view: 'dashboard',
+        cspSource: panel.webview.cspSource,
+        nonce: makeNonce(),
+        scriptUri: '',
+        styleUris: [],
+        missingBundleMessage: `The run folder of this dashboard${runDir ? ` (${runDir})` : ''} no longer exists. Close this tab and open the run again from the DoRA sidebar.`,
+      });
       return;
     }
     panel.webview.options = this.options(runDir);
@@ -157,7 +173,12 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
     this.current?.panel.dispose();
     // A localResourceRoot must exist when the webview starts, or resource loading can fail.
     mkdirSync(this.inspectRoot, { recursive: true });
-    const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, this.title(checkpoints), vscode.ViewColumn.Active, this.options(checkpoints));
+    const panel = vscode.window.createWebviewPanel(
+      COMPARE_VIEW_TYPE,
+      this.title(checkpoints),
+      vscode.ViewColumn.Active,
+      this.options(checkpoints),
+    );
     this.attach(panel, checkpoints);
     return panel;
   }
@@ -166,9 +187,20 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
     const s = state as { checkpoints?: unknown; dora?: { checkpoints?: unknown } } | undefined;
     const fromState = Array.isArray(s?.checkpoints) ? s.checkpoints : Array.isArray(s?.dora?.checkpoints) ? s.dora.checkpoints : undefined;
     const remembered = this.ctx.workspaceState.get<string>(OPEN_COMPARES_KEY);
-    const checkpoints = (fromState?.filter((c): c is string => typeof c === 'string') ?? (remembered ? (JSON.parse(remembered) as string[]) : [])).filter((c) => existsSync(c));
+    const checkpoints = (
+      fromState?.filter((c): c is string => typeof c === 'string') ?? (remembered ? (JSON.parse(remembered) as string[]) : [])
+    ).filter((c) => existsSync(c));
     if (checkpoints.length < 1) {
-      panel.webview.html = webviewShellHtml({ title: 'DoRA compare', view: 'compare', cspSource: panel.webview.cspSource, nonce: makeNonce(), scriptUri: '', styleUris: [], missingBundleMessage: 'The checkpoints of this comparison no longer exist (deleted or pruned). Close this tab and pick checkpoints again in the Runs view.' });
+      panel.webview.html = webviewShellHtml({
+        title: 'DoRA compare',
+        view: 'compare',
+        cspSource: panel.webview.cspSource,
+        nonce: makeNonce(),
+        scriptUri: '',
+        styleUris: [],
+        missingBundleMessage:
+          'The checkpoints of this comparison no longer exist (deleted or pruned). Close this tab and pick checkpoints again in the Runs view.',
+      });
       return;
     }
     panel.webview.options = this.options(checkpoints);
@@ -184,7 +216,8 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
   }
 
   private title(checkpoints: readonly string[]): string {
-    if (checkpoints.length === 1) return `DoRA: step ${Number(/step-(\d+)\.json$/.exec(checkpoints[0])?.[1] ?? 0)} of ${path.basename(runDirOfCheckpoint(checkpoints[0]))}`;
+    if (checkpoints.length === 1)
+      return `DoRA: step ${Number(/step-(\d+)\.json$/.exec(checkpoints[0])?.[1] ?? 0)} of ${path.basename(runDirOfCheckpoint(checkpoints[0]))}`;
     return `DoRA: compare ${checkpoints.length} checkpoints`;
   }
 
@@ -192,7 +225,11 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
     const runDirs = [...new Set(checkpoints.map(runDirOfCheckpoint))];
     return {
       enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.ctx.extensionUri, 'media'), vscode.Uri.file(this.inspectRoot), ...runDirs.map((d) => vscode.Uri.file(d))],
+      localResourceRoots: [
+        vscode.Uri.joinPath(this.ctx.extensionUri, 'media'),
+        vscode.Uri.file(this.inspectRoot),
+        ...runDirs.map((d) => vscode.Uri.file(d)),
+      ],
     };
   }
 

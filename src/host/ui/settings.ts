@@ -34,5 +34,7 @@ export function testOverrides(env: NodeJS.ProcessEnv = process.env): { maxSteps?
 }
 
 export function workspaceRoots(): string[] {
-  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file' || f.uri.scheme === 'vscode-remote').map((f) => f.uri.fsPath);
+  return (vscode.workspace.workspaceFolders ?? [])
+    .filter((f) => f.uri.scheme === 'file' || f.uri.scheme === 'vscode-remote')
+    .map((f) => f.uri.fsPath);
 }

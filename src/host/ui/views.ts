@@ -64,9 +64,21 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeNode> {
         return (byFolder.get(node.dir) ?? []).map(runNode);
       case 'run': {
         const checkpoints = await this.runs.checkpoints(node.dir);
-        if (checkpoints.length === 0) return [messageNode(`${node.dir}:none`, node.status === 'running' || node.status === 'starting' ? 'No checkpoint yet' : 'No checkpoints', 'circle-slash')];
-        const sidecars = new Map(await Promise.all(checkpoints.map(async (c) => [c.sidecarFile, await readEvalSidecar(evalSidecarPath(c.sidecarFile))] as const)));
-        return checkpointNodes(node.dir, node.runId, checkpoints, this.checked, this.runs.metricsAt(node.dir), { sidecars, running: this.evaluating });
+        if (checkpoints.length === 0)
+          return [
+            messageNode(
+              `${node.dir}:none`,
+              node.status === 'running' || node.status === 'starting' ? 'No checkpoint yet' : 'No checkpoints',
+              'circle-slash',
+            ),
+          ];
+        const sidecars = new Map(
+          await Promise.all(checkpoints.map(async (c) => [c.sidecarFile, await readEvalSidecar(evalSidecarPath(c.sidecarFile))] as const)),
+        );
+        return checkpointNodes(node.dir, node.runId, checkpoints, this.checked, this.runs.metricsAt(node.dir), {
+          sidecars,
+          running: this.evaluating,
+        });
       }
       default:
         return [];

@@ -16,11 +16,7 @@ function key(kernelName: string, backendName: string): string {
  * are kept: the stock kernels initialise their wasm bindings in setupFunc, which runs when the backend initialises,
  * possibly after this call. Installing twice is a no-op.
  */
-export function patchKernel(
-  kernelName: string,
-  backendName: string,
-  makeKernel: (original: tf.KernelFunc) => tf.KernelFunc,
-): void {
+export function patchKernel(kernelName: string, backendName: string, makeKernel: (original: tf.KernelFunc) => tf.KernelFunc): void {
   if (installed.has(key(kernelName, backendName))) return;
   const original = tf.getKernel(kernelName, backendName);
   if (original === undefined) {

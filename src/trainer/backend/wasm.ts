@@ -40,11 +40,7 @@ function swapLastTwo<T>(items: readonly T[]): T[] {
  * Materialises the transpose of the last two axes as a new backend buffer (caller disposes it). When one of those
  * axes has size 1 the memory layout is unchanged, so the result shares the buffer like Reshape does.
  */
-function transposeLastTwoAxes(
-  x: tf.TensorInfo,
-  backend: WasmBackendRefCounting,
-  transposeKernel: tf.KernelFunc,
-): tf.TensorInfo {
+function transposeLastTwoAxes(x: tf.TensorInfo, backend: WasmBackendRefCounting, transposeKernel: tf.KernelFunc): tf.TensorInfo {
   const rank = x.shape.length;
   const outShape = swapLastTwo(x.shape);
   if (x.shape[rank - 1] === 1 || x.shape[rank - 2] === 1) {
@@ -131,15 +127,14 @@ function xnnpackFriendlyMatMul(original: tf.KernelFunc): tf.KernelFunc {
         return { ...out, shape: outShape };
       }
       if (bias !== undefined && Math.max(batchA, batchB) > 1) {
-        const product = temporary(
-          original({ inputs: { a, b }, backend, attrs: { ...plainAttrs, activation: 'linear' } }) as tf.TensorInfo,
-        );
+        const product = temporary(original({ inputs: { a, b }, backend, attrs: { ...plainAttrs, activation: 'linear' } }) as tf.TensorInfo);
         const biased = runWasmKernel('Add', { a: product, b: bias }, wasmBackend);
         const activationKernel = ACTIVATION_KERNELS[activation];
         if (activationKernel === undefined) return biased;
         temporary(biased);
         if (activationKernel === 'Prelu') return runWasmKernel('Prelu', { x: biased, alpha: preluWeights! }, wasmBackend);
-        if (activationKernel === 'LeakyRelu') return runWasmKernel('LeakyRelu', { x: biased }, wasmBackend, { alpha: leakyreluAlpha ?? 0.2 });
+        if (activationKernel === 'LeakyRelu')
+          return runWasmKernel('LeakyRelu', { x: biased }, wasmBackend, { alpha: leakyreluAlpha ?? 0.2 });
         return runWasmKernel(activationKernel, { x: biased }, wasmBackend);
       }
       if (a === a0 && b === b0) return original({ inputs, backend, attrs });

@@ -61,7 +61,10 @@ export function summariseAdapter(adapter: GPUAdapter): WebGpuAdapterSummary {
     isSoftware: fallback || SOFTWARE_ADAPTER_PATTERN.test(`${architecture} ${device} ${description}`),
     maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-    features: [...adapter.features].map(String).filter((f) => REPORTED_FEATURES.has(f)).sort(),
+    features: [...adapter.features]
+      .map(String)
+      .filter((f) => REPORTED_FEATURES.has(f))
+      .sort(),
   };
 }
 
@@ -159,9 +162,7 @@ let guardedDevice: GPUDevice | undefined;
 
 export class GpuValidationError extends Error {
   constructor(readonly gpuErrors: readonly string[]) {
-    super(
-      `WebGPU reported ${gpuErrors.length} uncaptured error(s); results computed since then are invalid. First: ${gpuErrors[0]}`,
-    );
+    super(`WebGPU reported ${gpuErrors.length} uncaptured error(s); results computed since then are invalid. First: ${gpuErrors[0]}`);
     this.name = 'GpuValidationError';
   }
 }

@@ -98,9 +98,11 @@ export const CPU_SMALL_AUGMENT: Readonly<AugmentConfig> = Object.freeze({
 export function augmentConfig(overrides: Partial<AugmentConfig> = {}): AugmentConfig {
   const config: AugmentConfig = { ...OFFICIAL_AUGMENT, ...overrides };
   for (const key of ['precrop', 'globalSize', 'localSize'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] < 1) throw new Error(`augment: ${key} must be a positive integer, got ${config[key]}`);
+    if (!Number.isInteger(config[key]) || config[key] < 1)
+      throw new Error(`augment: ${key} must be a positive integer, got ${config[key]}`);
   }
-  if (!Number.isInteger(config.nLocal) || config.nLocal < 0) throw new Error(`augment: nLocal must be an integer >= 0, got ${config.nLocal}`);
+  if (!Number.isInteger(config.nLocal) || config.nLocal < 0)
+    throw new Error(`augment: nLocal must be an integer >= 0, got ${config.nLocal}`);
   return config;
 }
 
@@ -322,7 +324,8 @@ export class ClipAugmenter {
           `clip has ${F} frames of ${clip.width}×${clip.height}`,
       );
     }
-    if (params.localBoxes.length !== nLocal) throw new Error(`augment: params have ${params.localBoxes.length} local crops, config wants ${nLocal}`);
+    if (params.localBoxes.length !== nLocal)
+      throw new Error(`augment: params have ${params.localBoxes.length} local crops, config wants ${nLocal}`);
     const globalPixels = G * G;
     const localPixels = L * L;
     const global = new Float32Array(F * 3 * globalPixels);

@@ -6,13 +6,7 @@ import { createRequire } from 'node:module';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 
 export type VideoErrorCode =
-  | 'FFMPEG_NOT_FOUND'
-  | 'FILE_NOT_FOUND'
-  | 'FILE_NOT_READABLE'
-  | 'UNREADABLE_VIDEO'
-  | 'NO_VIDEO_STREAM'
-  | 'ZERO_FRAMES'
-  | 'FFMPEG_FAILED';
+  'FFMPEG_NOT_FOUND' | 'FILE_NOT_FOUND' | 'FILE_NOT_READABLE' | 'UNREADABLE_VIDEO' | 'NO_VIDEO_STREAM' | 'ZERO_FRAMES' | 'FFMPEG_FAILED';
 
 /** An error meant to be shown to the user as is: it names the file, the cause and the fix. */
 export class VideoError extends Error {
@@ -99,8 +93,7 @@ export function resolveFfmpeg(options: ResolveFfmpegOptions = {}): FfmpegTools {
       );
     }
     const siblingProbe = join(dirname(explicit), basename(explicit).replace(/ffmpeg/i, 'ffprobe'));
-    const ffprobe =
-      siblingProbe !== explicit && isExecutableFile(siblingProbe) ? siblingProbe : findOnPath('ffprobe', searchPath);
+    const ffprobe = siblingProbe !== explicit && isExecutableFile(siblingProbe) ? siblingProbe : findOnPath('ffprobe', searchPath);
     return { ffmpeg: explicit, ffprobe, source: 'explicit' };
   }
 
@@ -139,7 +132,12 @@ function runTool(command: string, args: string[]): Promise<ProcessResult> {
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.once('error', (err) =>
-      reject(new VideoError('FFMPEG_NOT_FOUND', `Could not start "${command}": ${err.message}. Fix: check the ffmpeg installation or the dora.ffmpegPath setting.`)),
+      reject(
+        new VideoError(
+          'FFMPEG_NOT_FOUND',
+          `Could not start "${command}": ${err.message}. Fix: check the ffmpeg installation or the dora.ffmpegPath setting.`,
+        ),
+      ),
     );
     child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
@@ -227,18 +225,30 @@ interface FfprobeStream {
   side_data_list?: { rotation?: number }[];
 }
 
-async function probeWithFfprobe(ffprobe: string, file: string): Promise<Omit<VideoProbe, 'frameCount' | 'frameCountSource' | 'notes'> & { nbFrames: number }> {
+async function probeWithFfprobe(
+  ffprobe: string,
+  file: string,
+): Promise<Omit<VideoProbe, 'frameCount' | 'frameCountSource' | 'notes'> & { nbFrames: number }> {
   const result = await runTool(ffprobe, [
-    '-v', 'error', '-show_entries',
+    '-v',
+    'error',
+    '-show_entries',
     'stream=codec_type,codec_name,width,height,r_frame_rate,avg_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:format=duration',
-    '-of', 'json', file,
+    '-of',
+    'json',
+    file,
   ]);
   if (result.code !== 0) throw unreadableVideo(file, result.stderr);
   const parsed = JSON.parse(result.stdout) as { streams?: FfprobeStream[]; format?: { duration?: string } };
   const streams = parsed.streams ?? [];
-  const video = streams.find((s) => s.codec_type === 'video' && s.codec_name !== 'mjpeg' && s.codec_name !== 'png') ??
+  const video =
+    streams.find((s) => s.codec_type === 'video' && s.codec_name !== 'mjpeg' && s.codec_name !== 'png') ??
     streams.find((s) => s.codec_type === 'video');
-  if (!video) throw noVideoStream(file, streams.map((s) => s.codec_type ?? '?'));
+  if (!video)
+    throw noVideoStream(
+      file,
+      streams.map((s) => s.codec_type ?? '?'),
+    );
   const rotation = Number(video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? video.tags?.rotate ?? 0);
   const avg = parseRate(video.avg_frame_rate);
   const real = parseRate(video.r_frame_rate);
@@ -269,7 +279,18 @@ function displaySize(width: number, height: number, rotation: number): { width: 
 
 async function countPackets(tools: FfmpegTools, file: string): Promise<number | null> {
   if (tools.ffprobe) {
-    const r = await runTool(tools.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file]);
+    const r = await runTool(tools.ffprobe, [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-count_packets',
+      '-show_entries',
+      'stream=nb_read_packets',
+      '-of',
+      'csv=p=0',
+      file,
+    ]);
     const n = Number.parseInt(r.stdout.trim(), 10);
     if (r.code === 0) return Number.isFinite(n) ? n : 0; // ffprobe omits the field for an empty stream
     return null;
@@ -282,7 +303,10 @@ async function countPackets(tools: FfmpegTools, file: string): Promise<number | 
 }
 
 /** Fallback when there is no ffprobe: `ffmpeg -i FILE` prints the stream summary to stderr and exits 1. */
-async function probeWithFfmpeg(ffmpeg: string, file: string): Promise<Omit<VideoProbe, 'frameCount' | 'frameCountSource' | 'notes'> & { nbFrames: number }> {
+async function probeWithFfmpeg(
+  ffmpeg: string,
+  file: string,
+): Promise<Omit<VideoProbe, 'frameCount' | 'frameCountSource' | 'notes'> & { nbFrames: number }> {
   const { stderr } = await runTool(ffmpeg, ['-hide_banner', '-nostdin', '-i', file]);
   if (!/^\s*Input #0/m.test(stderr)) throw unreadableVideo(file, stderr);
   const videoLine = stderr.split(/\r?\n/).find((l) => /Stream #0:\d+.*: Video: /.test(l));
@@ -329,7 +353,9 @@ export async function probeVideo(file: string, tools: FfmpegTools = resolveFfmpe
     } else {
       frameCount = Math.round(info.durationSeconds * info.fps);
       frameCountSource = 'estimated';
-      notes.push(`Frame count estimated from duration × fps (${info.durationSeconds.toFixed(2)} s × ${info.fps.toFixed(3)}); the real count is known after decoding.`);
+      notes.push(
+        `Frame count estimated from duration × fps (${info.durationSeconds.toFixed(2)} s × ${info.fps.toFixed(3)}); the real count is known after decoding.`,
+      );
     }
   }
   if (!Number.isFinite(frameCount) || frameCount <= 0) throw zeroFramesError(file);
@@ -438,11 +464,15 @@ export async function* decodeFrames(tools: FfmpegTools, file: string, options: D
   if (spawnError) throw new VideoError('FFMPEG_NOT_FOUND', `Could not start "${tools.ffmpeg}": ${(spawnError as Error).message}`);
   if (options.signal?.aborted) return;
   if (code !== 0) {
-    if (/Invalid data found|could not find codec parameters|moov atom not found|End of file/i.test(stderr)) throw unreadableVideo(file, stderr);
+    if (/Invalid data found|could not find codec parameters|moov atom not found|End of file/i.test(stderr))
+      throw unreadableVideo(file, stderr);
     throw new VideoError('FFMPEG_FAILED', `ffmpeg failed on "${file}" (exit code ${code}): ${ffmpegReason(stderr, file)}`);
   }
   if (filled !== 0) {
-    throw new VideoError('FFMPEG_FAILED', `ffmpeg returned a partial frame for "${file}" (${filled} of ${frameBytes} bytes): the output size does not match ${options.width}x${options.height}.`);
+    throw new VideoError(
+      'FFMPEG_FAILED',
+      `ffmpeg returned a partial frame for "${file}" (${filled} of ${frameBytes} bytes): the output size does not match ${options.width}x${options.height}.`,
+    );
   }
 }
 
@@ -450,6 +480,9 @@ export async function* decodeFrames(tools: FfmpegTools, file: string, options: D
 export async function runFfmpeg(tools: FfmpegTools, args: string[]): Promise<void> {
   const result = await runTool(tools.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', ...args]);
   if (result.code !== 0) {
-    throw new VideoError('FFMPEG_FAILED', `ffmpeg failed (exit code ${result.code}): ${result.stderr.trim().split(/\r?\n/).slice(-3).join(' | ')}`);
+    throw new VideoError(
+      'FFMPEG_FAILED',
+      `ffmpeg failed (exit code ${result.code}): ${result.stderr.trim().split(/\r?\n/).slice(-3).join(' | ')}`,
+    );
   }
 }

@@ -166,7 +166,9 @@ export function frameCacheKey(source: FrameCacheIndex['source'], shortSide: numb
     .update(JSON.stringify({ v: FRAME_CACHE_VERSION, format: 'rgb24', ...source, shortSide }))
     .digest('hex')
     .slice(0, 16);
-  const name = basename(source.path).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
+  const name = basename(source.path)
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .slice(0, 60);
   return `${name}-${hash}`;
 }
 
@@ -233,8 +235,20 @@ export async function planFrameCache(videoPath: string, options: FrameCacheOptio
       (completedFrames > 0 ? `, resuming at frame ${completedFrames}` : '') +
       (freeBytes !== null ? ` (${formatBytes(freeBytes)} free)` : '');
   return {
-    videoPath, cacheDir, probe, width, height, frameBytes, framesPerChunk, expectedFrames, estimatedBytes,
-    completedFrames, alreadyComplete, freeBytes, shortSide, summary,
+    videoPath,
+    cacheDir,
+    probe,
+    width,
+    height,
+    frameBytes,
+    framesPerChunk,
+    expectedFrames,
+    estimatedBytes,
+    completedFrames,
+    alreadyComplete,
+    freeBytes,
+    shortSide,
+    summary,
   };
 }
 
@@ -339,7 +353,12 @@ export async function buildFrameCache(videoPathOrPlan: string | FrameCachePlan, 
   return openFrameCache(plan.cacheDir);
 }
 
-async function runBuild(plan: FrameCachePlan, source: FrameCacheIndex['source'], tools: FfmpegTools, options: BuildFrameCacheOptions): Promise<void> {
+async function runBuild(
+  plan: FrameCachePlan,
+  source: FrameCacheIndex['source'],
+  tools: FfmpegTools,
+  options: BuildFrameCacheOptions,
+): Promise<void> {
   const { cacheDir, frameBytes, framesPerChunk, width, height } = plan;
   const now = new Date().toISOString();
   const previous = readIndex(cacheDir);
@@ -347,10 +366,21 @@ async function runBuild(plan: FrameCachePlan, source: FrameCacheIndex['source'],
     previous && previous.frameBytes === frameBytes && previous.framesPerChunk === framesPerChunk
       ? previous
       : {
-          version: FRAME_CACHE_VERSION, format: 'rgb24', source,
+          version: FRAME_CACHE_VERSION,
+          format: 'rgb24',
+          source,
           settings: { shortSide: plan.shortSide, scaleFilter: scaleFilter(width, height) },
-          width, height, frameBytes, framesPerChunk, fps: plan.probe.fps, expectedFrames: plan.probe.frameCount,
-          completedFrames: 0, complete: false, probe: plan.probe, createdAt: now, updatedAt: now,
+          width,
+          height,
+          frameBytes,
+          framesPerChunk,
+          fps: plan.probe.fps,
+          expectedFrames: plan.probe.frameCount,
+          completedFrames: 0,
+          complete: false,
+          probe: plan.probe,
+          createdAt: now,
+          updatedAt: now,
         };
   const resumedFrom = index.completedFrames;
 
@@ -389,7 +419,11 @@ async function runBuild(plan: FrameCachePlan, source: FrameCacheIndex['source'],
     const framesPerSecond = elapsed > 0 ? (done - resumedFrom) / elapsed : 0;
     const total = Math.max(index.expectedFrames, done);
     options.onProgress({
-      framesDone: done, totalFrames: total, framesPerSecond, resumedFrom, resumeMethod,
+      framesDone: done,
+      totalFrames: total,
+      framesPerSecond,
+      resumedFrom,
+      resumeMethod,
       etaSeconds: framesPerSecond > 0 ? (total - done) / framesPerSecond : NaN,
     });
   };
@@ -458,7 +492,13 @@ function readCachedFrame(dir: string, index: Pick<FrameCacheIndex, 'frameBytes' 
  * cannot fake a match). Otherwise every frame is decoded again and the first resumeAt are dropped by
  * the select filter before scaling, which is exact for any video.
  */
-async function resumeDecoder(plan: FrameCachePlan, tools: FfmpegTools, dir: string, resumeAt: number, options: BuildFrameCacheOptions): Promise<{ frames: AsyncIterable<Buffer>; method: ResumeMethod }> {
+async function resumeDecoder(
+  plan: FrameCachePlan,
+  tools: FfmpegTools,
+  dir: string,
+  resumeAt: number,
+  options: BuildFrameCacheOptions,
+): Promise<{ frames: AsyncIterable<Buffer>; method: ResumeMethod }> {
   const vf = scaleFilter(plan.width, plan.height);
   const common = { width: plan.width, height: plan.height, signal: options.signal };
   if (resumeAt === 0) return { frames: decodeFrames(tools, plan.videoPath, { ...common, videoFilter: vf }), method: 'start' };
@@ -508,7 +548,10 @@ export interface FrameCache {
 export function openFrameCache(dir: string): FrameCache {
   const index = readIndex(dir);
   if (!index) {
-    throw new VideoError('FILE_NOT_FOUND', `No frame cache in "${dir}" (missing or outdated ${INDEX_FILE}). Fix: build it with buildFrameCache().`);
+    throw new VideoError(
+      'FILE_NOT_FOUND',
+      `No frame cache in "${dir}" (missing or outdated ${INDEX_FILE}). Fix: build it with buildFrameCache().`,
+    );
   }
   const { frameBytes, framesPerChunk } = index;
   const frameCount = index.completedFrames;
@@ -540,8 +583,15 @@ export function openFrameCache(dir: string): FrameCache {
   };
 
   return {
-    dir, index, frameCount, frameBytes,
-    width: index.width, height: index.height, fps: index.fps, complete: index.complete, sourcePath: index.source.path,
+    dir,
+    index,
+    frameCount,
+    frameBytes,
+    width: index.width,
+    height: index.height,
+    fps: index.fps,
+    complete: index.complete,
+    sourcePath: index.source.path,
     readFrame(frame) {
       const out = new Uint8Array(frameBytes);
       readFrameInto(frame, out);

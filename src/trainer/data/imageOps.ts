@@ -107,7 +107,6 @@ function scratchI32(slot: string, length: number): Int32Array {
   return buf;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Bilinear, torch interpolate(mode='bilinear', align_corners=False, antialias=False).
 
@@ -375,14 +374,7 @@ function copyCropRows(src: Uint8Array, srcWidth: number, box: CropBox, rowFirst:
 }
 
 /** Vertical PIL pass, row by row (cache friendly): out row = Σ_k mid[row_k]·w_k. */
-function pilVerticalPass(
-  mid: Uint8Array,
-  rowFirst: number,
-  inHeight: number,
-  outWidth: number,
-  outHeight: number,
-  dst: Uint8Array,
-): void {
+function pilVerticalPass(mid: Uint8Array, rowFirst: number, inHeight: number, outWidth: number, outHeight: number, dst: Uint8Array): void {
   const { taps, first, count, weights } = pilAxisCoefficients(inHeight, outHeight);
   const rowLength = outWidth * 3;
   const acc = scratchI32('bicubic-acc', rowLength);
@@ -562,22 +554,34 @@ export function adjustHue(image: Uint8Array, pixels: number, factor: number): vo
     const ut = clip8(Math.round(v * t[k]));
     switch (sector[hue8]) {
       case 0:
-        image[i] = v; image[i + 1] = ut; image[i + 2] = up;
+        image[i] = v;
+        image[i + 1] = ut;
+        image[i + 2] = up;
         break;
       case 1:
-        image[i] = uq; image[i + 1] = v; image[i + 2] = up;
+        image[i] = uq;
+        image[i + 1] = v;
+        image[i + 2] = up;
         break;
       case 2:
-        image[i] = up; image[i + 1] = v; image[i + 2] = ut;
+        image[i] = up;
+        image[i + 1] = v;
+        image[i + 2] = ut;
         break;
       case 3:
-        image[i] = up; image[i + 1] = uq; image[i + 2] = v;
+        image[i] = up;
+        image[i + 1] = uq;
+        image[i + 2] = v;
         break;
       case 4:
-        image[i] = ut; image[i + 1] = up; image[i + 2] = v;
+        image[i] = ut;
+        image[i + 1] = up;
+        image[i + 2] = v;
         break;
       default:
-        image[i] = v; image[i + 1] = up; image[i + 2] = uq;
+        image[i] = v;
+        image[i + 1] = up;
+        image[i + 2] = uq;
         break;
     }
   }
@@ -605,9 +609,7 @@ export function pilBoxRadiusForGaussian(sigma: number, passes = 3): number {
   const sigma2 = Math.fround(Math.fround(radius * radius) / passes);
   const boxLength = Math.fround(Math.sqrt(12.0 * sigma2 + 1.0));
   const whole = Math.fround(Math.floor((boxLength - 1.0) / 2.0));
-  let frac = Math.fround(
-    Math.fround(2 * whole + 1) * Math.fround(Math.fround(whole * Math.fround(whole + 1)) - Math.fround(3 * sigma2)),
-  );
+  let frac = Math.fround(Math.fround(2 * whole + 1) * Math.fround(Math.fround(whole * Math.fround(whole + 1)) - Math.fround(3 * sigma2)));
   frac = Math.fround(frac / Math.fround(6 * Math.fround(sigma2 - Math.fround(Math.fround(whole + 1) * Math.fround(whole + 1)))));
   return Math.fround(whole + frac);
 }
@@ -617,15 +619,7 @@ export function pilBoxRadiusForGaussian(sigma: number, passes = 3): number {
  * out[x] = (ww·Σ_{|k−x|≤r} in[k] + fw·(in[x−r−1] + in[x+r+1]) + 2^23) >> 24, indices clamped
  * to the row. In place, via a copy of the row.
  */
-function boxBlurRows(
-  image: Uint8Array,
-  width: number,
-  height: number,
-  radius: number,
-  ww: number,
-  fw: number,
-  line: Uint8Array,
-): void {
+function boxBlurRows(image: Uint8Array, width: number, height: number, radius: number, ww: number, fw: number, line: Uint8Array): void {
   const last = width - 1;
   const rowLength = width * 3;
   for (let y = 0; y < height; y++) {
@@ -723,10 +717,7 @@ export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.
  * Per-channel lookup table of ToTensor + Normalize for every uint8 level:
  * ((v / 255) − mean) / std, each step rounded to float32 as torch does. Index c·256 + v.
  */
-export function normalizationTable(
-  mean: readonly number[] = IMAGENET_MEAN,
-  std: readonly number[] = IMAGENET_STD,
-): Float32Array {
+export function normalizationTable(mean: readonly number[] = IMAGENET_MEAN, std: readonly number[] = IMAGENET_STD): Float32Array {
   const table = new Float32Array(3 * 256);
   for (let c = 0; c < 3; c++) {
     const m = Math.fround(mean[c]);
@@ -737,13 +728,7 @@ export function normalizationTable(
 }
 
 /** Writes interleaved uint8 RGB as normalised planar CHW float32 at `dst[offset..]`. */
-export function normalizeToPlanar(
-  image: Uint8Array,
-  pixels: number,
-  table: Float32Array,
-  dst: Float32Array,
-  offset: number,
-): void {
+export function normalizeToPlanar(image: Uint8Array, pixels: number, table: Float32Array, dst: Float32Array, offset: number): void {
   const g = offset + pixels;
   const b = offset + 2 * pixels;
   for (let p = 0, i = 0; p < pixels; p++, i += 3) {

@@ -140,7 +140,8 @@ function seededPhases(seed: number, count: number): number[] {
 
 function resolveOptions(options: SyntheticVideoOptions = {}): ResolvedOptions {
   const o = { ...SYNTHETIC_DEFAULTS, ...options };
-  if (o.width % 2 || o.height % 2 || o.width < 64 || o.height < 64) throw new RangeError(`Synthetic video size must be even and ≥ 64, got ${o.width}x${o.height}`);
+  if (o.width % 2 || o.height % 2 || o.width < 64 || o.height < 64)
+    throw new RangeError(`Synthetic video size must be even and ≥ 64, got ${o.width}x${o.height}`);
   if (!Number.isInteger(o.fps) || o.fps < 1) throw new RangeError(`Synthetic video fps must be a positive integer, got ${o.fps}`);
   if (!(o.durationSeconds > 0)) throw new RangeError(`Synthetic video duration must be > 0, got ${o.durationSeconds}`);
   return o;
@@ -160,21 +161,49 @@ export function syntheticObjects(options: SyntheticVideoOptions = {}): Synthetic
   const dh = size(40);
   return [
     // A: disc on a Lissajous path
-    { id: 1, name: 'A', shape: 'disc', maskLevel: 0x40, width: a, height: a,
+    {
+      id: 1,
+      name: 'A',
+      shape: 'disc',
+      maskLevel: 0x40,
+      width: a,
+      height: a,
       x: pixel(add((W - a) / 2, mul(220 * sx, wave(sin, 7, pa)))),
-      y: pixel(add((H - a) / 2, mul(110 * sy, wave(sin, 5, 1 + pa)))) },
+      y: pixel(add((H - a) / 2, mul(110 * sy, wave(sin, 5, 1 + pa)))),
+    },
     // B: square bouncing between the borders
-    { id: 2, name: 'B', shape: 'rect', maskLevel: 0x80, width: b, height: b,
+    {
+      id: 2,
+      name: 'B',
+      shape: 'rect',
+      maskLevel: 0x80,
+      width: b,
+      height: b,
       x: pixel(mul(W - b, abs(sub(mod(add(div(T, 4), pb / 3), 2), 1)))),
-      y: pixel(mul(H - b, abs(sub(mod(add(div(T, 3), 0.5 + pb / 3), 2), 1)))) },
+      y: pixel(mul(H - b, abs(sub(mod(add(div(T, 3), 0.5 + pb / 3), 2), 1)))),
+    },
     // C: disc on a circle
-    { id: 3, name: 'C', shape: 'disc', maskLevel: 0xc0, width: c, height: c,
+    {
+      id: 3,
+      name: 'C',
+      shape: 'disc',
+      maskLevel: 0xc0,
+      width: c,
+      height: c,
       x: pixel(add((W - c) / 2, mul(150 * sx, wave(cos, 9, pc)))),
-      y: pixel(add((H - c) / 2, mul(100 * sy, wave(sin, 9, pc)))) },
+      y: pixel(add((H - c) / 2, mul(100 * sy, wave(sin, 9, pc)))),
+    },
     // D: bar that leaves the frame on the right and comes back from the left
-    { id: 4, name: 'D', shape: 'rect', maskLevel: 0xff, width: dw, height: dh,
+    {
+      id: 4,
+      name: 'D',
+      shape: 'rect',
+      maskLevel: 0xff,
+      width: dw,
+      height: dh,
       x: pixel(sub(mod(add(mul(90 * sx, T), pd * 100 * sx), W + dw), dw)),
-      y: pixel(add(300 * sy, mul(12 * sy, wave(sin, 2, pd)))) },
+      y: pixel(add(300 * sy, mul(12 * sy, wave(sin, 2, pd)))),
+    },
   ];
 }
 
@@ -234,7 +263,12 @@ export function syntheticFilterGraph(options: SyntheticVideoOptions = {}): strin
  * Object id per pixel for frame `frameIndex` (0 = background, 1..4 = A..D), row-major height × width,
  * computed from the same formulas ffmpeg used. `width`/`height` are the video's size.
  */
-export function groundTruthMask(frameIndex: number, width: number, height: number, options: Omit<SyntheticVideoOptions, 'width' | 'height'> = {}): Uint8Array {
+export function groundTruthMask(
+  frameIndex: number,
+  width: number,
+  height: number,
+  options: Omit<SyntheticVideoOptions, 'width' | 'height'> = {},
+): Uint8Array {
   const o = resolveOptions({ ...options, width, height });
   const t = frameIndex * (1 / o.fps); // overlay's t: pts × av_q2d(1/fps), not frameIndex / fps
   const mask = new Uint8Array(width * height);
@@ -265,7 +299,11 @@ export interface SyntheticVideoFiles {
 }
 
 /** Writes `<prefix>.mp4` (H.264) and `<prefix>-mask.mkv` (FFV1 grey, lossless, bit-exact) plus `<prefix>.json`. */
-export async function generateSyntheticVideo(outPrefix: string, options: SyntheticVideoOptions = {}, tools: FfmpegTools = resolveFfmpeg()): Promise<SyntheticVideoFiles> {
+export async function generateSyntheticVideo(
+  outPrefix: string,
+  options: SyntheticVideoOptions = {},
+  tools: FfmpegTools = resolveFfmpeg(),
+): Promise<SyntheticVideoFiles> {
   const o = resolveOptions(options);
   const files = { video: `${outPrefix}.mp4`, mask: `${outPrefix}-mask.mkv`, meta: `${outPrefix}.json` };
   // Write under temporary names and rename at the end, so an interrupted run never looks finished.
@@ -274,11 +312,37 @@ export async function generateSyntheticVideo(outPrefix: string, options: Synthet
   const D = String(o.durationSeconds);
   try {
     await runFfmpeg(tools, [
-      '-y', '-filter_complex', syntheticFilterGraph(o),
+      '-y',
+      '-filter_complex',
+      syntheticFilterGraph(o),
       // -t on both outputs: the lavfi sources are endless
-      '-map', '[vid]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-g', String(2 * o.fps), '-pix_fmt', 'yuv420p', '-t', D, tmpVideo,
+      '-map',
+      '[vid]',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '18',
+      '-g',
+      String(2 * o.fps),
+      '-pix_fmt',
+      'yuv420p',
+      '-t',
+      D,
+      tmpVideo,
       // +bitexact: otherwise Matroska writes a random segment UID and reruns differ
-      '-map', '[mask]', '-c:v', 'ffv1', '-pix_fmt', 'gray', '-fflags', '+bitexact', '-t', D, tmpMask,
+      '-map',
+      '[mask]',
+      '-c:v',
+      'ffv1',
+      '-pix_fmt',
+      'gray',
+      '-fflags',
+      '+bitexact',
+      '-t',
+      D,
+      tmpMask,
     ]);
     renameSync(tmpMask, files.mask);
     renameSync(tmpVideo, files.video);
@@ -288,8 +352,14 @@ export async function generateSyntheticVideo(outPrefix: string, options: Synthet
   }
   const frameCount = Math.round(o.durationSeconds * o.fps);
   const objects = syntheticObjects(o).map((obj) => ({
-    id: obj.id, name: obj.name, shape: obj.shape, maskLevel: obj.maskLevel, width: obj.width, height: obj.height,
-    x: renderExpr(obj.x), y: renderExpr(obj.y),
+    id: obj.id,
+    name: obj.name,
+    shape: obj.shape,
+    maskLevel: obj.maskLevel,
+    width: obj.width,
+    height: obj.height,
+    x: renderExpr(obj.x),
+    y: renderExpr(obj.y),
   }));
   writeFileSync(files.meta, JSON.stringify({ generator: `${SYNTHETIC_GENERATOR} v1`, options: o, frameCount, objects }, null, 1));
   return { ...files, options: o, frameCount };

@@ -54,7 +54,10 @@ export function doraLoss(inp: DoraLossInputs): DoraLossOutput {
 
   let loss: tf.Scalar;
   if (inp.variant === 'official') {
-    if (nl < 2) throw new Error('doraLoss: the official loss skips local crop 0, so it needs at least 2 local crops (use the clean variant otherwise)');
+    if (nl < 2)
+      throw new Error(
+        'doraLoss: the official loss skips local crop 0, so it needs at least 2 local crops (use the clean variant otherwise)',
+      );
     const localTerm = tf.mean(tf.slice(ceLocal, [0, 1], [f, nl - 1]), 1); // [F]: crops 1..nl−1
     const perObjectFrame = tf.mul(tf.add(ceMasked, localTerm.reshape([1, f])), 0.5); // x_jt, [k, F]
     const perObjectSum = tf.sum(perObjectFrame, 1); // Σ_t x_jt, [k]

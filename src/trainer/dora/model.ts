@@ -91,7 +91,8 @@ export function createDoraState(cfg: DoraModelConfig, random: () => number): Dor
   for (const [name, shape] of doraParamShapes(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1);
     let data: Float32Array;
-    if (name === 'backbone.patch_embed.proj.weight' || name === 'backbone.patch_embed.proj.bias') data = uniform(n, 1 / Math.sqrt(3 * cfg.vit.patchSize ** 2));
+    if (name === 'backbone.patch_embed.proj.weight' || name === 'backbone.patch_embed.proj.bias')
+      data = uniform(n, 1 / Math.sqrt(3 * cfg.vit.patchSize ** 2));
     else if (name === 'head.last_layer.weight_v') data = uniform(n, 1 / Math.sqrt(cfg.head.bottleneckDim));
     else if (name === 'head.last_layer.weight_g') data = new Float32Array(n).fill(1);
     else if (/norm\d?\.weight$/.test(name)) data = new Float32Array(n).fill(1);

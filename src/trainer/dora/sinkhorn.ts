@@ -23,7 +23,14 @@ const f32 = Math.fround;
  * exp() underflows to 0 for the whole patch column, the column normalisation computes 0/0 and the whole sample
  * becomes NaN (downstream, MOT then zeroes every mask of the batch). Reproduced on purpose; see the log-domain variant.
  */
-export function sinkhornKnoppOfficial(logits: ArrayLike<number>, batch: number, n: number, k: number, iterations = 30, epsilon = 0.05): Float32Array {
+export function sinkhornKnoppOfficial(
+  logits: ArrayLike<number>,
+  batch: number,
+  n: number,
+  k: number,
+  iterations = 30,
+  epsilon = 0.05,
+): Float32Array {
   const out = new Float32Array(batch * n * k);
   const q = new Float32Array(k * n); // Q for one sample, [K, N] as the official code transposes it
   for (let s = 0; s < batch; s++) {
@@ -39,13 +46,15 @@ export function sinkhornKnoppOfficial(logits: ArrayLike<number>, batch: number, 
     total = f32(total);
     for (let i = 0; i < k * n; i++) q[i] = f32(q[i] / total);
     for (let it = 0; it < iterations; it++) {
-      for (let c = 0; c < k; c++) { // each prototype's total mass → 1/K
+      for (let c = 0; c < k; c++) {
+        // each prototype's total mass → 1/K
         let rowSum = 0;
         for (let p = 0; p < n; p++) rowSum += q[c * n + p];
         rowSum = f32(rowSum);
         for (let p = 0; p < n; p++) q[c * n + p] = f32(f32(q[c * n + p] / rowSum) / k);
       }
-      for (let p = 0; p < n; p++) { // each patch's total mass → 1/N
+      for (let p = 0; p < n; p++) {
+        // each patch's total mass → 1/N
         let colSum = 0;
         for (let c = 0; c < k; c++) colSum += q[c * n + p];
         colSum = f32(colSum);
@@ -73,7 +82,14 @@ function shootInfs(q: Float32Array): void {
  * The same iteration in the log domain (float64): row and column normalisations become log-sum-exp subtractions,
  * so an underflowing patch cannot produce 0/0. Equal to the official result wherever that one is finite.
  */
-export function sinkhornKnoppLogDomain(logits: ArrayLike<number>, batch: number, n: number, k: number, iterations = 30, epsilon = 0.05): Float32Array {
+export function sinkhornKnoppLogDomain(
+  logits: ArrayLike<number>,
+  batch: number,
+  n: number,
+  k: number,
+  iterations = 30,
+  epsilon = 0.05,
+): Float32Array {
   const out = new Float32Array(batch * n * k);
   const logQ = new Float64Array(k * n);
   const logK = Math.log(k);
@@ -106,7 +122,13 @@ function logSumExp(values: Float64Array, start: number, step: number, count: num
   return max + Math.log(sum);
 }
 
-export function sinkhornKnopp(logits: ArrayLike<number>, batch: number, n: number, k: number, options: SinkhornOptions = OFFICIAL_SINKHORN): Float32Array {
+export function sinkhornKnopp(
+  logits: ArrayLike<number>,
+  batch: number,
+  n: number,
+  k: number,
+  options: SinkhornOptions = OFFICIAL_SINKHORN,
+): Float32Array {
   return options.variant === 'log-domain'
     ? sinkhornKnoppLogDomain(logits, batch, n, k, options.iterations, options.epsilon)
     : sinkhornKnoppOfficial(logits, batch, n, k, options.iterations, options.epsilon);

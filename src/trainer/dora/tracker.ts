@@ -30,22 +30,29 @@ export interface TrackerInputs {
 
 /** Everything the tracker computes, as plain arrays (shapes in the comments; object axis first as in the golden cases). */
 export interface TrackerResult {
-  batch: number; frames: number; objects: number; patches: number; dim: number;
-  prototypes: Float32Array;        // [B, k, D]  P
-  skLogits: Float32Array;          // [B, N, k]  Z̃ Pᵀ
-  assignment: Float32Array;        // [B, N, k]  M*
+  batch: number;
+  frames: number;
+  objects: number;
+  patches: number;
+  dim: number;
+  prototypes: Float32Array; // [B, k, D]  P
+  skLogits: Float32Array; // [B, N, k]  Z̃ Pᵀ
+  assignment: Float32Array; // [B, N, k]  M*
   refinedPrototypes: Float32Array; // [B, k, D]  P′
-  attnMaps: Float32Array;          // [k, B, F, N]  T before binarisation
-  attnMapsL2: Float32Array;        // [k, B, F, N]  T/‖T‖ (the thresholded value)
-  threshold: Float32Array;         // [k, F]     mean over [B, N]
-  margin: Float32Array;            // [k, B, F, N]  attnMapsL2 − threshold
-  maskPatch: Uint8Array;           // [k, B, F, N]  1 = kept (margin > 0; NaN ⇒ 0 as in the official code)
+  attnMaps: Float32Array; // [k, B, F, N]  T before binarisation
+  attnMapsL2: Float32Array; // [k, B, F, N]  T/‖T‖ (the thresholded value)
+  threshold: Float32Array; // [k, F]     mean over [B, N]
+  margin: Float32Array; // [k, B, F, N]  attnMapsL2 − threshold
+  maskPatch: Uint8Array; // [k, B, F, N]  1 = kept (margin > 0; NaN ⇒ 0 as in the official code)
 }
 
 /** Concatenate heads: [B, heads, T, dh] → [B, T−1, heads·dh] without the [CLS] token ('b h n d -> b n (h d)'). */
 function patchTokensHeadsConcatenated(x: tf.Tensor4D): tf.Tensor3D {
   const [b, h, t, dh] = x.shape;
-  return tf.slice(x, [0, 0, 1, 0], [b, h, t - 1, dh]).transpose([0, 2, 1, 3]).reshape([b, t - 1, h * dh]);
+  return tf
+    .slice(x, [0, 0, 1, 0], [b, h, t - 1, dh])
+    .transpose([0, 2, 1, 3])
+    .reshape([b, t - 1, h * dh]);
 }
 
 /** P = A_I · Q̃: the [CLS]→patch attention rows of the chosen heads weight the anchor's patch queries. [B, k, D] */
@@ -106,7 +113,11 @@ export async function runTracker(inp: TrackerInputs): Promise<TrackerResult> {
   const maskPatch = new Uint8Array(margin.length);
   for (let i = 0; i < margin.length; i++) maskPatch[i] = margin[i] > 0 ? 1 : 0;
   const result: TrackerResult = {
-    batch: b, frames: f, objects: k, patches: n, dim: d,
+    batch: b,
+    frames: f,
+    objects: k,
+    patches: n,
+    dim: d,
     prototypes: prototypesData,
     skLogits: logitsData,
     assignment,
@@ -126,7 +137,16 @@ export async function runTracker(inp: TrackerInputs): Promise<TrackerResult> {
  * [k, B, F, 1, H, W] (the official layout), 'frame-major' gives [k, F, B, 1, H, W] (the trainer's batched layout).
  * maskPatch is [k, B, F, rows·cols]; pixels beyond rows·patch or cols·patch stay 0.
  */
-export function upsampleMasks(maskPatch: Uint8Array, objects: number, batch: number, frames: number, h: number, w: number, patchSize: number, order: 'clip-major' | 'frame-major'): Float32Array {
+export function upsampleMasks(
+  maskPatch: Uint8Array,
+  objects: number,
+  batch: number,
+  frames: number,
+  h: number,
+  w: number,
+  patchSize: number,
+  order: 'clip-major' | 'frame-major',
+): Float32Array {
   const rows = Math.floor(h / patchSize);
   const cols = Math.floor(w / patchSize);
   const pixelMask = new Float32Array(objects * batch * frames * h * w);

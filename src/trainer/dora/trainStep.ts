@@ -45,9 +45,9 @@ export interface DoraBatch {
 }
 
 export interface StepDiagnostics {
-  teacherOut: Float32Array;    // [F, B, out]
+  teacherOut: Float32Array; // [F, B, out]
   studentMasked: Float32Array; // [k, F, B, out]
-  studentLocal: Float32Array;  // [F, nl·B, out]
+  studentLocal: Float32Array; // [F, nl·B, out]
   /** The gradients AdamW consumed (after clipping and the last-layer freeze). */
   clippedGrads: Map<string, Float32Array>;
 }
@@ -70,17 +70,22 @@ function headOutputs(params: ParamMap, cfg: DoraModelConfig, images: tf.Tensor):
 }
 
 interface TeacherPass {
-  teacherOut: tf.Tensor3D;   // [F, B, out]
-  anchorAttn: tf.Tensor4D;   // [B, h, T, T]
-  anchorQuery: tf.Tensor4D;  // [B, h, T, dh]
-  keys: tf.Tensor;           // [F, B, h, T, dh]
+  teacherOut: tf.Tensor3D; // [F, B, out]
+  anchorAttn: tf.Tensor4D; // [B, h, T, T]
+  anchorQuery: tf.Tensor4D; // [B, h, T, dh]
+  keys: tf.Tensor; // [F, B, h, T, dh]
   anchorPatches: tf.Tensor3D; // [B, N, D]
 }
 
 /** [B, F, …] → [F, B, …] as a rank-3 transpose (tfjs-wasm's rank-5/6 transposes are slow). */
 export function framesFirst(x: tf.Tensor): tf.Tensor {
   const [b, f, ...rest] = x.shape;
-  return tf.tidy(() => x.reshape([b, f, -1]).transpose([1, 0, 2]).reshape([f, b, ...rest]));
+  return tf.tidy(() =>
+    x
+      .reshape([b, f, -1])
+      .transpose([1, 0, 2])
+      .reshape([f, b, ...rest]),
+  );
 }
 
 /** Teacher forward on all frames' global crops (MultiCropWrapper with return_track=True); frame 0 is the anchor. */
@@ -101,7 +106,11 @@ export function teacherPass(state: DoraState, globalFramesFirst: tf.Tensor): Tea
 }
 
 /** Mean per-row entropy of the teacher targets, and the entropy of their batch mean (DINO's collapse diagnostics). */
-async function teacherEntropies(teacherOut: tf.Tensor3D, center: tf.Tensor2D, teacherTemp: number): Promise<{ teacherEntropy: number; teacherBatchEntropy: number }> {
+async function teacherEntropies(
+  teacherOut: tf.Tensor3D,
+  center: tf.Tensor2D,
+  teacherTemp: number,
+): Promise<{ teacherEntropy: number; teacherBatchEntropy: number }> {
   const values = tf.tidy(() => {
     const d = teacherOut.shape[2];
     const q = teacherTargets(teacherOut, center, teacherTemp).reshape([-1, d]);
@@ -115,8 +124,13 @@ async function teacherEntropies(teacherOut: tf.Tensor3D, center: tf.Tensor2D, te
 
 /** A step whose loss is NaN or ±Inf: nothing was updated (the official code exits before the backward pass). */
 export class NonFiniteLossError extends Error {
-  constructor(readonly loss: number, readonly hyper: DoraStepHyper) {
-    super(`the loss is ${loss} at epoch ${hyper.epoch} (lr ${hyper.lr.toExponential(3)}, teacher temperature ${hyper.teacherTemp}); no parameter was updated`);
+  constructor(
+    readonly loss: number,
+    readonly hyper: DoraStepHyper,
+  ) {
+    super(
+      `the loss is ${loss} at epoch ${hyper.epoch} (lr ${hyper.lr.toExponential(3)}, teacher temperature ${hyper.teacherTemp}); no parameter was updated`,
+    );
     this.name = 'NonFiniteLossError';
   }
 }
@@ -133,14 +147,24 @@ export interface StepOptions {
   microBatch?: number;
 }
 
-export async function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: DoraStepHyper, opts: StepOptions = {}): Promise<StepOutcome> {
+export async function doraTrainStep(
+  state: DoraState,
+  batch: DoraBatch,
+  hyper: DoraStepHyper,
+  opts: StepOptions = {},
+): Promise<StepOutcome> {
   const { cfg } = state;
   const [b, f, c, h, w] = batch.global.shape as [number, number, number, number, number];
   const [nl, , , , lh, lw] = batch.local.shape as [number, number, number, number, number, number];
 
   const globalFF = framesFirst(batch.global); // [F, B, 3, H, W]
   // Local crops [nl, B, F, …] → [F, nl·B, …]: rows v·B + b per frame, as MultiCropWrapper concatenates them.
-  const localFF = tf.tidy(() => batch.local.reshape([nl * b, f, -1]).transpose([1, 0, 2]).reshape([f * nl * b, c, lh, lw]));
+  const localFF = tf.tidy(() =>
+    batch.local
+      .reshape([nl * b, f, -1])
+      .transpose([1, 0, 2])
+      .reshape([f * nl * b, c, lh, lw]),
+  );
   const teacher = teacherPass(state, globalFF);
   let tracker: TrackerResult | undefined;
   let views: tf.Tensor; // [k, F, B, 3, H, W]
@@ -175,18 +199,28 @@ export async function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: D
     let kept: tf.Tensor[] = [];
     const { value, grads } = tf.variableGrads(() => {
       const maskedIn = (bc === b ? views : tf.slice(views, [0, 0, b0, 0, 0, 0], [k, f, bc, c, h, w])).reshape([k * f * bc, c, h, w]);
-      const localIn = (bc === b ? localGrid : tf.slice(localGrid, [0, 0, b0, 0, 0, 0], [f, nl, bc, c, lh, lw])).reshape([f * nl * bc, c, lh, lw]);
+      const localIn = (bc === b ? localGrid : tf.slice(localGrid, [0, 0, b0, 0, 0, 0], [f, nl, bc, c, lh, lw])).reshape([
+        f * nl * bc,
+        c,
+        lh,
+        lw,
+      ]);
       const studentMasked = headOutputs(state.student, cfg, maskedIn).reshape([k, f, bc, outDim]) as tf.Tensor4D;
       const studentLocal = headOutputs(state.student, cfg, localIn).reshape([f, nl * bc, outDim]) as tf.Tensor3D;
       if (collectedMasked && collectedLocal) kept.push(tf.keep(studentMasked), tf.keep(studentLocal));
       const teacherOut = bc === b ? teacher.teacherOut : tf.slice(teacher.teacherOut, [0, b0, 0], [f, bc, outDim]);
       const parts = doraLoss({
-        teacherOut, studentMasked, studentLocal, center: state.center as tf.Tensor2D,
-        teacherTemp: hyper.teacherTemp, studentTemp: hyper.studentTemp, variant: hyper.lossVariant,
+        teacherOut,
+        studentMasked,
+        studentLocal,
+        center: state.center as tf.Tensor2D,
+        teacherTemp: hyper.teacherTemp,
+        studentTemp: hyper.studentTemp,
+        variant: hyper.lossVariant,
       });
       kept.push(tf.keep(tf.mean(parts.ceMasked)), tf.keep(tf.mean(parts.ceLocal)));
       const loss = parts.loss;
-      return weight === 1 ? loss : tf.mul(loss, weight) as tf.Scalar;
+      return weight === 1 ? loss : (tf.mul(loss, weight) as tf.Scalar);
     }, varList);
     lossValue += (await value.data())[0];
     value.dispose();
@@ -202,7 +236,11 @@ export async function doraTrainStep(state: DoraState, batch: DoraBatch, hyper: D
     kept = [];
     for (const [varName, g] of Object.entries(grads)) {
       const prev = summed.get(varName);
-      if (prev) { summed.set(varName, tf.add(prev, g)); prev.dispose(); g.dispose(); } else summed.set(varName, g);
+      if (prev) {
+        summed.set(varName, tf.add(prev, g));
+        prev.dispose();
+        g.dispose();
+      } else summed.set(varName, g);
     }
   }
   tf.dispose([views, globalFF, localFF, localGrid]);

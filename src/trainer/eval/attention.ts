@@ -16,8 +16,14 @@ import { normaliseUnitRgbToPlanar } from './evalImages';
 
 export type { AttentionManifest };
 
-
-export async function writeAttentionMaps(encoder: EvalEncoder, tour: TourFrames, frames: number[], imageSize: number, outDir: string, progress?: EvalProgress): Promise<AttentionManifest> {
+export async function writeAttentionMaps(
+  encoder: EvalEncoder,
+  tour: TourFrames,
+  frames: number[],
+  imageSize: number,
+  outDir: string,
+  progress?: EvalProgress,
+): Promise<AttentionManifest> {
   const patch = encoder.state.cfg.vit.patchSize;
   const size = Math.floor(imageSize / patch) * patch;
   const grid = size / patch;
@@ -26,7 +32,8 @@ export async function writeAttentionMaps(encoder: EvalEncoder, tour: TourFrames,
   await mkdir(outDir, { recursive: true });
   const pngs: { index: number; png: string }[] = [];
   for (let i = 0; i < frames.length; i++) {
-    if (!(frames[i] >= 0 && frames[i] < tour.frameCount)) throw new Error(`attention: frame ${frames[i]} is outside the video (0..${tour.frameCount - 1})`);
+    if (!(frames[i] >= 0 && frames[i] < tour.frameCount))
+      throw new Error(`attention: frame ${frames[i]} is outside the video (0..${tour.frameCount - 1})`);
     const rgb = cropUnitRgb(tour, frames[i], box, size);
     normaliseUnitRgbToPlanar(rgb, size * size, images, i * 3 * size * size);
     const bytes = Uint8Array.from(rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
@@ -38,8 +45,15 @@ export async function writeAttentionMaps(encoder: EvalEncoder, tour: TourFrames,
   const attention = encoded.clsAttention!;
   await writeFileAtomic(join(outDir, 'attention.f32'), new Uint8Array(attention.buffer, attention.byteOffset, attention.byteLength));
   const manifest: AttentionManifest = {
-    formatVersion: 1, model: encoder.label, video: tour.video, imageSize: size, patchSize: patch, grid, heads: encoded.heads,
-    frames: pngs, attention: { file: 'attention.f32', dtype: 'float32', shape: [frames.length, encoded.heads, grid, grid] },
+    formatVersion: 1,
+    model: encoder.label,
+    video: tour.video,
+    imageSize: size,
+    patchSize: patch,
+    grid,
+    heads: encoded.heads,
+    frames: pngs,
+    attention: { file: 'attention.f32', dtype: 'float32', shape: [frames.length, encoded.heads, grid, grid] },
   };
   await writeJsonAtomic(join(outDir, 'manifest.json'), manifest);
   return manifest;

@@ -34,7 +34,8 @@ export function runConfigOfCheckpoint(sidecarPath: string): Promise<DoraConfig> 
 
 /** A preset name or a *.dora.json file; presets get a placeholder video (the evaluation names its own data). */
 export async function configFromPresetOrFile(nameOrFile: string, video = 'no-video.mp4'): Promise<DoraConfig> {
-  if (isPresetName(nameOrFile)) return resolveConfig({ preset: nameOrFile as PresetName, data: { video } }, { file: resolve(`${nameOrFile}.dora.json`) });
+  if (isPresetName(nameOrFile))
+    return resolveConfig({ preset: nameOrFile as PresetName, data: { video } }, { file: resolve(`${nameOrFile}.dora.json`) });
   return loadConfigFile(resolve(nameOrFile));
 }
 
@@ -43,8 +44,17 @@ export async function loadCheckpointEncoder(sidecarPath: string): Promise<EvalEn
   const state = createDoraState(modelConfigOf(config), () => 0.5);
   try {
     const sidecar = await loadCheckpoint(resolve(sidecarPath), state);
-    const runId = dirname(dirname(resolve(sidecarPath))).split(/[\\/]/).pop();
-    return { config, state, sidecar, sidecarPath: resolve(sidecarPath), label: `${runId}@step-${sidecar.step}`, dispose: () => disposeDoraState(state) };
+    const runId = dirname(dirname(resolve(sidecarPath)))
+      .split(/[\\/]/)
+      .pop();
+    return {
+      config,
+      state,
+      sidecar,
+      sidecarPath: resolve(sidecarPath),
+      label: `${runId}@step-${sidecar.step}`,
+      dispose: () => disposeDoraState(state),
+    };
   } catch (e) {
     disposeDoraState(state);
     throw e;
@@ -76,7 +86,11 @@ export interface EvalProgressReport {
 }
 
 /** Counts `total` images for `stage`, reporting at most every 250 ms (and always the last one). */
-export function evalProgress(stage: string, total: number, options: { signal?: AbortSignal; onProgress?: (report: EvalProgressReport) => void } = {}): EvalProgress {
+export function evalProgress(
+  stage: string,
+  total: number,
+  options: { signal?: AbortSignal; onProgress?: (report: EvalProgressReport) => void } = {},
+): EvalProgress {
   let done = 0;
   let lastReport = 0;
   options.onProgress?.({ stage, done, total });
@@ -114,7 +128,13 @@ export interface EncodedBatch {
  * `images` is [count, 3, size, size]; the ViT interpolates its positional embedding for other sizes (DINO does the
  * same when it evaluates at another resolution).
  */
-export async function encodeImages(encoder: EvalEncoder, images: Float32Array, count: number, size: number, options: { patches?: boolean; attention?: boolean; batchSize?: number; progress?: EvalProgress } = {}): Promise<EncodedBatch> {
+export async function encodeImages(
+  encoder: EvalEncoder,
+  images: Float32Array,
+  count: number,
+  size: number,
+  options: { patches?: boolean; attention?: boolean; batchSize?: number; progress?: EvalProgress } = {},
+): Promise<EncodedBatch> {
   const vit = encoder.state.cfg.vit;
   const grid = Math.floor(size / vit.patchSize);
   const n = grid * grid;

@@ -27,14 +27,21 @@ export async function evalFromCli(options: EvalCliOptions): Promise<EvalOutcome 
     await initBackend(options.backend ?? config.runtime.backend);
     encoder = randomInitEncoder(config, options.randomInit.seed);
   } else {
-    if (!options.checkpoint) throw new Error('eval: give a checkpoint sidecar (checkpoints/step-NNNNNN.json) or --random-init --config <preset|file>');
+    if (!options.checkpoint)
+      throw new Error('eval: give a checkpoint sidecar (checkpoints/step-NNNNNN.json) or --random-init --config <preset|file>');
     await initBackend(options.backend ?? 'wasm');
     encoder = await loadCheckpointEncoder(resolve(options.checkpoint));
   }
   try {
     const outcome = await runEvaluation(encoder, {
-      suite: options.suite, dataset: options.dataset, video: options.video, cacheRoot: options.cacheRoot, ffmpegPath: options.ffmpegPath,
-      frames: options.frames, imageSize: options.imageSize, force: options.force,
+      suite: options.suite,
+      dataset: options.dataset,
+      video: options.video,
+      cacheRoot: options.cacheRoot,
+      ffmpegPath: options.ffmpegPath,
+      frames: options.frames,
+      imageSize: options.imageSize,
+      force: options.force,
     });
     return { ...outcome, model: encoder.label };
   } finally {

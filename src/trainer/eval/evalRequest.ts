@@ -10,14 +10,18 @@ import { initBackend, isBackendName } from '../backend';
 import { loadCheckpointEncoder, runConfigOfCheckpoint } from './encoder';
 import { runEvaluation } from './runEval';
 
-export async function runEvaluateRequest(request: EvaluateMessage, options: { signal: AbortSignal; emit: (message: TrainerMessage) => void }): Promise<'completed' | 'stopped' | 'failed'> {
+export async function runEvaluateRequest(
+  request: EvaluateMessage,
+  options: { signal: AbortSignal; emit: (message: TrainerMessage) => void },
+): Promise<'completed' | 'stopped' | 'failed'> {
   const { emit, signal } = options;
   const checkpoint = resolve(request.checkpoint);
   const step = Number(/step-(\d+)\.json$/.exec(checkpoint)?.[1] ?? 0);
   try {
     emit({ type: 'progress', phase: 'model-init', done: 0, total: null, message: `loading the teacher of ${checkpoint}` });
     // The run's own backend unless the host overrides it (the dora.backend setting).
-    const backend = request.backend && isBackendName(request.backend) ? request.backend : (await runConfigOfCheckpoint(checkpoint)).runtime.backend;
+    const backend =
+      request.backend && isBackendName(request.backend) ? request.backend : (await runConfigOfCheckpoint(checkpoint)).runtime.backend;
     await initBackend(backend);
     const encoder = await loadCheckpointEncoder(checkpoint);
     try {
@@ -25,12 +29,31 @@ export async function runEvaluateRequest(request: EvaluateMessage, options: { si
         await new Promise((r) => setImmediate(r));
         signal.throwIfAborted();
         const prefix = request.jobs.length > 1 ? `${index + 1}/${request.jobs.length} ` : '';
-        emit({ type: 'progress', phase: 'evaluation', done: 0, total: null, message: `${prefix}${job.suite}${job.dataset ? ` · ${job.dataset}` : ''}: preparing the frames and images` });
+        emit({
+          type: 'progress',
+          phase: 'evaluation',
+          done: 0,
+          total: null,
+          message: `${prefix}${job.suite}${job.dataset ? ` · ${job.dataset}` : ''}: preparing the frames and images`,
+        });
         const outcome = await runEvaluation(encoder, {
-          suite: job.suite, dataset: job.dataset, video: job.video, cacheRoot: request.cacheRoot, ffmpegPath: request.ffmpegPath, force: request.force, signal,
+          suite: job.suite,
+          dataset: job.dataset,
+          video: job.video,
+          cacheRoot: request.cacheRoot,
+          ffmpegPath: request.ffmpegPath,
+          force: request.force,
+          signal,
           onProgress: (p) => emit({ type: 'progress', phase: 'evaluation', done: p.done, total: p.total, message: `${prefix}${p.stage}` }),
         });
-        emit({ type: 'eval-result', suite: job.suite, dataset: outcome.record.dataset, cached: outcome.cached, seconds: outcome.record.seconds, evalFile: evalSidecarPath(checkpoint) });
+        emit({
+          type: 'eval-result',
+          suite: job.suite,
+          dataset: outcome.record.dataset,
+          cached: outcome.cached,
+          seconds: outcome.record.seconds,
+          evalFile: evalSidecarPath(checkpoint),
+        });
       }
     } finally {
       encoder.dispose();

@@ -7,7 +7,15 @@
 import { writeJsonAtomic } from '../../core/atomicWrite';
 import { evalKey, readEvalSidecar, EVAL_SIDECAR_VERSION, type EvalRecord, type EvalSidecar } from '../../core/evalResults';
 
-export { evalKey, evalSidecarPath, readEvalSidecar, stableStringify, EVAL_SIDECAR_VERSION, type EvalRecord, type EvalSidecar } from '../../core/evalResults';
+export {
+  evalKey,
+  evalSidecarPath,
+  readEvalSidecar,
+  stableStringify,
+  EVAL_SIDECAR_VERSION,
+  type EvalRecord,
+  type EvalSidecar,
+} from '../../core/evalResults';
 
 export interface CachedEvalOptions {
   /** The eval sidecar file. */
@@ -19,18 +27,36 @@ export interface CachedEvalOptions {
 }
 
 /** The stored result for (suite, dataset, settings), or `compute()`'s, which is then stored. */
-export async function cachedEvaluation<T>(options: CachedEvalOptions, suite: string, dataset: string, settings: unknown, compute: () => Promise<T>): Promise<{ record: EvalRecord<T>; cached: boolean }> {
+export async function cachedEvaluation<T>(
+  options: CachedEvalOptions,
+  suite: string,
+  dataset: string,
+  settings: unknown,
+  compute: () => Promise<T>,
+): Promise<{ record: EvalRecord<T>; cached: boolean }> {
   const key = evalKey(suite, dataset, settings);
   const existing = await readEvalSidecar(options.file);
   const valid = existing && existing.weightsSha256 === options.weightsSha256 ? existing : undefined;
   if (!options.force && valid?.results[key]) return { record: valid.results[key] as EvalRecord<T>, cached: true };
   const started = performance.now();
   const result = await compute();
-  const record: EvalRecord<T> = { suite, dataset, settings, result, time: new Date().toISOString(), seconds: (performance.now() - started) / 1000 };
+  const record: EvalRecord<T> = {
+    suite,
+    dataset,
+    settings,
+    result,
+    time: new Date().toISOString(),
+    seconds: (performance.now() - started) / 1000,
+  };
   // Re-read: another evaluation of the same checkpoint may have finished meanwhile; keep its records.
   const latest = await readEvalSidecar(options.file);
   const keep = latest && latest.weightsSha256 === options.weightsSha256 ? latest.results : {};
-  const sidecar: EvalSidecar = { formatVersion: EVAL_SIDECAR_VERSION, checkpoint: options.checkpoint, weightsSha256: options.weightsSha256, results: { ...keep, [key]: record } };
+  const sidecar: EvalSidecar = {
+    formatVersion: EVAL_SIDECAR_VERSION,
+    checkpoint: options.checkpoint,
+    weightsSha256: options.weightsSha256,
+    results: { ...keep, [key]: record },
+  };
   await writeJsonAtomic(options.file, sidecar);
   return { record, cached: false };
 }

@@ -10,7 +10,18 @@ import { Rng } from '../../core/rng';
 import { resizeBilinearF32 } from '../data/imageOps';
 import { normaliseUnitRgbToPlanar, stackImages, type KnnDataset, type LabelledImages } from './evalImages';
 
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 export const FASHION_MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte.gz',
@@ -70,13 +81,27 @@ export interface FashionMnistOptions {
 
 export function loadFashionMnist(options: FashionMnistOptions): KnnDataset {
   if (!hasFashionMnist(options.dir)) {
-    throw new Error(`${options.dir}: Fashion-MNIST is missing. Fix: \`sudo apt install dataset-fashion-mnist\` (Debian/Ubuntu; installs it in ${DEBIAN_FASHION_MNIST_DIR}), or run scripts/fetch-fashion-mnist.sh from the DoRA Studio sources (downloads that .deb and unpacks it into ${options.dir}), or copy the four *-ubyte.gz files there.`);
+    throw new Error(
+      `${options.dir}: Fashion-MNIST is missing. Fix: \`sudo apt install dataset-fashion-mnist\` (Debian/Ubuntu; installs it in ${DEBIAN_FASHION_MNIST_DIR}), or run scripts/fetch-fashion-mnist.sh from the DoRA Studio sources (downloads that .deb and unpacks it into ${options.dir}), or copy the four *-ubyte.gz files there.`,
+    );
   }
   const f = FASHION_MNIST_FILES;
   return {
     name: 'fashion-mnist',
     classNames: FASHION_MNIST_CLASSES,
-    train: subset(join(options.dir, f.trainImages), join(options.dir, f.trainLabels), options.trainCount, new Rng(`fashion-mnist/train/seed=${options.seed}`), options.size),
-    test: subset(join(options.dir, f.testImages), join(options.dir, f.testLabels), options.testCount, new Rng(`fashion-mnist/test/seed=${options.seed}`), options.size),
+    train: subset(
+      join(options.dir, f.trainImages),
+      join(options.dir, f.trainLabels),
+      options.trainCount,
+      new Rng(`fashion-mnist/train/seed=${options.seed}`),
+      options.size,
+    ),
+    test: subset(
+      join(options.dir, f.testImages),
+      join(options.dir, f.testLabels),
+      options.testCount,
+      new Rng(`fashion-mnist/test/seed=${options.seed}`),
+      options.size,
+    ),
   };
 }

@@ -18,8 +18,11 @@ const execFileAsync = promisify(execFile);
 export async function decodeImageCentreCrop(tools: FfmpegTools, file: string, size: number): Promise<Uint8Array> {
   const resized = Math.round((size * 256) / 224);
   const filter = `scale=${resized}:${resized}:force_original_aspect_ratio=increase:flags=bilinear,crop=${size}:${size}`;
-  const { stdout } = await execFileAsync(tools.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-vf', filter, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
-    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await execFileAsync(
+    tools.ffmpeg,
+    ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-vf', filter, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
   if (stdout.length !== size * size * 3) throw new Error(`${file}: ffmpeg returned ${stdout.length} bytes, expected ${size * size * 3}`);
   return new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length);
 }
@@ -29,7 +32,10 @@ function listClassFiles(splitDir: string, classNames: string[]): { file: string;
   classNames.forEach((name, label) => {
     const dir = join(splitDir, name);
     if (!existsSync(dir)) return;
-    for (const f of readdirSync(dir).filter((n) => IMAGE_EXTENSIONS.test(n)).sort()) out.push({ file: join(dir, f), label });
+    for (const f of readdirSync(dir)
+      .filter((n) => IMAGE_EXTENSIONS.test(n))
+      .sort())
+      out.push({ file: join(dir, f), label });
   });
   return out;
 }
@@ -47,11 +53,15 @@ async function decodeSplit(tools: FfmpegTools, entries: { file: string; label: n
 export async function loadImageFolder(root: string, size: number, tools: FfmpegTools = resolveFfmpeg()): Promise<KnnDataset> {
   const trainDir = join(root, 'train');
   const valDir = join(root, 'val');
-  if (!existsSync(trainDir) || !existsSync(valDir)) throw new Error(`${root}: an image-folder dataset needs train/<class>/… and val/<class>/… sub-folders`);
-  const classNames = readdirSync(trainDir).filter((n) => statSync(join(trainDir, n)).isDirectory()).sort();
+  if (!existsSync(trainDir) || !existsSync(valDir))
+    throw new Error(`${root}: an image-folder dataset needs train/<class>/… and val/<class>/… sub-folders`);
+  const classNames = readdirSync(trainDir)
+    .filter((n) => statSync(join(trainDir, n)).isDirectory())
+    .sort();
   if (classNames.length === 0) throw new Error(`${trainDir}: no class folders`);
   const train = listClassFiles(trainDir, classNames);
   const val = listClassFiles(valDir, classNames);
-  if (train.length === 0 || val.length === 0) throw new Error(`${root}: train/ and val/ must both hold images (${train.length} and ${val.length} found)`);
+  if (train.length === 0 || val.length === 0)
+    throw new Error(`${root}: train/ and val/ must both hold images (${train.length} and ${val.length} found)`);
   return { name: `folder:${root}`, classNames, train: await decodeSplit(tools, train, size), test: await decodeSplit(tools, val, size) };
 }

@@ -57,9 +57,16 @@ function topKIndices(values: Float64Array, k: number): number[] {
  * Class ranking of one test sample from its neighbours' similarities and labels: classes sorted by summed
  * exp(sim/T), highest first; ties (including classes with no vote) keep the lower class index first.
  */
-export function rankClassesByWeightedVote(similarities: readonly number[], labels: readonly number[], numClasses: number, temperature: number): number[] {
+export function rankClassesByWeightedVote(
+  similarities: readonly number[],
+  labels: readonly number[],
+  numClasses: number,
+  temperature: number,
+): number[] {
   const votes = new Float64Array(numClasses);
-  similarities.forEach((sim, j) => { votes[labels[j]] += Math.exp(sim / temperature); });
+  similarities.forEach((sim, j) => {
+    votes[labels[j]] += Math.exp(sim / temperature);
+  });
   return Array.from({ length: numClasses }, (_, c) => c).sort((a, b) => votes[b] - votes[a] || a - b);
 }
 
@@ -91,7 +98,12 @@ export function knnClassify(train: FeatureSet, test: FeatureSet, options: KnnOpt
     const neighbours = topKIndices(similarity, kMax);
     ks.forEach((k, i) => {
       const used = neighbours.slice(0, Math.min(k, train.count));
-      const ranking = rankClassesByWeightedVote(used.map((j) => similarity[j]), used.map((j) => train.labels[j]), options.numClasses, temperature);
+      const ranking = rankClassesByWeightedVote(
+        used.map((j) => similarity[j]),
+        used.map((j) => train.labels[j]),
+        options.numClasses,
+        temperature,
+      );
       const target = test.labels[q];
       if (ranking[0] === target) correctTop1[i]++;
       if (ranking.slice(0, Math.min(5, used.length)).includes(target)) correctTop5[i]++;

@@ -42,13 +42,22 @@ export function oneHotLabels(patchLabels: ArrayLike<number>, numClasses: number)
   return out;
 }
 
-interface ContextEntry { features: Float32Array; labels: Float32Array }
+interface ContextEntry {
+  features: Float32Array;
+  labels: Float32Array;
+}
 
 /**
  * Propagates the first frame's labels through `frameFeatures` (each [N, D], any norm: rows are L2-normalised here).
  * Returns one soft label map [numClasses, N] per frame; frame 0 is the one-hot ground truth.
  */
-export function propagateLabels(frameFeatures: readonly Float32Array[], dim: number, firstLabels: ArrayLike<number>, numClasses: number, options: PropagationOptions = {}): Float32Array[] {
+export function propagateLabels(
+  frameFeatures: readonly Float32Array[],
+  dim: number,
+  firstLabels: ArrayLike<number>,
+  numClasses: number,
+  options: PropagationOptions = {},
+): Float32Array[] {
   const { topK, temperature, contextFrames } = { ...DINO_PROPAGATION_DEFAULTS, ...options };
   const n = firstLabels.length;
   const normalised = frameFeatures.map((f) => {

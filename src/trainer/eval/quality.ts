@@ -64,7 +64,9 @@ function ensureFashionMnist(dir: string, log: (line: string) => void): string | 
   if (hasFashionMnist(dir)) return undefined;
   log(`fetching Fashion-MNIST into ${dir} (scripts/fetch-fashion-mnist.sh)`);
   const r = spawnSync('bash', [join(packageRoot(), 'scripts', 'fetch-fashion-mnist.sh'), dir], { encoding: 'utf8' });
-  return hasFashionMnist(dir) ? undefined : `fetch-fashion-mnist.sh failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-2).join(' ')}`;
+  return hasFashionMnist(dir)
+    ? undefined
+    : `fetch-fashion-mnist.sh failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-2).join(' ')}`;
 }
 
 const pct = (x: number) => x.toFixed(1).padStart(5);
@@ -80,29 +82,46 @@ export function formatQualityTable(rows: readonly TableRow[]): string {
   ];
   for (const r of rows) {
     const synth = [10, 20, 100, 200].map((k) => pct(top1(r.knnSynthetic, k))).join(' /');
-    const fm = 'skipped' in r.knnFashionMnist
-      ? 'skipped'.padEnd(58)
-      : `${[10, 20, 100, 200].map((k) => pct(top1(r.knnFashionMnist as KnnResult, k))).join(' /')} (${pct((r.knnFashionMnist as KnnResult).scores.find((s) => s.k === 20)!.top5)})`.padEnd(58);
+    const fm =
+      'skipped' in r.knnFashionMnist
+        ? 'skipped'.padEnd(58)
+        : `${[10, 20, 100, 200].map((k) => pct(top1(r.knnFashionMnist as KnnResult, k))).join(' /')} (${pct((r.knnFashionMnist as KnnResult).scores.find((s) => s.k === 20)!.top5)})`.padEnd(
+            58,
+          );
     if (!r.tracking) {
-      lines.push(`| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(28)} |`);
+      lines.push(
+        `| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(28)} |`,
+      );
       continue;
     }
     const p = r.tracking.propagation;
     const t = r.tracking.tracker;
     const tracker = `${num(t.iouByOffset[0])} / ${num(t.meanIoU)}`.padEnd(28);
-    lines.push(`| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${num(p.jAndFMean)} | ${num(p.jMean)} | ${num(p.fMean)} | ${tracker} |`);
+    lines.push(
+      `| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${num(p.jAndFMean)} | ${num(p.jMean)} | ${num(p.fMean)} | ${tracker} |`,
+    );
   }
   return lines.join('\n');
 }
 
-async function evaluateModel(encoder: EvalEncoder, model: string, trainSeconds: number | null, video: string, cacheRoot: string, fashionDir: string, fashionSkipped: string | undefined, log: (line: string) => void): Promise<ModelRow> {
+async function evaluateModel(
+  encoder: EvalEncoder,
+  model: string,
+  trainSeconds: number | null,
+  video: string,
+  cacheRoot: string,
+  fashionDir: string,
+  fashionSkipped: string | undefined,
+  log: (line: string) => void,
+): Promise<ModelRow> {
   const common = { video, cacheRoot };
   log(`${model}: k-NN on synthetic object crops`);
   const knnSynthetic = (await runEvaluation(encoder, { suite: 'knn', dataset: 'synthetic', ...common })).record.result as KnnResult;
   let knnFashionMnist: ModelRow['knnFashionMnist'] = { skipped: fashionSkipped ?? '' };
   if (!fashionSkipped) {
     log(`${model}: k-NN on Fashion-MNIST`);
-    knnFashionMnist = (await runEvaluation(encoder, { suite: 'knn', dataset: 'fashion-mnist', fashionMnistDir: fashionDir, ...common })).record.result as KnnResult;
+    knnFashionMnist = (await runEvaluation(encoder, { suite: 'knn', dataset: 'fashion-mnist', fashionMnistDir: fashionDir, ...common }))
+      .record.result as KnnResult;
   }
   log(`${model}: tracking (label propagation J&F, DoRA tracker IoU)`);
   const tracking = (await runEvaluation(encoder, { suite: 'tracking', ...common })).record.result as TrackingResult;
@@ -125,15 +144,31 @@ export async function runQualityBenchmark(options: QualityOptions = {}): Promise
   if (fashionSkipped) log(`Fashion-MNIST skipped: ${fashionSkipped}`);
 
   const base = await configFromPresetOrFile('demo', video.video);
-  const steps = options.steps ?? base.training.epochs * Math.floor((Math.min(base.data.maxFrames ?? video.frameCount, video.frameCount) - base.data.framesPerClip * base.data.stride) / base.training.batchClips);
+  const steps =
+    options.steps ??
+    base.training.epochs *
+      Math.floor(
+        (Math.min(base.data.maxFrames ?? video.frameCount, video.frameCount) - base.data.framesPerClip * base.data.stride) /
+          base.training.batchClips,
+      );
   const rows: ModelRow[] = [];
-  for (const variant of [{ model: 'DoRA', tracker: true }, { model: 'DINO', tracker: false }]) {
+  for (const variant of [
+    { model: 'DoRA', tracker: true },
+    { model: 'DINO', tracker: false },
+  ]) {
     const configPath = join(dir, `quality-${variant.model.toLowerCase()}.dora.json`);
-    await writeConfigFile(configPath, configFromPreset('demo', {
-      data: { video: relative(dir, video.video) },
-      dora: { tracker: variant.tracker },
-      runtime: { runsDir: 'runs', backend: report.active, checkpointEvery: steps, snapshotEvery: 1_000_000, keepCheckpoints: 1 },
-    }, { expand: true, name: `quality-${variant.model.toLowerCase()}` }));
+    await writeConfigFile(
+      configPath,
+      configFromPreset(
+        'demo',
+        {
+          data: { video: relative(dir, video.video) },
+          dora: { tracker: variant.tracker },
+          runtime: { runsDir: 'runs', backend: report.active, checkpointEvery: steps, snapshotEvery: 1_000_000, keepCheckpoints: 1 },
+        },
+        { expand: true, name: `quality-${variant.model.toLowerCase()}` },
+      ),
+    );
     log(`${variant.model}: training ${steps} steps (dora.tracker ${variant.tracker})`);
     const t0 = performance.now();
     const trained = await runTraining({ configPath, cacheRoot, maxSteps: steps, backend: report.active });
@@ -156,15 +191,27 @@ export async function runQualityBenchmark(options: QualityOptions = {}): Promise
     const common = { video: video.video, cacheRoot, rawPixels: true };
     rawPixels = {
       knnSynthetic: (await runEvaluation(random, { suite: 'knn', dataset: 'synthetic', ...common })).record.result as KnnResult,
-      knnFashionMnist: fashionSkipped ? { skipped: fashionSkipped } : ((await runEvaluation(random, { suite: 'knn', dataset: 'fashion-mnist', fashionMnistDir: fashionDir, ...common })).record.result as KnnResult),
+      knnFashionMnist: fashionSkipped
+        ? { skipped: fashionSkipped }
+        : ((await runEvaluation(random, { suite: 'knn', dataset: 'fashion-mnist', fashionMnistDir: fashionDir, ...common })).record
+            .result as KnnResult),
     };
   } finally {
     random.dispose();
   }
   const table = formatQualityTable([...rows, { model: 'raw pixels', ...rawPixels }]);
   const results: QualityResults = {
-    benchmark: 'dora-studio quality', preset: 'demo', steps, seed: base.training.seed, backend: report.active, video: video.video,
-    time: new Date().toISOString(), totalSeconds: (performance.now() - started) / 1000, rows, rawPixels, table,
+    benchmark: 'dora-studio quality',
+    preset: 'demo',
+    steps,
+    seed: base.training.seed,
+    backend: report.active,
+    video: video.video,
+    time: new Date().toISOString(),
+    totalSeconds: (performance.now() - started) / 1000,
+    rows,
+    rawPixels,
+    table,
   };
   writeFileSync(options.out ?? join(root, 'quality-results.json'), `${JSON.stringify(results, null, 1)}\n`);
   return results;

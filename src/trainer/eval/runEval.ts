@@ -61,7 +61,11 @@ export function packageRoot(): string {
   for (let i = 0; i < 6; i++) {
     const file = join(dir, 'package.json');
     if (existsSync(file)) {
-      try { if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'dora-studio') return dir; } catch { /* keep looking */ }
+      try {
+        if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'dora-studio') return dir;
+      } catch {
+        /* keep looking */
+      }
     }
     dir = dirname(dir);
   }
@@ -87,15 +91,35 @@ export function evaluationFrameRange(encoder: EvalEncoder, frameCount: number): 
 
 function identityOf(encoder: EvalEncoder) {
   if (!encoder.sidecar || !encoder.sidecarPath) return undefined;
-  return { file: evalSidecarPath(encoder.sidecarPath), checkpoint: basename(encoder.sidecarPath), weightsSha256: encoder.sidecar.weightsSha256 };
+  return {
+    file: evalSidecarPath(encoder.sidecarPath),
+    checkpoint: basename(encoder.sidecarPath),
+    weightsSha256: encoder.sidecar.weightsSha256,
+  };
 }
 
-async function remember<T>(encoder: EvalEncoder, request: EvalRequest, dataset: string, settings: unknown, compute: () => Promise<T>): Promise<EvalOutcome> {
+async function remember<T>(
+  encoder: EvalEncoder,
+  request: EvalRequest,
+  dataset: string,
+  settings: unknown,
+  compute: () => Promise<T>,
+): Promise<EvalOutcome> {
   const identity = identityOf(encoder);
   if (!identity) {
     const started = performance.now();
     const result = await compute();
-    return { record: { suite: request.suite, dataset, settings, result, time: new Date().toISOString(), seconds: (performance.now() - started) / 1000 }, cached: false };
+    return {
+      record: {
+        suite: request.suite,
+        dataset,
+        settings,
+        result,
+        time: new Date().toISOString(),
+        seconds: (performance.now() - started) / 1000,
+      },
+      cached: false,
+    };
   }
   return cachedEvaluation({ ...identity, force: request.force }, request.suite, dataset, settings, compute);
 }
@@ -107,14 +131,30 @@ function tourVideo(encoder: EvalEncoder, request: EvalRequest): string {
 /** Eval frames need a cache at least as large as the largest eval image (the run's cache size when it suffices). */
 async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number): Promise<TourFrames> {
   const shortSide = Math.max(encoder.config.data.frameCache.shortSide, imageSize);
-  return openTourFrames(tourVideo(encoder, request), { shortSide, cacheRoot: request.cacheRoot ?? encoder.config.data.frameCache.dir, ffmpegPath: request.ffmpegPath });
+  return openTourFrames(tourVideo(encoder, request), {
+    shortSide,
+    cacheRoot: request.cacheRoot ?? encoder.config.data.frameCache.dir,
+    ffmpegPath: request.ffmpegPath,
+  });
 }
 
 async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalRequest): Promise<KnnResult> {
-  const progress = evalProgress(`k-NN · encoding ${dataset.train.count} + ${dataset.test.count} images`, dataset.train.count + dataset.test.count, request);
-  const pixels = (split: KnnDataset['train']) => ({ cls: split.images, count: split.count, dim: split.images.length / Math.max(1, split.count) });
-  const train = request.rawPixels ? pixels(dataset.train) : await encodeImages(encoder, dataset.train.images, dataset.train.count, dataset.train.size, { progress });
-  const test = request.rawPixels ? pixels(dataset.test) : await encodeImages(encoder, dataset.test.images, dataset.test.count, dataset.test.size, { progress });
+  const progress = evalProgress(
+    `k-NN · encoding ${dataset.train.count} + ${dataset.test.count} images`,
+    dataset.train.count + dataset.test.count,
+    request,
+  );
+  const pixels = (split: KnnDataset['train']) => ({
+    cls: split.images,
+    count: split.count,
+    dim: split.images.length / Math.max(1, split.count),
+  });
+  const train = request.rawPixels
+    ? pixels(dataset.train)
+    : await encodeImages(encoder, dataset.train.images, dataset.train.count, dataset.train.size, { progress });
+  const test = request.rawPixels
+    ? pixels(dataset.test)
+    : await encodeImages(encoder, dataset.test.images, dataset.test.count, dataset.test.size, { progress });
   const scores = knnClassify(
     { features: train.cls, labels: dataset.train.labels, count: train.count, dim: train.dim },
     { features: test.cls, labels: dataset.test.labels, count: test.count, dim: test.dim },
@@ -125,31 +165,56 @@ async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalReq
 
 async function knnSuite(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
   const size = request.imageSize ?? encoder.config.data.globalSize;
-  const features = request.rawPixels ? 'raw normalised pixels (no network), L2-normalised' : 'teacher backbone final-norm [CLS], L2-normalised';
+  const features = request.rawPixels
+    ? 'raw normalised pixels (no network), L2-normalised'
+    : 'teacher backbone final-norm [CLS], L2-normalised';
   const base = { features, ks: DINO_KNN_KS, temperature: DINO_KNN_TEMPERATURE, imageSize: size };
   const dataset = request.dataset ?? 'synthetic';
   if (dataset === 'fashion-mnist') {
     const settings = { ...base, trainCount: request.trainCount ?? 2000, testCount: request.testCount ?? 500, seed: 0 };
     const dir = request.fashionMnistDir ?? defaultFashionMnistDir();
-    return remember(encoder, request, dataset, settings, () => knnOn(encoder, loadFashionMnist({ dir, trainCount: settings.trainCount, testCount: settings.testCount, seed: settings.seed, size }), request));
+    return remember(encoder, request, dataset, settings, () =>
+      knnOn(
+        encoder,
+        loadFashionMnist({ dir, trainCount: settings.trainCount, testCount: settings.testCount, seed: settings.seed, size }),
+        request,
+      ),
+    );
   }
   if (dataset === 'synthetic') {
     const tour = await openTour(encoder, request, size);
     try {
       const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
       const middle = Math.floor((start + end) / 2);
-      const settings = { ...base, video: tour.video, trainFrames: [start, middle] as [number, number], testFrames: [middle, end] as [number, number], frameStep: 3, context: 1.5, minVisible: 0.6, seed: 0 };
-      return await remember(encoder, request, dataset, settings, () => knnOn(encoder, objectCropDataset(tour, { ...settings, size }), request));
+      const settings = {
+        ...base,
+        video: tour.video,
+        trainFrames: [start, middle] as [number, number],
+        testFrames: [middle, end] as [number, number],
+        frameStep: 3,
+        context: 1.5,
+        minVisible: 0.6,
+        seed: 0,
+      };
+      return await remember(encoder, request, dataset, settings, () =>
+        knnOn(encoder, objectCropDataset(tour, { ...settings, size }), request),
+      );
     } finally {
       tour.close();
     }
   }
   const root = resolve(dataset);
   if (!existsSync(root)) throw new Error(`--dataset ${dataset}: expected synthetic, fashion-mnist or an image folder with train/ and val/`);
-  return remember(encoder, request, `folder:${root}`, { ...base, root }, async () => knnOn(encoder, await loadImageFolder(root, size, resolveFfmpeg({ explicitPath: request.ffmpegPath })), request));
+  return remember(encoder, request, `folder:${root}`, { ...base, root }, async () =>
+    knnOn(encoder, await loadImageFolder(root, size, resolveFfmpeg({ explicitPath: request.ffmpegPath })), request),
+  );
 }
 
-export function trackingSettings(encoder: EvalEncoder, frames: [number, number], imageSize?: number): { propagation: PropagationSettings; tracker: TrackerSettings } {
+export function trackingSettings(
+  encoder: EvalEncoder,
+  frames: [number, number],
+  imageSize?: number,
+): { propagation: PropagationSettings; tracker: TrackerSettings } {
   const c = encoder.config;
   const length = frames[1] - frames[0];
   const frameStep = 2;
@@ -159,7 +224,14 @@ export function trackingSettings(encoder: EvalEncoder, frames: [number, number],
     // Twice the training crop (DINO also evaluates segmentation above its training resolution) for a finer grid.
     propagation: { imageSize: imageSize ?? 2 * c.data.globalSize, clips: 4, clipFrames, frameStep, ...DINO_PROPAGATION_DEFAULTS, frames },
     // The tracker as it runs in training: the training crop size, clip length and stride, k objects.
-    tracker: { imageSize: c.data.globalSize, clips: 8, framesPerClip: c.data.framesPerClip, stride: c.data.stride, objects: c.dora.objects, frames },
+    tracker: {
+      imageSize: c.data.globalSize,
+      clips: 8,
+      framesPerClip: c.data.framesPerClip,
+      stride: c.data.stride,
+      objects: c.dora.objects,
+      frames,
+    },
   };
 }
 
@@ -167,13 +239,21 @@ async function trackingSuite(encoder: EvalEncoder, request: EvalRequest): Promis
   const probe = trackingSettings(encoder, [0, 1], request.imageSize);
   const tour = await openTour(encoder, request, Math.max(probe.propagation.imageSize, probe.tracker.imageSize));
   try {
-    if (!tour.synthetic) throw new Error(`${tour.video}: tracking needs a synthetic walking tour (ground truth from its .json); pass --video <synthetic.mp4>`);
+    if (!tour.synthetic)
+      throw new Error(`${tour.video}: tracking needs a synthetic walking tour (ground truth from its .json); pass --video <synthetic.mp4>`);
     const settings = { video: tour.video, ...trackingSettings(encoder, evaluationFrameRange(encoder, tour.frameCount), request.imageSize) };
     const { propagation, tracker } = settings;
     const images = propagation.clips * propagation.clipFrames + tracker.clips * tracker.framesPerClip;
     return await remember(encoder, request, 'synthetic', settings, async (): Promise<TrackingResult> => {
-      const progress = evalProgress(`tracking · label propagation and the DoRA tracker on ${propagation.clips + tracker.clips} clips`, images, request);
-      return { propagation: await labelPropagationScores(encoder, tour, propagation, progress), tracker: await doraTrackerScores(encoder, tour, tracker, progress) };
+      const progress = evalProgress(
+        `tracking · label propagation and the DoRA tracker on ${propagation.clips + tracker.clips} clips`,
+        images,
+        request,
+      );
+      return {
+        propagation: await labelPropagationScores(encoder, tour, propagation, progress),
+        tracker: await doraTrackerScores(encoder, tour, tracker, progress),
+      };
     });
   } finally {
     tour.close();
@@ -190,7 +270,17 @@ async function attentionSuite(encoder: EvalEncoder, request: EvalRequest): Promi
     const settings = { video: tour.video, frames, imageSize: size };
     // A cached record is only good while its files exist (someone may have deleted the folder).
     const force = request.force || !existsSync(join(outDir, 'manifest.json'));
-    return await remember(encoder, { ...request, force }, 'video', settings, async () => ({ dir: outDir, manifest: await writeAttentionMaps(encoder, tour, frames, size, outDir, evalProgress(`attention maps · ${frames.length} frames`, frames.length, request)) }));
+    return await remember(encoder, { ...request, force }, 'video', settings, async () => ({
+      dir: outDir,
+      manifest: await writeAttentionMaps(
+        encoder,
+        tour,
+        frames,
+        size,
+        outDir,
+        evalProgress(`attention maps · ${frames.length} frames`, frames.length, request),
+      ),
+    }));
   } finally {
     tour.close();
   }
@@ -198,8 +288,11 @@ async function attentionSuite(encoder: EvalEncoder, request: EvalRequest): Promi
 
 export function runEvaluation(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
   switch (request.suite) {
-    case 'knn': return knnSuite(encoder, request);
-    case 'tracking': return trackingSuite(encoder, request);
-    case 'attention': return attentionSuite(encoder, request);
+    case 'knn':
+      return knnSuite(encoder, request);
+    case 'tracking':
+      return trackingSuite(encoder, request);
+    case 'attention':
+      return attentionSuite(encoder, request);
   }
 }

@@ -33,8 +33,11 @@ export function maskBoundary(mask: ArrayLike<number>, width: number, height: num
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
       if (mask[i] === 0) continue;
-      const outside = (x > 0 && mask[i - 1] === 0) || (x < width - 1 && mask[i + 1] === 0)
-        || (y > 0 && mask[i - width] === 0) || (y < height - 1 && mask[i + width] === 0);
+      const outside =
+        (x > 0 && mask[i - 1] === 0) ||
+        (x < width - 1 && mask[i + 1] === 0) ||
+        (y > 0 && mask[i - width] === 0) ||
+        (y < height - 1 && mask[i + width] === 0);
       if (outside) boundary[i] = 1;
     }
   }
@@ -62,10 +65,21 @@ function dilateByDisc(mask: Uint8Array, width: number, height: number, radius: n
   return out;
 }
 
-export interface BoundaryScore { precision: number; recall: number; f: number }
+export interface BoundaryScore {
+  precision: number;
+  recall: number;
+  f: number;
+}
 
-export function boundaryFMeasure(prediction: ArrayLike<number>, truth: ArrayLike<number>, width: number, height: number, tolerance = davisBoundaryTolerance(width, height)): BoundaryScore {
-  if (prediction.length !== width * height || truth.length !== width * height) throw new Error(`F: masks must have ${width}×${height} pixels`);
+export function boundaryFMeasure(
+  prediction: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  width: number,
+  height: number,
+  tolerance = davisBoundaryTolerance(width, height),
+): BoundaryScore {
+  if (prediction.length !== width * height || truth.length !== width * height)
+    throw new Error(`F: masks must have ${width}×${height} pixels`);
   const predBoundary = maskBoundary(prediction, width, height);
   const truthBoundary = maskBoundary(truth, width, height);
   const predCount = predBoundary.reduce((s, v) => s + v, 0);

@@ -29,7 +29,10 @@ export interface TourFrames {
   close(): void;
 }
 
-export async function openTourFrames(video: string, options: { shortSide: number; cacheRoot?: string; ffmpegPath?: string }): Promise<TourFrames> {
+export async function openTourFrames(
+  video: string,
+  options: { shortSide: number; cacheRoot?: string; ffmpegPath?: string },
+): Promise<TourFrames> {
   const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });
   const plan = await planFrameCache(video, { shortSide: options.shortSide, cacheRoot: options.cacheRoot, tools });
   const cache = await buildFrameCache(plan, { tools });
@@ -60,7 +63,11 @@ export function cropNormalised(tour: TourFrames, frameIndex: number, box: CropBo
 
 /** Full-resolution ground truth (object ids, 0 = background) of a synthetic tour frame. */
 export function fullGroundTruth(synthetic: SyntheticOptions, frameIndex: number): Uint8Array {
-  return groundTruthMask(frameIndex, synthetic.width, synthetic.height, { fps: synthetic.fps, seed: synthetic.seed, durationSeconds: synthetic.durationSeconds });
+  return groundTruthMask(frameIndex, synthetic.width, synthetic.height, {
+    fps: synthetic.fps,
+    seed: synthetic.seed,
+    durationSeconds: synthetic.durationSeconds,
+  });
 }
 
 /** Ground-truth ids of a cache-frame box resized to size×size, sampling the source pixel under each output pixel centre. */
@@ -93,7 +100,11 @@ export interface ObjectCropOptions {
 }
 
 /** Bounding boxes (full-resolution pixels) and pixel counts of ids 1..4. */
-function objectBoxes(truth: Uint8Array, width: number, height: number): Map<number, { x0: number; y0: number; x1: number; y1: number; pixels: number }> {
+function objectBoxes(
+  truth: Uint8Array,
+  width: number,
+  height: number,
+): Map<number, { x0: number; y0: number; x1: number; y1: number; pixels: number }> {
   const boxes = new Map<number, { x0: number; y0: number; x1: number; y1: number; pixels: number }>();
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -101,7 +112,13 @@ function objectBoxes(truth: Uint8Array, width: number, height: number): Map<numb
       if (id === 0) continue;
       const b = boxes.get(id);
       if (!b) boxes.set(id, { x0: x, y0: y, x1: x, y1: y, pixels: 1 });
-      else { b.x0 = Math.min(b.x0, x); b.y0 = Math.min(b.y0, y); b.x1 = Math.max(b.x1, x); b.y1 = Math.max(b.y1, y); b.pixels++; }
+      else {
+        b.x0 = Math.min(b.x0, x);
+        b.y0 = Math.min(b.y0, y);
+        b.x1 = Math.max(b.x1, x);
+        b.y1 = Math.max(b.y1, y);
+        b.pixels++;
+      }
     }
   }
   return boxes;
@@ -135,7 +152,9 @@ export function objectCropDataset(tour: TourFrames, options: ObjectCropOptions):
   const minVisible = options.minVisible ?? 0.6;
   const objects = syntheticObjects(synthetic);
   const fullArea = new Map(objects.map((o) => [o.id, o.shape === 'disc' ? (Math.PI * o.width * o.width) / 4 : o.width * o.height]));
-  const backgroundSide = [...objects.map((o) => context * Math.max(o.width, o.height))].sort((a, b) => a - b)[Math.floor(objects.length / 2)];
+  const backgroundSide = [...objects.map((o) => context * Math.max(o.width, o.height))].sort((a, b) => a - b)[
+    Math.floor(objects.length / 2)
+  ];
   const split = (range: [number, number], purpose: string) => {
     const rng = new Rng(`synthetic-crops/${purpose}/seed=${options.seed}`);
     const items: { image: Float32Array; label: number }[] = [];
@@ -144,7 +163,15 @@ export function objectCropDataset(tour: TourFrames, options: ObjectCropOptions):
       for (const [id, b] of objectBoxes(truth, synthetic.width, synthetic.height)) {
         if (b.pixels < minVisible * fullArea.get(id)!) continue;
         const side = context * Math.max(b.x1 - b.x0 + 1, b.y1 - b.y0 + 1);
-        items.push({ image: cropNormalised(tour, frame, squareInCache(tour, synthetic, (b.x0 + b.x1 + 1) / 2, (b.y0 + b.y1 + 1) / 2, side), options.size), label: id });
+        items.push({
+          image: cropNormalised(
+            tour,
+            frame,
+            squareInCache(tour, synthetic, (b.x0 + b.x1 + 1) / 2, (b.y0 + b.y1 + 1) / 2, side),
+            options.size,
+          ),
+          label: id,
+        });
       }
       for (let attempt = 0; attempt < 20; attempt++) {
         const cx = rng.uniform(backgroundSide / 2, synthetic.width - backgroundSide / 2);
@@ -152,7 +179,8 @@ export function objectCropDataset(tour: TourFrames, options: ObjectCropOptions):
         let objectPixels = 0;
         const x0 = Math.floor(cx - backgroundSide / 2);
         const y0 = Math.floor(cy - backgroundSide / 2);
-        for (let y = y0; y < y0 + backgroundSide; y++) for (let x = x0; x < x0 + backgroundSide; x++) if (truth[y * synthetic.width + x] !== 0) objectPixels++;
+        for (let y = y0; y < y0 + backgroundSide; y++)
+          for (let x = x0; x < x0 + backgroundSide; x++) if (truth[y * synthetic.width + x] !== 0) objectPixels++;
         if (objectPixels > 0.05 * backgroundSide * backgroundSide) continue;
         items.push({ image: cropNormalised(tour, frame, squareInCache(tour, synthetic, cx, cy, backgroundSide), options.size), label: 0 });
         break;
@@ -160,5 +188,10 @@ export function objectCropDataset(tour: TourFrames, options: ObjectCropOptions):
     }
     return stackImages(items, options.size);
   };
-  return { name: 'synthetic', classNames: SYNTHETIC_CLASS_NAMES, train: split(options.trainFrames, 'train'), test: split(options.testFrames, 'test') };
+  return {
+    name: 'synthetic',
+    classNames: SYNTHETIC_CLASS_NAMES,
+    train: split(options.trainFrames, 'train'),
+    test: split(options.testFrames, 'test'),
+  };
 }

@@ -34,7 +34,6 @@ export interface PropagationSettings {
   frames: [number, number];
 }
 
-
 export interface TrackerSettings {
   imageSize: number;
   clips: number;
@@ -43,7 +42,6 @@ export interface TrackerSettings {
   objects: number;
   frames: [number, number];
 }
-
 
 /** Clip starts spread evenly over [start, end − span). */
 export function clipStarts(range: [number, number], clips: number, span: number): number[] {
@@ -56,7 +54,12 @@ function mean(values: number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
 }
 
-export async function labelPropagationScores(encoder: EvalEncoder, tour: TourFrames, s: PropagationSettings, progress?: EvalProgress): Promise<PropagationScores> {
+export async function labelPropagationScores(
+  encoder: EvalEncoder,
+  tour: TourFrames,
+  s: PropagationSettings,
+  progress?: EvalProgress,
+): Promise<PropagationScores> {
   if (!tour.synthetic) throw new Error(`${tour.video}: label propagation needs the ground truth of a synthetic walking tour`);
   const patch = encoder.state.cfg.vit.patchSize;
   const size = Math.floor(s.imageSize / patch) * patch;
@@ -75,7 +78,11 @@ export async function labelPropagationScores(encoder: EvalEncoder, tour: TourFra
     const n = encoded.patchesPerImage;
     const features = frames.map((_, j) => encoded.patches!.subarray(j * n * encoded.dim, (j + 1) * n * encoded.dim));
     const firstPatchLabels = patchLabelsFromPixels(truth[0], size, size, patch);
-    const soft = propagateLabels(features, encoded.dim, firstPatchLabels, NUM_LABELS, { topK: s.topK, temperature: s.temperature, contextFrames: s.contextFrames });
+    const soft = propagateLabels(features, encoded.dim, firstPatchLabels, NUM_LABELS, {
+      topK: s.topK,
+      temperature: s.temperature,
+      contextFrames: s.contextFrames,
+    });
     const predicted = soft.map((p) => upsampleToPixelLabels(p, NUM_LABELS, grid, grid, patch));
     for (const id of new Set(Array.from(firstPatchLabels).filter((v) => v !== 0))) {
       const js: number[] = [];
@@ -98,8 +105,14 @@ export async function labelPropagationScores(encoder: EvalEncoder, tour: TourFra
   const fMean = mean(sequenceF);
   const names = ['background', 'A', 'B', 'C', 'D'];
   return {
-    jMean, fMean, jAndFMean: (jMean + fMean) / 2, sequences: sequenceJ.length, boundaryTolerancePx: tolerance,
-    perObject: Object.fromEntries([...perObject].sort((a, b) => a[0] - b[0]).map(([id, v]) => [names[id], { j: mean(v.j), f: mean(v.f), sequences: v.j.length }])),
+    jMean,
+    fMean,
+    jAndFMean: (jMean + fMean) / 2,
+    sequences: sequenceJ.length,
+    boundaryTolerancePx: tolerance,
+    perObject: Object.fromEntries(
+      [...perObject].sort((a, b) => a[0] - b[0]).map(([id, v]) => [names[id], { j: mean(v.j), f: mean(v.f), sequences: v.j.length }]),
+    ),
   };
 }
 
@@ -130,23 +143,33 @@ export function bestAssignment(score: number[][]): number[] {
   const used = new Array<boolean>(cols).fill(false);
   const search = (row: number, value: number) => {
     if (row === rows) {
-      if (value > bestValue) { bestValue = value; best = current.slice(); }
+      if (value > bestValue) {
+        bestValue = value;
+        best = current.slice();
+      }
       return;
     }
     current[row] = -1;
     search(row + 1, value);
     for (let c = 0; c < cols; c++) {
       if (used[c]) continue;
-      used[c] = true; current[row] = c;
+      used[c] = true;
+      current[row] = c;
       search(row + 1, value + score[row][c]);
-      used[c] = false; current[row] = -1;
+      used[c] = false;
+      current[row] = -1;
     }
   };
   search(0, 0);
   return best;
 }
 
-export async function doraTrackerScores(encoder: EvalEncoder, tour: TourFrames, s: TrackerSettings, progress?: EvalProgress): Promise<TrackerScores> {
+export async function doraTrackerScores(
+  encoder: EvalEncoder,
+  tour: TourFrames,
+  s: TrackerSettings,
+  progress?: EvalProgress,
+): Promise<TrackerScores> {
   if (!tour.synthetic) throw new Error(`${tour.video}: tracker scoring needs the ground truth of a synthetic walking tour`);
   const cfg = encoder.state.cfg.vit;
   const patch = cfg.patchSize;
@@ -162,7 +185,9 @@ export async function doraTrackerScores(encoder: EvalEncoder, tour: TourFrames, 
     const frames = Array.from({ length: f }, (_, j) => start + j * s.stride);
     const images = new Float32Array(f * 3 * size * size);
     frames.forEach((frame, j) => images.set(cropNormalised(tour, frame, box, size), j * 3 * size * size));
-    const truth = frames.map((frame) => patchMajorityLabels(cropGroundTruth(tour, fullGroundTruth(tour.synthetic!, frame), box, size), size, patch));
+    const truth = frames.map((frame) =>
+      patchMajorityLabels(cropGroundTruth(tour, fullGroundTruth(tour.synthetic!, frame), box, size), size, patch),
+    );
     const global = tf.tensor(images, [1, f, 3, size, size]);
     const globalFF = framesFirst(global);
     const teacher = teacherPass(encoder.state, globalFF);

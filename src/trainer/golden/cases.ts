@@ -28,10 +28,21 @@ export function loadGoldenCase(file: string): GoldenCase {
   const { metadata, tensors } = readSafetensors(file);
   const parse = (key: string): Record<string, unknown> => {
     if (metadata[key] === undefined) throw new Error(`${file}: metadata has no "${key}" entry (is this a golden case?)`);
-    try { return JSON.parse(metadata[key]) as Record<string, unknown>; } catch (e) { throw new Error(`${file}: metadata "${key}" is not JSON: ${(e as Error).message}`); }
+    try {
+      return JSON.parse(metadata[key]) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`${file}: metadata "${key}" is not JSON: ${(e as Error).message}`);
+    }
   };
   if (!metadata.kind) throw new Error(`${file}: metadata has no "kind" (is this a golden case?)`);
-  return { file, kind: metadata.kind, name: metadata.case ?? file, config: parse('config'), tolerance: parse('tolerance') as ToleranceSpec, tensors };
+  return {
+    file,
+    kind: metadata.kind,
+    name: metadata.case ?? file,
+    config: parse('config'),
+    tolerance: parse('tolerance') as ToleranceSpec,
+    tensors,
+  };
 }
 
 type Outputs = Map<string, Array32>;
@@ -62,19 +73,35 @@ function paramsWithPrefix(c: GoldenCase, prefix: string): Map<string, NamedArray
 
 function vitConfigFrom(cfg: Record<string, unknown>): VitConfig {
   return {
-    embedDim: num(cfg, 'embed_dim'), depth: num(cfg, 'depth'), numHeads: num(cfg, 'num_heads'), patchSize: num(cfg, 'patch_size'),
-    imgSize: num(cfg, 'img_size'), mlpRatio: num(cfg, 'mlp_ratio', 4), lnEps: num(cfg, 'ln_eps', 1e-6), qkvBias: cfg.qkv_bias !== false,
+    embedDim: num(cfg, 'embed_dim'),
+    depth: num(cfg, 'depth'),
+    numHeads: num(cfg, 'num_heads'),
+    patchSize: num(cfg, 'patch_size'),
+    imgSize: num(cfg, 'img_size'),
+    mlpRatio: num(cfg, 'mlp_ratio', 4),
+    lnEps: num(cfg, 'ln_eps', 1e-6),
+    qkvBias: cfg.qkv_bias !== false,
   };
 }
 
 function headConfigFrom(cfg: Record<string, unknown>, normLastLayer: boolean): Omit<DinoHeadConfig, 'inDim'> {
-  return { outDim: num(cfg, 'out_dim'), hiddenDim: num(cfg, 'head_hidden_dim'), bottleneckDim: num(cfg, 'head_bottleneck_dim'), nlayers: num(cfg, 'head_nlayers', 3), normLastLayer };
+  return {
+    outDim: num(cfg, 'out_dim'),
+    hiddenDim: num(cfg, 'head_hidden_dim'),
+    bottleneckDim: num(cfg, 'head_bottleneck_dim'),
+    nlayers: num(cfg, 'head_nlayers', 3),
+    normLastLayer,
+  };
 }
 
 /** tf.tidy for (async) functions that return plain arrays: every tensor made inside is released afterwards. */
 async function scoped<T>(fn: () => Promise<T>): Promise<T> {
   tf.engine().startScope();
-  try { return await fn(); } finally { tf.engine().endScope(); }
+  try {
+    return await fn();
+  } finally {
+    tf.engine().endScope();
+  }
 }
 
 /** Reads a tensor asynchronously (the webgpu backend cannot read synchronously in Node). */
@@ -92,11 +119,20 @@ function runVitForward(c: GoldenCase): Promise<Outputs> {
   const params = paramsWithPrefix(c, 'param.');
   return scoped(async () => {
     const tensors = new Map([...params].map(([n, a]) => [n, toTensor(a)]));
-    const get = (n: string) => { const t = tensors.get(n); if (!t) throw new Error(`${c.file}: missing param.${n}`); return t; };
+    const get = (n: string) => {
+      const t = tensors.get(n);
+      if (!t) throw new Error(`${c.file}: missing param.${n}`);
+      return t;
+    };
     const out = vitForward(toTensor(input(c, 'input.x')) as tf.Tensor4D, get, cfg, true);
     return readAll([
-      ['patch_embed', out.patchEmbed!], ['pos_embed_interp', out.posEmbed!],
-      ['cls', out.cls], ['tokens', out.tokens], ['attn', out.attn], ['q', out.q], ['k', out.k],
+      ['patch_embed', out.patchEmbed!],
+      ['pos_embed_interp', out.posEmbed!],
+      ['cls', out.cls],
+      ['tokens', out.tokens],
+      ['attn', out.attn],
+      ['q', out.q],
+      ['k', out.k],
       ...out.blockOutputs!.map((b, i) => [`blocks.${i}.out`, b] as [string, tf.Tensor]),
     ]);
   });
@@ -108,14 +144,22 @@ function runHeadForward(c: GoldenCase): Promise<Outputs> {
   return scoped(async () => {
     const tensors = new Map([...paramsWithPrefix(c, 'param.')].map(([n, a]) => [n, toTensor(a)]));
     const out = dinoHeadForward(toTensor(x) as tf.Tensor2D, (n) => tensors.get(n)!, head);
-    return readAll([['bottleneck', out.bottleneck], ['last_layer_weight', out.lastLayerWeight], ['out', out.out]]);
+    return readAll([
+      ['bottleneck', out.bottleneck],
+      ['last_layer_weight', out.lastLayerWeight],
+      ['out', out.out],
+    ]);
   });
 }
 
 async function runSinkhorn(c: GoldenCase): Promise<Outputs> {
   const logits = input(c, 'input.logits');
   const [b, n, k] = logits.shape;
-  const options = { variant: 'official' as const, iterations: num(c.config, 'num_iters_sk', 30), epsilon: num(c.config, 'epsilon_sk', 0.05) };
+  const options = {
+    variant: 'official' as const,
+    iterations: num(c.config, 'num_iters_sk', 30),
+    epsilon: num(c.config, 'epsilon_sk', 0.05),
+  };
   return new Map([['assignment', { data: sinkhornKnopp(logits.data as ArrayLike<number>, b, n, k, options), shape: [b, n, k] }]]);
 }
 
@@ -157,7 +201,12 @@ async function runMot(c: GoldenCase): Promise<Outputs> {
 
 function runDinoLoss(c: GoldenCase): Promise<Outputs> {
   const cfg = c.config;
-  const temps = teacherTempSchedule(num(cfg, 'warmup_teacher_temp'), num(cfg, 'teacher_temp'), num(cfg, 'warmup_teacher_temp_epochs'), num(cfg, 'nepochs'));
+  const temps = teacherTempSchedule(
+    num(cfg, 'warmup_teacher_temp'),
+    num(cfg, 'teacher_temp'),
+    num(cfg, 'warmup_teacher_temp_epochs'),
+    num(cfg, 'nepochs'),
+  );
   const teacherTemp = temps[num(cfg, 'epoch')];
   return scoped(async () => {
     const common = {
@@ -165,14 +214,17 @@ function runDinoLoss(c: GoldenCase): Promise<Outputs> {
       studentMasked: toTensor(input(c, 'input.student_masked')) as tf.Tensor4D,
       studentLocal: toTensor(input(c, 'input.student_local')) as tf.Tensor3D,
       center: toTensor(input(c, 'input.center')) as tf.Tensor2D,
-      teacherTemp, studentTemp: num(cfg, 'student_temp', 0.1),
+      teacherTemp,
+      studentTemp: num(cfg, 'student_temp', 0.1),
     };
     const official = doraLoss({ ...common, variant: 'official' });
     const clean = doraLoss({ ...common, variant: 'clean' });
     return readAll([
-      ['loss', official.loss], ['loss_clean', clean.loss],
+      ['loss', official.loss],
+      ['loss_clean', clean.loss],
       ['center', updatedCenter(common.center, common.teacherOut, num(cfg, 'center_momentum', 0.9))],
-      ['ce_masked', official.ceMasked], ['ce_local', official.ceLocal],
+      ['ce_masked', official.ceMasked],
+      ['ce_local', official.ceLocal],
     ]);
   });
 }
@@ -183,10 +235,26 @@ async function runSchedules(c: GoldenCase): Promise<Outputs> {
   const niter = num(cfg, 'niter_per_ep');
   const series = (data: Float64Array): Array32 => ({ data, shape: [data.length] });
   return new Map([
-    ['lr', series(cosineScheduler((num(cfg, 'lr') * num(cfg, 'batch_size_total')) / 256, num(cfg, 'min_lr'), epochs, niter, num(cfg, 'warmup_epochs')))],
+    [
+      'lr',
+      series(
+        cosineScheduler(
+          (num(cfg, 'lr') * num(cfg, 'batch_size_total')) / 256,
+          num(cfg, 'min_lr'),
+          epochs,
+          niter,
+          num(cfg, 'warmup_epochs'),
+        ),
+      ),
+    ],
     ['wd', series(cosineScheduler(num(cfg, 'weight_decay'), num(cfg, 'weight_decay_end'), epochs, niter))],
     ['momentum', series(cosineScheduler(num(cfg, 'momentum_teacher'), 1, epochs, niter))],
-    ['teacher_temp', series(teacherTempSchedule(num(cfg, 'warmup_teacher_temp'), num(cfg, 'teacher_temp'), num(cfg, 'warmup_teacher_temp_epochs'), epochs))],
+    [
+      'teacher_temp',
+      series(
+        teacherTempSchedule(num(cfg, 'warmup_teacher_temp'), num(cfg, 'teacher_temp'), num(cfg, 'warmup_teacher_temp_epochs'), epochs),
+      ),
+    ],
   ]);
 }
 
@@ -194,10 +262,13 @@ async function runTrainStep(c: GoldenCase): Promise<Outputs> {
   const cfg = c.config;
   const model: DoraModelConfig = { vit: vitConfigFrom(cfg), head: headConfigFrom(cfg, cfg.student_norm_last_layer === true) };
   const names = doraParamNames(model);
-  const toValues = (prefix: string) => new Map(names.map((n) => {
-    const a = input(c, `${prefix}${n}`);
-    return [n, { data: Float32Array.from(a.data as ArrayLike<number>), shape: a.shape }];
-  }));
+  const toValues = (prefix: string) =>
+    new Map(
+      names.map((n) => {
+        const a = input(c, `${prefix}${n}`);
+        return [n, { data: Float32Array.from(a.data as ArrayLike<number>), shape: a.shape }];
+      }),
+    );
   const state: DoraState = {
     cfg: model,
     student: makeParamMap(toValues('param.student.'), 'student'),
@@ -206,7 +277,8 @@ async function runTrainStep(c: GoldenCase): Promise<Outputs> {
     optimizer: createAdamWState(),
   };
   const adamStep = c.tensors.get('input.adam_step');
-  if (adamStep) { // an optimiser that has already taken `adam_step` steps
+  if (adamStep) {
+    // an optimiser that has already taken `adam_step` steps
     for (const n of names) {
       const m = c.tensors.get(`input.adam.exp_avg.${n}`);
       const v = c.tensors.get(`input.adam.exp_avg_sq.${n}`);
@@ -217,15 +289,34 @@ async function runTrainStep(c: GoldenCase): Promise<Outputs> {
     }
   }
   const epoch = num(cfg, 'epoch');
-  const temps = teacherTempSchedule(num(cfg, 'warmup_teacher_temp'), num(cfg, 'teacher_temp'), num(cfg, 'warmup_teacher_temp_epochs'), num(cfg, 'nepochs'));
+  const temps = teacherTempSchedule(
+    num(cfg, 'warmup_teacher_temp'),
+    num(cfg, 'teacher_temp'),
+    num(cfg, 'warmup_teacher_temp_epochs'),
+    num(cfg, 'nepochs'),
+  );
   const global = toTensor(input(c, 'input.global'));
   const local = toTensor(input(c, 'input.local'));
   const heads = Array.from(input(c, 'input.heads').data as ArrayLike<number>);
-  const step = await doraTrainStep(state, { global, local, heads }, {
-    epoch, lr: num(cfg, 'lr'), weightDecay: num(cfg, 'weight_decay'), momentum: num(cfg, 'momentum'), teacherTemp: temps[epoch],
-    freezeLastLayer: num(cfg, 'freeze_last_layer'), clipGrad: num(cfg, 'clip_grad'), studentTemp: num(cfg, 'student_temp', 0.1),
-    centerMomentum: num(cfg, 'center_momentum', 0.9), lossVariant: 'official', sinkhorn: OFFICIAL_SINKHORN, tracker: true,
-  }, { collect: true });
+  const step = await doraTrainStep(
+    state,
+    { global, local, heads },
+    {
+      epoch,
+      lr: num(cfg, 'lr'),
+      weightDecay: num(cfg, 'weight_decay'),
+      momentum: num(cfg, 'momentum'),
+      teacherTemp: temps[epoch],
+      freezeLastLayer: num(cfg, 'freeze_last_layer'),
+      clipGrad: num(cfg, 'clip_grad'),
+      studentTemp: num(cfg, 'student_temp', 0.1),
+      centerMomentum: num(cfg, 'center_momentum', 0.9),
+      lossVariant: 'official',
+      sinkhorn: OFFICIAL_SINKHORN,
+      tracker: true,
+    },
+    { collect: true },
+  );
   const [b, f] = global.shape;
   const [nl] = local.shape;
   const r = step.tracker!;

@@ -23,8 +23,18 @@ export function collectGoldenFiles(paths: string[]): string[] {
   const files: string[] = [];
   for (const p of paths) {
     let st;
-    try { st = statSync(p); } catch { throw new Error(`golden: ${p} does not exist`); }
-    if (st.isDirectory()) files.push(...readdirSync(p).filter((f) => f.endsWith('.safetensors')).sort().map((f) => join(p, f)));
+    try {
+      st = statSync(p);
+    } catch {
+      throw new Error(`golden: ${p} does not exist`);
+    }
+    if (st.isDirectory())
+      files.push(
+        ...readdirSync(p)
+          .filter((f) => f.endsWith('.safetensors'))
+          .sort()
+          .map((f) => join(p, f)),
+      );
     else files.push(p);
   }
   if (files.length === 0) throw new Error(`golden: no *.safetensors cases found in ${paths.join(', ')}`);
@@ -41,13 +51,25 @@ function checkCase(c: GoldenCase, actual: Map<string, { data: ArrayLike<number>;
     const name = fullName.slice('expected.'.length);
     const got = actual.get(name);
     if (!got) {
-      checks.push({ name: fullName, pass: false, scaledError: Infinity, relativeError: Infinity, detail: 'not produced by the implementation' });
+      checks.push({
+        name: fullName,
+        pass: false,
+        scaledError: Infinity,
+        relativeError: Infinity,
+        detail: 'not produced by the implementation',
+      });
       continue;
     }
     const exp = expected.data as ArrayLike<number>;
     const sizeOk = got.data.length === exp.length;
     if (!sizeOk) {
-      checks.push({ name: fullName, pass: false, scaledError: Infinity, relativeError: Infinity, detail: `shape [${got.shape}] vs expected [${expected.shape}]` });
+      checks.push({
+        name: fullName,
+        pass: false,
+        scaledError: Infinity,
+        relativeError: Infinity,
+        detail: `shape [${got.shape}] vs expected [${expected.shape}]`,
+      });
       continue;
     }
     const override = tol.per_tensor?.[fullName];
@@ -86,9 +108,16 @@ function checkCase(c: GoldenCase, actual: Map<string, { data: ArrayLike<number>;
           // Elements with an exactly-zero true gradient: a fresh AdamW step may move them by at most lr.
           const lr = Number(c.config.lr);
           let worst = 0;
-          for (let i = 0; i < exp.length; i++) if (excluded(i)) worst = Math.max(worst, Math.abs(got.data[i] - (before.data as ArrayLike<number>)[i]));
+          for (let i = 0; i < exp.length; i++)
+            if (excluded(i)) worst = Math.max(worst, Math.abs(got.data[i] - (before.data as ArrayLike<number>)[i]));
           const bound = lr * (1 + 1e-3) + 1e-7;
-          checks.push({ name: `${fullName} (excluded elements: |Δ| ≤ lr)`, pass: worst <= bound, scaledError: worst / bound, relativeError: worst, detail: `max|Δ| ${worst.toExponential(2)} vs lr ${lr}` });
+          checks.push({
+            name: `${fullName} (excluded elements: |Δ| ≤ lr)`,
+            pass: worst <= bound,
+            scaledError: worst / bound,
+            relativeError: worst,
+            detail: `max|Δ| ${worst.toExponential(2)} vs lr ${lr}`,
+          });
         }
       }
     }
@@ -106,15 +135,38 @@ export async function runGoldenCase(file: string): Promise<CaseResult> {
   }
   const runner = CASE_RUNNERS[c.kind];
   if (!runner) {
-    return { file, name: c.name, kind: c.kind, checks: [], pass: false, error: `unknown case kind "${c.kind}" (known: ${Object.keys(CASE_RUNNERS).join(', ')})`, seconds: 0 };
+    return {
+      file,
+      name: c.name,
+      kind: c.kind,
+      checks: [],
+      pass: false,
+      error: `unknown case kind "${c.kind}" (known: ${Object.keys(CASE_RUNNERS).join(', ')})`,
+      seconds: 0,
+    };
   }
   try {
     const outputs = await runner(c);
     if (tf.getBackend() === 'webgpu') assertNoGpuErrors();
     const checks = checkCase(c, outputs);
-    return { file, name: c.name, kind: c.kind, checks, pass: checks.length > 0 && checks.every((x) => x.pass), seconds: (Date.now() - started) / 1000 };
+    return {
+      file,
+      name: c.name,
+      kind: c.kind,
+      checks,
+      pass: checks.length > 0 && checks.every((x) => x.pass),
+      seconds: (Date.now() - started) / 1000,
+    };
   } catch (e) {
-    return { file, name: c.name, kind: c.kind, checks: [], pass: false, error: (e as Error).stack ?? String(e), seconds: (Date.now() - started) / 1000 };
+    return {
+      file,
+      name: c.name,
+      kind: c.kind,
+      checks: [],
+      pass: false,
+      error: (e as Error).stack ?? String(e),
+      seconds: (Date.now() - started) / 1000,
+    };
   }
 }
 

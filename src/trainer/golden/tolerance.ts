@@ -26,7 +26,10 @@ export interface TensorCheck {
   detail: string;
 }
 
-export interface Array32 { data: ArrayLike<number>; shape: number[] }
+export interface Array32 {
+  data: ArrayLike<number>;
+  shape: number[];
+}
 
 function maxAbs(values: ArrayLike<number>, include?: (i: number) => boolean): number {
   let m = 0;
@@ -35,9 +38,22 @@ function maxAbs(values: ArrayLike<number>, include?: (i: number) => boolean): nu
 }
 
 /** Scaled max-abs comparison; NaN anywhere in `actual` where expected is finite fails. */
-export function compareValues(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, include?: (i: number) => boolean): TensorCheck {
+export function compareValues(
+  name: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+  include?: (i: number) => boolean,
+): TensorCheck {
   if (actual.length !== expected.length) {
-    return { name, pass: false, scaledError: Infinity, relativeError: Infinity, detail: `size ${actual.length} ≠ expected ${expected.length}` };
+    return {
+      name,
+      pass: false,
+      scaledError: Infinity,
+      relativeError: Infinity,
+      detail: `size ${actual.length} ≠ expected ${expected.length}`,
+    };
   }
   let maxErr = 0;
   let worstIndex = -1;
@@ -45,18 +61,30 @@ export function compareValues(name: string, actual: ArrayLike<number>, expected:
     if (include && !include(i)) continue;
     const err = Math.abs(actual[i] - expected[i]);
     const e = Number.isNaN(err) ? (Number.isNaN(expected[i]) && Number.isNaN(actual[i]) ? 0 : Infinity) : err;
-    if (e > maxErr) { maxErr = e; worstIndex = i; }
+    if (e > maxErr) {
+      maxErr = e;
+      worstIndex = i;
+    }
   }
   const scale = maxAbs(expected, include);
   const bound = rtol * scale + atol;
   const scaledError = bound > 0 ? maxErr / bound : maxErr === 0 ? 0 : Infinity;
   return {
-    name, pass: maxErr <= bound, scaledError, relativeError: scale > 0 ? maxErr / scale : maxErr,
+    name,
+    pass: maxErr <= bound,
+    scaledError,
+    relativeError: scale > 0 ? maxErr / scale : maxErr,
     detail: `max|Δ| ${maxErr.toExponential(2)} (bound ${bound.toExponential(2)})${worstIndex >= 0 && maxErr > bound ? ` at flat index ${worstIndex}: ${actual[worstIndex]} vs ${expected[worstIndex]}` : ''}`,
   };
 }
 
-export function compareMask(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, margin: ArrayLike<number>, marginTol: number): TensorCheck {
+export function compareMask(
+  name: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  margin: ArrayLike<number>,
+  marginTol: number,
+): TensorCheck {
   let mismatches = 0;
   let compared = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -64,7 +92,13 @@ export function compareMask(name: string, actual: ArrayLike<number>, expected: A
     compared++;
     if ((actual[i] > 0.5 ? 1 : 0) !== (expected[i] > 0.5 ? 1 : 0)) mismatches++;
   }
-  return { name, pass: mismatches === 0 && actual.length === expected.length, scaledError: mismatches, relativeError: mismatches / Math.max(1, compared), detail: `${mismatches} of ${compared} decided patches differ (${expected.length - compared} within margin_tol ignored)` };
+  return {
+    name,
+    pass: mismatches === 0 && actual.length === expected.length,
+    scaledError: mismatches,
+    relativeError: mismatches / Math.max(1, compared),
+    detail: `${mismatches} of ${compared} decided patches differ (${expected.length - compared} within margin_tol ignored)`,
+  };
 }
 
 /** Elements of a tensor whose axis-0 index lies in [from, to). */
@@ -76,10 +110,20 @@ export function axis0Selector(shape: number[], range: [number, number]): (i: num
   };
 }
 
-export function compareUpdate(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, before: ArrayLike<number>, updateRtol: number, include?: (i: number) => boolean): TensorCheck {
+export function compareUpdate(
+  name: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  before: ArrayLike<number>,
+  updateRtol: number,
+  include?: (i: number) => boolean,
+): TensorCheck {
   const n = expected.length;
   const dA = new Float64Array(n);
   const dE = new Float64Array(n);
-  for (let i = 0; i < n; i++) { dA[i] = actual[i] - before[i]; dE[i] = expected[i] - before[i]; }
+  for (let i = 0; i < n; i++) {
+    dA[i] = actual[i] - before[i];
+    dE[i] = expected[i] - before[i];
+  }
   return compareValues(`${name} (update)`, dA, dE, updateRtol, 1e-7, include);
 }

@@ -20,7 +20,15 @@ export interface SafetensorsFile {
 }
 
 const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export class SafetensorsError extends Error {
@@ -63,21 +71,50 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
     const [begin, end] = info.data_offsets;
     const count = info.shape.reduce((a, b) => a * b, 1);
     if (end - begin !== count * bpe || dataStart + end > bytes.length) {
-      throw new SafetensorsError(file, `tensor ${name}: data_offsets [${begin}, ${end}] do not match shape [${info.shape}] ${info.dtype} or run past the end (truncated file?)`);
+      throw new SafetensorsError(
+        file,
+        `tensor ${name}: data_offsets [${begin}, ${end}] do not match shape [${info.shape}] ${info.dtype} or run past the end (truncated file?)`,
+      );
     }
     // Copy into an aligned buffer: the source offset need not be a multiple of the element size.
     const slice = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)); // a copy (Buffer#slice would share)
     const dv = new DataView(slice.buffer);
     let data: NamedArray['data'];
     switch (info.dtype) {
-      case 'F32': data = new Float32Array(slice.buffer); break;
-      case 'F64': data = new Float64Array(slice.buffer); break;
-      case 'F16': { const f = new Float32Array(count); for (let i = 0; i < count; i++) f[i] = halfToFloat(dv.getUint16(2 * i, true)); data = f; break; }
-      case 'I64': { const a = new Int32Array(count); for (let i = 0; i < count; i++) a[i] = Number(dv.getBigInt64(8 * i, true)); data = a; break; }
-      case 'I32': data = new Int32Array(slice.buffer); break;
-      case 'I16': { const a = new Int32Array(count); for (let i = 0; i < count; i++) a[i] = dv.getInt16(2 * i, true); data = a; break; }
-      case 'I8': data = Int32Array.from(new Int8Array(slice.buffer)); break;
-      case 'U8': case 'BOOL': data = new Uint8Array(slice.buffer); break;
+      case 'F32':
+        data = new Float32Array(slice.buffer);
+        break;
+      case 'F64':
+        data = new Float64Array(slice.buffer);
+        break;
+      case 'F16': {
+        const f = new Float32Array(count);
+        for (let i = 0; i < count; i++) f[i] = halfToFloat(dv.getUint16(2 * i, true));
+        data = f;
+        break;
+      }
+      case 'I64': {
+        const a = new Int32Array(count);
+        for (let i = 0; i < count; i++) a[i] = Number(dv.getBigInt64(8 * i, true));
+        data = a;
+        break;
+      }
+      case 'I32':
+        data = new Int32Array(slice.buffer);
+        break;
+      case 'I16': {
+        const a = new Int32Array(count);
+        for (let i = 0; i < count; i++) a[i] = dv.getInt16(2 * i, true);
+        data = a;
+        break;
+      }
+      case 'I8':
+        data = Int32Array.from(new Int8Array(slice.buffer));
+        break;
+      case 'U8':
+      case 'BOOL':
+        data = new Uint8Array(slice.buffer);
+        break;
     }
     tensors.set(name, { dtype: info.dtype, shape: info.shape, data });
   }
@@ -96,7 +133,10 @@ export interface TensorToWrite {
 }
 
 /** Serialises tensors in insertion order; metadata values must be strings (the format's rule). */
-export function serializeSafetensors(tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>, metadata: Record<string, string> = {}): Buffer {
+export function serializeSafetensors(
+  tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
+  metadata: Record<string, string> = {},
+): Buffer {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;

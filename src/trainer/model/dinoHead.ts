@@ -44,7 +44,11 @@ export function weightNormedLastLayer(get: ParamGetter): tf.Tensor2D {
   return tf.mul(get('last_layer.weight_g'), tf.div(v, rowNorm(v))) as tf.Tensor2D;
 }
 
-export interface DinoHeadOutput { bottleneck: tf.Tensor2D; lastLayerWeight: tf.Tensor2D; out: tf.Tensor2D }
+export interface DinoHeadOutput {
+  bottleneck: tf.Tensor2D;
+  lastLayerWeight: tf.Tensor2D;
+  out: tf.Tensor2D;
+}
 
 export function dinoHeadForward(x: tf.Tensor2D, get: ParamGetter, cfg: DinoHeadConfig): DinoHeadOutput {
   const prefixes = mlpLinearPrefixes(cfg);

@@ -8,10 +8,12 @@
  */
 const CUBIC_A = -0.75;
 
-function cubicNear(x: number): number { // |x| ≤ 1
+function cubicNear(x: number): number {
+  // |x| ≤ 1
   return ((CUBIC_A + 2) * x - (CUBIC_A + 3)) * x * x + 1;
 }
-function cubicFar(x: number): number { // 1 < |x| < 2
+function cubicFar(x: number): number {
+  // 1 < |x| < 2
   return ((CUBIC_A * x - 5 * CUBIC_A) * x + 8 * CUBIC_A) * x - 4 * CUBIC_A;
 }
 

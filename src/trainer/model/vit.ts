@@ -19,7 +19,16 @@ export interface VitConfig {
   qkvBias: boolean;
 }
 
-export const VIT_SMALL: VitConfig = { embedDim: 384, depth: 12, numHeads: 6, patchSize: 16, imgSize: 224, mlpRatio: 4, lnEps: 1e-6, qkvBias: true };
+export const VIT_SMALL: VitConfig = {
+  embedDim: 384,
+  depth: 12,
+  numHeads: 6,
+  patchSize: 16,
+  imgSize: 224,
+  mlpRatio: 4,
+  lnEps: 1e-6,
+  qkvBias: true,
+};
 export const VIT_TINY: VitConfig = { ...VIT_SMALL, embedDim: 192, numHeads: 3 };
 
 export interface VitOutput {
@@ -42,8 +51,20 @@ export interface VitOutput {
 export function vitParamNames(cfg: VitConfig): string[] {
   const names = ['cls_token', 'pos_embed', 'patch_embed.proj.weight', 'patch_embed.proj.bias'];
   for (let i = 0; i < cfg.depth; i++) {
-    for (const p of ['norm1.weight', 'norm1.bias', 'attn.qkv.weight', 'attn.qkv.bias', 'attn.proj.weight', 'attn.proj.bias',
-      'norm2.weight', 'norm2.bias', 'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias']) {
+    for (const p of [
+      'norm1.weight',
+      'norm1.bias',
+      'attn.qkv.weight',
+      'attn.qkv.bias',
+      'attn.proj.weight',
+      'attn.proj.bias',
+      'norm2.weight',
+      'norm2.bias',
+      'mlp.fc1.weight',
+      'mlp.fc1.bias',
+      'mlp.fc2.weight',
+      'mlp.fc2.bias',
+    ]) {
       if (!cfg.qkvBias && p === 'attn.qkv.bias') continue;
       names.push(`blocks.${i}.${p}`);
     }
@@ -60,10 +81,18 @@ export function vitParamShapes(cfg: VitConfig): Map<string, number[]> {
   for (const name of vitParamNames(cfg)) {
     const leaf = name.replace(/^blocks\.\d+\./, '');
     const shape: Record<string, number[]> = {
-      cls_token: [1, 1, d], pos_embed: [1, 1 + grid * grid, d],
-      'patch_embed.proj.weight': [d, 3, cfg.patchSize, cfg.patchSize], 'patch_embed.proj.bias': [d],
-      'attn.qkv.weight': [3 * d, d], 'attn.qkv.bias': [3 * d], 'attn.proj.weight': [d, d], 'attn.proj.bias': [d],
-      'mlp.fc1.weight': [hidden, d], 'mlp.fc1.bias': [hidden], 'mlp.fc2.weight': [d, hidden], 'mlp.fc2.bias': [d],
+      cls_token: [1, 1, d],
+      pos_embed: [1, 1 + grid * grid, d],
+      'patch_embed.proj.weight': [d, 3, cfg.patchSize, cfg.patchSize],
+      'patch_embed.proj.bias': [d],
+      'attn.qkv.weight': [3 * d, d],
+      'attn.qkv.bias': [3 * d],
+      'attn.proj.weight': [d, d],
+      'attn.proj.bias': [d],
+      'mlp.fc1.weight': [hidden, d],
+      'mlp.fc1.bias': [hidden],
+      'mlp.fc2.weight': [d, hidden],
+      'mlp.fc2.bias': [d],
     };
     shapes.set(name, shape[leaf] ?? [d]); // norm weights and biases are [D]
   }
@@ -123,7 +152,11 @@ export function interpolatePosEmbed(posEmbed: tf.Tensor, numPatches: number, img
 }
 
 /** One pre-norm transformer block; returns the residual stream and the block's attention, q and k. */
-export function transformerBlock(x: tf.Tensor3D, get: ParamGetter, cfg: VitConfig): { out: tf.Tensor3D; attn: tf.Tensor4D; q: tf.Tensor4D; k: tf.Tensor4D } {
+export function transformerBlock(
+  x: tf.Tensor3D,
+  get: ParamGetter,
+  cfg: VitConfig,
+): { out: tf.Tensor3D; attn: tf.Tensor4D; q: tf.Tensor4D; k: tf.Tensor4D } {
   const [b, t, d] = x.shape;
   const heads = cfg.numHeads;
   const headDim = d / heads;

@@ -31,14 +31,19 @@ export function createAdamWState(): AdamWState {
 export function disposeAdamWState(state: AdamWState): void {
   for (const v of state.expAvg.values()) v.dispose();
   for (const v of state.expAvgSq.values()) v.dispose();
-  state.step.clear(); state.expAvg.clear(); state.expAvgSq.clear();
+  state.step.clear();
+  state.expAvg.clear();
+  state.expAvgSq.clear();
 }
 
 /**
  * utils.clip_gradients: each tensor's gradient is scaled by clip/(‖g‖ + 1e-6) when that is < 1.
  * Returns the clipped gradients and the raw norms (in the given order, which callers keep as named_parameters order).
  */
-export async function clipGradientsPerTensor(grads: Map<string, tf.Tensor>, clip: number): Promise<{ clipped: Map<string, tf.Tensor>; norms: Map<string, number> }> {
+export async function clipGradientsPerTensor(
+  grads: Map<string, tf.Tensor>,
+  clip: number,
+): Promise<{ clipped: Map<string, tf.Tensor>; norms: Map<string, number> }> {
   const names = [...grads.keys()];
   const stacked = tf.tidy(() => tf.stack(names.map((n) => tf.sqrt(tf.sum(tf.square(grads.get(n)!))))));
   const normValues = await stacked.data(); // async: the webgpu backend cannot read synchronously in Node
@@ -69,7 +74,13 @@ export function cancelLastLayerGradients(grads: Map<string, tf.Tensor>, epoch: n
  * One torch.optim.AdamW step (torch 1.13): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
  * p ← p − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε). Tensors without a gradient are skipped entirely (no decay, no state).
  */
-export function adamwStep(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, state: AdamWState, lr: number, weightDecay: number): void {
+export function adamwStep(
+  params: Map<string, tf.Variable>,
+  grads: Map<string, tf.Tensor>,
+  state: AdamWState,
+  lr: number,
+  weightDecay: number,
+): void {
   for (const [name, grad] of grads) {
     const param = params.get(name);
     if (!param) throw new Error(`adamwStep: gradient for unknown parameter ${name}`);

@@ -15,7 +15,14 @@ export function linspace(start: number, stop: number, num: number): number[] {
 }
 
 /** utils.cosine_scheduler: one value per iteration, epochs × niterPerEpoch long. */
-export function cosineScheduler(base: number, final: number, epochs: number, niterPerEpoch: number, warmupEpochs = 0, startWarmupValue = 0): Float64Array {
+export function cosineScheduler(
+  base: number,
+  final: number,
+  epochs: number,
+  niterPerEpoch: number,
+  warmupEpochs = 0,
+  startWarmupValue = 0,
+): Float64Array {
   const total = epochs * niterPerEpoch;
   // Official warm-up epochs are integers; a fractional value (short demo runs) rounds to whole iterations.
   const warmupIters = Math.round(warmupEpochs * niterPerEpoch);
@@ -32,7 +39,10 @@ export function cosineScheduler(base: number, final: number, epochs: number, nit
 
 /** DINOLoss.teacher_temp_schedule: per EPOCH, linspace(warmup, final, warmupEpochs) then constant. */
 export function teacherTempSchedule(warmupTeacherTemp: number, teacherTemp: number, warmupEpochs: number, epochs: number): Float64Array {
-  const values = [...linspace(warmupTeacherTemp, teacherTemp, warmupEpochs), ...Array(Math.max(0, epochs - warmupEpochs)).fill(teacherTemp)];
+  const values = [
+    ...linspace(warmupTeacherTemp, teacherTemp, warmupEpochs),
+    ...Array(Math.max(0, epochs - warmupEpochs)).fill(teacherTemp),
+  ];
   return Float64Array.from(values);
 }
 

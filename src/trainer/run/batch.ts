@@ -56,7 +56,11 @@ export function stepRng(seed: number, purpose: 'augment' | 'heads', iteration: n
 export class BatchBuilder {
   private readonly augmenter: ClipAugmenter;
 
-  constructor(private readonly cache: FrameCache, data: DataConfig, private readonly seed: number) {
+  constructor(
+    private readonly cache: FrameCache,
+    data: DataConfig,
+    private readonly seed: number,
+  ) {
     this.augmenter = new ClipAugmenter(augmentConfigFor(data));
   }
 

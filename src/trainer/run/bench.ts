@@ -38,7 +38,8 @@ export interface BenchResult {
 }
 
 async function configFor(name: string): Promise<DoraConfig> {
-  if (isPresetName(name)) return resolveConfig({ preset: name as PresetName, data: { video: 'bench-has-no-video.mp4' } }, { file: `${name}.dora.json` });
+  if (isPresetName(name))
+    return resolveConfig({ preset: name as PresetName, data: { video: 'bench-has-no-video.mp4' } }, { file: `${name}.dora.json` });
   return loadConfigFile(resolve(name));
 }
 
@@ -54,9 +55,18 @@ export async function benchStep(options: BenchOptions): Promise<BenchResult> {
   const local = tf.tensor(random(d.localCrops * b * f * 3 * d.localSize ** 2), [d.localCrops, b, f, 3, d.localSize, d.localSize]);
   const state = createDoraState(modelConfigOf(config), () => rng.next());
   const hyper: DoraStepHyper = {
-    epoch: 1, lr: 1e-4, weightDecay: 0.04, momentum: 0.996, teacherTemp: config.training.teacherTemp, freezeLastLayer: config.training.freezeLastLayer,
-    clipGrad: config.training.clipGrad, studentTemp: config.training.studentTemp, centerMomentum: config.training.centerMomentum,
-    lossVariant: config.dora.loss, sinkhorn: config.dora.sinkhorn, tracker: config.dora.tracker,
+    epoch: 1,
+    lr: 1e-4,
+    weightDecay: 0.04,
+    momentum: 0.996,
+    teacherTemp: config.training.teacherTemp,
+    freezeLastLayer: config.training.freezeLastLayer,
+    clipGrad: config.training.clipGrad,
+    studentTemp: config.training.studentTemp,
+    centerMomentum: config.training.centerMomentum,
+    lossVariant: config.dora.loss,
+    sinkhorn: config.dora.sinkhorn,
+    tracker: config.dora.tracker,
   };
   const heads = () => rng.sample(config.dora.objects, config.model.numHeads);
   const microBatch = config.training.microBatch === 'auto' ? undefined : config.training.microBatch;
@@ -71,7 +81,9 @@ export async function benchStep(options: BenchOptions): Promise<BenchResult> {
     }
     let profile: BenchResult['profile'];
     if (options.profile) {
-      const info = await tf.profile(async () => { await step(); });
+      const info = await tf.profile(async () => {
+        await step();
+      });
       const byKernel = new Map<string, { ms: number; calls: number }>();
       for (const k of info.kernels) {
         const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
@@ -80,7 +92,9 @@ export async function benchStep(options: BenchOptions): Promise<BenchResult> {
         byKernel.set(k.name, e);
       }
       const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
-      profile = [...byKernel].sort((x, y) => y[1].ms - x[1].ms).slice(0, 15)
+      profile = [...byKernel]
+        .sort((x, y) => y[1].ms - x[1].ms)
+        .slice(0, 15)
         .map(([kernel, e]) => ({ kernel, seconds: +(e.ms / 1000).toFixed(3), calls: e.calls, share: +(e.ms / total).toFixed(3) }));
     }
     const sorted = [...times].sort((x, y) => x - y);
@@ -88,8 +102,13 @@ export async function benchStep(options: BenchOptions): Promise<BenchResult> {
     const k = config.dora.tracker ? config.dora.objects : 1;
     const images = b * f * (1 + k + d.localCrops);
     return {
-      bench: 'dora-step', backend: report.active, config: options.config, steps: times.length,
-      secPerStepMedian: +median.toFixed(3), secPerStepMin: +sorted[0].toFixed(3), imgPerSec: +(images / median).toFixed(2),
+      bench: 'dora-step',
+      backend: report.active,
+      config: options.config,
+      steps: times.length,
+      secPerStepMedian: +median.toFixed(3),
+      secPerStepMin: +sorted[0].toFixed(3),
+      imgPerSec: +(images / median).toFixed(2),
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       shapes: `${config.model.embedDim}/${config.model.depth}/${config.model.numHeads} p${config.model.patchSize}, B${b} F${f} k${k}, global ${d.globalSize}, ${d.localCrops}×${d.localSize}, out ${config.model.head.outDim}; ${describeBackend().kernelPatches.length} patched kernels`,
       ...(profile ? { profile } : {}),

@@ -48,13 +48,22 @@ export async function serializeState(state: DoraState): Promise<{ weights: Buffe
     optimizer.set(`step.${name}`, { shape: [], data: Int32Array.from([state.optimizer.step.get(name)!]), dtype: 'I64' });
   }
   return {
-    weights: serializeSafetensors(weights, { format: 'dora-studio checkpoint', student: 'student.<state_dict name>', teacher: 'teacher.<state_dict name>' }),
+    weights: serializeSafetensors(weights, {
+      format: 'dora-studio checkpoint',
+      student: 'student.<state_dict name>',
+      teacher: 'teacher.<state_dict name>',
+    }),
     optimizer: serializeSafetensors(optimizer, { format: 'dora-studio AdamW state (torch 1.13 names: exp_avg, exp_avg_sq, step)' }),
   };
 }
 
 /** Writes a complete checkpoint; returns the sidecar path. Data files first, the sidecar last. */
-export async function saveCheckpoint(runDir: string, state: DoraState, meta: CheckpointMeta, writeOptions: AtomicWriteOptions = {}): Promise<string> {
+export async function saveCheckpoint(
+  runDir: string,
+  state: DoraState,
+  meta: CheckpointMeta,
+  writeOptions: AtomicWriteOptions = {},
+): Promise<string> {
   const paths = checkpointPaths(runDir, meta.step);
   await mkdir(dirname(paths.sidecar), { recursive: true });
   const { weights, optimizer } = await serializeState(state);
@@ -98,20 +107,37 @@ export async function loadCheckpoint(sidecarPath: string, state: DoraState): Pro
   try {
     sidecar = JSON.parse(await readFile(sidecarPath, 'utf8'));
   } catch (e) {
-    throw new CheckpointError(sidecarPath, `cannot read the checkpoint sidecar (${(e as Error).message})`, 'Pass the .json sidecar of a complete checkpoint (checkpoints/step-NNNNNN.json).');
+    throw new CheckpointError(
+      sidecarPath,
+      `cannot read the checkpoint sidecar (${(e as Error).message})`,
+      'Pass the .json sidecar of a complete checkpoint (checkpoints/step-NNNNNN.json).',
+    );
   }
-  if (!isCheckpointSidecar(sidecar)) throw new CheckpointError(sidecarPath, 'is not a checkpoint sidecar', 'Pass the .json sidecar of a complete checkpoint (checkpoints/step-NNNNNN.json).');
+  if (!isCheckpointSidecar(sidecar))
+    throw new CheckpointError(
+      sidecarPath,
+      'is not a checkpoint sidecar',
+      'Pass the .json sidecar of a complete checkpoint (checkpoints/step-NNNNNN.json).',
+    );
   const dir = dirname(sidecarPath);
   const weightsBytes = await readFile(join(dir, sidecar.weightsFile));
   const optimBytes = await readFile(join(dir, sidecar.optimizerFile));
   if (sha256(weightsBytes) !== sidecar.weightsSha256 || sha256(optimBytes) !== sidecar.optimizerSha256) {
-    throw new CheckpointError(sidecarPath, 'checksum mismatch: the weights or optimiser file changed or is damaged', 'Resume from an earlier checkpoint of this run.');
+    throw new CheckpointError(
+      sidecarPath,
+      'checksum mismatch: the weights or optimiser file changed or is damaged',
+      'Resume from an earlier checkpoint of this run.',
+    );
   }
   const weights = parseSafetensors(weightsBytes, join(dir, sidecar.weightsFile)).tensors;
   const optim = parseSafetensors(optimBytes, join(dir, sidecar.optimizerFile)).tensors;
   const assign = (v: tf.Variable, name: string, data: ArrayLike<number> | undefined, shape: number[] | undefined) => {
     if (!data || !shape || shape.join(',') !== v.shape.join(',')) {
-      throw new CheckpointError(sidecarPath, `tensor ${name} is missing or has shape [${shape ?? '?'}] instead of [${v.shape}]`, 'The checkpoint was made with another model config; resume it with the config of its run (config.json in the run folder).');
+      throw new CheckpointError(
+        sidecarPath,
+        `tensor ${name} is missing or has shape [${shape ?? '?'}] instead of [${v.shape}]`,
+        'The checkpoint was made with another model config; resume it with the config of its run (config.json in the run folder).',
+      );
     }
     tf.tidy(() => v.assign(tf.tensor(Float32Array.from(data), shape)));
   };
@@ -125,12 +151,17 @@ export async function loadCheckpoint(sidecarPath: string, state: DoraState): Pro
   assign(state.center, sidecar.centerTensor, center?.data, center?.shape);
   for (const v of state.optimizer.expAvg.values()) v.dispose();
   for (const v of state.optimizer.expAvgSq.values()) v.dispose();
-  state.optimizer.expAvg.clear(); state.optimizer.expAvgSq.clear(); state.optimizer.step.clear();
+  state.optimizer.expAvg.clear();
+  state.optimizer.expAvgSq.clear();
+  state.optimizer.step.clear();
   for (const [key, t] of optim) {
     const m = /^(exp_avg|exp_avg_sq|step)\.(.+)$/.exec(key);
     if (!m) continue;
     const [, kind, name] = m;
-    if (kind === 'step') { state.optimizer.step.set(name, Number(t.data[0])); continue; }
+    if (kind === 'step') {
+      state.optimizer.step.set(name, Number(t.data[0]));
+      continue;
+    }
     const value = tf.tensor(Float32Array.from(t.data as ArrayLike<number>), t.shape);
     (kind === 'exp_avg' ? state.optimizer.expAvg : state.optimizer.expAvgSq).set(name, tf.variable(value, false));
     value.dispose();

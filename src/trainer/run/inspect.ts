@@ -40,7 +40,8 @@ export interface InspectResult {
 }
 
 export async function inspectCheckpoints(options: InspectOptions): Promise<InspectResult[]> {
-  if (options.checkpoints.length === 0) throw new TrainingError('inspect: no checkpoint given', 'Pass one or more checkpoint sidecars (checkpoints/step-NNNNNN.json).');
+  if (options.checkpoints.length === 0)
+    throw new TrainingError('inspect: no checkpoint given', 'Pass one or more checkpoint sidecars (checkpoints/step-NNNNNN.json).');
   const configs = await Promise.all(options.checkpoints.map((c) => loadRunConfig(runDirOfCheckpoint(c))));
   await initBackend(options.backend ?? 'wasm');
   const video = resolve(options.video ?? configs[0].data.video);
@@ -50,11 +51,19 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
   for (let i = 0; i < options.checkpoints.length; i++) {
     const config = configs[i];
     const sidecarPath = resolve(options.checkpoints[i]);
-    const plan = await planFrameCache(video, { shortSide: config.data.frameCache.shortSide, cacheRoot: config.data.frameCache.dir ?? options.cacheRoot, tools });
+    const plan = await planFrameCache(video, {
+      shortSide: config.data.frameCache.shortSide,
+      cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
+      tools,
+    });
     const cache = await buildFrameCache(plan, { tools });
     const span = (config.data.framesPerClip - 1) * config.data.stride;
     const start = Math.max(0, Math.min(options.clipStart ?? Math.floor((cache.frameCount - span) / 2), cache.frameCount - 1 - span));
-    if (start < 0 || start + span >= cache.frameCount) throw new TrainingError(`${video}: too short for one clip of ${config.data.framesPerClip} frames ${config.data.stride} apart`, 'Inspect on a longer video.');
+    if (start < 0 || start + span >= cache.frameCount)
+      throw new TrainingError(
+        `${video}: too short for one clip of ${config.data.framesPerClip} frames ${config.data.stride} apart`,
+        'Inspect on a longer video.',
+      );
     const clip = { start, frameIndices: clipFrameIndices(start, config.data.framesPerClip, config.data.stride) };
     const batch = new BatchBuilder(cache, config.data, config.training.seed).build([clip], 0, { augment: false });
     const state = createDoraState(modelConfigOf(config), () => 0.5);
@@ -68,7 +77,16 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
       tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
       const label = `${basename(dirname(dirname(sidecarPath)))}-step-${sidecar.step}`;
       const dir = join(options.outDir, label);
-      await writeSnapshot({ runDir: dirname(dirname(sidecarPath)), step: sidecar.step, epoch: sidecar.epoch, batch, tracker, heads, patchSize: config.model.patchSize, outDir: dir });
+      await writeSnapshot({
+        runDir: dirname(dirname(sidecarPath)),
+        step: sidecar.step,
+        epoch: sidecar.epoch,
+        batch,
+        tracker,
+        heads,
+        patchSize: config.model.patchSize,
+        outDir: dir,
+      });
       results.push({ checkpoint: sidecarPath, label, step: sidecar.step, dir });
     } finally {
       disposeDoraState(state);

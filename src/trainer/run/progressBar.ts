@@ -37,19 +37,33 @@ export class ProgressBar {
         const width = 24;
         const filled = total > 0 ? Math.round((width * m.done) / total) : 0;
         const bar = `[${'#'.repeat(filled)}${'.'.repeat(Math.max(0, width - filled))}]`;
-        if (m.phase === 'frame-cache') this.line(`caching frames ${bar} ${m.done}/${total || '?'} ${m.rate ? `${m.rate.toFixed(0)} fps` : ''} ETA ${clock(m.eta)}`);
-        else if (m.phase === 'training') this.line(`training ${bar} step ${m.done}/${total} loss ${this.lastLoss?.toFixed(4) ?? '-'} ${this.lastImgPerSec ? `${this.lastImgPerSec.toFixed(1)} img/s` : ''} ETA ${clock(m.eta)}`);
+        if (m.phase === 'frame-cache')
+          this.line(`caching frames ${bar} ${m.done}/${total || '?'} ${m.rate ? `${m.rate.toFixed(0)} fps` : ''} ETA ${clock(m.eta)}`);
+        else if (m.phase === 'training')
+          this.line(
+            `training ${bar} step ${m.done}/${total} loss ${this.lastLoss?.toFixed(4) ?? '-'} ${this.lastImgPerSec ? `${this.lastImgPerSec.toFixed(1)} img/s` : ''} ETA ${clock(m.eta)}`,
+          );
         break;
       }
       case 'metrics':
         this.lastLoss = m.record.loss;
         this.lastImgPerSec = m.record.imgPerSec;
-        if (!this.out.isTTY) this.print(`step ${m.record.step} epoch ${m.record.epoch} loss ${m.record.loss.toFixed(4)} lr ${m.record.lr.toExponential(2)} ${m.record.secPerStep.toFixed(2)} s/step ${m.record.imgPerSec.toFixed(1)} img/s`);
+        if (!this.out.isTTY)
+          this.print(
+            `step ${m.record.step} epoch ${m.record.epoch} loss ${m.record.loss.toFixed(4)} lr ${m.record.lr.toExponential(2)} ${m.record.secPerStep.toFixed(2)} s/step ${m.record.imgPerSec.toFixed(1)} img/s`,
+          );
         break;
-      case 'warning': this.print(`warning: ${m.message}${m.fix ? ` (${m.fix})` : ''}`); break;
-      case 'error': this.print(`error: ${m.message}${m.fix ? `\nfix: ${m.fix}` : ''}`); break;
-      case 'checkpoint-saved': if (!this.out.isTTY) this.print(`checkpoint ${m.path}`); break;
-      default: break;
+      case 'warning':
+        this.print(`warning: ${m.message}${m.fix ? ` (${m.fix})` : ''}`);
+        break;
+      case 'error':
+        this.print(`error: ${m.message}${m.fix ? `\nfix: ${m.fix}` : ''}`);
+        break;
+      case 'checkpoint-saved':
+        if (!this.out.isTTY) this.print(`checkpoint ${m.path}`);
+        break;
+      default:
+        break;
     }
   }
 

@@ -30,9 +30,17 @@ function bytesOf(a: Float32Array | Uint8Array): Uint8Array {
 }
 
 /** Rows of a [k, B, F, N] array that belong to clip b, as [k, F, N]. */
-function clipSlice<T extends Float32Array | Uint8Array>(all: T, k: number, b: number, f: number, n: number, clip: number, make: (len: number) => T): T {
+function clipSlice<T extends Float32Array | Uint8Array>(
+  all: T,
+  k: number,
+  b: number,
+  f: number,
+  n: number,
+  clip: number,
+  make: (len: number) => T,
+): T {
   const out = make(k * f * n);
-  for (let o = 0; o < k; o++) out.set(all.subarray(((o * b + clip) * f) * n, ((o * b + clip) * f + f) * n), o * f * n);
+  for (let o = 0; o < k; o++) out.set(all.subarray((o * b + clip) * f * n, ((o * b + clip) * f + f) * n), o * f * n);
   return out;
 }
 
@@ -72,8 +80,16 @@ export async function writeSnapshot(input: SnapshotInput): Promise<string> {
     });
   }
   const manifest: SnapshotManifest = {
-    formatVersion: RUN_DIR_FORMAT_VERSION, step, epoch: input.epoch, time: new Date().toISOString(),
-    imageSize: G, patchSize: input.patchSize, grid, framesPerClip: f, heads: input.heads, clips,
+    formatVersion: RUN_DIR_FORMAT_VERSION,
+    step,
+    epoch: input.epoch,
+    time: new Date().toISOString(),
+    imageSize: G,
+    patchSize: input.patchSize,
+    grid,
+    framesPerClip: f,
+    heads: input.heads,
+    clips,
   };
   await writeJsonAtomic(join(paths.tempDir, 'snapshot.json'), manifest);
   await rm(paths.dir, { recursive: true, force: true });

@@ -15,8 +15,14 @@ import { loadConfigFile, peakLr, resolveConfig, type DoraConfig } from '../../co
 import { repairJsonlTail } from '../../core/jsonl';
 import type { FinishReason, TrainerMessage } from '../../core/messages';
 import {
-  checkpointsToPrune, createRunDir, listCheckpoints, runPaths, RUN_DIR_FORMAT_VERSION,
-  type MetricsRecord, type RunEvent, type RunInfo,
+  checkpointsToPrune,
+  createRunDir,
+  listCheckpoints,
+  runPaths,
+  RUN_DIR_FORMAT_VERSION,
+  type MetricsRecord,
+  type RunEvent,
+  type RunInfo,
 } from '../../core/runDir';
 import { assertNoGpuErrors, initBackend, type BackendName, type BackendReport } from '../backend';
 import { ClipSampler } from '../data/clips';
@@ -61,7 +67,10 @@ export interface TrainResult {
 
 /** Thrown for problems the user must fix; `fix` says how. */
 export class TrainingError extends Error {
-  constructor(message: string, readonly fix?: string) {
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
     super(message);
     this.name = 'TrainingError';
   }
@@ -70,7 +79,16 @@ export class TrainingError extends Error {
 export function modelConfigOf(config: DoraConfig): DoraModelConfig {
   const m = config.model;
   return {
-    vit: { embedDim: m.embedDim, depth: m.depth, numHeads: m.numHeads, patchSize: m.patchSize, imgSize: config.data.globalSize, mlpRatio: m.mlpRatio, lnEps: 1e-6, qkvBias: m.qkvBias },
+    vit: {
+      embedDim: m.embedDim,
+      depth: m.depth,
+      numHeads: m.numHeads,
+      patchSize: m.patchSize,
+      imgSize: config.data.globalSize,
+      mlpRatio: m.mlpRatio,
+      lnEps: 1e-6,
+      qkvBias: m.qkvBias,
+    },
     head: { ...m.head },
   };
 }
@@ -92,12 +110,16 @@ export function buildRunSchedules(config: DoraConfig, itersPerEpoch: number): Tr
 export function isWasmOutOfMemory(error: unknown, backend: string): boolean {
   if (backend !== 'wasm') return false;
   const text = `${(error as Error)?.name ?? ''}: ${(error as Error)?.message ?? error}`;
-  return /memory access out of bounds|Aborted\(\)|Out of memory|Cannot enlarge memory|RangeError: (WebAssembly\.Memory|Array buffer allocation)|RuntimeError: (remainder by zero|divide by zero|unreachable)/i.test(text);
+  return /memory access out of bounds|Aborted\(\)|Out of memory|Cannot enlarge memory|RangeError: (WebAssembly\.Memory|Array buffer allocation)|RuntimeError: (remainder by zero|divide by zero|unreachable)/i.test(
+    text,
+  );
 }
 
 /** Bytes of the wasm backend's heap now (0 elsewhere): part of the out-of-memory message. */
 function wasmHeapBytes(): number {
-  const backend = tf.engine().backendNames().includes('wasm') ? (tf.engine().findBackend('wasm') as unknown as { wasm?: { HEAPU8?: Uint8Array } }) : undefined;
+  const backend = tf.engine().backendNames().includes('wasm')
+    ? (tf.engine().findBackend('wasm') as unknown as { wasm?: { HEAPU8?: Uint8Array } })
+    : undefined;
   return backend?.wasm?.HEAPU8?.buffer.byteLength ?? 0;
 }
 
@@ -108,17 +130,29 @@ function sha256(text: string): string {
 /** Keeps only the metrics records of steps ≤ `step` (atomic rewrite), so a resumed run never logs a step twice. */
 async function dropMetricsAfter(file: string, step: number): Promise<void> {
   let text: string;
-  try { text = await readFile(file, 'utf8'); } catch { return; }
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return;
+  }
   const lines = text.split('\n').filter((line) => {
     if (!line.trim()) return false;
-    try { return (JSON.parse(line) as { step?: number }).step! <= step; } catch { return false; }
+    try {
+      return (JSON.parse(line) as { step?: number }).step! <= step;
+    } catch {
+      return false;
+    }
   });
   await writeFileAtomic(file, lines.length ? `${lines.join('\n')}\n` : '');
 }
 
 async function latestCheckpoint(runDir: string): Promise<string> {
   const list = await listCheckpoints(runDir);
-  if (list.length === 0) throw new TrainingError(`${runDir}: no complete checkpoint to resume from`, 'Start a new run instead, or pass --resume with the sidecar of a checkpoint.');
+  if (list.length === 0)
+    throw new TrainingError(
+      `${runDir}: no complete checkpoint to resume from`,
+      'Start a new run instead, or pass --resume with the sidecar of a checkpoint.',
+    );
   return list[list.length - 1].sidecarFile;
 }
 
@@ -129,7 +163,10 @@ export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new TrainingError(`${file}: cannot read the run's resolved config (${(e as Error).message})`, 'Use a checkpoint inside its run folder (runs/<id>/checkpoints/step-NNNNNN.json): the folder holds config.json.');
+    throw new TrainingError(
+      `${file}: cannot read the run's resolved config (${(e as Error).message})`,
+      'Use a checkpoint inside its run folder (runs/<id>/checkpoints/step-NNNNNN.json): the folder holds config.json.',
+    );
   }
   const configFile = (raw as { configFile?: string }).configFile ?? file;
   return resolveConfig(stripResolvedFields(raw), { file: configFile });
@@ -153,14 +190,19 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   let runDir = options.runDir ? resolve(options.runDir) : undefined;
   if (resumeSidecar && resumeSidecar !== 'latest' && !runDir) runDir = dirname(dirname(resolve(resumeSidecar)));
   if (resumeSidecar === 'latest') {
-    if (!runDir) throw new TrainingError('--resume latest needs --run-dir', 'Pass the run folder to resume, e.g. --run-dir runs/20250101-120000-demo.');
+    if (!runDir)
+      throw new TrainingError(
+        '--resume latest needs --run-dir',
+        'Pass the run folder to resume, e.g. --run-dir runs/20250101-120000-demo.',
+      );
     resumeSidecar = await latestCheckpoint(runDir);
   }
   let config: DoraConfig;
   if (resumeSidecar) {
     config = await loadRunConfig(runDir!);
   } else {
-    if (!options.configPath) throw new TrainingError('no config file given', 'Pass a *.dora.json file (create one with `dora init <preset>`).');
+    if (!options.configPath)
+      throw new TrainingError('no config file given', 'Pass a *.dora.json file (create one with `dora init <preset>`).');
     config = await loadConfigFile(resolve(options.configPath));
   }
   if (!runDir) runDir = (await createRunDir(config.runtime.runsDir, config.name)).dir;
@@ -174,19 +216,35 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     await writeJsonAtomic(paths.config, config);
   }
   const configSha = sha256(await readFile(paths.config, 'utf8'));
-  const log = async (line: string) => { await appendFile(paths.log, `${new Date().toISOString()} ${line}\n`); };
+  const log = async (line: string) => {
+    await appendFile(paths.log, `${new Date().toISOString()} ${line}\n`);
+  };
   let lastStep = 0;
   const event = async (e: Record<string, unknown> & { type: RunEvent['type'] }) => {
     await appendJsonLine(paths.events, { ...e, time: new Date().toISOString(), step: lastStep });
   };
   const info: RunInfo = {
-    formatVersion: RUN_DIR_FORMAT_VERSION, id: runDir.split(/[\\/]/).pop()!, name: config.name, created: new Date().toISOString(),
-    configFile: config.configFile, preset: config.preset, statusHint: 'starting', totalSteps: null, stepsPerEpoch: null, backend: null,
-    pid: process.pid, hostname: hostname(), heartbeat: new Date().toISOString(),
+    formatVersion: RUN_DIR_FORMAT_VERSION,
+    id: runDir.split(/[\\/]/).pop()!,
+    name: config.name,
+    created: new Date().toISOString(),
+    configFile: config.configFile,
+    preset: config.preset,
+    statusHint: 'starting',
+    totalSteps: null,
+    stepsPerEpoch: null,
+    backend: null,
+    pid: process.pid,
+    hostname: hostname(),
+    heartbeat: new Date().toISOString(),
     versions: { doraStudio: DORA_STUDIO_VERSION, node: process.version, tfjs: tf.version.tfjs },
   };
   if (resumeSidecar) {
-    try { Object.assign(info, { created: (JSON.parse(await readFile(paths.info, 'utf8')) as RunInfo).created }); } catch { /* keep now */ }
+    try {
+      Object.assign(info, { created: (JSON.parse(await readFile(paths.info, 'utf8')) as RunInfo).created });
+    } catch {
+      /* keep now */
+    }
   }
   const writeInfo = () => writeJsonAtomic(paths.info, { ...info, heartbeat: new Date().toISOString() });
   await writeInfo();
@@ -206,14 +264,30 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     // ---- frames ------------------------------------------------------------------------------
     emit({ type: 'progress', phase: 'frame-cache', done: 0, total: null, message: `Preparing ${config.data.video}` });
     const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });
-    const plan = await planFrameCache(config.data.video, { shortSide: config.data.frameCache.shortSide, cacheRoot: config.data.frameCache.dir ?? options.cacheRoot, tools });
+    const plan = await planFrameCache(config.data.video, {
+      shortSide: config.data.frameCache.shortSide,
+      cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
+      tools,
+    });
     await log(plan.summary);
     if (!plan.alreadyComplete && plan.freeBytes !== null && plan.freeBytes < plan.estimatedBytes - plan.completedFrames * plan.frameBytes) {
-      throw new TrainingError(`${plan.summary}: not enough free disk space`, 'Free disk space, lower data.frameCache.shortSide, or point data.frameCache.dir at a larger disk.');
+      throw new TrainingError(
+        `${plan.summary}: not enough free disk space`,
+        'Free disk space, lower data.frameCache.shortSide, or point data.frameCache.dir at a larger disk.',
+      );
     }
     cache = await buildFrameCache(plan, {
-      tools, signal: options.signal,
-      onProgress: (p) => emit({ type: 'progress', phase: 'frame-cache', done: p.framesDone, total: p.totalFrames, rate: p.framesPerSecond, eta: Number.isFinite(p.etaSeconds) ? p.etaSeconds : undefined }),
+      tools,
+      signal: options.signal,
+      onProgress: (p) =>
+        emit({
+          type: 'progress',
+          phase: 'frame-cache',
+          done: p.framesDone,
+          total: p.totalFrames,
+          rate: p.framesPerSecond,
+          eta: Number.isFinite(p.etaSeconds) ? p.etaSeconds : undefined,
+        }),
     });
     if (options.signal?.aborted) return await finish('stopped', 'stopped while building the frame cache');
     let endFrame = cache.frameCount;
@@ -229,9 +303,20 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     if (config.data.maxFrames !== undefined) endFrame = Math.min(endFrame, startFrame + config.data.maxFrames);
     let sampler: ClipSampler;
     try {
-      sampler = new ClipSampler({ totalFrames: cache.frameCount, framesPerClip: config.data.framesPerClip, stride: config.data.stride, batchClips: config.training.batchClips, seed: config.training.seed, startFrame, endFrame });
+      sampler = new ClipSampler({
+        totalFrames: cache.frameCount,
+        framesPerClip: config.data.framesPerClip,
+        stride: config.data.stride,
+        batchClips: config.training.batchClips,
+        seed: config.training.seed,
+        startFrame,
+        endFrame,
+      });
     } catch (e) {
-      throw new TrainingError(`${config.data.video}: ${(e as Error).message}`, 'Use a longer video, or lower data.stride / data.framesPerClip / training.batchClips in the config.');
+      throw new TrainingError(
+        `${config.data.video}: ${(e as Error).message}`,
+        'Use a longer video, or lower data.stride / data.framesPerClip / training.batchClips in the config.',
+      );
     }
     const itersPerEpoch = sampler.stepsPerEpoch;
     const totalIters = itersPerEpoch * config.training.epochs;
@@ -249,9 +334,16 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     let iteration = 0;
     if (resumeSidecar) {
       const sidecar = await loadCheckpoint(resumeSidecar, state);
-      if (sidecar.configSha256 !== configSha) emit({ type: 'warning', message: `${runDir}/config.json changed since ${resumeSidecar} was written; resuming with the current file.` });
+      if (sidecar.configSha256 !== configSha)
+        emit({
+          type: 'warning',
+          message: `${runDir}/config.json changed since ${resumeSidecar} was written; resuming with the current file.`,
+        });
       if (sidecar.schedule.itersPerEpoch !== itersPerEpoch) {
-        throw new TrainingError(`${resumeSidecar}: the run had ${sidecar.schedule.itersPerEpoch} steps per epoch, the video now gives ${itersPerEpoch}`, 'The video or its frame cache changed; start a new run.');
+        throw new TrainingError(
+          `${resumeSidecar}: the run had ${sidecar.schedule.itersPerEpoch} steps per epoch, the video now gives ${itersPerEpoch}`,
+          'The video or its frame cache changed; start a new run.',
+        );
       }
       iteration = sidecar.schedule.iteration;
       lastStep = iteration;
@@ -260,7 +352,9 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       await log(`resumed from ${resumeSidecar} at step ${iteration}`);
     } else {
       await event({ type: 'started', pid: process.pid });
-      await log(`started ${config.name}: ${totalIters} steps (${config.training.epochs} epochs × ${itersPerEpoch}), frames [${startFrame}, ${endFrame}) of ${config.data.video}`);
+      await log(
+        `started ${config.name}: ${totalIters} steps (${config.training.epochs} epochs × ${itersPerEpoch}), frames [${startFrame}, ${endFrame}) of ${config.data.video}`,
+      );
     }
 
     // ---- loop ----------------------------------------------------------------------------------
@@ -278,7 +372,9 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       let sidecar: string;
       try {
         sidecar = await saveCheckpoint(runDir!, state, {
-          step: iteration, epoch, configSha256: configSha,
+          step: iteration,
+          epoch,
+          configSha256: configSha,
           rng: { algorithm: 'dora-studio per-iteration streams (seed, iteration)', state: { seed: config.training.seed, iteration } },
           schedule: { iteration, itersPerEpoch, totalIters },
         });
@@ -287,12 +383,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         const last = lastCheckpointStep > 0 ? `step ${lastCheckpointStep}` : 'none yet';
         throw new TrainingError(
           `could not write the checkpoint of step ${iteration} in ${paths.checkpointsDir}: ${code === 'ENOSPC' ? 'the disk is full' : (e as Error).message}; nothing partial was left behind (last complete checkpoint: ${last})`,
-          'Free disk space (or lower runtime.keepCheckpoints), then resume with --resume latest.');
+          'Free disk space (or lower runtime.keepCheckpoints), then resume with --resume latest.',
+        );
       }
       lastCheckpointStep = iteration;
       await event({ type: 'checkpoint', file: sidecar });
       emit({ type: 'checkpoint-saved', step: iteration, path: sidecar });
-      for (const old of checkpointsToPrune(await listCheckpoints(runDir!), config.runtime.keepCheckpoints)) await deleteCheckpoint(old.sidecarFile, old.sidecar);
+      for (const old of checkpointsToPrune(await listCheckpoints(runDir!), config.runtime.keepCheckpoints))
+        await deleteCheckpoint(old.sidecarFile, old.sidecar);
     };
 
     while (iteration < stopAt) {
@@ -301,19 +399,40 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       const clips = sampler.batch(epoch, iteration % itersPerEpoch);
       const t0 = Date.now();
       const hostBatch = builder.build(clips, iteration);
-      const heads = config.dora.tracker ? stepRng(config.training.seed, 'heads', iteration).sample(config.dora.objects, config.model.numHeads) : [];
+      const heads = config.dora.tracker
+        ? stepRng(config.training.seed, 'heads', iteration).sample(config.dora.objects, config.model.numHeads)
+        : [];
       const hyper: DoraStepHyper = {
-        epoch, lr: schedules.lr[iteration], weightDecay: schedules.wd[iteration], momentum: schedules.momentum[iteration],
-        teacherTemp: schedules.teacherTemp[epoch], freezeLastLayer: config.training.freezeLastLayer, clipGrad: config.training.clipGrad,
-        studentTemp: config.training.studentTemp, centerMomentum: config.training.centerMomentum, lossVariant: config.dora.loss,
-        sinkhorn: config.dora.sinkhorn, tracker: config.dora.tracker,
+        epoch,
+        lr: schedules.lr[iteration],
+        weightDecay: schedules.wd[iteration],
+        momentum: schedules.momentum[iteration],
+        teacherTemp: schedules.teacherTemp[epoch],
+        freezeLastLayer: config.training.freezeLastLayer,
+        clipGrad: config.training.clipGrad,
+        studentTemp: config.training.studentTemp,
+        centerMomentum: config.training.centerMomentum,
+        lossVariant: config.dora.loss,
+        sinkhorn: config.dora.sinkhorn,
+        tracker: config.dora.tracker,
       };
-      const snapshotDue = config.dora.tracker && ((iteration + 1) % (options.snapshotEvery ?? config.runtime.snapshotEvery) === 0 || iteration === 0);
+      const snapshotDue =
+        config.dora.tracker && ((iteration + 1) % (options.snapshotEvery ?? config.runtime.snapshotEvery) === 0 || iteration === 0);
       const global = tf.tensor(hostBatch.global, [hostBatch.batch, hostBatch.frames, 3, hostBatch.globalSize, hostBatch.globalSize]);
-      const local = tf.tensor(hostBatch.local, [hostBatch.localCrops, hostBatch.batch, hostBatch.frames, 3, hostBatch.localSize, hostBatch.localSize]);
+      const local = tf.tensor(hostBatch.local, [
+        hostBatch.localCrops,
+        hostBatch.batch,
+        hostBatch.frames,
+        3,
+        hostBatch.localSize,
+        hostBatch.localSize,
+      ]);
       let outcome;
       try {
-        outcome = await doraTrainStep(state, { global, local, heads }, hyper, { collect: snapshotDue, microBatch: config.training.microBatch === 'auto' ? undefined : config.training.microBatch });
+        outcome = await doraTrainStep(state, { global, local, heads }, hyper, {
+          collect: snapshotDue,
+          microBatch: config.training.microBatch === 'auto' ? undefined : config.training.microBatch,
+        });
       } finally {
         tf.dispose([global, local]);
       }
@@ -323,19 +442,45 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       const secPerStep = (Date.now() - t0) / 1000;
       const gradNorm = Math.sqrt([...outcome.gradNorms.values()].reduce((s, x) => s + x * x, 0));
       const record: MetricsRecord = {
-        step: iteration, epoch, time: new Date().toISOString(), loss: outcome.loss, lr: hyper.lr, wd: hyper.weightDecay,
-        momentum: hyper.momentum, teacherTemp: hyper.teacherTemp, imgPerSec: imagesPerStep / secPerStep, secPerStep, gradNorm,
-        lossMasked: outcome.parts.lossMasked, lossLocal: outcome.parts.lossLocal,
-        teacherEntropy: outcome.parts.teacherEntropy, teacherBatchEntropy: outcome.parts.teacherBatchEntropy,
+        step: iteration,
+        epoch,
+        time: new Date().toISOString(),
+        loss: outcome.loss,
+        lr: hyper.lr,
+        wd: hyper.weightDecay,
+        momentum: hyper.momentum,
+        teacherTemp: hyper.teacherTemp,
+        imgPerSec: imagesPerStep / secPerStep,
+        secPerStep,
+        gradNorm,
+        lossMasked: outcome.parts.lossMasked,
+        lossLocal: outcome.parts.lossLocal,
+        teacherEntropy: outcome.parts.teacherEntropy,
+        teacherBatchEntropy: outcome.parts.teacherBatchEntropy,
       };
       if (iteration % config.runtime.logEvery === 0 || iteration === stopAt || iteration === 1) {
         await appendJsonLine(paths.metrics, record);
         emit({ type: 'metrics', record });
       }
       const rate = (iteration - firstIteration) / Math.max(1e-3, (Date.now() - started) / 1000);
-      emit({ type: 'progress', phase: 'training', done: iteration, total: totalIters, rate, eta: (stopAt - iteration) / Math.max(rate, 1e-9) });
+      emit({
+        type: 'progress',
+        phase: 'training',
+        done: iteration,
+        total: totalIters,
+        rate,
+        eta: (stopAt - iteration) / Math.max(rate, 1e-9),
+      });
       if (snapshotDue && outcome.tracker) {
-        const dir = await writeSnapshot({ runDir, step: iteration, epoch, batch: hostBatch, tracker: outcome.tracker, heads, patchSize: config.model.patchSize });
+        const dir = await writeSnapshot({
+          runDir,
+          step: iteration,
+          epoch,
+          batch: hostBatch,
+          tracker: outcome.tracker,
+          heads,
+          patchSize: config.model.patchSize,
+        });
         await event({ type: 'snapshot', dir });
         emit({ type: 'snapshot-ready', step: iteration, path: dir });
       }
@@ -350,7 +495,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     let message = e.message;
     let fix = (error as TrainingError).fix;
     if (error instanceof NonFiniteLossError) {
-      fix = 'Lower training.lr, keep training.clipGrad at 3, or try dora.sinkhorn.variant "log-domain"; the last good checkpoint is kept and can be resumed.';
+      fix =
+        'Lower training.lr, keep training.clipGrad at 3, or try dora.sinkhorn.variant "log-domain"; the last good checkpoint is kept and can be resumed.';
     } else if (isWasmOutOfMemory(error, activeBackend)) {
       message = `the wasm backend ran out of memory (heap ${(wasmHeapBytes() / 2 ** 30).toFixed(2)} GiB; its cap is 4 GiB) during a step of ${config.training.batchClips} clips × ${config.data.framesPerClip} frames at ${config.data.globalSize} px (${e.message})`;
       fix = `Set training.microBatch to a smaller number of clips (e.g. ${Math.max(1, Math.floor(config.training.batchClips / 4))}), lower data.globalSize or data.localCrops, or use a GPU backend.`;

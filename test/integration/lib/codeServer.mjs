@@ -23,39 +23,72 @@ export function freePort() {
 
 /** Environment that keeps code-server's ~/.config, ~/.local/share and vscode-*.sock files in `work`. */
 function isolatedEnv(work, extra) {
-  return { ...process.env, XDG_DATA_HOME: join(work, 'xdg', 'data'), XDG_CONFIG_HOME: join(work, 'xdg', 'config'), TMPDIR: join(work, 'tmp'), ...extra };
+  return {
+    ...process.env,
+    XDG_DATA_HOME: join(work, 'xdg', 'data'),
+    XDG_CONFIG_HOME: join(work, 'xdg', 'config'),
+    TMPDIR: join(work, 'tmp'),
+    ...extra,
+  };
 }
 
 export function installVsix(bin, work, extensionsDir, vsix) {
   mkdirSync(join(work, 'tmp'), { recursive: true });
-  return execFileSync(bin, ['--extensions-dir', extensionsDir, '--user-data-dir', join(work, 'ud'), '--install-extension', vsix], { env: isolatedEnv(work, {}), encoding: 'utf8' });
+  return execFileSync(bin, ['--extensions-dir', extensionsDir, '--user-data-dir', join(work, 'ud'), '--install-extension', vsix], {
+    env: isolatedEnv(work, {}),
+    encoding: 'utf8',
+  });
 }
 
 export async function startCodeServer({ bin, work, extensionsDir, env = {}, folder }) {
   for (const d of ['ud/User', 'tmp', 'xdg']) mkdirSync(join(work, d), { recursive: true });
-  writeFileSync(join(work, 'ud', 'User', 'settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none',
-    'extensions.autoCheckUpdates': false,
-    'extensions.autoUpdate': false,
-    'telemetry.telemetryLevel': 'off',
-    'workbench.tips.enabled': false,
-    'security.workspace.trust.enabled': false,
-    'window.commandCenter': false,
-    'git.enabled': false,
-    'git.openRepositoryInParentFolders': 'never',
-  }));
+  writeFileSync(
+    join(work, 'ud', 'User', 'settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'telemetry.telemetryLevel': 'off',
+      'workbench.tips.enabled': false,
+      'security.workspace.trust.enabled': false,
+      'window.commandCenter': false,
+      'git.enabled': false,
+      'git.openRepositoryInParentFolders': 'never',
+    }),
+  );
   const port = await freePort();
   const log = join(work, `code-server-${port}.log`);
   const out = openSync(log, 'w');
-  const child = spawn(bin, ['--config', join(work, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--user-data-dir', join(work, 'ud'), '--extensions-dir', extensionsDir, folder], { env: isolatedEnv(work, env), stdio: ['ignore', out, out] });
+  const child = spawn(
+    bin,
+    [
+      '--config',
+      join(work, 'config.yaml'),
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--user-data-dir',
+      join(work, 'ud'),
+      '--extensions-dir',
+      extensionsDir,
+      folder,
+    ],
+    { env: isolatedEnv(work, env), stdio: ['ignore', out, out] },
+  );
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch { /* not up yet */ }
-    if (child.exitCode !== null) throw new Error(`code-server exited with code ${child.exitCode}; see ${log}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+    } catch {
+      /* not up yet */
+    }
+    if (child.exitCode !== null)
+      throw new Error(`code-server exited with code ${child.exitCode}; see ${log}:\n${readFileSync(log, 'utf8').slice(-2000)}`);
     if (Date.now() > deadline) throw new Error(`code-server did not answer /healthz within 30 s; see ${log}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -75,8 +108,20 @@ export async function startCodeServer({ bin, work, extensionsDir, env = {}, fold
 }
 
 export async function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }
 
 /** The workbench URL: a folder, plus the URL payload that loads an extension in development mode (and its tests). */
@@ -143,7 +188,12 @@ export async function runPaletteCommand(page, title) {
   await new Promise((r) => setTimeout(r, 200));
   await page.waitForSelector(focused, { timeout: 5_000 });
   await page.keyboard.press('Enter');
-  await page.waitForSelector(`.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*="${title}"]`, { state: 'detached', timeout: 10_000 }).catch(() => undefined);
+  await page
+    .waitForSelector(`.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*="${title}"]`, {
+      state: 'detached',
+      timeout: 10_000,
+    })
+    .catch(() => undefined);
 }
 
 /** Waits for a quick pick row containing `text`, then picks it. */
@@ -161,7 +211,9 @@ export async function waitForWebviewFrame(page, selector, timeoutMs = 60_000) {
     for (const frame of page.frames()) {
       try {
         if (await frame.$(selector)) return frame;
-      } catch { /* frame navigated away */ }
+      } catch {
+        /* frame navigated away */
+      }
     }
     if (Date.now() > deadline) throw new Error(`no webview matched ${selector} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));

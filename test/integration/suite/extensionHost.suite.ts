@@ -13,7 +13,12 @@ import type { CheckpointNode, ConfigNode, RunNode, RunsTreeNode } from '../../..
 const EXTENSION_ID = 'dora-studio.dora-studio';
 const FIXTURE_RUN = '20261126-114909-demo';
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 45_000, everyMs = 100): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 45_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -140,11 +145,15 @@ export function registerSuite(): void {
       const session = api.compares.session;
       assert.ok(session, 'compare panel is open');
       assert.deepEqual([...session.checkpoints], sidecars);
-      await waitFor('the compare webview to post ready', () => session.currentState().checkpoints.length === 2, 30_000).catch(async (error: Error) => {
-        console.log('[screenshot] compare-not-ready');
-        await new Promise((r) => setTimeout(r, 1500));
-        throw new Error(`${error.message}; compare tab active: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label}; messages from compare webviews: ${api.compares.messagesReceived}; visible: ${api.compares.isVisible()}`);
-      });
+      await waitFor('the compare webview to post ready', () => session.currentState().checkpoints.length === 2, 30_000).catch(
+        async (error: Error) => {
+          console.log('[screenshot] compare-not-ready');
+          await new Promise((r) => setTimeout(r, 1500));
+          throw new Error(
+            `${error.message}; compare tab active: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label}; messages from compare webviews: ${api.compares.messagesReceived}; visible: ${api.compares.isVisible()}`,
+          );
+        },
+      );
       await session.whenSettled();
       const state = session.currentState();
       for (const c of state.checkpoints) assert.ok(c.inspection, `inspection of ${c.label}: ${c.inspectionError}`);
@@ -155,10 +164,16 @@ export function registerSuite(): void {
       const run = (await runNodes(api)).find((n) => n.dir === demoRunDir)!;
       const [newest] = (await api.runsTree.getChildren(run)) as CheckpointNode[];
       assert.match(newest.tooltip ?? '', /Not evaluated yet/);
-      const outcomes = (await vscode.commands.executeCommand('dora.evaluateCheckpoint', newest, { jobs: [{ suite: 'knn', dataset: 'synthetic' }, { suite: 'attention' }], quiet: true })) as Array<{ reason: string; error?: string; results: Array<{ suite: string; cached: boolean }> }>;
+      const outcomes = (await vscode.commands.executeCommand('dora.evaluateCheckpoint', newest, {
+        jobs: [{ suite: 'knn', dataset: 'synthetic' }, { suite: 'attention' }],
+        quiet: true,
+      })) as Array<{ reason: string; error?: string; results: Array<{ suite: string; cached: boolean }> }>;
       assert.equal(outcomes.length, 1);
       assert.equal(outcomes[0].reason, 'completed', outcomes[0].error);
-      assert.deepEqual(outcomes[0].results.map((r) => r.suite), ['knn', 'attention']);
+      assert.deepEqual(
+        outcomes[0].results.map((r) => r.suite),
+        ['knn', 'attention'],
+      );
       const evalFile = newest.sidecarFile.replace(/\.json$/, '.eval.json');
       assert.ok(existsSync(evalFile), `${evalFile} written`);
       assert.ok(existsSync(newest.sidecarFile.replace(/\.json$/, '.attention/manifest.json')));
@@ -173,11 +188,17 @@ export function registerSuite(): void {
       await new Promise((r) => setTimeout(r, 3000));
       api.compares.open([newest.sidecarFile]);
       const session = api.compares.session!;
-      const state = await waitFor('the panel to load the evaluation', () => {
-        const c = session.currentState().checkpoints[0];
-        return c?.evaluation?.length && c.attentionMaps ? c : undefined;
-      }, 90_000).catch((error: Error) => {
-        throw new Error(`${error.message}; messages from compare webviews: ${api.compares.messagesReceived}; visible: ${api.compares.isVisible()}; state: ${JSON.stringify(session.currentState()).slice(0, 300)}`);
+      const state = await waitFor(
+        'the panel to load the evaluation',
+        () => {
+          const c = session.currentState().checkpoints[0];
+          return c?.evaluation?.length && c.attentionMaps ? c : undefined;
+        },
+        90_000,
+      ).catch((error: Error) => {
+        throw new Error(
+          `${error.message}; messages from compare webviews: ${api.compares.messagesReceived}; visible: ${api.compares.isVisible()}; state: ${JSON.stringify(session.currentState()).slice(0, 300)}`,
+        );
       });
       assert.ok(state.evaluation!.some((m) => m.key === 'knn:synthetic:top1@20'));
       assert.equal(state.attentionMaps!.manifest.frames.length, 4);
@@ -190,15 +211,23 @@ export function registerSuite(): void {
       const video = path.join(workspaceRoot(), 'dora-demo', 'media', 'demo-walking-tour.mp4');
       assert.ok(existsSync(video), `${video} exists (generated by Start Demo Run)`);
       const file = path.join(workspaceRoot(), 'from-command.dora.json');
-      const written = (await vscode.commands.executeCommand('dora.newConfig', { preset: 'cpu-small', video, file, name: 'from-command' })) as string;
+      const written = (await vscode.commands.executeCommand('dora.newConfig', {
+        preset: 'cpu-small',
+        video,
+        file,
+        name: 'from-command',
+      })) as string;
       assert.equal(written, file);
       const config = JSON.parse(readFileSync(file, 'utf8')) as { preset: string; data: { video: string } };
       assert.equal(config.preset, 'cpu-small');
       assert.equal(path.resolve(path.dirname(file), config.data.video), video, 'the video is stored relative to the config');
-      const listed = await waitFor('the Configs view to list it', () => (api.configsTree.getChildren() as ConfigNode[]).find((n) => n.file === file));
+      const listed = await waitFor('the Configs view to list it', () =>
+        (api.configsTree.getChildren() as ConfigNode[]).find((n) => n.file === file),
+      );
       assert.ok(!listed.contextValue.includes('invalid'), listed.tooltip);
 
-      const built = (await vscode.commands.executeCommand('dora.buildFrameCache', listed)) as { frameCount: number; alreadyComplete: boolean; cacheDir: string } | undefined;
+      const built = (await vscode.commands.executeCommand('dora.buildFrameCache', listed)) as
+        { frameCount: number; alreadyComplete: boolean; cacheDir: string } | undefined;
       assert.ok(built, 'the frame cache was built');
       assert.equal(built.alreadyComplete, false);
       assert.ok(built.frameCount >= 150, `frames cached: ${built.frameCount}`);
@@ -218,7 +247,10 @@ export function registerSuite(): void {
     test('Stop Run stops a live trainer with a checkpoint', async () => {
       const started = (await vscode.commands.executeCommand('dora.startDemoRun')) as { runDir: string; pid: number };
       stoppedRunDir = started.runDir;
-      await waitFor('the trainer to train', () => api.manager.get(started.runDir)?.phase === 'training' || api.manager.get(started.runDir)?.finished);
+      await waitFor(
+        'the trainer to train',
+        () => api.manager.get(started.runDir)?.phase === 'training' || api.manager.get(started.runDir)?.finished,
+      );
       await vscode.commands.executeCommand('dora.stopRun', { kind: 'run', dir: started.runDir });
       await api.manager.whenExited(started.runDir);
       const status = await readRunStatus(started.runDir);
@@ -228,7 +260,10 @@ export function registerSuite(): void {
 
     test('A trainer killed mid-run shows as crashed with its error', async () => {
       const started = (await vscode.commands.executeCommand('dora.startDemoRun')) as { runDir: string; pid: number };
-      await waitFor('the trainer to say ready', () => api.manager.get(started.runDir)?.pid && api.manager.get(started.runDir)?.phase !== 'starting');
+      await waitFor(
+        'the trainer to say ready',
+        () => api.manager.get(started.runDir)?.pid && api.manager.get(started.runDir)?.phase !== 'starting',
+      );
       process.kill(started.pid, 'SIGKILL');
       await api.manager.whenExited(started.runDir);
       const node = (await runNodes(api)).find((n) => n.dir === started.runDir)!;
@@ -247,7 +282,8 @@ export function registerSuite(): void {
       const entries = await listCheckpoints(stoppedRunDir);
       const entry = entries.find((e) => e.sidecarFile === node.sidecarFile)!;
       assert.equal(await vscode.commands.executeCommand('dora.deleteCheckpoint', node, true), true);
-      for (const gone of [node.sidecarFile, entry.weightsFile, entry.optimizerFile, evalFile, attentionDir]) assert.ok(!existsSync(gone), `${gone} deleted`);
+      for (const gone of [node.sidecarFile, entry.weightsFile, entry.optimizerFile, evalFile, attentionDir])
+        assert.ok(!existsSync(gone), `${gone} deleted`);
       assert.equal((await listCheckpoints(stoppedRunDir)).length, entries.length - 1);
       const after = await api.runsTree.getChildren((await runNodes(api)).find((n) => n.dir === stoppedRunDir)!);
       assert.ok(!after.some((n) => n.kind === 'checkpoint' && n.sidecarFile === node.sidecarFile), 'the tree no longer lists it');

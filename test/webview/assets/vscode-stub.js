@@ -7,7 +7,9 @@
   window.__posted = [];
   window.__cspViolations = [];
   document.addEventListener('securitypolicyviolation', (event) => {
-    window.__cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber} ${event.sample}`);
+    window.__cspViolations.push(
+      `${event.violatedDirective} blocked ${event.blockedURI || 'inline'} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber} ${event.sample}`,
+    );
   });
   let acquired = false;
   window.acquireVsCodeApi = () => {
