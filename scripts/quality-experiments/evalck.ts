@@ -8,11 +8,12 @@ import { evaluate, summary, type Suite } from './evaluate';
 async function main() {
   const [what, suitesArg = 'knn,tracking'] = process.argv.slice(2);
   await initBackend('wasm');
-  const { eval: video } = await tours();
+  const { eval: video, train } = await tours();
   let encoder: EvalEncoder;
   if (what.startsWith('random:') || what === 'pixels') {
     const [, preset = 'demo', seed] = what.split(':');
-    const config = await configFromPresetOrFile(preset, video);
+    // Configured with the TRAINING tour, as a trained run is: the whole evaluation tour is then held out.
+    const config = await configFromPresetOrFile(preset, train);
     encoder = randomInitEncoder(config, seed === undefined ? undefined : Number(seed));
   } else encoder = await loadCheckpointEncoder(what);
   const result = await evaluate(encoder, video, suitesArg.split(',') as Suite[], what === 'pixels');

@@ -48,8 +48,8 @@ const USAGE = `usage: dora <command> [options]
        [--image-size N] [--force] [--backend B]     evaluate a checkpoint's teacher; results cached in checkpoints/step-NNNNNN.eval.json
   eval --random-init --config <preset|file> --suite … [--seed N]
                                                       the same for a randomly initialised encoder (not cached)
-  quality [--steps N] [--backend B] [--out quality-results.json]
-                                                      DoRA vs DINO vs random init on the synthetic tour (k-NN, J&F); prints a table
+  quality [--steps N] [--backend B] [--out quality-results.json] [--dir D] [--recipe recipe.json] [--ffmpeg PATH]
+                                                      DoRA vs DINO vs random init vs raw pixels on synthetic tours (k-NN, J&F ± SE)
   golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]
                                                       check the implementation against the official golden cases
 backends: auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu`;
@@ -232,9 +232,12 @@ async function qualityCommand(args: ParsedArgs): Promise<number> {
     steps: intFlag(args.flags, 'steps'),
     backend: backendFlag(args.flags),
     out: stringFlag(args.flags, 'out'),
+    dir: stringFlag(args.flags, 'dir'),
+    recipe: stringFlag(args.flags, 'recipe'),
+    ffmpegPath: stringFlag(args.flags, 'ffmpeg'),
   });
   console.log(
-    `quality benchmark: demo preset, ${results.steps} steps per run, seed ${results.seed}, backend ${results.backend}, ${results.totalSeconds.toFixed(0)} s in total`,
+    `quality benchmark: ${results.recipe.preset} preset + quality recipe, ${results.steps} steps per run, seed ${results.seed}, backend ${results.backend}, ${results.totalSeconds.toFixed(0)} s in total`,
   );
   console.log(results.table);
   return 0;
