@@ -70,8 +70,8 @@ describe('synthetic walking tour: video and exact masks', { skip: noFfmpeg }, ()
     assert.equal(again.video, demo.video);
     assert.equal(statSync(again.video).mtimeMs, mtime);
 
-    // A video of the first generator (same options, other pictures): not trusted as ground truth, regenerated.
-    writeFileSync(demo.meta, JSON.stringify({ generator: 'dora-studio synthetic walking tour v1', options: demo.options, frameCount: 75 }));
+    // A video of an earlier generator (same options, other pictures): not trusted as ground truth, regenerated.
+    writeFileSync(demo.meta, JSON.stringify({ generator: 'dora-studio synthetic walking tour v2', options: demo.options, frameCount: 75 }));
     assert.equal(readSyntheticOptions(demo.video), undefined);
     await assert.rejects(ensureDemoVideo(temp.dir, options, { ...tools!, ffmpeg: '/nonexistent/ffmpeg' }), /nonexistent/);
     const regenerated = await ensureDemoVideo(temp.dir, options, tools!);
@@ -83,19 +83,24 @@ describe('synthetic walking tour: plan', () => {
   const options = { width: 320, height: 180, durationSeconds: 40, seed: 3 };
   const plan = tourPlan(options);
 
-  test('scenes tile the video, last 3–5 s, and show every class exactly once', () => {
+  test('scenes tile the video and last 3–5 s; each shows three objects of its dominant class and one other, dominants balanced', () => {
+    const dominants = new Array<number>(OBJECT_CLASSES.length).fill(0);
     assert.equal(plan.scenes[0].startFrame, 0);
     assert.equal(plan.scenes.at(-1)!.endFrame, plan.frameCount);
     plan.scenes.forEach((scene, i) => {
       if (i > 0) assert.equal(scene.startFrame, plan.scenes[i - 1].endFrame);
       if (i < plan.scenes.length - 1) assert.ok(scene.endFrame - scene.startFrame >= 90 && scene.endFrame - scene.startFrame <= 150);
-      assert.deepEqual(scene.objects.map((o) => o.cls).sort(), [0, 1, 2, 3]);
+      const counts = new Map<number, number>();
+      for (const o of scene.objects) counts.set(o.cls, (counts.get(o.cls) ?? 0) + 1);
+      assert.deepEqual([...counts.values()].sort(), [1, SLOTS - 1], `scene ${i}: ${scene.objects.map((o) => OBJECT_CLASSES[o.cls])}`);
+      dominants[[...counts].find(([, n]) => n === SLOTS - 1)![0]]++;
       assert.deepEqual(
         scene.objects.map((o) => o.slot),
         Array.from({ length: SLOTS }, (_, k) => k + 1),
       );
     });
     assert.equal(OBJECT_CLASSES.length, SLOTS);
+    assert.ok(Math.max(...dominants) - Math.min(...dominants) <= 1, `dominant classes ${dominants}`);
   });
 
   test('occlusion: each pixel shows the highest slot whose shape covers it, and poles cover everything', () => {
@@ -138,7 +143,7 @@ describe('synthetic walking tour: plan', () => {
 describe('synthetic walking tour: class is shape, not colour', () => {
   // Object crops as the k-NN evaluation takes them (context 1.3–2 × the box, centre shifted by up to ±0.2 of the side),
   // scene-grouped 5-fold cross-validation, k = 20, 4 classes (chance 25 %). Measured over seeds 11–13: colour
-  // histograms 20–24 %, raw pixels 25–27 %, the silhouette descriptor 66–69 % (85–87 % on centred crops).
+  // histograms 11–25 %, raw pixels 15–26 %, the silhouette descriptor 61–64 % (83–87 % on centred crops).
   const samples = objectCrops({ width: 320, height: 180, durationSeconds: 60, seed: 11 }, 10, { context: [1.3, 2], shift: 0.2 });
 
   test('a colour-histogram k-NN is near chance', () => {

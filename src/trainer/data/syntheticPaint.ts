@@ -48,7 +48,7 @@ export function sceneTexture(plan: TourPlan, scene: Scene): Texture {
   const { width: W, height: H } = plan.options;
   const width = W + 2 * scene.margin;
   const height = H + 2 * scene.margin;
-  const rng = new Rng(`synthetic-tour/v2/texture/${scene.textureSeed}`);
+  const rng = new Rng(`synthetic-tour/v3/texture/${scene.textureSeed}`);
   const colours = Array.from({ length: rng.int(2, 5) }, () => randomColour(rng, 0.15, 0.95));
   const coarse = valueNoise(rng, width, height, Math.max(8, Math.round(rng.uniform(0.2, 0.5) * H)));
   const fine = valueNoise(rng, width, height, Math.max(3, Math.round(rng.uniform(0.03, 0.08) * H)));

@@ -1,7 +1,8 @@
-// The synthetic walking tour as a plan: scenes (a background, a camera pan, lighting, occluding poles) each showing one
-// instance of every object class, with its own random colours, size change, spin and path. Class = silhouette and part
-// structure (wheel, star, ladder, cross), never colour: every instance draws its two colours at random, so colour
-// statistics say nothing about the class (test/data/syntheticVideo.test.ts checks that with a colour-histogram k-NN).
+// The synthetic walking tour as a plan: scenes (a background, a camera pan, lighting, occluding poles) each showing four
+// objects, three of the scene's dominant class and one of another, each instance with its own random colours, size
+// change, spin and path. Class = silhouette and part structure (wheel, star, ladder, cross), never colour: every
+// instance draws its two colours at random, so colour statistics say nothing about the class
+// (test/data/syntheticVideo.test.ts checks that with a colour-histogram k-NN).
 //
 // Everything is a pure function of the options: `tourPlan` draws the plan from the seed, `objectPoses` places the
 // objects at a frame and `rasteriseObjects` decides per pixel which object (and which of its parts) is on top, in the
@@ -158,7 +159,18 @@ function planInstance(rng: Rng, o: ResolvedOptions, scene: number, slot: number,
   };
 }
 
-function planScene(rng: Rng, o: ResolvedOptions, index: number, startFrame: number, endFrame: number): Scene {
+/**
+ * The classes of a scene's slots: SLOTS − 1 instances of the dominant class and one of another, shuffled. Scenes differ
+ * in what they show (a street of wheels, a yard of ladders), as places on a real walk do: which classes a view contains
+ * then says something about where it was taken, which is what self-distillation across views and frames can pick up.
+ * (With one instance of every class in every scene, class would carry no information about the scene at all.)
+ */
+function sceneClasses(rng: Rng, dominant: number): number[] {
+  const other = (dominant + rng.int(1, OBJECT_CLASSES.length)) % OBJECT_CLASSES.length;
+  return rng.shuffle([...Array.from({ length: SLOTS - 1 }, () => dominant), other]);
+}
+
+function planScene(rng: Rng, o: ResolvedOptions, index: number, startFrame: number, endFrame: number, dominant: number): Scene {
   const unit = Math.min(o.width / 640, o.height / 360);
   const margin = Math.round(0.2 * Math.min(o.width, o.height));
   const seconds = (endFrame - startFrame) / o.fps;
@@ -169,8 +181,8 @@ function planScene(rng: Rng, o: ResolvedOptions, index: number, startFrame: numb
   };
   const px = pan(margin);
   const py = pan(margin);
-  // One instance of every class per scene, in a random z-order.
-  const classes = Array.from(rng.permutation(SLOTS));
+  // Three instances of the scene's dominant class and one of another class, in a random z-order (see sceneClasses).
+  const classes = sceneClasses(rng, dominant);
   const objects = classes.map((cls, k) => planInstance(rng, o, index, k + 1, cls, unit));
   const poles = rng.next() < 0.5 ? rng.int(1, 3) : 0;
   const occluders = Array.from({ length: poles }, () => {
@@ -209,11 +221,14 @@ export function tourPlan(options: SyntheticVideoOptions = {}): TourPlan {
   const cached = planCache.get(key);
   if (cached) return cached;
   const frameCount = Math.round(o.durationSeconds * o.fps);
-  const rng = new Rng(`synthetic-tour/v2/seed=${o.seed}`);
+  const rng = new Rng(`synthetic-tour/v3/seed=${o.seed}`);
   const scenes: Scene[] = [];
+  // Dominant classes cycle through shuffled rounds, so every class dominates equally often (± 1).
+  let round: number[] = [];
   for (let start = 0; start < frameCount;) {
     const end = Math.min(frameCount, start + Math.max(1, Math.round(rng.uniform(3, 5) * o.fps)));
-    scenes.push(planScene(rng, o, scenes.length, start, end));
+    if (round.length === 0) round = Array.from(rng.permutation(OBJECT_CLASSES.length));
+    scenes.push(planScene(rng, o, scenes.length, start, end, round.pop()!));
     start = end;
   }
   const plan = { options: o, frameCount, scenes };

@@ -1,7 +1,7 @@
 // Synthetic "walking tour" with exact ground truth, for the demo and the evaluations. Scenes of 3–5 s, each with its
-// own background texture, camera pan, lighting and sometimes poles in front, show one instance of each of four object
-// classes (wheel, star, ladder, cross: silhouette and part structure) in random colours, moving, spinning, growing or
-// shrinking and occluding each other (syntheticScene.ts plans it, syntheticPaint.ts paints it).
+// own background texture, camera pan, lighting and sometimes poles in front, show four objects (three of the scene's
+// dominant class, one of another; classes wheel, star, ladder, cross: silhouette and part structure) in random colours,
+// moving, spinning, growing or shrinking and occluding each other (syntheticScene.ts plans it, syntheticPaint.ts paints it).
 //
 // Frames are rendered here in TypeScript and piped into two ffmpeg encoders: the RGB video (H.264) and a lossless grey
 // mask video (FFV1; object slot 1..4 as grey 0x40/0x80/0xC0/0xFF, occlusion baked in). groundTruthMask() recomputes a
@@ -29,7 +29,7 @@ export { OBJECT_CLASSES, SLOTS, SYNTHETIC_DEFAULTS, tourPlan, type SyntheticVide
 /** The `generator` field of a synthetic tour's `<prefix>.json` starts with this. */
 export const SYNTHETIC_GENERATOR = 'dora-studio synthetic walking tour';
 /** Bumped when the same options would give other pixels or masks; older videos are regenerated, not trusted. */
-export const SYNTHETIC_GENERATOR_VERSION = 2;
+export const SYNTHETIC_GENERATOR_VERSION = 3;
 const GENERATOR_ID = `${SYNTHETIC_GENERATOR} v${SYNTHETIC_GENERATOR_VERSION}`;
 
 /** Grey level of each slot in the mask video. */
