@@ -64,8 +64,14 @@ export interface QualityRecipe {
 export const QUALITY_RECIPE: QualityRecipe = {
   preset: 'demo',
   overrides: {
-    data: { maxFrames: 1232 },
-    training: { batchClips: 4, lr: 0.001, momentumTeacher: 0.99, centerMomentum: 0.99 },
+    // 300 steps of 4 clips (1 epoch over the first 1232 frames); object-sized pre-crops; colour jitter strong enough
+    // that colour cannot tell views apart (docs/quality-investigation.md §1.4, runs e7/e8).
+    data: {
+      maxFrames: 1232,
+      precropScale: [0.05, 0.3],
+      augment: { colorJitterProb: 1, brightness: 0.6, contrast: 0.6, saturation: 1, hue: 0.5, grayscaleProb: 0.5 },
+    },
+    training: { batchClips: 4, lr: 0.001, momentumTeacher: 0.99 },
   },
 };
 
@@ -198,7 +204,9 @@ async function trainVariant(dir: string, trainVideo: string, variant: { model: s
   );
   const total = t.steps ?? Infinity;
   // Four intermediate checkpoints for the tracker-over-training curve; the last step always gets one.
-  if (Number.isFinite(total)) content.runtime = { ...content.runtime, checkpointEvery: Math.max(1, Math.ceil(total / 4)) };
+  // The DoRA run also writes dashboard snapshots (step 1 and at every checkpoint) for the before/after masks.
+  const every = Math.max(1, Math.ceil((Number.isFinite(total) ? total : 300) / 4));
+  content.runtime = { ...content.runtime, checkpointEvery: every, snapshotEvery: variant.tracker ? every : 1_000_000 };
   await writeConfigFile(configPath, content);
   t.log(`${variant.model}: training (dora.tracker ${variant.tracker})`);
   const t0 = performance.now();

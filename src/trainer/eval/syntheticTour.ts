@@ -96,7 +96,7 @@ export interface ObjectCropOptions {
   frames: [number, number];
   frameStep: number;
   seed: number;
-  /** Evaluation folds: scene s is in fold s mod folds. */
+  /** Evaluation folds: the k-th scene of the range is in fold k mod folds (see foldsOfGroups). */
   folds: number;
   /** Crop side = context × the longer side of the object's visible box, context drawn from this range; default [1.3, 2]. */
   context?: [number, number];
@@ -161,7 +161,7 @@ function backgroundSquare(rng: Rng, truth: Uint8Array, synthetic: SyntheticOptio
 /**
  * k-NN classes 0 = background, 1..4 = wheel, star, ladder, cross. Per frame: one crop per sufficiently visible object
  * (around its ground-truth box, side = context × the box's longer side, centre shifted at random) and one background crop (a seeded random
- * square of the frame's median object-crop side with < 5 % object pixels). Each crop's fold is its scene mod `folds`;
+ * square of the frame's median object-crop side with < 5 % object pixels). Each crop's fold follows its scene;
  * the evaluation cross-validates over folds (train on the other folds' scenes, test on this fold's).
  */
 export function objectCropDataset(tour: TourFrames, options: ObjectCropOptions): KnnDataset {
@@ -173,10 +173,10 @@ export function objectCropDataset(tour: TourFrames, options: ObjectCropOptions):
   const plan = tourPlan(synthetic);
   const rng = new Rng(`synthetic-crops/seed=${options.seed}`);
   const items: { image: Float32Array; label: number }[] = [];
-  const folds: number[] = [];
+  const groups: number[] = [];
   const crop = (frame: number, cx: number, cy: number, side: number, label: number, scene: number) => {
     items.push({ image: cropNormalised(tour, frame, squareInCache(tour, synthetic, cx, cy, side), options.size), label });
-    folds.push(scene % options.folds);
+    groups.push(scene);
   };
   for (let frame = options.frames[0]; frame < Math.min(options.frames[1], tour.frameCount); frame += options.frameStep) {
     const truth = fullGroundTruth(synthetic, frame);
@@ -197,13 +197,24 @@ export function objectCropDataset(tour: TourFrames, options: ObjectCropOptions):
     if (square) crop(frame, square.cx, square.cy, median, 0, scene);
   }
   const pool = stackImages(items, options.size);
-  return {
-    name: 'synthetic',
-    classNames: SYNTHETIC_CLASS_NAMES,
-    train: pool,
-    test: pool,
-    folds: { test: Int32Array.from(folds), train: Int32Array.from(folds), count: options.folds, unit: 'scene' },
-  };
+  const folds = foldsOfGroups(groups, options.folds);
+  return { name: 'synthetic', classNames: SYNTHETIC_CLASS_NAMES, train: pool, test: pool, folds: { ...folds, train: folds.test } };
+}
+
+/**
+ * Cross-validation folds from scene groups: the k-th scene of the range goes to fold k mod F, F = min(folds, scenes).
+ * A range inside ONE scene (a very short video) cannot be split by scene: its crops are then split into F contiguous
+ * blocks in time (unit `time block`), which shares instances between folds and says so in the result.
+ */
+function foldsOfGroups(groups: number[], folds: number): { test: Int32Array; count: number; unit: string } {
+  const scenes = [...new Set(groups)].sort((a, b) => a - b);
+  if (scenes.length >= 2) {
+    const count = Math.min(folds, scenes.length);
+    const rank = new Map(scenes.map((scene, k) => [scene, k % count]));
+    return { test: Int32Array.from(groups, (g) => rank.get(g)!), count, unit: 'scene' };
+  }
+  const count = Math.max(1, Math.min(folds, groups.length));
+  return { test: Int32Array.from(groups, (_, i) => Math.floor((i * count) / groups.length)), count, unit: 'time block' };
 }
 
 /** The most frames of one scene inside the frame range (the longest clip span that never crosses a cut, + 1). */
