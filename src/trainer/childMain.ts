@@ -44,8 +44,8 @@ process.on('message', (raw: unknown) => {
       (result) => {
         process.exitCode = result.reason === 'failed' ? 1 : 0;
       },
-      (error: Error) => {
-        send({ type: 'error', message: error.message, fatal: true });
+      (error: Error & { fix?: unknown }) => {
+        send({ type: 'error', message: error.message, ...(typeof error.fix === 'string' ? { fix: error.fix } : {}), fatal: true });
         send({ type: 'finished', reason: 'failed', step: 0, message: error.message });
         process.exitCode = 1;
       },
@@ -68,6 +68,7 @@ function startTraining(raw: StartMessage): Promise<{ reason: string }> {
     cacheRoot: raw.cacheRoot,
     maxSteps: raw.maxSteps,
     snapshotEvery: raw.snapshotEvery || undefined,
+    overrides: raw.overrides,
     signal: controller.signal,
     emit: send,
   });

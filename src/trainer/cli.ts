@@ -18,27 +18,38 @@ import { EVAL_SUITES, type EvalSuite } from './eval/runEval';
 interface ParsedArgs {
   positional: string[];
   flags: Map<string, string | true>;
+  /** Every value of a repeatable flag (`--set a=1 --set b=2`), in order. */
+  repeated: Map<string, string[]>;
 }
+
+/** Flags that may be given more than once (their values contain '=' themselves). */
+const REPEATABLE = new Set(['set']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
+  const repeated = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
-      if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (REPEATABLE.has(name)) {
+        const value = eq > 0 ? a.slice(eq + 1) : i + 1 < argv.length && !argv[i + 1].startsWith('--') ? argv[++i] : '';
+        repeated.set(name, [...(repeated.get(name) ?? []), value]);
+      } else if (eq > 0) flags.set(name, a.slice(eq + 1));
       else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags.set(a.slice(2), argv[++i]);
       else flags.set(a.slice(2), true);
     } else positional.push(a);
   }
-  return { positional, flags };
+  return { positional, flags, repeated };
 }
 
 const USAGE = `usage: dora <command> [options]
   init <preset> <video> [--out file.dora.json]        write a config from a preset (${presetNames.join(', ')})
   train <config.dora.json> [--run-dir D] [--resume <checkpoint.json>|latest] [--backend B] [--ffmpeg PATH] [--max-steps N]
-                                                      train (Ctrl-C finishes the step, checkpoints and exits)
+        [--set key=value ...]                         train (Ctrl-C finishes the step, checkpoints and exits); --set overrides
+                                                      a config key, also on resume (e.g. --set training.lr=1e-4)
   demo [--dir demo-workspace] [--max-steps N]          generate the synthetic walking tour if needed and train the demo preset
   inspect --out DIR <checkpoint.json...> [--video V] [--clip-start N] [--backend B]
                                                       run each checkpoint's tracker on the same frames (snapshot format per checkpoint)
@@ -150,6 +161,7 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
       ffmpegPath: stringFlag(args.flags, 'ffmpeg'),
       maxSteps: intFlag(args.flags, 'max-steps'),
       cacheRoot: stringFlag(args.flags, 'cache-dir'),
+      overrides: args.repeated.get('set') ?? [],
     }),
   );
 }
@@ -304,7 +316,8 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`dora: ${e.message}\n${USAGE}`);
       return 2;
     }
-    console.error(`dora: ${(e as Error).message}`);
+    const fix = (e as { fix?: unknown }).fix;
+    console.error(`dora: ${(e as Error).message}${typeof fix === 'string' ? `\nfix: ${fix}` : ''}`);
     return 1;
   }
 }

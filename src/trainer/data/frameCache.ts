@@ -49,6 +49,7 @@ import {
   type FfmpegTools,
   type VideoProbe,
 } from './ffmpeg';
+import { summarizeFfmpegDiagnostics } from './videoIntegrity';
 
 /** Bump when the on-disk layout changes: it is part of the cache key, so old caches are simply not used. */
 export const FRAME_CACHE_VERSION = 1;
@@ -73,6 +74,8 @@ export interface FrameCacheIndex {
   completedFrames: number;
   complete: boolean;
   probe: VideoProbe;
+  /** ffmpeg's diagnostics of the decode (summarised; e.g. "partial file" of a truncated video): videoIntegrity.ts. */
+  decodeDiagnostics?: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -135,6 +138,8 @@ export interface BuildFrameCacheOptions extends FrameCacheOptions {
   removeStaleCaches?: boolean;
   /** Time between index flushes (fsync + atomic index rewrite). */
   flushIntervalMs?: number;
+  /** ffmpeg's stderr of a decode that exited 0 (set by runBuild to record it in the index). */
+  onDiagnostics?: (stderr: string) => void;
 }
 
 export function defaultCacheRoot(): string {
@@ -429,7 +434,9 @@ async function runBuild(
   };
 
   try {
-    const { frames, method } = await resumeDecoder(plan, tools, cacheDir, resumedFrom, options);
+    const diagnostics: string[] = [];
+    const decodeOptions = { ...options, onDiagnostics: (stderr: string) => diagnostics.push(stderr) };
+    const { frames, method } = await resumeDecoder(plan, tools, cacheDir, resumedFrom, decodeOptions);
     resumeMethod = method;
     for await (const frame of frames) {
       if (options.signal?.aborted) break;
@@ -456,6 +463,8 @@ async function runBuild(
     }
     if (index.completedFrames === 0) throw zeroFramesError(plan.videoPath);
     index.expectedFrames = index.completedFrames;
+    const summary = summarizeFfmpegDiagnostics(diagnostics.join('\n'));
+    if (summary.length) index.decodeDiagnostics = summary;
     flush(true);
     report(true);
   } catch (err) {
@@ -500,7 +509,7 @@ async function resumeDecoder(
   options: BuildFrameCacheOptions,
 ): Promise<{ frames: AsyncIterable<Buffer>; method: ResumeMethod }> {
   const vf = scaleFilter(plan.width, plan.height);
-  const common = { width: plan.width, height: plan.height, signal: options.signal };
+  const common = { width: plan.width, height: plan.height, signal: options.signal, onDiagnostics: options.onDiagnostics };
   if (resumeAt === 0) return { frames: decodeFrames(tools, plan.videoPath, { ...common, videoFilter: vf }), method: 'start' };
 
   const strategy = options.resumeStrategy ?? 'auto';

@@ -11,6 +11,8 @@ import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify } from './knn';
 import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
 import { encodeImages, evalProgress, type EvalEncoder, type EvalProgressReport } from './encoder';
 import { attentionDirOf, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
+import { resolveInside } from '../../core/runPaths';
+import { cacheRootForRunVideo } from '../data/runCacheRoot';
 import type { KnnDataset } from './evalImages';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';
 import { loadImageFolder } from './imageFolder';
@@ -131,9 +133,14 @@ function tourVideo(encoder: EvalEncoder, request: EvalRequest): string {
 /** Eval frames need a cache at least as large as the largest eval image (the run's cache size when it suffices). */
 async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number): Promise<TourFrames> {
   const shortSide = Math.max(encoder.config.data.frameCache.shortSide, imageSize);
-  return openTourFrames(tourVideo(encoder, request), {
+  const video = tourVideo(encoder, request);
+  // A checkpoint's config.json comes from its run folder: its frameCache.dir is only read from, never written to.
+  const runCacheDir = encoder.sidecarPath
+    ? cacheRootForRunVideo(video, shortSide, encoder.config.data.frameCache.dir, undefined)
+    : encoder.config.data.frameCache.dir;
+  return openTourFrames(video, {
     shortSide,
-    cacheRoot: request.cacheRoot ?? encoder.config.data.frameCache.dir,
+    cacheRoot: request.cacheRoot ?? runCacheDir,
     ffmpegPath: request.ffmpegPath,
   });
 }
@@ -267,6 +274,9 @@ async function attentionSuite(encoder: EvalEncoder, request: EvalRequest): Promi
     const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
     const frames = request.frames ?? Array.from({ length: 4 }, (_, i) => start + Math.floor(((end - start - 1) * i) / 3));
     const outDir = encoder.sidecarPath ? attentionDirOf(encoder.sidecarPath) : resolve('attention-random-init');
+    // Written beside the checkpoint: refused when step-NNNNNN.attention/ is a link that leads out of the run folder.
+    if (encoder.sidecarPath)
+      await resolveInside(dirname(dirname(resolve(encoder.sidecarPath))), outDir, { file: encoder.sidecarPath, field: 'attention folder' });
     const settings = { video: tour.video, frames, imageSize: size };
     // A cached record is only good while its files exist (someone may have deleted the folder).
     const force = request.force || !existsSync(join(outDir, 'manifest.json'));

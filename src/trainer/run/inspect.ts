@@ -11,6 +11,7 @@ import { initBackend, type BackendName } from '../backend';
 import { clipFrameIndices } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
 import { buildFrameCache, planFrameCache } from '../data/frameCache';
+import { cacheRootForRunVideo } from '../data/runCacheRoot';
 import { createDoraState, disposeDoraState } from '../dora/model';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
@@ -53,7 +54,8 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
     const sidecarPath = resolve(options.checkpoints[i]);
     const plan = await planFrameCache(video, {
       shortSide: config.data.frameCache.shortSide,
-      cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
+      // config.json is from a run folder: its frameCache.dir is used only when reading it suffices (runCacheRoot.ts).
+      cacheRoot: cacheRootForRunVideo(video, config.data.frameCache.shortSide, config.data.frameCache.dir, options.cacheRoot),
       tools,
     });
     const cache = await buildFrameCache(plan, { tools });

@@ -7,23 +7,28 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { hostname } from 'node:os';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
-import { appendJsonLine, writeFileAtomic, writeJsonAtomic } from '../../core/atomicWrite';
-import { loadConfigFile, peakLr, resolveConfig, type DoraConfig } from '../../core/config';
+import { basename, dirname, resolve } from 'node:path';
+import { appendJsonLine, writeFileAtomic, writeJsonAtomic, type AtomicWriteFs } from '../../core/atomicWrite';
+import { formatNumber, peakLr, type DoraConfig } from '../../core/config';
+import { formatChange, type ConfigChange } from '../../core/configOverrides';
 import { repairJsonlTail } from '../../core/jsonl';
 import type { FinishReason, TrainerMessage } from '../../core/messages';
+import { ownProcessStart } from '../../core/processIdentity';
 import {
   checkpointsToPrune,
   createRunDir,
   listCheckpoints,
+  parseStepLabel,
   runPaths,
+  snapshotPaths,
   RUN_DIR_FORMAT_VERSION,
   type MetricsRecord,
   type RunEvent,
   type RunInfo,
 } from '../../core/runDir';
+import type { UnsafeRunPathError } from '../../core/runPaths';
 import { assertNoGpuErrors, initBackend, type BackendName, type BackendReport } from '../backend';
 import { ClipSampler } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
@@ -35,6 +40,21 @@ import { Rng } from '../../core/rng';
 import { BatchBuilder, stepRng } from './batch';
 import { deleteCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { writeSnapshot } from './snapshot';
+import {
+  claimRunFolder,
+  cleanLeftovers,
+  diskCause,
+  divergenceAdvice,
+  diskFix,
+  lowerLrSettings,
+  preflightTraining,
+  readConfigFile,
+  readRunBaseline,
+  removeHollowRunDir,
+  resolveWithOverrides,
+  type ResolvedTrainingConfig,
+} from './runStart';
+import { videoIntegrityWarnings } from '../data/videoIntegrity';
 
 export const DORA_STUDIO_VERSION = '0.1.0';
 
@@ -56,6 +76,13 @@ export interface TrainOptions {
   /** Aborting finishes the current step, writes a checkpoint and returns with reason 'stopped'. */
   signal?: AbortSignal;
   emit?: (message: TrainerMessage) => void;
+  /**
+   * Config overrides `key=value` (`dora train --set training.lr=1e-4`, repeatable; the extension's resume with a
+   * changed .dora.json). Applied to the .dora.json, or on resume to the run's config.json (which is then rewritten).
+   */
+  overrides?: readonly string[];
+  /** File-system seam of the atomic writes (config.json, run.json, checkpoints, snapshot manifests): fault-injection tests. */
+  writeFs?: AtomicWriteFs;
 }
 
 export interface TrainResult {
@@ -147,7 +174,9 @@ async function dropMetricsAfter(file: string, step: number): Promise<void> {
 }
 
 async function latestCheckpoint(runDir: string): Promise<string> {
-  const list = await listCheckpoints(runDir);
+  const refused: UnsafeRunPathError[] = [];
+  const list = await listCheckpoints(runDir, (e) => refused.push(e));
+  if (list.length === 0 && refused.length > 0) throw refused[refused.length - 1];
   if (list.length === 0)
     throw new TrainingError(
       `${runDir}: no complete checkpoint to resume from`,
@@ -158,6 +187,11 @@ async function latestCheckpoint(runDir: string): Promise<string> {
 
 /** The resolved config a run was started with (its config.json): what resume, inspect and evaluation use. */
 export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
+  return (await loadRunConfigWith(runDir, [])).config;
+}
+
+/** loadRunConfig with `--set` overrides applied (resume), and what they changed. */
+export async function loadRunConfigWith(runDir: string, overrides: readonly string[]): Promise<ResolvedTrainingConfig> {
   const file = runPaths(runDir).config;
   let raw: unknown;
   try {
@@ -169,18 +203,12 @@ export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
     );
   }
   const configFile = (raw as { configFile?: string }).configFile ?? file;
-  return resolveConfig(stripResolvedFields(raw), { file: configFile });
+  return resolveWithOverrides(raw, file, overrides, { resume: true, configFile });
 }
 
 /** The run folder of a checkpoint sidecar (runs/<id>/checkpoints/step-NNNNNN.json → runs/<id>). */
 export function runDirOfCheckpoint(sidecarPath: string): string {
   return dirname(dirname(resolve(sidecarPath)));
-}
-
-/** config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys. */
-function stripResolvedFields(raw: unknown): unknown {
-  const { configFile: _c, ...rest } = raw as Record<string, unknown>;
-  return rest;
 }
 
 export async function runTraining(options: TrainOptions): Promise<TrainResult> {
@@ -197,29 +225,40 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       );
     resumeSidecar = await latestCheckpoint(runDir);
   }
+  // Nothing is written before the config, the video and ffmpeg are known to be good: a bad start creates no run folder.
   let config: DoraConfig;
-  if (resumeSidecar) {
-    config = await loadRunConfig(runDir!);
-  } else {
-    if (!options.configPath)
-      throw new TrainingError('no config file given', 'Pass a *.dora.json file (create one with `dora init <preset>`).');
-    config = await loadConfigFile(resolve(options.configPath));
+  let configChanges: ConfigChange[];
+  try {
+    if (resumeSidecar) {
+      ({ config, changes: configChanges } = await loadRunConfigWith(runDir!, options.overrides ?? []));
+    } else {
+      if (!options.configPath)
+        throw new TrainingError('no config file given', 'Pass a *.dora.json file (create one with `dora init <preset>`).');
+      const file = resolve(options.configPath);
+      ({ config, changes: configChanges } = resolveWithOverrides(await readConfigFile(file), file, options.overrides ?? [], {
+        resume: false,
+      }));
+    }
+    preflightTraining(config, options);
+  } catch (error) {
+    if (runDir && !resumeSidecar) await removeHollowRunDir(runDir); // a folder the extension made for this start
+    throw error;
   }
+  const createdHere = !runDir;
   if (!runDir) runDir = (await createRunDir(config.runtime.runsDir, config.name)).dir;
+  else await mkdir(runDir, { recursive: true });
+  const lock = await claimRunFolder(runDir, resumeSidecar ? 'resume' : 'train'); // refuses a run another trainer holds
+  const baseline = resumeSidecar ? await readRunBaseline(runDir) : { step: 0, info: undefined };
   const paths = runPaths(runDir);
-  await mkdir(paths.checkpointsDir, { recursive: true });
-  await mkdir(paths.snapshotsDir, { recursive: true });
-  if (resumeSidecar) {
-    await repairJsonlTail(paths.events);
-    await repairJsonlTail(paths.metrics);
-  } else {
-    await writeJsonAtomic(paths.config, config);
-  }
-  const configSha = sha256(await readFile(paths.config, 'utf8'));
+  const writeOptions = options.writeFs ? { fs: options.writeFs } : {};
+  let configSha = '';
   const log = async (line: string) => {
     await appendFile(paths.log, `${new Date().toISOString()} ${line}\n`);
   };
-  let lastStep = 0;
+  let lastStep = baseline.step;
+  /** True once `started`/`resumed` is recorded: from then on a failure is the run's, before it the run is left as it was. */
+  let recorded = false;
+  let lastCheckpointStep = resumeSidecar ? (parseStepLabel(basename(resumeSidecar)) ?? -1) : -1;
   const event = async (e: Record<string, unknown> & { type: RunEvent['type'] }) => {
     await appendJsonLine(paths.events, { ...e, time: new Date().toISOString(), step: lastStep });
   };
@@ -235,25 +274,58 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     stepsPerEpoch: null,
     backend: null,
     pid: process.pid,
+    processStart: ownProcessStart(),
     hostname: hostname(),
     heartbeat: new Date().toISOString(),
     versions: { doraStudio: DORA_STUDIO_VERSION, node: process.version, tfjs: tf.version.tfjs },
   };
-  if (resumeSidecar) {
+  if (baseline.info) info.created = baseline.info.created;
+  const writeInfo = () => writeJsonAtomic(paths.info, { ...info, heartbeat: new Date().toISOString() }, writeOptions);
+  /** A write of the start-up: a disk error becomes a message that names the file, the cause and the fix. */
+  const startupWrite = async <T>(file: string, write: () => Promise<T>): Promise<T> => {
     try {
-      Object.assign(info, { created: (JSON.parse(await readFile(paths.info, 'utf8')) as RunInfo).created });
-    } catch {
-      /* keep now */
+      return await write();
+    } catch (e) {
+      const cause = diskCause(e);
+      if (!cause) throw e;
+      throw new TrainingError(
+        `could not write ${file} while ${resumeSidecar ? 'resuming' : 'starting'} the run: ${cause} (${(e as Error).message}); nothing partial was left behind`,
+        diskFix(runDir!, lastCheckpointStep, e),
+      );
     }
-  }
-  const writeInfo = () => writeJsonAtomic(paths.info, { ...info, heartbeat: new Date().toISOString() });
-  await writeInfo();
-  emit({ type: 'ready', protocol: 1, pid: process.pid, versions: { node: process.version, tfjs: tf.version.tfjs } });
+  };
+  const refusedCheckpoint = (e: UnsafeRunPathError) => {
+    emit({ type: 'warning', message: e.message });
+    void log(`refused a checkpoint: ${e.message}`);
+  };
+  /** Deletes the oldest checkpoints beyond runtime.keepCheckpoints (never `keep`, the one being resumed from). */
+  const prune = async (keep?: string) => {
+    if (config.runtime.keepCheckpoints <= 0) return; // 0 keeps all
+    const list = (await listCheckpoints(runDir!, refusedCheckpoint)).filter((c) => c.sidecarFile !== keep);
+    const others = keep ? config.runtime.keepCheckpoints - 1 : config.runtime.keepCheckpoints;
+    for (const old of others === 0 ? list : checkpointsToPrune(list, others)) await deleteCheckpoint(old.sidecarFile, old.sidecar);
+  };
 
   let state: DoraState | undefined;
   let cache: FrameCache | undefined;
   let activeBackend = '';
   try {
+    // ---- start-up writes -----------------------------------------------------------------------
+    const leftovers = await cleanLeftovers(runDir); // we hold the lock: whatever a writer left is from a dead one
+    await startupWrite(paths.checkpointsDir, () => mkdir(paths.checkpointsDir, { recursive: true }));
+    await startupWrite(paths.snapshotsDir, () => mkdir(paths.snapshotsDir, { recursive: true }));
+    if (resumeSidecar) {
+      await startupWrite(paths.events, () => repairJsonlTail(paths.events));
+      await startupWrite(paths.metrics, () => repairJsonlTail(paths.metrics));
+    }
+    // On resume with overrides config.json is rewritten, so the run's record says what it trains with.
+    if (!resumeSidecar || configChanges.length > 0)
+      await startupWrite(paths.config, () => writeJsonAtomic(paths.config, config, writeOptions));
+    configSha = sha256(await readFile(paths.config, 'utf8'));
+    await startupWrite(paths.info, writeInfo);
+    emit({ type: 'ready', protocol: 1, pid: process.pid, versions: { node: process.version, tfjs: tf.version.tfjs } });
+    if (lock.tookOver) await log(`took over the stale run lock (${lock.tookOver.reason})`);
+    if (leftovers.length) await log(`removed what an interrupted writer left: ${leftovers.join(', ')}`);
     // ---- backend -----------------------------------------------------------------------------
     const report: BackendReport = await initBackend(options.backend ?? config.runtime.backend, { log: (m) => void log(m) });
     info.backend = report.active;
@@ -289,6 +361,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
           eta: Number.isFinite(p.etaSeconds) ? p.etaSeconds : undefined,
         }),
     });
+    for (const warning of videoIntegrityWarnings(cache.index)) {
+      emit({ type: 'warning', message: warning });
+      await event({ type: 'warning', message: warning });
+      await log(`warning: ${warning}`);
+    }
     if (options.signal?.aborted) return await finish('stopped', 'stopped while building the frame cache');
     let endFrame = cache.frameCount;
     if (config.data.trimBlankTail) {
@@ -334,7 +411,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     let iteration = 0;
     if (resumeSidecar) {
       const sidecar = await loadCheckpoint(resumeSidecar, state);
-      if (sidecar.configSha256 !== configSha)
+      if (configChanges.length > 0) {
+        const message = `resuming with a changed config (config.json updated): ${configChanges.map(formatChange).join('; ')}`;
+        emit({ type: 'warning', message });
+        await log(message);
+      } else if (sidecar.configSha256 !== configSha)
         emit({
           type: 'warning',
           message: `${runDir}/config.json changed since ${resumeSidecar} was written; resuming with the current file.`,
@@ -348,10 +429,18 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       iteration = sidecar.schedule.iteration;
       lastStep = iteration;
       await dropMetricsAfter(paths.metrics, iteration); // steps after the checkpoint are recomputed and logged again
-      await event({ type: 'resumed', pid: process.pid, checkpoint: resumeSidecar });
+      await event({
+        type: 'resumed',
+        pid: process.pid,
+        checkpoint: resumeSidecar,
+        ...(configChanges.length ? { configChanges: configChanges.map(({ key, from, to }) => ({ key, from, to })) } : {}),
+      });
+      recorded = true;
       await log(`resumed from ${resumeSidecar} at step ${iteration}`);
+      await prune(resolve(resumeSidecar)); // a lowered runtime.keepCheckpoints frees its space before the next write
     } else {
       await event({ type: 'started', pid: process.pid });
+      recorded = true;
       await log(
         `started ${config.name}: ${totalIters} steps (${config.training.epochs} epochs × ${itersPerEpoch}), frames [${startFrame}, ${endFrame}) of ${config.data.video}`,
       );
@@ -364,33 +453,38 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     const stopAt = Math.min(totalIters, options.maxSteps ?? Infinity);
     const started = Date.now();
     const firstIteration = iteration;
-    let lastCheckpointStep = resumeSidecar ? iteration : -1;
+    lastCheckpointStep = resumeSidecar ? iteration : -1;
     const checkpoint = async () => {
       if (!state || lastCheckpointStep === iteration) return;
       emit({ type: 'progress', phase: 'checkpoint', done: iteration, total: totalIters });
       const epoch = Math.floor(Math.max(0, iteration - 1) / itersPerEpoch);
       let sidecar: string;
       try {
-        sidecar = await saveCheckpoint(runDir!, state, {
-          step: iteration,
-          epoch,
-          configSha256: configSha,
-          rng: { algorithm: 'dora-studio per-iteration streams (seed, iteration)', state: { seed: config.training.seed, iteration } },
-          schedule: { iteration, itersPerEpoch, totalIters },
-        });
+        sidecar = await saveCheckpoint(
+          runDir!,
+          state,
+          {
+            step: iteration,
+            epoch,
+            configSha256: configSha,
+            rng: { algorithm: 'dora-studio per-iteration streams (seed, iteration)', state: { seed: config.training.seed, iteration } },
+            schedule: { iteration, itersPerEpoch, totalIters },
+          },
+          writeOptions,
+        );
       } catch (e) {
-        const code = (e as { code?: string }).code;
         const last = lastCheckpointStep > 0 ? `step ${lastCheckpointStep}` : 'none yet';
         throw new TrainingError(
-          `could not write the checkpoint of step ${iteration} in ${paths.checkpointsDir}: ${code === 'ENOSPC' ? 'the disk is full' : (e as Error).message}; nothing partial was left behind (last complete checkpoint: ${last})`,
-          'Free disk space (or lower runtime.keepCheckpoints), then resume with --resume latest.',
+          `could not write the checkpoint of step ${iteration} in ${paths.checkpointsDir}: ${diskCause(e) ?? (e as Error).message}; nothing partial was left behind (last complete checkpoint: ${last})`,
+          diskFix(runDir!, lastCheckpointStep, e, [
+            `runtime.keepCheckpoints=${Math.max(1, Math.min(2, config.runtime.keepCheckpoints - 1))}`,
+          ]),
         );
       }
       lastCheckpointStep = iteration;
       await event({ type: 'checkpoint', file: sidecar });
       emit({ type: 'checkpoint-saved', step: iteration, path: sidecar });
-      for (const old of checkpointsToPrune(await listCheckpoints(runDir!), config.runtime.keepCheckpoints))
-        await deleteCheckpoint(old.sidecarFile, old.sidecar);
+      await prune();
     };
 
     while (iteration < stopAt) {
@@ -472,15 +566,27 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         eta: (stopAt - iteration) / Math.max(rate, 1e-9),
       });
       if (snapshotDue && outcome.tracker) {
-        const dir = await writeSnapshot({
-          runDir,
-          step: iteration,
-          epoch,
-          batch: hostBatch,
-          tracker: outcome.tracker,
-          heads,
-          patchSize: config.model.patchSize,
-        });
+        let dir: string;
+        try {
+          dir = await writeSnapshot({
+            runDir,
+            step: iteration,
+            epoch,
+            batch: hostBatch,
+            tracker: outcome.tracker,
+            heads,
+            patchSize: config.model.patchSize,
+            writeOptions,
+          });
+        } catch (e) {
+          await rm(snapshotPaths(runDir, iteration).tempDir, { recursive: true, force: true }).catch(() => undefined);
+          const last = lastCheckpointStep > 0 ? `step ${lastCheckpointStep}` : 'none yet';
+          const every = (options.snapshotEvery ?? config.runtime.snapshotEvery) * 10;
+          throw new TrainingError(
+            `could not write the snapshot of step ${iteration} in ${paths.snapshotsDir}: ${diskCause(e) ?? (e as Error).message}; its partial folder was removed (last complete checkpoint: ${last})`,
+            diskFix(runDir, lastCheckpointStep, e, [`runtime.snapshotEvery=${every}`]),
+          );
+        }
         await event({ type: 'snapshot', dir });
         emit({ type: 'snapshot-ready', step: iteration, path: dir });
       }
@@ -495,22 +601,40 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     let message = e.message;
     let fix = (error as TrainingError).fix;
     if (error instanceof NonFiniteLossError) {
-      fix =
-        'Lower training.lr, keep training.clipGrad at 3, or try dora.sinkhorn.variant "log-domain"; the last good checkpoint is kept and can be resumed.';
+      const checkpoints = await listCheckpoints(runDir).catch(() => []);
+      fix = `Lower training.lr (now ${formatNumber(config.training.lr)}), keep training.clipGrad at 3, or try dora.sinkhorn.variant "log-domain"; then ${divergenceAdvice(runDir, checkpoints, lastStep, lowerLrSettings(config))}.`;
+    } else if (!(error instanceof TrainingError) && diskCause(error)) {
+      const where = typeof (error as { path?: unknown }).path === 'string' ? (error as { path: string }).path : `a file in ${runDir}`;
+      message = `could not write ${where}: ${diskCause(error)} (${e.message})`;
+      fix = diskFix(runDir, lastCheckpointStep, error);
     } else if (isWasmOutOfMemory(error, activeBackend)) {
       message = `the wasm backend ran out of memory (heap ${(wasmHeapBytes() / 2 ** 30).toFixed(2)} GiB; its cap is 4 GiB) during a step of ${config.training.batchClips} clips × ${config.data.framesPerClip} frames at ${config.data.globalSize} px (${e.message})`;
       fix = `Set training.microBatch to a smaller number of clips (e.g. ${Math.max(1, Math.floor(config.training.batchClips / 4))}), lower data.globalSize or data.localCrops, or use a GPU backend.`;
     }
     emit({ type: 'error', message, fix, fatal: true });
-    await event({ type: 'failed', reason: message, ...(fix ? { fix } : {}) }).catch(() => undefined);
-    await log(`failed: ${e.stack ?? message}`).catch(() => undefined);
-    info.statusHint = 'failed';
-    await writeInfo().catch(() => undefined);
+    if (resumeSidecar && !recorded) {
+      // The resume never started: the run keeps its state (a clean stop stays a clean stop), with a warning.
+      const warning = `resuming from ${resumeSidecar} failed before training started: ${message}${fix ? ` Fix: ${fix}` : ''}`;
+      await event({ type: 'warning', message: warning }).catch(() => undefined);
+      await log(warning).catch(() => undefined);
+      if (baseline.info) await writeJsonAtomic(paths.info, baseline.info).catch(() => undefined);
+    } else {
+      const saved = await event({ type: 'failed', reason: message, ...(fix ? { fix } : {}) }).then(
+        () => true,
+        () => false,
+      );
+      await log(`failed: ${e.stack ?? message}`).catch(() => undefined);
+      info.statusHint = 'failed';
+      await writeInfo().catch(() => undefined);
+      // A start that could not even record its failure leaves no half-made run folder behind.
+      if (!saved && !recorded && createdHere) await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+    }
     emit({ type: 'finished', reason: 'failed', step: lastStep, message });
     return { runDir, step: lastStep, reason: 'failed', message: fix ? `${message}\nFix: ${fix}` : message };
   } finally {
     if (state) disposeDoraState(state);
     cache?.close();
+    await lock.release();
   }
 
   async function finish(reason: 'completed' | 'stopped', why?: string): Promise<TrainResult> {
