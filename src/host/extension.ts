@@ -108,6 +108,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, compares),
   );
   manager.onMessage(({ runDir, message }) => {
+    // Warnings (a truncated or variable-frame-rate video, a trimmed black tail, …) are shown, not only logged.
+    if (message.type === 'warning')
+      void vscode.window
+        .showWarningMessage(`DoRA: ${path.basename(runDir)}: ${message.message}`, 'Show Log')
+        .then((choice) => choice && output.show(true));
     if (
       message.type === 'metrics' ||
       message.type === 'snapshot-ready' ||

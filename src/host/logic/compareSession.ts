@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readMetrics, readRunConfig, readRunInfo, RUN_FILES } from '../../core/runDir';
+import { listSnapshots, readMetrics, readRunConfig, readRunInfo, RUN_FILES } from '../../core/runDir';
 import { isSnapshotManifest, type MetricsRecord } from '../../core/runRecords';
 import { attentionResultOf, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
 import {
@@ -20,8 +20,8 @@ import { runDirOfCheckpoint } from './runsDirs';
 import { isInsideFolder, snapshotUriMap } from './snapshotUris';
 
 export interface InspectOutcome {
-  /** Snapshot folders in the order of the checkpoints, or undefined when inspect did not run. */
-  dirs?: string[];
+  /** Snapshot folders in the order of the checkpoints (undefined entries: none for that one), or undefined when inspect did not run. */
+  dirs?: Array<string | undefined>;
   /** Why there are no same-frame results. */
   problem?: string;
 }
@@ -38,6 +38,20 @@ export interface CompareSessionOptions {
   onLog?: (line: string) => void;
   /** The webview's "Evaluate" button. */
   onEvaluateRequest?: (checkpoints: readonly string[]) => void;
+  /**
+   * Restricted Mode: no child process, no ffmpeg, no writes. Each checkpoint shows what is already on disk: an earlier
+   * same-frame inspection of the same checkpoints, else its run's own snapshot nearest its step.
+   */
+  restricted?: boolean;
+}
+
+export const RESTRICTED_COMPARE_NOTE =
+  "Restricted Mode: same-frame inspection runs the model and ffmpeg, so it is off until you trust this workspace. Each column shows what is on disk: the run's own snapshot nearest the checkpoint's step (not the same frames).";
+
+/** A run's snapshot at or just before `step` (its folder), for the Restricted Mode comparison. */
+export async function nearestSnapshotDir(runDir: string, step: number): Promise<string | undefined> {
+  const snapshots = await listSnapshots(runDir).catch(() => []);
+  return snapshots.filter((s) => s.step <= step).pop()?.dir ?? snapshots[0]?.dir;
 }
 
 /** A checkpoint's stored evaluation: metrics for the table and the attention maps (files checked to exist). */
@@ -162,6 +176,7 @@ export class CompareSession {
       checkpoints.length === 1
         ? `Checkpoint ${checkpoints[0].label}`
         : `Compare ${checkpoints.length} checkpoints${runs > 1 ? ` of ${runs} runs` : ''}`;
+    if (this.o.restricted) problems.push(RESTRICTED_COMPARE_NOTE);
     this.state = { title, checkpoints, error: problems.length ? problems.join('\n') : null };
     this.loaded = true;
   }
@@ -169,7 +184,9 @@ export class CompareSession {
   private async inspectSameFrames(): Promise<void> {
     const run = this.o.runInspect;
     let outcome: InspectOutcome;
-    if (!run) {
+    if (this.o.restricted) {
+      outcome = await this.onDisk();
+    } else if (!run) {
       outcome = { problem: 'same-frame inspection is not available in this build' };
     } else {
       try {
@@ -195,6 +212,16 @@ export class CompareSession {
     const checkpoints = this.state.checkpoints.map((item, i) => ({ ...item, ...inspected[i] }));
     this.state = { ...this.state, checkpoints };
     this.send({ checkpoints });
+  }
+
+  /** Restricted Mode: an earlier inspection of these checkpoints if there is one (read only), else each run's snapshot. */
+  private async onDisk(): Promise<InspectOutcome> {
+    const cached = await readInspectIndex(path.join(this.o.inspectRoot, await inspectKey(this.o.checkpoints)), this.o.checkpoints);
+    if (cached) return { dirs: cached };
+    const dirs = await Promise.all(
+      this.o.checkpoints.map(async (c, i) => nearestSnapshotDir(runDirOfCheckpoint(c), this.state.checkpoints[i]?.step ?? Infinity)),
+    );
+    return { dirs, problem: 'Restricted Mode: this run has no snapshot on disk, and inspecting the checkpoint needs a trusted workspace' };
   }
 
   private send(data: Partial<CompareState>): void {

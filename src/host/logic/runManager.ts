@@ -4,11 +4,12 @@
 
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { appendFile } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeInvalidMessage, isTrainerMessage, PROTOCOL_VERSION, type StartMessage, type TrainerMessage } from '../../core/messages';
-import { createRunDir, isPidAlive, readRunInfo, runPaths } from '../../core/runDir';
+import { createRunDir, readRunInfo, runPaths } from '../../core/runDir';
+import { readRunLockState, RunLockedError } from '../../core/runLock';
 import { Emitter } from './emitter';
+import { proveTrainer } from './trainerProcess';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
 
 /** The start message plus fields newer trainers understand; older ones ignore unknown fields. */
@@ -55,6 +56,9 @@ interface ManagedRun {
 
 export const KILLED_REASON = 'killed by DoRA Studio after the stop timeout';
 
+/** What Stop did: asked our child, signalled a proven trainer, found nothing running, or refused to signal (and why). */
+export type StopResult = 'stopping' | 'signalled' | 'not-running' | { refused: string };
+
 export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
   private readonly changed = new Emitter<LiveRunState>();
@@ -77,14 +81,16 @@ export class RunManager {
           `${runDir}: this run is still training in this window. Stop it (DoRA: Stop Run) before resuming from a checkpoint.`,
         );
       }
+      // Another trainer (the CLI, another window, another host) holds the run: refuse, as the trainer itself would.
+      const lock = await readRunLockState(runDir);
+      if (lock.state === 'live') {
+        const locked = new RunLockedError(runDir, lock.lock);
+        throw new Error(`${locked.message}. ${locked.fix}`);
+      }
       const info = await readRunInfo(runDir);
-      if (
-        info &&
-        info.hostname === os.hostname() &&
-        isPidAlive(info.pid) &&
-        (info.statusHint === 'running' || info.statusHint === 'starting')
-      ) {
-        throw new Error(`${runDir}: trainer process ${info.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
+      const proof = await proveTrainer(runDir);
+      if (proof.kind === 'proven' && (info?.statusHint === 'running' || info?.statusHint === 'starting')) {
+        throw new Error(`${runDir}: trainer process ${proof.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
       }
     } else {
       if (!request.runsDir) throw new Error('start: no runs folder given');
@@ -158,7 +164,7 @@ export class RunManager {
    * Asks the trainer to stop (it finishes the step and writes a checkpoint), then escalates.
    * Also stops runs this window did not start (e.g. after a reload) through their pid on this host.
    */
-  async stop(runDir: string): Promise<'stopping' | 'signalled' | 'not-running'> {
+  async stop(runDir: string): Promise<StopResult> {
     const run = this.runs.get(runDir);
     if (run && run.child.exitCode === null && run.child.signalCode === null) {
       if (run.stopping) return 'stopping';
@@ -187,12 +193,17 @@ export class RunManager {
       run.stopping = { timers };
       return 'stopping';
     }
-    // Not ours: a trainer started before a reload or from the CLI. SIGTERM makes it checkpoint and exit.
-    const info = await readRunInfo(runDir);
-    if (info && info.hostname === os.hostname() && isPidAlive(info.pid)) {
-      process.kill(info.pid, 'SIGTERM');
-      this.log(runDir, `sent SIGTERM to trainer pid ${info.pid} (started outside this window)`);
+    // Not ours: a trainer started before a reload or from the CLI. SIGTERM makes it checkpoint and exit, but only a
+    // process proven to be the trainer (pid + start time from run.lock or run.json) is ever signalled.
+    const proof = await proveTrainer(runDir);
+    if (proof.kind === 'proven') {
+      process.kill(proof.pid, 'SIGTERM');
+      this.log(runDir, `sent SIGTERM to trainer pid ${proof.pid} (started outside this window; identity from ${proof.source})`);
       return 'signalled';
+    }
+    if (proof.kind === 'unproven') {
+      this.log(runDir, `did not signal pid ${proof.pid}: ${proof.reason}`);
+      return { refused: `did not signal pid ${proof.pid}: ${proof.reason}` };
     }
     return 'not-running';
   }

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { BACKENDS, configBaseName, loadConfigFile } from '../../core/config';
 import { configFromPreset, isPresetName, PRESETS, presetNames, writeConfigFile } from '../../core/presets';
 import { listCheckpoints, runPaths, type CheckpointEntry } from '../../core/runDir';
+import { isSafelyInside } from '../../core/runPaths';
 import { attentionDirOf, evalHeadline, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
 import type { EvalJob } from '../../core/messages';
 import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../logic/commandArgs';
@@ -17,6 +18,7 @@ import { isActiveStatus } from '../logic/format';
 import { buildFrameCacheForConfig } from '../logic/frameCacheJob';
 import type { RunIndex } from '../logic/runIndex';
 import type { RunManager } from '../logic/runManager';
+import { describeResumeChanges, resumeConfigChanges, resumeOverrides } from '../logic/resumeChanges';
 import { runsDirForNewRun } from '../logic/runsDirs';
 import { effectiveStatus } from '../logic/runTree';
 import { configProblem, type ConfigIndex } from '../logic/watchers';
@@ -130,6 +132,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     resumeCheckpoint?: string;
     cacheRoot?: string;
     runsDir?: string;
+    overrides?: string[];
   }): Promise<StartedRun | undefined> => {
     const settings = readSettings(request.configPath ? vscode.Uri.file(request.configPath) : undefined);
     let name = 'run';
@@ -142,6 +145,15 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         return undefined;
       }
       const config = await loadConfigFile(request.configPath).catch(() => undefined);
+      // Checked here too, so that a start that cannot work creates no run folder.
+      if (config && !existsSync(config.data.video)) {
+        const choice = await vscode.window.showErrorMessage(
+          `Cannot start a run: ${request.configPath}: $.data.video: ${config.data.video} does not exist; set data.video to your video file (relative to the config file, or absolute).`,
+          'Open Config',
+        );
+        if (choice) await vscode.window.showTextDocument(vscode.Uri.file(request.configPath));
+        return undefined;
+      }
       name = config?.name ?? configBaseName(request.configPath);
       runsDir ??= await runsDirForNewRun(request.configPath, settings.runsFolder, workspaceRoots());
     }
@@ -156,6 +168,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         cacheRoot: request.cacheRoot,
         maxSteps: await stepCap(request.resumeCheckpoint),
         snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
+        ...(request.overrides?.length ? { overrides: request.overrides } : {}),
       });
       await d.model.refresh();
       void d.dashboards.open(started.runDir, vscode.ViewColumn.Active);
@@ -271,16 +284,22 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
   });
 
   register('dora.stopRun', async (arg?: unknown) => {
+    // Stopping signals a process named by the run folder's files: only in a trusted workspace, and only a proven trainer.
+    if (!requireTrust('stop a run')) return undefined;
     const runDir = runDirFromArg(arg) ?? (await pickRun('Run to stop', (s) => isActiveStatus(s as never)));
     if (!runDir) return undefined;
     const result = await d.manager.stop(runDir);
     if (result === 'not-running') void vscode.window.showInformationMessage(`DoRA: ${path.basename(runDir)} is not running.`);
+    else if (typeof result === 'object')
+      void vscode.window.showWarningMessage(
+        `DoRA: ${path.basename(runDir)} was not stopped: ${result.refused}. If it is still training, stop it where it was started (Ctrl-C in its terminal).`,
+      );
     else vscode.window.setStatusBarMessage(`DoRA: stopping ${path.basename(runDir)} (it finishes the step and writes a checkpoint)…`, 5000);
     d.model.refreshSoon();
     return result;
   });
 
-  register('dora.resumeRun', async (arg?: unknown) => {
+  register('dora.resumeRun', async (arg?: unknown, second?: unknown) => {
     if (!requireTrust('resume a run')) return undefined;
     let sidecar = checkpointFromArg(arg);
     if (!sidecar) {
@@ -297,20 +316,40 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       } else {
         const checkpoints = await allCheckpoints();
         const picked = await vscode.window.showQuickPick(
-          checkpoints
-            .reverse()
-            .map((c) => ({
-              label: `${c.runId} @ step ${c.step}`,
-              description: c.sidecar.time,
-              detail: c.sidecarFile,
-              sidecar: c.sidecarFile,
-            })),
+          checkpoints.reverse().map((c) => ({
+            label: `${c.runId} @ step ${c.step}`,
+            description: c.sidecar.time,
+            detail: c.sidecarFile,
+            sidecar: c.sidecarFile,
+          })),
           { placeHolder: checkpoints.length ? 'Checkpoint to resume from' : 'No checkpoints yet' },
         );
         sidecar = picked?.sidecar;
       }
     }
-    return sidecar ? startRun({ resumeCheckpoint: sidecar }) : undefined;
+    if (!sidecar) return undefined;
+    // A *.dora.json edited since the run started (e.g. a lower training.lr after a NaN) is applied, after showing what changes.
+    const options = (typeof second === 'object' && second !== null ? second : {}) as { configChanges?: 'apply' | 'ignore' };
+    const changes = await resumeConfigChanges(path.dirname(path.dirname(sidecar)));
+    let overrides: string[] = [];
+    if (changes && (changes.apply.length > 0 || changes.refused.length > 0)) {
+      let choice = options.configChanges;
+      if (!choice) {
+        const picked = await vscode.window.showInformationMessage(
+          `${path.basename(changes.configFile)} changed since this run started.`,
+          { modal: true, detail: describeResumeChanges(changes) },
+          ...(changes.apply.length ? ['Resume with Changes'] : []),
+          'Resume Unchanged',
+        );
+        if (!picked) return undefined;
+        choice = picked === 'Resume with Changes' ? 'apply' : 'ignore';
+      }
+      if (choice === 'apply') overrides = resumeOverrides(changes);
+      d.output.appendLine(
+        `[resume] ${changes.configFile} changed since the run started; ${choice === 'apply' ? 'applying' : 'ignoring'}:\n${describeResumeChanges(changes)}`,
+      );
+    }
+    return startRun({ resumeCheckpoint: sidecar, overrides });
   });
 
   register('dora.openDashboard', async (arg?: unknown) => {
@@ -505,14 +544,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         return undefined;
       }
       const picked = await vscode.window.showQuickPick(
-        [...all]
-          .reverse()
-          .map((c) => ({
-            label: `${c.runId} @ step ${c.step}`,
-            description: c.sidecar.time,
-            sidecar: c.sidecarFile,
-            picked: d.runsTree.checked.has(c.sidecarFile),
-          })),
+        [...all].reverse().map((c) => ({
+          label: `${c.runId} @ step ${c.step}`,
+          description: c.sidecar.time,
+          sidecar: c.sidecarFile,
+          picked: d.runsTree.checked.has(c.sidecarFile),
+        })),
         { canPickMany: true, title: 'DoRA: Evaluate Checkpoint', placeHolder: 'Checkpoints to evaluate (their teacher backbone)' },
       );
       checkpoints = (picked ?? []).map((p) => p.sidecar);
@@ -601,7 +638,8 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
 
   register('dora.showTrainerLog', async (arg?: unknown) => {
     const runDir = runDirFromArg(arg);
-    if (runDir && existsSync(runPaths(runDir).log)) {
+    // trainer.log is opened only when it is a file of the run folder (not a link to elsewhere).
+    if (runDir && existsSync(runPaths(runDir).log) && isSafelyInside(runDir, 'trainer.log')) {
       await vscode.window.showTextDocument(vscode.Uri.file(runPaths(runDir).log), { preview: true });
       return;
     }
@@ -665,11 +703,20 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
   });
 
   register('dora.deleteCheckpoint', async (arg?: unknown, confirmed?: unknown) => {
+    if (!requireTrust('delete a checkpoint')) return false;
     const sidecar = checkpointFromArg(arg);
     if (!sidecar) return false;
-    const entry = (await listCheckpoints(path.dirname(path.dirname(sidecar)))).find((c) => c.sidecarFile === sidecar);
+    // listCheckpoints checks the file names the sidecar gives: one that leads outside the run folder is refused.
+    let refused: string | undefined;
+    const entry = (
+      await listCheckpoints(path.dirname(path.dirname(sidecar)), (e) => {
+        if (path.resolve(e.source.file) === path.resolve(sidecar)) refused = e.message;
+      })
+    ).find((c) => c.sidecarFile === sidecar);
     if (!entry) {
-      void vscode.window.showErrorMessage(`DoRA: ${sidecar} is not a complete checkpoint (already deleted?).`);
+      void vscode.window.showErrorMessage(
+        refused ? `DoRA: nothing was deleted: ${refused}` : `DoRA: ${sidecar} is not a complete checkpoint (already deleted?).`,
+      );
       d.model.refreshSoon();
       return false;
     }
