@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { isTempFileName } from './atomicWrite';
 import { isNotFound, readJsonl, type JsonlParseResult } from './jsonl';
 import { isPidAlive, processStartOf } from './processIdentity';
-import { resolveFileNameInRun, resolveInside, UnsafeRunPathError } from './runPaths';
+import { resolveFileNameInRun, resolveInside, UnsafeRunPathError } from './runPathSafety';
 import {
   deriveRunStatus,
   isCheckpointSidecar,

@@ -7,8 +7,9 @@
 // Taking over a stale lock happens under a short-lived guard file (run.lock.takeover, also O_EXCL), so two processes
 // that both find the same stale lock cannot both remove it and then each believe they own the folder.
 
+import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isNotFound } from './jsonl';
@@ -154,7 +155,29 @@ export interface AcquireRunLockOptions {
   processStart?: string | null;
 }
 
+/**
+ * Creates `file` with `text` if it does not exist, atomically: the text is written to a temp file first and then
+ * hard-linked into place (link fails if the name exists), so no other process ever reads a lock file that is still
+ * empty. Where hard links are not supported (some network file systems), O_EXCL create + write; readers then give a
+ * young invalid lock a moment before calling it stale (see acquireRunLock).
+ */
 async function createExclusive(file: string, text: string): Promise<boolean> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  await writeFile(temp, text, { flag: 'wx', mode: 0o644 });
+  try {
+    await link(temp, file);
+    return true;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
+    return createWithOpen(file, text);
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+async function createWithOpen(file: string, text: string): Promise<boolean> {
   try {
     const handle = await open(file, 'wx', 0o644);
     try {
@@ -168,6 +191,14 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
     if ((error as { code?: unknown }).code === 'EEXIST') return false;
     throw error;
   }
+}
+
+/** An invalid lock this young may be one being written without hard links: wait for it rather than take it over. */
+const YOUNG_INVALID_LOCK_MS = 2_000;
+
+async function isYoung(file: string): Promise<boolean> {
+  const info = await stat(file).catch(() => undefined);
+  return info !== undefined && Date.now() - info.mtimeMs < YOUNG_INVALID_LOCK_MS;
 }
 
 function sameOwner(text: string, record: RunLockRecord): boolean {
@@ -204,11 +235,15 @@ export async function acquireRunLock(runDir: string, options: AcquireRunLockOpti
   const guard = path.join(runDir, TAKEOVER_FILE);
   const text = `${JSON.stringify(record)}\n`;
   let tookOver: RunLockHandle['tookOver'];
-  for (let attempt = 0; attempt < 50; attempt++) {
+  for (let attempt = 0; attempt < 200; attempt++) {
     if (await createExclusive(file, text)) return lockHandle(file, record, tookOver);
     const found = await readRunLockState(runDir, probe());
     if (found.state === 'live') throw new RunLockedError(runDir, found.lock);
     if (found.state === 'free') continue; // released meanwhile
+    if (found.lock === undefined && (await isYoung(file))) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
     if (!(await createExclusive(guard, String(record.pid)))) {
       await clearDeadGuard(guard);
       await new Promise((r) => setTimeout(r, 20));

@@ -100,13 +100,17 @@ test('processes racing for one folder, also over a stale lock: exactly one gets 
       const next = () => new Promise<string>((r) => lines.push(r));
       return { child, ready: next(), outcome: next(), exited: new Promise((r) => child.on('exit', r)) };
     });
-    await Promise.all(children.map((c) => c.ready));
-    for (const c of children) c.child.stdin.write('go\n'); // all try at once
-    const outcomes = await Promise.all(children.map((c) => c.outcome));
-    assert.equal(outcomes.filter((o) => o.startsWith('got')).length, 1, outcomes.join('\n'));
-    for (const o of outcomes.filter((x) => !x.startsWith('got'))) assert.match(o, /^refused run .* is being trained by pid \d+ on host /);
-    for (const c of children) c.child.stdin.end();
-    await Promise.all(children.map((c) => c.exited));
-    assert.equal(existsSync(join(dir, 'run.lock')), false);
+    try {
+      await Promise.all(children.map((c) => c.ready));
+      for (const c of children) c.child.stdin.write('go\n'); // all try at once
+      const outcomes = await Promise.all(children.map((c) => c.outcome));
+      assert.equal(outcomes.filter((o) => o.startsWith('got')).length, 1, outcomes.join('\n'));
+      for (const o of outcomes.filter((x) => !x.startsWith('got'))) assert.match(o, /^refused run .* is being trained by pid \d+ on host /);
+      for (const c of children) c.child.stdin.end();
+      await Promise.all(children.map((c) => c.exited));
+      assert.equal(existsSync(join(dir, 'run.lock')), false);
+    } finally {
+      for (const c of children) c.child.kill('SIGKILL');
+    }
   }
 });

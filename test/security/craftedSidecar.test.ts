@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerMessage } from '../../src/core/messages';
 import { listCheckpoints, type CheckpointSidecar } from '../../src/core/runDir';
-import { UnsafeRunPathError } from '../../src/core/runPaths';
+import { UnsafeRunPathError } from '../../src/core/runPathSafety';
 import { deleteCheckpoint } from '../../src/trainer/run/checkpoint';
 import { runTraining } from '../../src/trainer/run/train';
 import { tinyConfig, tinySyntheticVideo, writeConfig } from '../trainer/helpers';

@@ -3,7 +3,7 @@
 // manifest must not expose other files through localResourceRoots).
 
 import * as path from 'node:path';
-import { isSafelyInside } from '../../core/runPaths';
+import { isSafelyInside } from '../../core/runPathSafety';
 import type { SnapshotManifest } from '../../core/runRecords';
 
 export function snapshotRelativeFiles(manifest: SnapshotManifest): string[] {
@@ -17,7 +17,7 @@ export function snapshotRelativeFiles(manifest: SnapshotManifest): string[] {
   return [...files];
 }
 
-/** `relative` stays inside `folder`, also after symbolic links are followed (src/core/runPaths.ts). */
+/** `relative` stays inside `folder`, also after symbolic links are followed (src/core/runPathSafety.ts). */
 export function isInsideFolder(folder: string, relative: string): boolean {
   return isSafelyInside(folder, relative);
 }

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { BACKENDS, configBaseName, loadConfigFile } from '../../core/config';
 import { configFromPreset, isPresetName, PRESETS, presetNames, writeConfigFile } from '../../core/presets';
 import { listCheckpoints, runPaths, type CheckpointEntry } from '../../core/runDir';
-import { isSafelyInside } from '../../core/runPaths';
+import { isSafelyInside } from '../../core/runPathSafety';
 import { attentionDirOf, evalHeadline, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
 import type { EvalJob } from '../../core/messages';
 import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../logic/commandArgs';

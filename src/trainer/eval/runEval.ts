@@ -11,7 +11,7 @@ import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify } from './knn';
 import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
 import { encodeImages, evalProgress, type EvalEncoder, type EvalProgressReport } from './encoder';
 import { attentionDirOf, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
-import { resolveInside } from '../../core/runPaths';
+import { resolveInside } from '../../core/runPathSafety';
 import { cacheRootForRunVideo } from '../data/runCacheRoot';
 import type { KnnDataset } from './evalImages';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';

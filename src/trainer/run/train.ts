@@ -28,7 +28,7 @@ import {
   type RunEvent,
   type RunInfo,
 } from '../../core/runDir';
-import type { UnsafeRunPathError } from '../../core/runPaths';
+import type { UnsafeRunPathError } from '../../core/runPathSafety';
 import { assertNoGpuErrors, initBackend, type BackendName, type BackendReport } from '../backend';
 import { ClipSampler } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';

@@ -11,7 +11,7 @@ import {
   resolveFileNameInRun,
   resolveInside,
   UnsafeRunPathError,
-} from '../../src/core/runPaths';
+} from '../../src/core/runPathSafety';
 
 test('a plain file name has no separator and is not "." or ".."', () => {
   assert.equal(plainFileNameProblem('step-000003.safetensors'), undefined);
