@@ -93,7 +93,9 @@ test('the compare panel decides by workspace trust: untrusted gets no inspect ru
     );
     panels.open(checkpoints);
     onMessage!({ type: 'ready' });
-    await new Promise((r) => setTimeout(r, 50));
+    // The panel does not hand out the session's promise: wait until the inspections are in (or time out).
+    for (let waited = 0; !panels.session!.currentState().checkpoints[0]?.inspection && waited < 20_000; waited += 20)
+      await new Promise((r) => setTimeout(r, 20));
     await panels.session!.whenSettled();
     assert.deepEqual(calls, []);
     assert.equal(existsSync(inspectRoot), false);
