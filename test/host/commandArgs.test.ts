@@ -11,7 +11,8 @@ import {
   runDirFromArg,
 } from '../../src/host/logic/commandArgs';
 import { jobsForCheckpoint } from '../../src/host/logic/evalJob';
-import { runDirOfCheckpoint, runsDirFromConfigText, runsDirFromSetting } from '../../src/host/logic/runsDirs';
+import { runsDirFromConfigText, runsDirFromSetting } from '../../src/host/logic/runsDirs';
+import { runDirOfCheckpoint } from '../../src/core/node/runPaths';
 
 test('a run folder from tree nodes, Uris, paths and files inside the run', () => {
   assert.equal(runDirFromArg({ kind: 'run', dir: '/r/a' }), '/r/a');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { RunSummary } from '../../src/core/runDir';
+import type { RunSummary } from '../../src/core/node/runDir';
 import { listRunFolders } from '../../src/host/logic/runIndex';
 import { initialLiveRun } from '../../src/host/logic/liveRun';
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readSnapshotManifest } from '../../src/core/runDir';
+import { readSnapshotManifest } from '../../src/core/node/runDir';
 import { contentSecurityPolicy, makeNonce, webviewShellHtml } from '../../src/host/logic/webviewHtml';
 import { isInsideFolder, snapshotRelativeFiles, snapshotUriMap } from '../../src/host/logic/snapshotUris';
 import { FIXTURE_RUN_DIR } from './helpers';

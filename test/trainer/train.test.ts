@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readJsonl, runCli, tinyConfig, tinySyntheticVideo, writeConfig } from './helpers';
 import { runTraining } from '../../src/trainer/run/train';
 import type { TrainerMessage } from '../../src/core/messages';
-import { listCheckpoints, listSnapshots } from '../../src/core/runDir';
+import { listCheckpoints, listSnapshots } from '../../src/core/node/runDir';
 
 const work = mkdtempSync(join(tmpdir(), 'dora-train-'));
 const cacheRoot = join(work, 'frame-cache');

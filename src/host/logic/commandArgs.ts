@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { EVAL_SUITES } from '../../core/evalResults';
 import type { EvalJob } from '../../core/messages';
-import { RUN_FILES } from '../../core/runDir';
+import { isCheckpointSidecarName, runDirOfRunFile, sidecarOfCheckpointFile } from '../../core/node/runPaths';
 
 export interface UriLike {
   fsPath: string;
@@ -35,10 +35,7 @@ export function runDirFromArg(arg: unknown): string | undefined {
     return (arg as { runDir: string }).runDir;
   const p = asPath(arg);
   if (!p) return undefined;
-  const base = path.basename(p);
-  if (Object.values(RUN_FILES).includes(base as (typeof RUN_FILES)[keyof typeof RUN_FILES])) return path.dirname(p);
-  if (path.basename(path.dirname(p)) === RUN_FILES.checkpoints) return path.dirname(path.dirname(p));
-  return p;
+  return runDirOfRunFile(p) ?? p;
 }
 
 /** A checkpoint sidecar from a checkpoint node, a sidecar path/Uri, or a weights file next to it. */
@@ -47,9 +44,7 @@ export function checkpointFromArg(arg: unknown): string | undefined {
   if (fromNode) return fromNode;
   const p = asPath(arg);
   if (!p) return undefined;
-  const match = /^(step-\d+)(?:\.optim)?\.safetensors$/.exec(path.basename(p));
-  if (match) return path.join(path.dirname(p), `${match[1]}.json`);
-  return /^step-\d+\.json$/.test(path.basename(p)) ? p : undefined;
+  return sidecarOfCheckpointFile(p) ?? (isCheckpointSidecarName(path.basename(p)) ? p : undefined);
 }
 
 /** A *.dora.json file from a config node, a Uri or a path. */

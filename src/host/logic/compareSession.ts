@@ -6,9 +6,11 @@ import { createHash } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readMetrics, readRunConfig, readRunInfo, RUN_FILES } from '../../core/runDir';
+import { readMetrics, readRunConfig, readRunInfo } from '../../core/node/runDir';
+import { RUN_FILES, evalSidecarPath, runDirOfCheckpoint, stepOfCheckpoint, attentionDirOf } from '../../core/node/runPaths';
 import { isSnapshotManifest, type MetricsRecord } from '../../core/runRecords';
-import { attentionResultOf, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
+import { attentionResultOf, evalMetrics } from '../../core/evalResults';
+import { readEvalSidecar } from '../../core/node/evalFiles';
 import {
   isCompareToHostMessage,
   type AttentionMapsPayload,
@@ -16,7 +18,6 @@ import {
   type CompareState,
   type HostToCompareMessage,
 } from '../../core/webviewMessages';
-import { runDirOfCheckpoint } from './runsDirs';
 import { isInsideFolder, snapshotUriMap } from './snapshotUris';
 
 export interface InspectOutcome {
@@ -50,7 +51,7 @@ export async function evaluationOf(
   let attentionMaps: AttentionMapsPayload | null = null;
   if (attention) {
     // The folder is found next to the checkpoint (the run may have moved since the record was written).
-    const dir = checkpoint.replace(/\.json$/, '.attention');
+    const dir = attentionDirOf(checkpoint);
     const manifest = await readJson(path.join(dir, 'manifest.json'));
     if (manifest && Array.isArray(manifest.frames) && typeof (manifest.attention as { file?: unknown } | undefined)?.file === 'string') {
       const files = [
@@ -139,7 +140,7 @@ export class CompareSession {
       const info = await readRunInfo(runDir).catch(() => undefined);
       const runId = info?.id ?? path.basename(runDir);
       const sidecar = await readJson(checkpoint);
-      const step = typeof sidecar?.step === 'number' ? sidecar.step : Number(/step-(\d+)/.exec(path.basename(checkpoint))?.[1] ?? 0);
+      const step = typeof sidecar?.step === 'number' ? sidecar.step : (stepOfCheckpoint(checkpoint) ?? 0);
       if (!sidecar)
         problems.push(
           `${checkpoint}: the checkpoint sidecar is missing or unreadable (deleted, or pruned by runtime.keepCheckpoints). Tick other checkpoints.`,

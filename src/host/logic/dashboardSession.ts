@@ -2,8 +2,9 @@
 // manifest and file URIs, and pushes keyed partial updates (appended metrics, status, new snapshots)
 // as the run advances. No vscode import: `post` and `toWebviewUri` are injected.
 
-import { JsonlFollower } from '../../core/jsonl';
-import { listSnapshots, readRunConfig, readRunInfo, readRunStatus, readSnapshotManifest, runPaths, snapshotPaths } from '../../core/runDir';
+import { JsonlFollower } from '../../core/node/jsonl';
+import { listSnapshots, readRunConfig, readRunInfo, readRunStatus, readSnapshotManifest } from '../../core/node/runDir';
+import { runPaths, snapshotPaths } from '../../core/node/runPaths';
 import { isMetricsRecord, type MetricsRecord, type RunInfo, type RunStatusReport } from '../../core/runRecords';
 import { isWebviewToHostMessage, type HostToWebviewMessage, type WebviewState } from '../../core/webviewMessages';
 import type { LiveRunState } from './liveRun';

@@ -4,7 +4,8 @@
 
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { configFromPreset, writeConfigFile } from '../../core/presets';
+import { configFromPreset } from '../../core/presets';
+import { writeConfigFile } from '../../core/node/configFile';
 import { resolveFfmpeg } from '../../trainer/data/ffmpeg';
 import { ensureDemoVideo } from '../../trainer/data/syntheticVideo';
 

@@ -15,9 +15,9 @@ import {
   type EvaluateMessage,
   type HostMessage,
 } from '../../core/messages';
-import { readRunConfig } from '../../core/runDir';
+import { readRunConfig } from '../../core/node/runDir';
 import { readSyntheticOptions } from '../../trainer/data/syntheticVideo';
-import { runDirOfCheckpoint } from './runsDirs';
+import { runDirOfCheckpoint } from '../../core/node/runPaths';
 
 export interface EvalProgressUpdate {
   message: string;

@@ -1,7 +1,7 @@
 // "Build Frame Cache": decodes a config's video into the frame cache the trainer will use, ahead of
 // a run. It runs ffmpeg as a child process and only copies bytes here, so it can live in the host.
 
-import { loadConfigFile } from '../../core/config';
+import { loadConfigFile } from '../../core/node/configFile';
 import { resolveFfmpeg } from '../../trainer/data/ffmpeg';
 import { buildFrameCache, planFrameCache, type FrameCacheProgress } from '../../trainer/data/frameCache';
 

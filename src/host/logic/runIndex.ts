@@ -4,18 +4,17 @@
 
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { isNotFound, JsonlFollower } from '../../core/jsonl';
+import { isNotFound, JsonlFollower } from '../../core/node/jsonl';
 import {
   listCheckpoints,
   localLivenessProbe,
   readEvents,
   readRunInfo,
-  runPaths,
   type CheckpointEntry,
-  type LivenessProbe,
   type RunSummary,
-} from '../../core/runDir';
-import { deriveRunStatus, isMetricsRecord, type MetricsRecord } from '../../core/runRecords';
+} from '../../core/node/runDir';
+import { runPaths } from '../../core/node/runPaths';
+import { deriveRunStatus, isMetricsRecord, type MetricsRecord, type LivenessProbe } from '../../core/runRecords';
 
 /**
  * Like core listRuns, but only looks into sub-folders: a stray file in a runs folder (README.md,

@@ -5,9 +5,9 @@
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { appendFile } from 'node:fs/promises';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { describeInvalidMessage, isTrainerMessage, PROTOCOL_VERSION, type StartMessage, type TrainerMessage } from '../../core/messages';
-import { createRunDir, isPidAlive, readRunInfo, runPaths } from '../../core/runDir';
+import { createRunDir, isPidAlive, readRunInfo } from '../../core/node/runDir';
+import { runPaths, runDirOfCheckpoint } from '../../core/node/runPaths';
 import { Emitter } from './emitter';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
 
@@ -70,7 +70,7 @@ export class RunManager {
   async start(request: StartRunOptions): Promise<{ runDir: string; pid: number | undefined }> {
     let runDir: string;
     if (request.resumeCheckpoint) {
-      runDir = path.dirname(path.dirname(path.resolve(request.resumeCheckpoint)));
+      runDir = runDirOfCheckpoint(request.resumeCheckpoint);
       const previous = this.runs.get(runDir);
       if (previous && previous.child.exitCode === null && previous.child.signalCode === null) {
         throw new Error(

@@ -58,8 +58,3 @@ export async function collectRunsDirs(options: {
   for (const dir of options.extra ?? []) dirs.add(path.resolve(dir));
   return [...dirs].sort();
 }
-
-/** The run folder a checkpoint sidecar belongs to (`<run>/checkpoints/step-N.json`). */
-export function runDirOfCheckpoint(sidecarFile: string): string {
-  return path.dirname(path.dirname(path.resolve(sidecarFile)));
-}

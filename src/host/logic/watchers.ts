@@ -5,7 +5,8 @@
 import { watch, type FSWatcher } from 'chokidar';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseConfigText, validateConfig, formatProblem, ConfigError } from '../../core/config';
+import { parseConfigText, validateConfig } from '../../core/config';
+import { formatProblem, ConfigError } from '../../core/configProblem';
 import { debounce, Emitter } from './emitter';
 
 /** Folders never worth scanning for configs: dependencies, VCS data, caches and run outputs. */

@@ -1,7 +1,7 @@
 // Everything the sidebar shows, without vscode: configs (ConfigIndex), runs found on disk (RunIndex),
 // and runs this window is training (RunManager). Refreshes are debounced and serialised.
 
-import type { RunSummary } from '../../core/runDir';
+import type { RunSummary } from '../../core/node/runDir';
 import { debounce, Emitter, SerialRunner } from './emitter';
 import { isActiveStatus } from './format';
 import type { RunIndex } from './runIndex';

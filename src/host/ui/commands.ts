@@ -5,10 +5,13 @@ import { existsSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKENDS, configBaseName, loadConfigFile } from '../../core/config';
-import { configFromPreset, isPresetName, PRESETS, presetNames, writeConfigFile } from '../../core/presets';
-import { listCheckpoints, runPaths, type CheckpointEntry } from '../../core/runDir';
-import { attentionDirOf, evalHeadline, evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
+import { BACKENDS, configBaseName } from '../../core/config';
+import { loadConfigFile, writeConfigFile } from '../../core/node/configFile';
+import { configFromPreset, isPresetName, PRESETS, presetNames } from '../../core/presets';
+import { listCheckpoints, type CheckpointEntry } from '../../core/node/runDir';
+import { runPaths, attentionDirOf, evalSidecarPath, runDirOfCheckpoint, stepOfCheckpoint } from '../../core/node/runPaths';
+import { evalHeadline, evalMetrics } from '../../core/evalResults';
+import { readEvalSidecar } from '../../core/node/evalFiles';
 import type { EvalJob } from '../../core/messages';
 import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../logic/commandArgs';
 import { EVAL_CHOICES, evaluateCheckpoint, jobLabel, jobsForCheckpoint, type EvaluateOutcome } from '../logic/evalJob';
@@ -297,14 +300,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       } else {
         const checkpoints = await allCheckpoints();
         const picked = await vscode.window.showQuickPick(
-          checkpoints
-            .reverse()
-            .map((c) => ({
-              label: `${c.runId} @ step ${c.step}`,
-              description: c.sidecar.time,
-              detail: c.sidecarFile,
-              sidecar: c.sidecarFile,
-            })),
+          checkpoints.reverse().map((c) => ({
+            label: `${c.runId} @ step ${c.step}`,
+            description: c.sidecar.time,
+            detail: c.sidecarFile,
+            sidecar: c.sidecarFile,
+          })),
           { placeHolder: checkpoints.length ? 'Checkpoint to resume from' : 'No checkpoints yet' },
         );
         sidecar = picked?.sidecar;
@@ -352,7 +353,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
   register('dora.clearCheckpointSelection', () => d.runsTree.clearChecked());
 
   const checkpointLabel = (sidecar: string): string =>
-    `${path.basename(path.dirname(path.dirname(sidecar)))} @ step ${Number(/step-(\d+)\.json$/.exec(sidecar)?.[1] ?? 0)}`;
+    `${path.basename(runDirOfCheckpoint(sidecar))} @ step ${stepOfCheckpoint(sidecar) ?? 0}`;
 
   /** Asks which evaluations to run; undefined when the user backs out. */
   const pickEvalJobs = async (checkpoints: readonly string[]): Promise<{ jobs: EvalJob[]; force: boolean } | undefined> => {
@@ -505,14 +506,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         return undefined;
       }
       const picked = await vscode.window.showQuickPick(
-        [...all]
-          .reverse()
-          .map((c) => ({
-            label: `${c.runId} @ step ${c.step}`,
-            description: c.sidecar.time,
-            sidecar: c.sidecarFile,
-            picked: d.runsTree.checked.has(c.sidecarFile),
-          })),
+        [...all].reverse().map((c) => ({
+          label: `${c.runId} @ step ${c.step}`,
+          description: c.sidecar.time,
+          sidecar: c.sidecarFile,
+          picked: d.runsTree.checked.has(c.sidecarFile),
+        })),
         { canPickMany: true, title: 'DoRA: Evaluate Checkpoint', placeHolder: 'Checkpoints to evaluate (their teacher backbone)' },
       );
       checkpoints = (picked ?? []).map((p) => p.sidecar);
@@ -667,7 +666,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
   register('dora.deleteCheckpoint', async (arg?: unknown, confirmed?: unknown) => {
     const sidecar = checkpointFromArg(arg);
     if (!sidecar) return false;
-    const entry = (await listCheckpoints(path.dirname(path.dirname(sidecar)))).find((c) => c.sidecarFile === sidecar);
+    const entry = (await listCheckpoints(runDirOfCheckpoint(sidecar))).find((c) => c.sidecarFile === sidecar);
     if (!entry) {
       void vscode.window.showErrorMessage(`DoRA: ${sidecar} is not a complete checkpoint (already deleted?).`);
       d.model.refreshSoon();
@@ -684,7 +683,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     const megabytes = (sizes[0] + sizes[1]) / 1e6;
     if (confirmed !== true) {
       const answer = await vscode.window.showWarningMessage(
-        `Delete checkpoint step ${entry.step} of ${path.basename(path.dirname(path.dirname(sidecar)))}?`,
+        `Delete checkpoint step ${entry.step} of ${path.basename(runDirOfCheckpoint(sidecar))}?`,
         {
           modal: true,
           detail: `This deletes ${path.basename(sidecar)}, ${path.basename(entry.weightsFile)} and ${path.basename(entry.optimizerFile)} (${megabytes.toFixed(1)} MB), and its evaluation results. It cannot be undone.`,
@@ -723,9 +722,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
 async function stepCap(resumeCheckpoint: string | undefined): Promise<number | undefined> {
   const cap = testOverrides().maxSteps;
   if (cap === undefined || !resumeCheckpoint) return cap;
-  const entry = (await listCheckpoints(path.dirname(path.dirname(resumeCheckpoint)))).find(
-    (c) => c.sidecarFile === path.resolve(resumeCheckpoint),
-  );
+  const entry = (await listCheckpoints(runDirOfCheckpoint(resumeCheckpoint))).find((c) => c.sidecarFile === path.resolve(resumeCheckpoint));
   return (entry?.step ?? 0) + cap;
 }
 

@@ -5,11 +5,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readRunInfo } from '../../core/runDir';
+import { readRunInfo } from '../../core/node/runDir';
 import { CompareSession, type InspectRunner } from '../logic/compareSession';
 import { DashboardSession } from '../logic/dashboardSession';
 import type { LiveRunState } from '../logic/liveRun';
-import { runDirOfCheckpoint } from '../logic/runsDirs';
+import { runDirOfCheckpoint, stepOfCheckpoint } from '../../core/node/runPaths';
 import { makeNonce, webviewShellHtml } from '../logic/webviewHtml';
 
 export const DASHBOARD_VIEW_TYPE = 'dora.dashboard';
@@ -217,7 +217,7 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
 
   private title(checkpoints: readonly string[]): string {
     if (checkpoints.length === 1)
-      return `DoRA: step ${Number(/step-(\d+)\.json$/.exec(checkpoints[0])?.[1] ?? 0)} of ${path.basename(runDirOfCheckpoint(checkpoints[0]))}`;
+      return `DoRA: step ${stepOfCheckpoint(checkpoints[0]) ?? 0} of ${path.basename(runDirOfCheckpoint(checkpoints[0]))}`;
     return `DoRA: compare ${checkpoints.length} checkpoints`;
   }
 

@@ -2,7 +2,8 @@
 // labels, tooltips and menus come from logic/runTree.ts.
 
 import * as vscode from 'vscode';
-import { evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
+import { evalSidecarPath } from '../../core/node/runPaths';
+import { readEvalSidecar } from '../../core/node/evalFiles';
 import type { RunIndex } from '../logic/runIndex';
 import { checkpointNodes, configNode, messageNode, runNode, runsRoot, type ConfigNode, type RunsTreeNode } from '../logic/runTree';
 import type { ConfigIndex } from '../logic/watchers';

@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { adamwStep, cancelLastLayerGradients, clipGradientsPerTensor, emaUpdateTeacher } from '../optim/adamw';
-import { doraLoss, teacherTargets, updatedCenter, type LossVariant } from './loss';
+import type { LossVariant } from '../../core/configDefaults';
+import { doraLoss, teacherTargets, updatedCenter } from './loss';
 import { networkForward, trainableParamNames, type DoraModelConfig, type DoraState, type ParamMap } from './model';
 import type { SinkhornOptions } from './sinkhorn';
 import { maskFrameMajorImages, runTracker, type TrackerResult } from './tracker';

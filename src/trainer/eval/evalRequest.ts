@@ -4,7 +4,7 @@
  * `eval-result` per job and a final `finished`. `stop` (the signal) cancels between batches; nothing half-done is stored.
  */
 import { resolve } from 'node:path';
-import { evalSidecarPath } from '../../core/evalResults';
+import { evalSidecarPath, stepOfCheckpoint } from '../../core/node/runPaths';
 import type { EvaluateMessage, TrainerMessage } from '../../core/messages';
 import { initBackend, isBackendName } from '../backend';
 import { loadCheckpointEncoder, runConfigOfCheckpoint } from './encoder';
@@ -16,7 +16,7 @@ export async function runEvaluateRequest(
 ): Promise<'completed' | 'stopped' | 'failed'> {
   const { emit, signal } = options;
   const checkpoint = resolve(request.checkpoint);
-  const step = Number(/step-(\d+)\.json$/.exec(checkpoint)?.[1] ?? 0);
+  const step = stepOfCheckpoint(checkpoint) ?? 0;
   try {
     emit({ type: 'progress', phase: 'model-init', done: 0, total: null, message: `loading the teacher of ${checkpoint}` });
     // The run's own backend unless the host overrides it (the dora.backend setting).

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { resolve } from 'node:path';
-import { loadConfigFile, resolveConfig, type DoraConfig } from '../../core/config';
+import type { DoraConfig } from '../../core/config';
+import { loadConfigFile, resolveConfig } from '../../core/node/configFile';
 import { isPresetName } from '../../core/presets';
 import type { PresetName } from '../../core/config';
 import { Rng } from '../../core/rng';

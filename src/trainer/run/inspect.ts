@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { writeJsonAtomic } from '../../core/atomicWrite';
+import { basename, join, resolve } from 'node:path';
+import { writeJsonAtomic } from '../../core/node/atomicWrite';
 import { initBackend, type BackendName } from '../backend';
 import { clipFrameIndices } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
@@ -17,7 +17,8 @@ import { runTracker } from '../dora/tracker';
 import { framesFirst, teacherPass } from '../dora/trainStep';
 import { BatchBuilder } from './batch';
 import { loadCheckpoint } from './checkpoint';
-import { loadRunConfig, modelConfigOf, runDirOfCheckpoint, TrainingError } from './train';
+import { loadRunConfig, modelConfigOf, TrainingError } from './train';
+import { runDirOfCheckpoint } from '../../core/node/runPaths';
 import { writeSnapshot } from './snapshot';
 
 export interface InspectOptions {
@@ -75,10 +76,10 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
       const teacher = teacherPass(state, globalFF);
       const tracker = await runTracker({ ...teacher, heads, sinkhorn: config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
       tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
-      const label = `${basename(dirname(dirname(sidecarPath)))}-step-${sidecar.step}`;
+      const label = `${basename(runDirOfCheckpoint(sidecarPath))}-step-${sidecar.step}`;
       const dir = join(options.outDir, label);
       await writeSnapshot({
-        runDir: dirname(dirname(sidecarPath)),
+        runDir: runDirOfCheckpoint(sidecarPath),
         step: sidecar.step,
         epoch: sidecar.epoch,
         batch,

@@ -9,21 +9,16 @@ import * as tf from '@tensorflow/tfjs';
 import { hostname } from 'node:os';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
-import { appendJsonLine, writeFileAtomic, writeJsonAtomic } from '../../core/atomicWrite';
-import { loadConfigFile, peakLr, resolveConfig, type DoraConfig } from '../../core/config';
-import { repairJsonlTail } from '../../core/jsonl';
+import { resolve } from 'node:path';
+import { appendJsonLine, writeFileAtomic, writeJsonAtomic } from '../../core/node/atomicWrite';
+import type { DoraConfig } from '../../core/config';
+import { peakLr } from '../../core/configRules';
+import { loadConfigFile, resolveConfig } from '../../core/node/configFile';
+import { repairJsonlTail } from '../../core/node/jsonl';
 import type { FinishReason, TrainerMessage } from '../../core/messages';
-import {
-  checkpointsToPrune,
-  createRunDir,
-  listCheckpoints,
-  runPaths,
-  RUN_DIR_FORMAT_VERSION,
-  type MetricsRecord,
-  type RunEvent,
-  type RunInfo,
-} from '../../core/runDir';
+import { checkpointsToPrune, createRunDir, listCheckpoints } from '../../core/node/runDir';
+import { RUN_DIR_FORMAT_VERSION, type MetricsRecord, type RunEvent, type RunInfo } from '../../core/runRecords';
+import { runPaths, runDirOfCheckpoint } from '../../core/node/runPaths';
 import { assertNoGpuErrors, initBackend, type BackendName, type BackendReport } from '../backend';
 import { ClipSampler } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
@@ -172,11 +167,6 @@ export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
   return resolveConfig(stripResolvedFields(raw), { file: configFile });
 }
 
-/** The run folder of a checkpoint sidecar (runs/<id>/checkpoints/step-NNNNNN.json → runs/<id>). */
-export function runDirOfCheckpoint(sidecarPath: string): string {
-  return dirname(dirname(resolve(sidecarPath)));
-}
-
 /** config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys. */
 function stripResolvedFields(raw: unknown): unknown {
   const { configFile: _c, ...rest } = raw as Record<string, unknown>;
@@ -188,7 +178,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   // ---- config and run folder ---------------------------------------------------------------
   let resumeSidecar = options.resume;
   let runDir = options.runDir ? resolve(options.runDir) : undefined;
-  if (resumeSidecar && resumeSidecar !== 'latest' && !runDir) runDir = dirname(dirname(resolve(resumeSidecar)));
+  if (resumeSidecar && resumeSidecar !== 'latest' && !runDir) runDir = runDirOfCheckpoint(resumeSidecar);
   if (resumeSidecar === 'latest') {
     if (!runDir)
       throw new TrainingError(

@@ -1,5 +1,6 @@
-// The run directory: the one on-disk contract between the trainer (writer) and the extension (reader).
-// Layout and ownership are documented in docs/run-directory.md; record types live in runRecords.ts.
+// Reading (and creating) run folders: the one on-disk contract between an engine (writer) and the extension (reader).
+// Layout and ownership are documented in docs/run-directory.md; names and paths live in runPaths.ts, record types and
+// their guards in ../runRecords.ts.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -8,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isTempFileName } from './atomicWrite';
 import { isNotFound, readJsonl, type JsonlParseResult } from './jsonl';
+import { isCheckpointSidecarName, makeRunId, parseStepLabel, RUN_FILES, runPaths, snapshotPaths, stepLabel } from './runPaths';
 import {
   deriveRunStatus,
   isCheckpointSidecar,
@@ -22,93 +24,7 @@ import {
   type RunInfo,
   type RunStatusReport,
   type SnapshotManifest,
-} from './runRecords';
-
-export * from './runRecords';
-
-export const RUN_FILES = {
-  info: 'run.json',
-  config: 'config.json',
-  metrics: 'metrics.jsonl',
-  events: 'events.jsonl',
-  log: 'trainer.log',
-  /** Owned by the extension (labels, notes); the trainer never touches it. */
-  studio: 'studio.json',
-  checkpoints: 'checkpoints',
-  snapshots: 'snapshots',
-  snapshotManifest: 'snapshot.json',
-} as const;
-
-export interface RunPaths {
-  dir: string;
-  info: string;
-  config: string;
-  metrics: string;
-  events: string;
-  log: string;
-  studio: string;
-  checkpointsDir: string;
-  snapshotsDir: string;
-}
-
-export function runPaths(runDir: string): RunPaths {
-  const at = (name: string) => path.join(runDir, name);
-  return {
-    dir: runDir,
-    info: at(RUN_FILES.info),
-    config: at(RUN_FILES.config),
-    metrics: at(RUN_FILES.metrics),
-    events: at(RUN_FILES.events),
-    log: at(RUN_FILES.log),
-    studio: at(RUN_FILES.studio),
-    checkpointsDir: at(RUN_FILES.checkpoints),
-    snapshotsDir: at(RUN_FILES.snapshots),
-  };
-}
-
-/** `step-000120`: zero-padded so names sort like numbers up to 999 999 (listings sort numerically anyway). */
-export function stepLabel(step: number): string {
-  if (!Number.isInteger(step) || step < 0) throw new RangeError(`step must be an integer >= 0, got ${step}`);
-  return `step-${String(step).padStart(6, '0')}`;
-}
-
-/** The step in `step-000120`, `step-000120.json`, …; undefined for other names. */
-export function parseStepLabel(name: string): number | undefined {
-  const match = /^step-(\d{6,})(?:\.|$)/.exec(name);
-  return match ? Number(match[1]) : undefined;
-}
-
-export function checkpointPaths(runDir: string, step: number): { weights: string; optimizer: string; sidecar: string } {
-  const base = path.join(runPaths(runDir).checkpointsDir, stepLabel(step));
-  return { weights: `${base}.safetensors`, optimizer: `${base}.optim.safetensors`, sidecar: `${base}.json` };
-}
-
-/**
- * A snapshot is written into `tempDir` and renamed to `dir` when complete, so a folder named
- * step-NNNNNN is always whole. Names starting with '.' are ignored by listings.
- */
-export function snapshotPaths(runDir: string, step: number): { dir: string; manifest: string; tempDir: string } {
-  const snapshots = runPaths(runDir).snapshotsDir;
-  const dir = path.join(snapshots, stepLabel(step));
-  return { dir, manifest: path.join(dir, RUN_FILES.snapshotManifest), tempDir: path.join(snapshots, `.${stepLabel(step)}.partial`) };
-}
-
-/** Folder-name-safe form of a run name. */
-export function slugify(name: string): string {
-  const slug = name
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40);
-  return slug || 'run';
-}
-
-/** `20250102-030405-venice`: UTC time first so ids sort chronologically. */
-export function makeRunId(name: string, date: Date): string {
-  const iso = date.toISOString(); // 2025-01-02T03:04:05.678Z
-  const stamp = `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`;
-  return `${stamp}-${slugify(name)}`;
-}
+} from '../runRecords';
 
 /** Creates a fresh, empty run folder (with checkpoints/ and snapshots/), adding -2, -3 … on a name clash. */
 export async function createRunDir(runsDir: string, name: string, now: Date = new Date()): Promise<{ id: string; dir: string }> {
@@ -236,7 +152,7 @@ export async function listCheckpoints(runDir: string): Promise<CheckpointEntry[]
   const entries: CheckpointEntry[] = [];
   for (const name of names) {
     const step = parseStepLabel(name);
-    if (step === undefined || !/^step-\d+\.json$/.test(name)) continue;
+    if (step === undefined || !isCheckpointSidecarName(name)) continue;
     const sidecar = await readJsonFile(path.join(dir, name));
     if (!isCheckpointSidecar(sidecar) || sidecar.step !== step) continue;
     entries.push({
