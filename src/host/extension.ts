@@ -5,8 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ProgressPhase } from '../core/messages';
-import { cliInspectRunner } from './logic/compareSession';
-import { DEMO_FOLDER } from './logic/demo';
+import { DEMO_FOLDER } from '../core/messages';
+import { EngineClient, tfjsEngine } from './engine/engineClient';
+import { engineInspectRunner } from './logic/compareSession';
 import { stateFromFiles, statusBarTextForRuns, type LiveRunState } from './logic/liveRun';
 import { RunIndex } from './logic/runIndex';
 import { RunManager } from './logic/runManager';
@@ -39,7 +40,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
   const configs = new ConfigIndex();
   const runs = new RunIndex();
   const watcher = new RunsWatcher();
-  const manager = new RunManager({ trainerPath: path.join(distDir, 'trainer.js'), stopGraceMs: settings.stopTimeoutSeconds * 1000 });
+  const engines = new EngineClient({ launch: tfjsEngine(distDir) });
+  const manager = new RunManager({ engines, stopGraceMs: settings.stopTimeoutSeconds * 1000 });
   const model = new WorkspaceModel({
     configs,
     runs,
@@ -95,8 +97,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     context,
     inspectRoot,
     () =>
-      cliInspectRunner({
-        cliPath: path.join(distDir, 'cli.js'),
+      engineInspectRunner(engines, {
         backend: readSettings().backend === 'fromConfig' ? undefined : readSettings().backend,
         ffmpegPath: readSettings().ffmpegPath || undefined,
         log: (l) => output.appendLine(`[compare] ${l}`),
@@ -211,7 +212,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     dashboards,
     compares,
     output,
-    trainerPath: path.join(distDir, 'trainer.js'),
+    engines,
     storageDir: context.globalStorageUri.fsPath || os.tmpdir(),
   });
 

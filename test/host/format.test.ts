@@ -62,6 +62,7 @@ test('a clean exit after `finished` is not an error; a reported error is kept ov
   const done = applyExit(applyTrainerMessage(initialLiveRun('/r', 'r', true), { type: 'finished', reason: 'completed', step: 3 }), {
     code: 0,
     signal: null,
+    stderrTail: '',
   });
   assert.equal(done.lastError, undefined);
   assert.equal(done.finished?.reason, 'completed');
@@ -72,7 +73,7 @@ test('a clean exit after `finished` is not an error; a reported error is kept ov
     fatal: true,
   });
   failed = applyTrainerMessage(failed, { type: 'finished', reason: 'failed', step: 0 });
-  failed = applyExit(failed, { code: 1, signal: null });
+  failed = applyExit(failed, { code: 1, signal: null, stderrTail: '' });
   assert.deepEqual(failed.lastError, { message: 'video.mp4: no frames', fix: 'choose another video' });
 });
 

@@ -11,6 +11,7 @@ import { RunsTreeProvider } from '../../src/host/ui/views';
 import { copyFixture, deadProbe } from './helpers';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { EngineClient } from '../../src/host/engine/engineClient';
 
 test('the Runs provider lists runs, checkpoints with native checkboxes, and drives the compare context keys', async () => {
   const { root, runDir } = copyFixture();
@@ -36,7 +37,7 @@ test('the Runs provider lists runs, checkpoints with native checkboxes, and driv
   const configs = new ConfigIndex();
   const runs = new RunIndex(() => deadProbe);
   const watcher = new RunsWatcher();
-  const manager = new RunManager({ trainerPath: '/nonexistent' });
+  const manager = new RunManager({ engines: new EngineClient({ launch: () => ({ transport: 'ipc', command: '/nonexistent' }) }) });
   const model = new WorkspaceModel({ configs, runs, manager, watcher, workspaceRoots: () => [root], runsFolderSetting: () => 'runs' });
   const provider = new RunsTreeProvider(model, runs);
   try {

@@ -72,7 +72,7 @@ test('a run directory holds config, metrics, events, snapshots with masks, and v
     [3, 6, 9, 12, 15, 17],
   );
   const types = messages.map((m) => m.type);
-  assert.equal(types[0], 'ready');
+  assert.equal(types[0], 'progress', 'the engine process sends `ready`; training starts with progress');
   assert.equal(types[types.length - 1], 'finished');
   assert.ok(types.includes('snapshot-ready') && types.includes('checkpoint-saved') && types.includes('metrics'));
   const events = readJsonl(join(runDir, 'events.jsonl'));

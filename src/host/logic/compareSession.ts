@@ -1,9 +1,8 @@
-// Host side of the compare panel: N checkpoints side by side. It sends configs and metrics at once,
-// then runs `dora inspect` (a child process) to get every checkpoint's masks and attention on the
-// SAME frames and sends those as they arrive. No vscode import.
+// Host side of the compare panel: N checkpoints side by side. It sends configs and metrics at once, then asks an engine
+// to `inspect` the checkpoints (every checkpoint's masks and attention on the SAME frames, in a child process) and sends
+// those as they arrive. No vscode import.
 
 import { createHash } from 'node:crypto';
-import { fork } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { readMetrics, readRunConfig, readRunInfo } from '../../core/node/runDir';
@@ -19,6 +18,7 @@ import {
   type HostToCompareMessage,
 } from '../../core/webviewMessages';
 import { isInsideFolder, snapshotUriMap } from './snapshotUris';
+import type { EngineClient } from '../engine/engineClient';
 
 export interface InspectOutcome {
   /** Snapshot folders in the order of the checkpoints, or undefined when inspect did not run. */
@@ -185,7 +185,7 @@ export class CompareSession {
     const inspected = await Promise.all(
       this.o.checkpoints.map(async (_, i): Promise<Partial<Inspected>> => {
         const dir = outcome.dirs?.[i];
-        if (!dir) return { inspectionError: outcome.problem ?? 'dora inspect gave no result for this checkpoint' };
+        if (!dir) return { inspectionError: outcome.problem ?? 'the inspection gave no result for this checkpoint' };
         const manifest = await readJson(path.join(dir, RUN_FILES.snapshotManifest));
         if (!isSnapshotManifest(manifest))
           return { inspectionError: `${path.join(dir, RUN_FILES.snapshotManifest)} is missing or invalid` };
@@ -213,53 +213,29 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
 }
 
 /**
- * `node dist/cli.js inspect --out <dir> <sidecar>...` in a child process (TF.js work must not block the
- * extension host). Reuses an earlier result for the same checkpoints (inspect.json written last).
+ * Same-frame inspection through an engine's `inspect` request (TF.js work never blocks the extension host). Reuses an
+ * earlier result for the same checkpoints (inspect.json, written last by the engine).
  */
-export function cliInspectRunner(options: {
-  cliPath: string;
-  backend?: string;
-  ffmpegPath?: string;
-  log?: (line: string) => void;
-  timeoutMs?: number;
-}): InspectRunner {
+export function engineInspectRunner(
+  engines: EngineClient,
+  options: { backend?: string; ffmpegPath?: string; log?: (line: string) => void; timeoutMs?: number },
+): InspectRunner {
   return async (checkpoints, outDir, signal) => {
     const cached = await readInspectIndex(outDir, checkpoints);
     if (cached) return { dirs: cached };
-    const args = ['inspect', '--out', outDir, ...checkpoints];
-    if (options.backend && options.backend !== 'auto') args.push('--backend', options.backend);
-    if (options.ffmpegPath) args.push('--ffmpeg', options.ffmpegPath);
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = fork(options.cliPath, args, {
-        execArgv: [],
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        signal,
-        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      });
-      let output = '';
-      const collect = (chunk: Buffer) => {
-        const text = chunk.toString('utf8');
-        output = (output + text).slice(-8000);
-        for (const line of text.split('\n')) if (line.trim()) options.log?.(`inspect: ${line}`);
-      };
-      child.stdout?.on('data', collect);
-      child.stderr?.on('data', collect);
-      const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs ?? 10 * 60_000);
-      child.on('error', (error) => (output += `\n${error.message}`));
-      child.on('exit', (exitCode) => {
-        clearTimeout(timer);
-        resolve({ code: exitCode, output });
-      });
-    });
-    if (code === 0) {
-      const dirs = await readInspectIndex(outDir, checkpoints);
-      if (dirs) return { dirs };
-      return { problem: `${path.join(outDir, 'inspect.json')} is missing after \`dora inspect\` succeeded` };
-    }
-    if (/unknown command "inspect"/.test(output))
-      return { problem: 'this build of the trainer CLI has no `inspect` command (update DoRA Studio)' };
-    const lastLine = output.trim().split('\n').filter(Boolean).pop() ?? `exit code ${code}`;
-    return { problem: `\`dora inspect\` failed: ${lastLine}` };
+    const outcome = await engines.inspect(
+      {
+        checkpoints: [...checkpoints],
+        outDir,
+        ...(options.backend && options.backend !== 'auto' ? { backend: options.backend } : {}),
+        ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+      },
+      { signal, timeoutMs: options.timeoutMs ?? 10 * 60_000, log: (line) => options.log?.(`inspect: ${line}`) },
+    );
+    if (outcome.reason !== 'completed') return { problem: `same-frame inspection ${outcome.reason}: ${outcome.error ?? 'cancelled'}` };
+    const dirs = checkpoints.map((c) => outcome.results.find((r) => path.resolve(r.checkpoint) === path.resolve(c))?.dir);
+    if (dirs.every((d): d is string => typeof d === 'string')) return { dirs };
+    return { problem: 'the engine gave no inspection result for some checkpoints' };
   };
 }
 

@@ -1,9 +1,8 @@
-// "Build Frame Cache": decodes a config's video into the frame cache the trainer will use, ahead of
-// a run. It runs ffmpeg as a child process and only copies bytes here, so it can live in the host.
+// "Build Frame Cache": decodes a config's video into the frame cache the engine will use, ahead of a run. The engine
+// does it (a `build-frame-cache` request in its own process), so the extension host never writes frames itself.
 
-import { loadConfigFile } from '../../core/node/configFile';
-import { resolveFfmpeg } from '../../trainer/data/ffmpeg';
-import { buildFrameCache, planFrameCache, type FrameCacheProgress } from '../../trainer/data/frameCache';
+import type { ProgressMessage } from '../../core/messages';
+import type { EngineClient } from '../engine/engineClient';
 
 export interface FrameCacheJobResult {
   cacheDir: string;
@@ -12,30 +11,51 @@ export interface FrameCacheJobResult {
   summary: string;
 }
 
+export interface FrameCacheJobProgress {
+  framesDone: number;
+  totalFrames: number | null;
+  /** Seconds left at the current speed, when known. */
+  etaSeconds?: number;
+}
+
+/** Thrown when the build did not complete: `cancelled` after the signal, else the engine's error. */
+export class FrameCacheJobError extends Error {
+  constructor(
+    message: string,
+    readonly cancelled: boolean,
+  ) {
+    super(message);
+    this.name = 'FrameCacheJobError';
+  }
+}
+
 export async function buildFrameCacheForConfig(
+  engines: EngineClient,
   configFile: string,
   options: {
     ffmpegPath?: string;
     cacheRoot?: string;
     signal?: AbortSignal;
+    log?: (line: string) => void;
     onPlan?: (summary: string) => void;
-    onProgress?: (p: FrameCacheProgress) => void;
+    onProgress?: (p: FrameCacheJobProgress) => void;
   },
 ): Promise<FrameCacheJobResult> {
-  const config = await loadConfigFile(configFile);
-  const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath || undefined });
-  const plan = await planFrameCache(config.data.video, {
-    shortSide: config.data.frameCache.shortSide,
-    cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
-    tools,
-  });
-  options.onPlan?.(plan.summary);
-  if (plan.alreadyComplete)
-    return { cacheDir: plan.cacheDir, frameCount: plan.expectedFrames, alreadyComplete: true, summary: plan.summary };
-  const cache = await buildFrameCache(plan, { tools, signal: options.signal, onProgress: options.onProgress, progressIntervalMs: 250 });
-  try {
-    return { cacheDir: plan.cacheDir, frameCount: cache.frameCount, alreadyComplete: false, summary: plan.summary };
-  } finally {
-    cache.close();
-  }
+  let planned = false;
+  const onProgress = (p: ProgressMessage) => {
+    if (!planned && p.message) {
+      planned = true;
+      options.onPlan?.(p.message);
+    } else options.onProgress?.({ framesDone: p.done, totalFrames: p.total, etaSeconds: p.eta });
+  };
+  const outcome = await engines.buildFrameCache(
+    { configPath: configFile, ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}), cacheRoot: options.cacheRoot },
+    { signal: options.signal, log: options.log, onProgress },
+  );
+  if (outcome.reason === 'completed' && outcome.ready) return outcome.ready;
+  const cancelled = outcome.reason === 'stopped';
+  throw new FrameCacheJobError(
+    cancelled ? 'frame caching cancelled' : (outcome.error ?? 'the engine ended without a frame cache'),
+    cancelled,
+  );
 }

@@ -3,6 +3,8 @@
 
 import type { FinishReason, ProgressPhase, TrainerMessage } from '../../core/messages';
 import type { MetricsRecord } from '../../core/runRecords';
+import type { EngineExit } from '../engine/engineProcess';
+import { describeExit, stderrLines } from '../engine/exit';
 import { formatDuration, formatLoss, formatProgress, formatRate, joinParts } from './format';
 
 export interface LiveRunState {
@@ -61,7 +63,10 @@ export function applyTrainerMessage(state: LiveRunState, message: TrainerMessage
     case 'metrics':
       return applyMetrics(state, message.record);
     case 'eval-result':
-      return state; // evaluations run in their own child (logic/evalJob.ts), never in a run's trainer
+    case 'inspect-result':
+    case 'frame-cache-ready':
+    case 'demo-ready':
+      return state; // answers to other requests, each in its own engine process (src/host/engine)
     case 'warning':
       return { ...state, lastWarning: message.message };
     case 'error':
@@ -78,11 +83,11 @@ export function applyTrainerMessage(state: LiveRunState, message: TrainerMessage
  * The trainer process exited. An exit without a `finished` message, or with a non-zero code, is a crash:
  * keep the last error the trainer sent, else describe the exit and quote the end of its stderr.
  */
-export function applyExit(state: LiveRunState, exit: { code: number | null; signal: string | null; stderrTail?: string }): LiveRunState {
+export function applyExit(state: LiveRunState, exit: EngineExit): LiveRunState {
   if (state.finished && state.finished.reason !== 'failed' && exit.code === 0) return { ...state, attached: false };
   if (state.finished?.reason === 'failed' && state.lastError) return { ...state, attached: false };
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  const tail = exit.stderrTail?.trim() ? `\n${exit.stderrTail.trim().split('\n').slice(-5).join('\n')}` : '';
+  const how = describeExit(exit);
+  const tail = stderrLines(exit, 5).length ? `\n${stderrLines(exit, 5).join('\n')}` : '';
   const lastError = state.lastError ?? {
     message: `The trainer (pid ${state.pid ?? '?'}) ${how} before it finished.${tail}`,
     fix: 'See the "DoRA Trainer" output channel and trainer.log in the run folder; resume from the last checkpoint once the cause is fixed.',

@@ -1,23 +1,18 @@
-// Starts trainer child processes (dist/trainer.js, forked with the IPC contract of core/messages.ts),
-// folds their messages into LiveRunState, and stops them: `stop` message, then SIGTERM after a grace
-// period, then SIGKILL. No vscode import, so the whole lifecycle is tested with a fake trainer.
+// Starts training engines (through the engine client, src/host/engine), folds their messages into LiveRunState, and
+// stops them: `stop` message, then SIGTERM after a grace period, then SIGKILL (EngineProcess). No vscode import, so the
+// whole lifecycle is tested with a fake engine.
 
-import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { appendFile } from 'node:fs/promises';
 import * as os from 'node:os';
-import { describeInvalidMessage, isTrainerMessage, PROTOCOL_VERSION, type StartMessage, type TrainerMessage } from '../../core/messages';
+import { PROTOCOL_VERSION, type StartMessage, type TrainerMessage } from '../../core/messages';
 import { createRunDir, isPidAlive, readRunInfo } from '../../core/node/runDir';
-import { runPaths, runDirOfCheckpoint } from '../../core/node/runPaths';
+import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
+import type { EngineClient } from '../engine/engineClient';
+import type { EngineProcess } from '../engine/engineProcess';
 import { Emitter } from './emitter';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
 
-/** The start message plus fields newer trainers understand; older ones ignore unknown fields. */
-export type StartRequest = StartMessage & {
-  /** From the `dora.snapshotInterval` setting (0 = the config's runtime.snapshotEvery). */
-  snapshotEvery?: number;
-};
-
-/** What starting a run needs: the trainer's start message (one definition, src/core/messages.ts) minus what the
+/** What starting a run needs: the engine's start message (one definition, src/core/messages.ts) minus what the
  *  manager fills in itself (the run folder), plus where and under which name to create that folder. */
 export type StartRunOptions = Omit<StartMessage, 'type' | 'configPath' | 'runDir'> & {
   configPath?: string;
@@ -28,15 +23,11 @@ export type StartRunOptions = Omit<StartMessage, 'type' | 'configPath' | 'runDir
 };
 
 export interface RunManagerOptions {
-  /** Absolute path of dist/trainer.js. */
-  trainerPath: string;
-  /** Time the trainer gets to finish its step and checkpoint after `stop`, before SIGTERM. */
+  engines: EngineClient;
+  /** Time the engine gets to finish its step and checkpoint after `stop`, before SIGTERM. */
   stopGraceMs?: number;
   /** Time after SIGTERM before SIGKILL. */
   killGraceMs?: number;
-  /** Replaces child_process.fork (tests). */
-  forkProcess?: (modulePath: string, args: string[], options: ForkOptions) => ChildProcess;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface LogLine {
@@ -46,11 +37,9 @@ export interface LogLine {
 }
 
 interface ManagedRun {
-  child: ChildProcess;
+  engine: EngineProcess;
   state: LiveRunState;
-  stderrTail: string;
   exited: Promise<void>;
-  stopping?: { timers: ReturnType<typeof setTimeout>[] };
 }
 
 export const KILLED_REASON = 'killed by DoRA Studio after the stop timeout';
@@ -66,128 +55,42 @@ export class RunManager {
 
   constructor(private readonly options: RunManagerOptions) {}
 
-  /** Creates the run folder (so the tree shows it at once), forks the trainer and sends `start`. */
+  /** Creates the run folder (so the tree shows it at once), starts a training engine and sends `start`. */
   async start(request: StartRunOptions): Promise<{ runDir: string; pid: number | undefined }> {
-    let runDir: string;
-    if (request.resumeCheckpoint) {
-      runDir = runDirOfCheckpoint(request.resumeCheckpoint);
-      const previous = this.runs.get(runDir);
-      if (previous && previous.child.exitCode === null && previous.child.signalCode === null) {
-        throw new Error(
-          `${runDir}: this run is still training in this window. Stop it (DoRA: Stop Run) before resuming from a checkpoint.`,
-        );
-      }
-      const info = await readRunInfo(runDir);
-      if (
-        info &&
-        info.hostname === os.hostname() &&
-        isPidAlive(info.pid) &&
-        (info.statusHint === 'running' || info.statusHint === 'starting')
-      ) {
-        throw new Error(`${runDir}: trainer process ${info.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
-      }
-    } else {
-      if (!request.runsDir) throw new Error('start: no runs folder given');
-      runDir = (await createRunDir(request.runsDir, request.name)).dir;
-    }
-    const fork_ = this.options.forkProcess ?? fork;
-    const child = fork_(this.options.trainerPath, [], {
-      execArgv: [], // not the extension host's flags (inspector ports, --max-old-space-size …)
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      cwd: runDir, // exists for sure (a config's folder may not); the trainer resolves paths against the config file
-      env: { ...(this.options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
-      serialization: 'json',
+    const runDir = request.resumeCheckpoint ? await this.resumableRunDir(request.resumeCheckpoint) : await this.newRunDir(request);
+    const start = startMessage(request, runDir);
+    const engine = this.options.engines.train(start, {
+      cwd: runDir, // exists for sure (a config's folder may not); the engine resolves paths against the config file
+      onMessage: (message) => this.onEngineMessage(runDir, message),
+      onLog: (stream, text) => this.logs.fire({ runDir, stream, text }),
     });
     const run: ManagedRun = {
-      child,
-      state: { ...initialLiveRun(runDir, request.name, true), pid: child.pid },
-      stderrTail: '',
+      engine,
+      state: { ...initialLiveRun(runDir, request.name, true), pid: engine.pid },
       exited: Promise.resolve(),
     };
     this.runs.set(runDir, run);
-    run.exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.clearStopTimers(run);
-        this.update(run, applyExit(run.state, { code, signal, stderrTail: run.stderrTail }));
-        resolve();
-      });
-      // `on`, not `once`: a later IPC write error (EPIPE) must not become an unhandled 'error' event.
-      child.on('error', (error) => {
-        // fork itself failed (e.g. trainer.js missing): no exit event follows when the process never started
-        if (child.pid === undefined && !run.state.finished) {
-          this.update(
-            run,
-            applyExit(
-              {
-                ...run.state,
-                lastError: {
-                  message: `Could not start the trainer ${this.options.trainerPath}: ${error.message}`,
-                  fix: 'Reinstall DoRA Studio, or run `npm run build` in a development checkout.',
-                },
-              },
-              { code: null, signal: null },
-            ),
-          );
-          resolve();
-        }
-      });
-    });
-    this.pipeLines(run, child.stdout, 'stdout');
-    this.pipeLines(run, child.stderr, 'stderr');
-    child.on('message', (raw: unknown) => this.onChildMessage(run, raw));
-    const start: StartRequest = {
-      type: 'start',
-      // Required by the contract; a resumed run uses its own config.json, so '' is fine then.
-      configPath: request.configPath ?? '',
-      runDir,
-      ...(request.resumeCheckpoint ? { resumeCheckpoint: request.resumeCheckpoint } : {}),
-      ...(request.backend ? { backend: request.backend } : {}),
-      ...(request.ffmpegPath ? { ffmpegPath: request.ffmpegPath } : {}),
-      ...(request.cacheRoot ? { cacheRoot: request.cacheRoot } : {}),
-      ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
-      ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
-    };
-    if (child.pid !== undefined && child.connected)
-      child.send(start, (error) => error && this.log(runDir, `could not send start to the trainer: ${error.message}`));
-    this.log(runDir, `started trainer pid ${child.pid ?? '?'}: ${JSON.stringify(start)}`);
+    run.exited = this.followExit(run);
+    this.log(runDir, `started engine pid ${engine.pid ?? '?'}: ${JSON.stringify(start)}`);
     this.changed.fire(run.state);
-    return { runDir, pid: child.pid };
+    return { runDir, pid: engine.pid };
   }
 
   /**
-   * Asks the trainer to stop (it finishes the step and writes a checkpoint), then escalates.
+   * Asks the engine to stop (it finishes the step and writes a checkpoint), then escalates.
    * Also stops runs this window did not start (e.g. after a reload) through their pid on this host.
    */
   async stop(runDir: string): Promise<'stopping' | 'signalled' | 'not-running'> {
     const run = this.runs.get(runDir);
-    if (run && run.child.exitCode === null && run.child.signalCode === null) {
-      if (run.stopping) return 'stopping';
-      const grace = this.options.stopGraceMs ?? 60_000;
-      const killGrace = this.options.killGraceMs ?? 10_000;
-      if (run.child.connected) run.child.send({ type: 'stop' }, (error) => error && run.child.kill('SIGTERM'));
-      else run.child.kill('SIGTERM');
-      this.log(
-        runDir,
-        `stop requested; SIGTERM in ${Math.round(grace / 1000)} s and SIGKILL ${Math.round(killGrace / 1000)} s later if the trainer has not exited`,
-      );
-      const timers: ReturnType<typeof setTimeout>[] = [];
-      timers.push(
-        setTimeout(() => {
-          this.log(runDir, 'the trainer did not stop in time: sending SIGTERM');
-          run.child.kill('SIGTERM');
-          timers.push(
-            setTimeout(() => {
-              this.log(runDir, 'the trainer ignored SIGTERM: sending SIGKILL');
-              run.child.kill('SIGKILL');
-              void appendKilledEvent(runDir, run.state.step);
-            }, killGrace),
-          );
-        }, grace),
-      );
-      run.stopping = { timers };
+    if (run && run.engine.isRunning()) {
+      run.engine.stop({
+        graceMs: this.options.stopGraceMs ?? 60_000,
+        killGraceMs: this.options.killGraceMs ?? 10_000,
+        onEscalate: (signal) => signal === 'SIGKILL' && void appendKilledEvent(runDir, run.state.step),
+      });
       return 'stopping';
     }
-    // Not ours: a trainer started before a reload or from the CLI. SIGTERM makes it checkpoint and exit.
+    // Not ours: an engine started before a reload or from the CLI. SIGTERM makes it checkpoint and exit.
     const info = await readRunInfo(runDir);
     if (info && info.hostname === os.hostname() && isPidAlive(info.pid)) {
       process.kill(info.pid, 'SIGTERM');
@@ -210,53 +113,70 @@ export class RunManager {
     return this.runs.get(runDir)?.state.attached === true;
   }
 
-  /** Resolves when the trainer of `runDir` has exited (at once when there is none). */
+  /** Resolves when the engine of `runDir` has exited (at once when there is none). */
   whenExited(runDir: string): Promise<void> {
     return this.runs.get(runDir)?.exited ?? Promise.resolve();
   }
 
   childPid(runDir: string): number | undefined {
-    return this.runs.get(runDir)?.child.pid;
+    return this.runs.get(runDir)?.engine.pid;
   }
 
-  /** On deactivate: ask every trainer to stop; the children also stop on their own when the IPC channel closes. */
+  /** On deactivate: ask every engine to stop; they also stop on their own when the channel closes. */
   async dispose(): Promise<void> {
     for (const [runDir, run] of this.runs) {
-      if (run.child.exitCode === null && run.child.connected) {
-        try {
-          run.child.send({ type: 'stop' });
-        } catch {
-          // channel already closed
-        }
-        this.log(runDir, 'window closing: asked the trainer to checkpoint and stop');
-      }
-      this.clearStopTimers(run);
+      if (run.engine.isRunning() && run.engine.send({ type: 'stop' }))
+        this.log(runDir, 'window closing: asked the engine to checkpoint and stop');
     }
     this.changed.dispose();
     this.messages.dispose();
     this.logs.dispose();
   }
 
-  private onChildMessage(run: ManagedRun, raw: unknown): void {
-    if (!isTrainerMessage(raw)) {
-      this.log(
-        run.state.runDir,
-        `ignored a malformed message from the trainer (${describeInvalidMessage(raw)}): ${JSON.stringify(raw).slice(0, 200)}`,
-      );
-      return;
+  /** The run folder of a checkpoint to resume, refused while an engine still writes it. */
+  private async resumableRunDir(resumeCheckpoint: string): Promise<string> {
+    const runDir = runDirOfCheckpoint(resumeCheckpoint);
+    if (this.runs.get(runDir)?.engine.isRunning()) {
+      throw new Error(`${runDir}: this run is still training in this window. Stop it (DoRA: Stop Run) before resuming from a checkpoint.`);
     }
-    if (raw.type === 'ready' && raw.protocol !== PROTOCOL_VERSION) {
-      this.log(
-        run.state.runDir,
-        `the trainer speaks protocol ${raw.protocol}, this extension ${PROTOCOL_VERSION}; updates may be incomplete`,
-      );
+    const info = await readRunInfo(runDir);
+    const live = info && info.hostname === os.hostname() && isPidAlive(info.pid);
+    if (live && (info.statusHint === 'running' || info.statusHint === 'starting')) {
+      throw new Error(`${runDir}: trainer process ${info.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
     }
-    if (raw.type === 'warning' || raw.type === 'error')
-      this.log(run.state.runDir, `${raw.type}: ${raw.message}${raw.fix ? ` (fix: ${raw.fix})` : ''}`);
-    if (raw.type === 'finished')
-      this.log(run.state.runDir, `finished (${raw.reason}) at step ${raw.step}${raw.message ? `: ${raw.message}` : ''}`);
-    this.update(run, applyTrainerMessage(run.state, raw));
-    this.messages.fire({ runDir: run.state.runDir, message: raw });
+    return runDir;
+  }
+
+  private async newRunDir(request: StartRunOptions): Promise<string> {
+    if (!request.runsDir) throw new Error('start: no runs folder given');
+    return (await createRunDir(request.runsDir, request.name)).dir;
+  }
+
+  private async followExit(run: ManagedRun): Promise<void> {
+    const exit = await run.engine.exited;
+    if (exit.startError !== undefined) {
+      run.state = {
+        ...run.state,
+        lastError: {
+          message: `Could not start the engine: ${exit.startError}`,
+          fix: 'Reinstall DoRA Studio, or run `npm run build` in a development checkout.',
+        },
+      };
+    }
+    this.update(run, applyExit(run.state, exit));
+  }
+
+  private onEngineMessage(runDir: string, message: TrainerMessage): void {
+    const run = this.runs.get(runDir);
+    if (!run) return;
+    if (message.type === 'ready' && message.protocol !== PROTOCOL_VERSION)
+      this.log(runDir, `the engine speaks protocol ${message.protocol}, this extension ${PROTOCOL_VERSION}; updates may be incomplete`);
+    if (message.type === 'warning' || message.type === 'error')
+      this.log(runDir, `${message.type}: ${message.message}${message.fix ? ` (fix: ${message.fix})` : ''}`);
+    if (message.type === 'finished')
+      this.log(runDir, `finished (${message.reason}) at step ${message.step}${message.message ? `: ${message.message}` : ''}`);
+    this.update(run, applyTrainerMessage(run.state, message));
+    this.messages.fire({ runDir, message });
   }
 
   private update(run: ManagedRun, next: LiveRunState): void {
@@ -264,29 +184,25 @@ export class RunManager {
     this.changed.fire(next);
   }
 
-  private pipeLines(run: ManagedRun, stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr'): void {
-    if (!stream) return;
-    let pending = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) this.logs.fire({ runDir: run.state.runDir, stream: name, text: line });
-      if (name === 'stderr') run.stderrTail = (run.stderrTail + chunk).slice(-4000);
-    });
-    stream.on('end', () => {
-      if (pending) this.logs.fire({ runDir: run.state.runDir, stream: name, text: pending });
-    });
-  }
-
-  private clearStopTimers(run: ManagedRun): void {
-    for (const timer of run.stopping?.timers ?? []) clearTimeout(timer);
-  }
-
   private log(runDir: string, text: string): void {
     this.logs.fire({ runDir, stream: 'host', text });
   }
+}
+
+/** The `start` message for a run folder: only the fields that are set. */
+function startMessage(request: StartRunOptions, runDir: string): StartMessage {
+  return {
+    type: 'start',
+    // Required by the contract; a resumed run uses its own config.json, so '' is fine then.
+    configPath: request.configPath ?? '',
+    runDir,
+    ...(request.resumeCheckpoint ? { resumeCheckpoint: request.resumeCheckpoint } : {}),
+    ...(request.backend ? { backend: request.backend } : {}),
+    ...(request.ffmpegPath ? { ffmpegPath: request.ffmpegPath } : {}),
+    ...(request.cacheRoot ? { cacheRoot: request.cacheRoot } : {}),
+    ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
+    ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
+  };
 }
 
 /** The one write the extension makes to events.jsonl (docs/run-directory.md, "Ownership"). */

@@ -12,12 +12,13 @@ import { listCheckpoints, type CheckpointEntry } from '../../core/node/runDir';
 import { runPaths, attentionDirOf, evalSidecarPath, runDirOfCheckpoint, stepOfCheckpoint } from '../../core/node/runPaths';
 import { evalHeadline, evalMetrics } from '../../core/evalResults';
 import { readEvalSidecar } from '../../core/node/evalFiles';
-import type { EvalJob } from '../../core/messages';
+import { type EvalJob, DEMO_FOLDER } from '../../core/messages';
 import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptionsFromArgs, runDirFromArg } from '../logic/commandArgs';
-import { EVAL_CHOICES, evaluateCheckpoint, jobLabel, jobsForCheckpoint, type EvaluateOutcome } from '../logic/evalJob';
-import { ensureSyntheticTour, prepareDemoWorkspace } from '../logic/demo';
+import { EVAL_CHOICES, evaluateCheckpoint, jobLabel } from '../logic/evalJob';
+import type { EngineClient, EvaluateOutcome } from '../engine/engineClient';
+import { prepareDemoWorkspace } from '../logic/demo';
 import { isActiveStatus } from '../logic/format';
-import { buildFrameCacheForConfig } from '../logic/frameCacheJob';
+import { buildFrameCacheForConfig, FrameCacheJobError } from '../logic/frameCacheJob';
 import type { RunIndex } from '../logic/runIndex';
 import type { RunManager } from '../logic/runManager';
 import { runsDirForNewRun } from '../logic/runsDirs';
@@ -37,8 +38,8 @@ export interface CommandDeps {
   dashboards: DashboardPanels;
   compares: ComparePanels;
   output: vscode.OutputChannel;
-  /** Absolute path of dist/trainer.js (evaluations run in a trainer child process). */
-  trainerPath: string;
+  /** Every engine request (evaluate, frame cache, demo) goes through this client. */
+  engines: EngineClient;
   /** The extension's global storage folder (for files that have no workspace folder to go to). */
   storageDir: string;
 }
@@ -259,7 +260,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
           location: vscode.ProgressLocation.Notification,
           title: 'DoRA: preparing the demo (generating the synthetic walking-tour video with ffmpeg the first time, ≈20 s)…',
         },
-        () => prepareDemoWorkspace(root, { ffmpegPath: readSettings().ffmpegPath, durationSeconds: testOverrides().demoSeconds }),
+        () =>
+          prepareDemoWorkspace(d.engines, root, {
+            ffmpegPath: readSettings().ffmpegPath,
+            durationSeconds: testOverrides().demoSeconds,
+            log: (line) => d.output.appendLine(`[demo] ${line}`),
+          }),
       );
     } catch (error) {
       const choice = await vscode.window.showErrorMessage(
@@ -416,45 +422,22 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         const outcomes: CheckpointEvaluation[] = [];
         const units = checkpoints.length * jobs.length;
         let reported = 0;
-        let tour: Promise<string> | undefined;
-        const syntheticTour = () => {
-          // Generated (once) where Start Demo Run puts it, or in the extension's storage without a workspace folder.
-          tour ??= (async () => {
-            progress.report({ message: 'generating the synthetic walking tour for the ground-truth evaluations (once, ≈20 s)…' });
-            const root = workspaceRoots()[0] ?? d.storageDir;
-            const video = await ensureSyntheticTour(root, {
-              ffmpegPath: settings.ffmpegPath,
-              durationSeconds: testOverrides().demoSeconds,
-            });
-            d.output.appendLine(
-              `[evaluate] the run trained on another video: k-NN on objects and tracking use the synthetic tour ${video}`,
-            );
-            return video;
-          })();
-          return tour;
+        // Where the synthetic walking tour goes when a run has no ground truth: where Start Demo Run puts it, or the
+        // extension's storage without a workspace folder. The engine generates it there once, when a job needs it.
+        const tour = {
+          dir: path.join(workspaceRoots()[0] ?? d.storageDir, DEMO_FOLDER, 'media'),
+          ...(testOverrides().demoSeconds ? { durationSeconds: testOverrides().demoSeconds } : {}),
         };
         for (const [index, checkpoint] of checkpoints.entries()) {
           if (abort.signal.aborted) break;
           const label = checkpointLabel(checkpoint);
-          let checkpointJobs: EvalJob[];
-          try {
-            checkpointJobs = await jobsForCheckpoint(checkpoint, jobs, syntheticTour);
-          } catch (error) {
-            outcomes.push({
-              checkpoint,
-              reason: 'failed',
-              results: [],
-              error: `could not prepare the synthetic walking tour: ${(error as Error).message}`,
-            });
-            continue;
-          }
           d.output.appendLine(`[evaluate] ${label}: ${jobs.map(jobLabel).join(', ')}${force ? ' (recompute)' : ''}`);
           let lastTreeUpdate = 0;
           d.runsTree.setEvaluating(checkpoint, 'starting');
-          const outcome = await evaluateCheckpoint({
-            trainerPath: d.trainerPath,
+          const outcome = await evaluateCheckpoint(d.engines, {
             checkpoint,
-            jobs: checkpointJobs,
+            jobs,
+            tour,
             force,
             backend: backendOverride(),
             ffmpegPath: settings.ffmpegPath || undefined,
@@ -627,9 +610,10 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         token.onCancellationRequested(() => abort.abort());
         let reported = 0;
         try {
-          const result = await buildFrameCacheForConfig(configPath, {
+          const result = await buildFrameCacheForConfig(d.engines, configPath, {
             ffmpegPath: readSettings().ffmpegPath,
             signal: abort.signal,
+            log: (line) => d.output.appendLine(`[frame cache] ${line}`),
             onPlan: (summary) => {
               progress.report({ message: summary });
               d.output.appendLine(`[frame cache] ${summary}`);
@@ -638,7 +622,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
               const pct = p.totalFrames ? (100 * p.framesDone) / p.totalFrames : 0;
               progress.report({
                 increment: pct - reported,
-                message: `${p.framesDone}/${p.totalFrames} frames${Number.isFinite(p.etaSeconds) ? `, ${Math.round(p.etaSeconds)} s left` : ''}`,
+                message: `${p.framesDone}/${p.totalFrames ?? '?'} frames${p.etaSeconds !== undefined ? `, ${Math.round(p.etaSeconds)} s left` : ''}`,
               });
               reported = pct;
             },
@@ -650,7 +634,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
           );
           return result;
         } catch (error) {
-          if (abort.signal.aborted) {
+          if (abort.signal.aborted || (error instanceof FrameCacheJobError && error.cancelled)) {
             void vscode.window.showInformationMessage(
               'DoRA: frame caching cancelled; the frames done so far are kept and reused next time.',
             );

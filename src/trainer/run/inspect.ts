@@ -31,6 +31,10 @@ export interface InspectOptions {
   backend?: BackendName;
   ffmpegPath?: string;
   cacheRoot?: string;
+  /** Cancels between checkpoints. */
+  signal?: AbortSignal;
+  /** Called after each checkpoint with the number done. */
+  onCheckpoint?: (done: number) => void;
 }
 
 export interface InspectResult {
@@ -50,6 +54,7 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
   const results: InspectResult[] = [];
   await mkdir(options.outDir, { recursive: true });
   for (let i = 0; i < options.checkpoints.length; i++) {
+    options.signal?.throwIfAborted();
     const config = configs[i];
     const sidecarPath = resolve(options.checkpoints[i]);
     const plan = await planFrameCache(video, {
@@ -89,6 +94,7 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
         outDir: dir,
       });
       results.push({ checkpoint: sidecarPath, label, step: sidecar.step, dir });
+      options.onCheckpoint?.(results.length);
     } finally {
       disposeDoraState(state);
       cache.close();

@@ -238,7 +238,6 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   }
   const writeInfo = () => writeJsonAtomic(paths.info, { ...info, heartbeat: new Date().toISOString() });
   await writeInfo();
-  emit({ type: 'ready', protocol: 1, pid: process.pid, versions: { node: process.version, tfjs: tf.version.tfjs } });
 
   let state: DoraState | undefined;
   let cache: FrameCache | undefined;
