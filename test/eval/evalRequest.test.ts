@@ -9,7 +9,7 @@ import { evalMetrics } from '../../src/core/evalResults';
 import { evalSidecarPath } from '../../src/core/node/runPaths';
 import { readEvalSidecar } from '../../src/core/node/evalFiles';
 import { EngineClient, tfjsEngine } from '../../src/host/engine/engineClient';
-import { evaluateCheckpoint, type EvalProgressUpdate } from '../../src/host/logic/evalJob';
+import { evaluateCheckpoint, type EvalProgressUpdate } from '../../src/host/evaluation/evalJob';
 import { runTraining } from '../../src/trainer/run/train';
 import { repoRoot, tinyConfig, tinySyntheticVideo, writeConfig } from '../trainer/helpers';
 

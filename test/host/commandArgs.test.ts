@@ -7,8 +7,8 @@ import {
   configFromArg,
   evalCommandOptionsFromArgs,
   runDirFromArg,
-} from '../../src/host/logic/commandArgs';
-import { runsDirFromConfigText, runsDirFromSetting } from '../../src/host/logic/runsDirs';
+} from '../../src/host/shared/commandArgs';
+import { runsDirFromConfigText, runsDirFromSetting } from '../../src/host/runs/runsDirs';
 import { runDirOfCheckpoint } from '../../src/core/node/runPaths';
 
 test('a run folder from tree nodes, Uris, paths and files inside the run', () => {

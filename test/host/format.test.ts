@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration, formatLoss, formatProgress, formatRate } from '../../src/host/logic/format';
-import {
-  applyExit,
-  applyTrainerMessage,
-  initialLiveRun,
-  stateFromFiles,
-  statusBarText,
-  statusBarTextForRuns,
-} from '../../src/host/logic/liveRun';
+import { formatDuration, formatLoss, formatProgress, formatRate } from '../../src/host/shared/format';
+import { applyExit, applyTrainerMessage, initialLiveRun, stateFromFiles } from '../../src/host/runs/liveRun';
+import { statusBarText, statusBarTextForRuns } from '../../src/host/runs/runStatusText';
 
 test('durations read naturally at every scale', () => {
   assert.equal(formatDuration(42.4), '42s');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { EngineClient } from '../../src/host/engine/engineClient';
-import { KILLED_REASON, RunManager, type LogLine } from '../../src/host/logic/runManager';
+import { KILLED_REASON, RunManager, type LogLine } from '../../src/host/runs/runManager';
 
 const FAKE_TRAINER = path.join(__dirname, 'fixtures', 'fakeTrainer.js');
 

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import type { TrainerMessage } from '../../../src/core/messages';
 import { EngineClient } from '../../../src/host/engine/engineClient';
 import { EngineProcess, type EngineLogStream } from '../../../src/host/engine/engineProcess';
-import { RunManager, type LogLine } from '../../../src/host/logic/runManager';
+import { RunManager, type LogLine } from '../../../src/host/runs/runManager';
 
 const FAKE_ENGINE = path.join(__dirname, '..', 'fixtures', 'fakeJsonLinesEngine.mjs');
 const launch = () => ({ transport: 'json-lines' as const, command: process.execPath, args: [FAKE_ENGINE] });

@@ -5,7 +5,6 @@ import type { FinishReason, ProgressPhase, TrainerMessage } from '../../core/mes
 import type { MetricsRecord } from '../../core/runRecords';
 import type { EngineExit } from '../engine/engineProcess';
 import { describeExit, stderrLines } from '../engine/exit';
-import { formatDuration, formatLoss, formatProgress, formatRate, joinParts } from './format';
 
 export interface LiveRunState {
   runDir: string;
@@ -95,21 +94,6 @@ export function applyExit(state: LiveRunState, exit: EngineExit): LiveRunState {
   return { ...state, attached: false, lastError, finished: state.finished ?? { reason: 'failed', message: lastError.message } };
 }
 
-/** `$(sync~spin) demo 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s` */
-export function statusBarText(state: LiveRunState): string {
-  if (state.phase === 'frame-cache' && state.frameCache) {
-    const fc = state.frameCache;
-    const pct = fc.total ? ` ${Math.floor((100 * fc.done) / fc.total)}%` : '';
-    return `$(database) ${state.name}: caching frames${pct}`;
-  }
-  if (state.phase === 'starting' || state.phase === 'model-init')
-    return `$(loading~spin) ${state.name}: ${state.phase === 'starting' ? 'starting' : 'building the model'}`;
-  const loss = formatLoss(state.loss);
-  const rate = formatRate(state.imgPerSec);
-  const eta = formatDuration(state.eta);
-  return `$(sync~spin) ${joinParts([`${state.name} ${formatProgress(state.step, state.totalSteps)}`, loss && `loss ${loss}`, rate && `${rate} img/s`, eta && `ETA ${eta}`])}`;
-}
-
 /**
  * The live state of a run this window did not start (another window, the CLI, or before a reload), from its files:
  * the last metrics record and run.json. ETA from the step time of that record.
@@ -124,11 +108,4 @@ export function stateFromFiles(
   const totalSteps = files.totalSteps ?? null;
   const eta = totalSteps !== null && m && m.secPerStep > 0 ? Math.max(0, totalSteps - step) * m.secPerStep : undefined;
   return { runDir, name, phase: 'training', step, totalSteps, loss: m?.loss, imgPerSec: m?.imgPerSec, eta, attached: false };
-}
-
-/** Status-bar text when several runs are live: the first in full, then `+N`. */
-export function statusBarTextForRuns(states: readonly LiveRunState[]): string | undefined {
-  const live = states.filter((s) => !s.finished);
-  if (live.length === 0) return undefined;
-  return live.length === 1 ? statusBarText(live[0]) : `${statusBarText(live[0])}  (+${live.length - 1} more)`;
 }

@@ -7,8 +7,8 @@ import { listSnapshots, readRunConfig, readRunInfo, readRunStatus, readSnapshotM
 import { runPaths, snapshotPaths } from '../../core/node/runPaths';
 import { isMetricsRecord, type MetricsRecord, type RunInfo, type RunStatusReport } from '../../core/runRecords';
 import { isWebviewToHostMessage, type HostToWebviewMessage, type WebviewState } from '../../core/webviewMessages';
-import type { LiveRunState } from './liveRun';
-import { snapshotUriMap } from './snapshotUris';
+import type { LiveRunState } from '../runs/liveRun';
+import { snapshotUriMap } from '../shared/snapshotUris';
 
 export interface DashboardSessionOptions {
   runDir: string;

@@ -1,7 +1,7 @@
 // Turns the plain tree nodes of logic/runTree.ts into vscode TreeItems; nothing else lives here.
 
 import * as vscode from 'vscode';
-import type { ConfigNode, RunsTreeNode, TreeNodeBase } from '../logic/runTree';
+import type { ConfigNode, RunsTreeNode, TreeNodeBase } from '../runs/runTree';
 
 const COLLAPSE: Record<TreeNodeBase['collapsible'], vscode.TreeItemCollapsibleState> = {
   none: vscode.TreeItemCollapsibleState.None,

@@ -1,40 +1,14 @@
-// The Configs and Runs tree views. They only translate the WorkspaceModel into tree items; the
-// labels, tooltips and menus come from logic/runTree.ts.
+// The Runs tree view. It only translates the WorkspaceModel into tree items; the labels, tooltips and menus come
+// from runTree.ts.
 
 import * as vscode from 'vscode';
 import { evalSidecarPath } from '../../core/node/runPaths';
 import { readEvalSidecar } from '../../core/node/evalFiles';
-import type { RunIndex } from '../logic/runIndex';
-import { checkpointNodes, configNode, messageNode, runNode, runsRoot, type ConfigNode, type RunsTreeNode } from '../logic/runTree';
-import type { ConfigIndex } from '../logic/watchers';
-import type { WorkspaceModel } from '../logic/workspaceModel';
-import { workspaceRoots } from './settings';
-import { toTreeItem } from './treeItems';
-
-export class ConfigsTreeProvider implements vscode.TreeDataProvider<ConfigNode> {
-  private readonly changed = new vscode.EventEmitter<ConfigNode | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
-
-  constructor(private readonly configs: ConfigIndex) {}
-
-  refresh(): void {
-    this.changed.fire(undefined);
-  }
-
-  getTreeItem(node: ConfigNode): vscode.TreeItem {
-    return toTreeItem(node);
-  }
-
-  getChildren(node?: ConfigNode): ConfigNode[] {
-    if (node) return [];
-    const roots = workspaceRoots();
-    return this.configs.list().map((c) => configNode(c.file, roots, c.problem));
-  }
-
-  dispose(): void {
-    this.changed.dispose();
-  }
-}
+import type { RunIndex } from './runIndex';
+import { checkpointNodes, messageNode, runNode, runsRoot, type RunsTreeNode } from './runTree';
+import type { WorkspaceModel } from './workspaceModel';
+import { workspaceRoots } from '../shared/settings';
+import { toTreeItem } from '../shared/treeItems';
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeNode> {
   private readonly changed = new vscode.EventEmitter<RunsTreeNode | undefined>();

@@ -17,7 +17,7 @@ import {
   type CompareState,
   type HostToCompareMessage,
 } from '../../core/webviewMessages';
-import { isInsideFolder, snapshotUriMap } from './snapshotUris';
+import { isInsideFolder, snapshotUriMap } from '../shared/snapshotUris';
 import type { EngineClient } from '../engine/engineClient';
 
 export interface InspectOutcome {

@@ -2,13 +2,14 @@
 // and runs this window is training (RunManager). Refreshes are debounced and serialised.
 
 import type { RunSummary } from '../../core/node/runDir';
-import { debounce, Emitter, SerialRunner } from './emitter';
-import { isActiveStatus } from './format';
+import { debounce, Emitter, SerialRunner } from '../shared/emitter';
+import { isActiveStatus } from '../shared/format';
 import type { RunIndex } from './runIndex';
 import type { RunManager } from './runManager';
 import { collectRunsDirs } from './runsDirs';
 import type { RunView } from './runTree';
-import type { ConfigIndex, RunsWatcher } from './watchers';
+import type { ConfigIndex } from '../configs/configIndex';
+import type { RunsWatcher } from './runsWatcher';
 
 export interface WorkspaceModelOptions {
   configs: ConfigIndex;

@@ -18,6 +18,11 @@ export interface FrameCacheJobProgress {
   etaSeconds?: number;
 }
 
+/** `120/795 frames, 14 s left` */
+export function frameProgressText(p: FrameCacheJobProgress): string {
+  return `${p.framesDone}/${p.totalFrames ?? '?'} frames${p.etaSeconds !== undefined ? `, ${Math.round(p.etaSeconds)} s left` : ''}`;
+}
+
 /** Thrown when the build did not complete: `cancelled` after the signal, else the engine's error. */
 export class FrameCacheJobError extends Error {
   constructor(

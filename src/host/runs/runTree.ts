@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { evalHeadline, evalMarkdown, evalMetrics, type EvalSidecar } from '../../core/evalResults';
 import type { CheckpointEntry, RunSummary } from '../../core/node/runDir';
 import type { MetricsRecord, RunStatus } from '../../core/runRecords';
-import { formatDuration, formatLoss, formatProgress, isActiveStatus, joinParts, STATUS_ICONS, STATUS_LABELS } from './format';
+import { formatDuration, formatLoss, formatProgress, isActiveStatus, joinParts, STATUS_ICONS, STATUS_LABELS } from '../shared/format';
 import type { LiveRunState } from './liveRun';
 
 export interface TreeNodeBase {

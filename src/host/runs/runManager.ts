@@ -9,7 +9,7 @@ import { createRunDir, isPidAlive, readRunInfo } from '../../core/node/runDir';
 import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
 import type { EngineClient } from '../engine/engineClient';
 import type { EngineProcess } from '../engine/engineProcess';
-import { Emitter } from './emitter';
+import { Emitter } from '../shared/emitter';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
 
 /** What starting a run needs: the engine's start message (one definition, src/core/messages.ts) minus what the
