@@ -14,7 +14,7 @@ import { Rng } from '../../core/rng';
 import { createDoraState, disposeDoraState, getter, type DoraState } from '../dora/model';
 import { vitForward } from '../model/vit';
 import { loadCheckpoint } from '../run/checkpoint';
-import { loadRunConfig, modelConfigOf } from '../run/train';
+import { loadRunConfig, modelConfigOf } from '../run/runConfig';
 import { runDirOfCheckpoint } from '../../core/node/runPaths';
 
 export interface EvalEncoder {

@@ -14,7 +14,7 @@ import { Rng } from '../../core/rng';
 import { describeBackend, initBackend, type BackendName } from '../backend';
 import { createDoraState, disposeDoraState } from '../dora/model';
 import { doraTrainStep, type DoraStepHyper } from '../dora/trainStep';
-import { modelConfigOf } from './train';
+import { modelConfigOf } from './runConfig';
 
 export interface BenchOptions {
   /** A preset name or a *.dora.json path. */

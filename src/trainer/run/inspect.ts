@@ -14,10 +14,10 @@ import { buildFrameCache, planFrameCache } from '../data/frameCache';
 import { createDoraState, disposeDoraState } from '../dora/model';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
-import { framesFirst, teacherPass } from '../dora/trainStep';
+import { disposeTeacherPass, framesFirst, teacherPass } from '../dora/step/teacherPass';
 import { BatchBuilder } from './batch';
 import { loadCheckpoint } from './checkpoint';
-import { loadRunConfig, modelConfigOf, TrainingError } from './train';
+import { loadRunConfig, modelConfigOf, TrainingError } from './runConfig';
 import { runDirOfCheckpoint } from '../../core/node/runPaths';
 import { writeSnapshot } from './snapshot';
 
@@ -80,7 +80,8 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
       const globalFF = framesFirst(global);
       const teacher = teacherPass(state, globalFF);
       const tracker = await runTracker({ ...teacher, heads, sinkhorn: config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
-      tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
+      tf.dispose([global, globalFF]);
+      disposeTeacherPass(teacher);
       const label = `${basename(runDirOfCheckpoint(sidecarPath))}-step-${sidecar.step}`;
       const dir = join(options.outDir, label);
       await writeSnapshot({
