@@ -56,7 +56,7 @@ def save_checkpoint(
     meta: dict[str, Any],
 ) -> Path:
     """Writes weights and optimiser files, then the sidecar; returns the sidecar path.
-    `meta`: epoch, rng, schedule, configSha256."""
+    `meta`: epoch, rng, schedule, configSha256, and optional `extra` sidecar fields."""
     weights_path, optim_path, sidecar_path = checkpoint_paths(run_dir, step)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     w_bytes = safetensors.serialize(
@@ -90,6 +90,7 @@ def save_checkpoint(
         "rng": meta["rng"],
         "schedule": meta["schedule"],
         "configSha256": meta["configSha256"],
+        **meta.get("extra", {}),
     }
     write_json_atomic(sidecar_path, sidecar)
     return sidecar_path

@@ -172,17 +172,23 @@ class Trainer:
             self.rec.log(f"started {self.config['name']}: {self.total} steps ({self.itpe} per epoch)")
             return
         ckpt = load_checkpoint(self.resume)
-        schedule = ckpt.sidecar["schedule"]
-        if schedule.get("itersPerEpoch") != self.itpe:
+        schedule, imported = ckpt.sidecar["schedule"], ckpt.sidecar.get("imported")
+        if isinstance(imported, dict):
+            # Imported weights (import_pth): the official restart semantics, at the start of the saved epoch.
+            start = min(int(imported.get("epoch") or 0) * self.itpe, self.total)
+        elif schedule.get("itersPerEpoch") != self.itpe:
             raise TrainingError(
                 f"{self.resume}: the run had {schedule.get('itersPerEpoch')} steps per epoch, the video now gives "
                 f"{self.itpe}",
                 "the video, its frame cache or the number of processes changed; start a new run",
             )
+        else:
+            start = int(schedule["iteration"])
         if ckpt.sidecar["configSha256"] != self.config_sha:
             self.warn(f"{self.paths.config} changed since {self.resume} was written; resuming with the current file")
         self.engine.load(ckpt)
-        self.iteration = self.last_checkpoint = self.rec.last_step = int(schedule["iteration"])
+        self.iteration = self.rec.last_step = start
+        self.last_checkpoint = start if ckpt.sidecar["step"] == start else -1
         self.rec.drop_metrics_after(self.iteration)
         self.rec.event("resumed", pid=self._pid(), checkpoint=str(self.resume))
         self.rec.log(f"resumed from {self.resume} at step {self.iteration}")

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../../src/core/atomicWrite';
-import { loadConfigFile } from '../../../src/core/config';
+import { ARCH_DIMS, OFFICIAL_DEFAULTS, loadConfigFile } from '../../../src/core/config';
 import { createRunDir, runPaths } from '../../../src/core/runDir';
 import { Rng } from '../../../src/core/rng';
 import { ClipSampler } from '../../../src/trainer/data/clips';
@@ -85,6 +85,9 @@ async function main(): Promise<void> {
     augmentRender: augmentRenderOp,
     buildCache: buildCacheOp,
     makeRun: makeRunOp,
+    officialDefaults: () => ({ defaults: OFFICIAL_DEFAULTS, archDims: ARCH_DIMS }),
+    // Loaded on demand: train.ts brings in TF.js, which the other ops do not need.
+    loadRunConfig: async (r) => (await import('../../../src/trainer/run/train')).loadRunConfig(r.runDir),
     validateRun: (r) => validateRunDir(r.runDir),
   };
   if (!ops[request.op]) throw new Error(`unknown op ${request.op}`);
