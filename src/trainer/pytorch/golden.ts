@@ -35,7 +35,8 @@ interface Manifest {
 
 function resultOf(entry: ManifestCase): CaseResult {
   const base = { file: entry.file, name: entry.name ?? basename(entry.file), kind: entry.kind ?? '?', seconds: entry.seconds };
-  if (entry.error || !entry.outputs) return { ...base, checks: [], pass: false, error: entry.traceback ?? entry.error ?? 'no outputs' };
+  if (entry.error || !entry.outputs)
+    return { ...base, checks: [], pass: false, error: [entry.error ?? 'no outputs', entry.traceback].filter(Boolean).join('\n') };
   try {
     const c = loadGoldenCase(entry.file);
     const outputs = new Map([...readSafetensors(entry.outputs).tensors].map(([n, t]) => [n, { data: t.data, shape: t.shape }]));
