@@ -49,16 +49,15 @@ def time_official(
     anchors: str, official: str, shapes: AnchorShapes, gpu: bool, threads: int | None, warmup: int, steps: int,
     modes: str = "fp16,fp32", timeout: float = 3600,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Runs the anchor; returns its JSON result(s) (one per mode on the GPU). Raises RuntimeError with its output."""
+    """Runs the anchor with ``threads`` torch threads (CPU) in this process's environment; returns its JSON result(s)
+    (one per mode on the GPU). Raises RuntimeError with the anchor's last lines."""
     script = os.path.join(anchors, "time_official_gpu.py" if gpu else "time_official.py")
     with tempfile.TemporaryDirectory(prefix="dora-anchor-") as tmp:
         out = os.path.join(tmp, "anchor.jsonl")
         cmd = [sys.executable, script, "--official", official, *shapes.args(gpu), "--warmup", str(warmup)]
         cmd += ["--steps", str(steps), "--json", out]
         cmd += ["--modes", modes] if gpu else ["--threads", str(threads or 0)]
-        env = dict(os.environ)
-        if threads:
-            env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
+        env = dict(os.environ)  # the same BLAS/OpenMP environment as ours (the Node side sets it for --threads)
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
         if r.returncode != 0 or not os.path.exists(out):
             tail = "\n".join((r.stderr or r.stdout).strip().splitlines()[-5:])

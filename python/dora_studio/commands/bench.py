@@ -27,6 +27,7 @@ from ..dora.train_step import DoraBatch, DoraStepHyper, StepOptions, dora_train_
 from ..model.dora_model import ConfigFieldError, DoraModelConfig
 from ._anchor import AnchorShapes, find_anchors, time_official
 
+OFFICIAL_FILES = ("main.py", "utils.py", "vision_transformer.py", "sinkhorn_knopp.py")
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -125,7 +126,8 @@ def _official_rounds(args: argparse.Namespace, config: dict[str, Any], gpu: bool
             [],
             f"official step not timed: it uses local crops of globalSize/2 = {shapes.img // 2} px, this config {config['data']['localSize']}",
         )
-    return time_official(anchors, args.official, shapes, gpu, args.threads, args.warmup, args.steps), ""
+    threads = args.threads or torch.get_num_threads()  # the anchor runs with as many threads as we do
+    return time_official(anchors, args.official, shapes, gpu, threads, args.warmup, args.steps), ""
 
 
 def _line(config, name, device, precision, rounds, officials, note, threads) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -196,13 +198,25 @@ def main(argv: list[str]) -> int:
     except (RuntimeSetupError, ConfigFieldError) as e:
         print(f"dora_studio bench: {e}", file=sys.stderr)
         return 2
+    missing = [f for f in OFFICIAL_FILES if args.official and not os.path.isfile(os.path.join(args.official, f))]
+    if missing:
+        print(
+            f"dora_studio bench: --official {args.official} lacks {', '.join(missing)}: export the official files at "
+            "commit 0508b2c into it (../shared/anchors/README.md)",
+            file=sys.stderr,
+        )
+        return 2
     ours: dict[str, list[dict[str, Any]]] = {p.name: [] for p in precisions}
     officials: list[dict[str, Any]] = []
     note = ""
     for _ in range(args.rounds):
         for p in precisions:
             ours[p.name].append(time_ours(config, device, p, args.micro_batch, args.warmup, args.steps, args.seed))
-        results, note = _official_rounds(args, config, device.type == "cuda")
+        try:
+            results, note = _official_rounds(args, config, device.type == "cuda")
+        except (RuntimeError, OSError) as e:
+            print(f"dora_studio bench: {e}", file=sys.stderr)
+            return 1
         officials += results
     name = args.config_name or os.path.basename(args.config_json)
     for p in precisions:

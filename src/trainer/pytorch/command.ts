@@ -19,11 +19,12 @@ function str(flags: Flags, name: string): string | undefined {
   return v;
 }
 
-function int(flags: Flags, name: string): number | undefined {
+function int(flags: Flags, name: string, min = 1): number | undefined {
   const v = str(flags, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new EngineUsageError(`--${name} must be a positive integer (got "${v}")`);
+  if (!Number.isInteger(n) || n < min)
+    throw new EngineUsageError(`--${name} must be ${min === 0 ? 'a whole number ≥ 0' : 'a positive integer'} (got "${v}")`);
   return n;
 }
 
@@ -59,7 +60,7 @@ async function dispatch(command: string | undefined, positional: string[], flags
       precision: str(flags, 'precision'),
       microBatch: str(flags, 'micro-batch'),
       steps: int(flags, 'steps'),
-      warmup: int(flags, 'warmup'),
+      warmup: int(flags, 'warmup', 0),
       rounds: int(flags, 'rounds'),
       threads: int(flags, 'threads'),
       official: str(flags, 'official'),

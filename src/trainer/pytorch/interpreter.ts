@@ -96,16 +96,29 @@ export function findPython(explicit?: string, source = '--python'): PythonInterp
   throw new PythonEngineError(`no Python with PyTorch found (${reasons.join('; ')})`, INSTALL_HINT);
 }
 
-/** The folder that holds the `dora_studio` package (the checkout's `python/`), from dist/ or src/. */
+/**
+ * The folder that holds the `dora_studio` package (the checkout's `python/`): $DORA_STUDIO_PYTHON_DIR, else found
+ * upwards from this file (dist/ or src/), else from the working directory (a re-bundled CLI, e.g. on a GPU machine).
+ */
 export function pythonPackageDir(from = __dirname): string {
-  for (let dir = resolve(from); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'python', 'dora_studio', '__init__.py'))) return join(dir, 'python');
-    if (dirname(dir) === dir)
-      throw new PythonEngineError(
-        'the dora_studio Python package is missing',
-        'Run DoRA Studio from a complete checkout (it needs the python/ folder).',
-      );
+  const explicit = process.env.DORA_STUDIO_PYTHON_DIR;
+  if (explicit) {
+    if (existsSync(join(explicit, 'dora_studio', '__init__.py'))) return resolve(explicit);
+    throw new PythonEngineError(
+      `DORA_STUDIO_PYTHON_DIR=${explicit} has no dora_studio package`,
+      'Point it at the python/ folder of a DoRA Studio checkout.',
+    );
   }
+  for (const start of [from, process.cwd()]) {
+    for (let dir = resolve(start); ; dir = dirname(dir)) {
+      if (existsSync(join(dir, 'python', 'dora_studio', '__init__.py'))) return join(dir, 'python');
+      if (dirname(dir) === dir) break;
+    }
+  }
+  throw new PythonEngineError(
+    'the dora_studio Python package is missing',
+    'Run DoRA Studio from a complete checkout (it needs the python/ folder).',
+  );
 }
 
 export interface PythonRun {
