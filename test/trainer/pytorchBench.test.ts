@@ -33,5 +33,8 @@ test('bench --engine pytorch prints the bench JSON line and says when the offici
 
   const missing = runCli(['bench', '--engine', 'pytorch', '--config', config, '--steps', '1', '--warmup', '0', '--official', dir]);
   assert.equal(missing.code, 1, missing.out);
-  assert.match(missing.out, /--official .* lacks main\.py, utils\.py, vision_transformer\.py, sinkhorn_knopp\.py: export the official files/);
+  assert.match(
+    missing.out,
+    /--official .* lacks main\.py, utils\.py, vision_transformer\.py, sinkhorn_knopp\.py: export the official files/,
+  );
 });
