@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import sys
 
@@ -25,6 +26,7 @@ from dora_studio.dora.runtime import resolve_precision  # noqa: E402
 from dora_studio.dora.state import create_dora_state  # noqa: E402
 from dora_studio.dora.train_step import DoraBatch, DoraStepHyper, StepOptions, dora_train_step  # noqa: E402
 from dora_studio.golden.cases import load_case, run_case  # noqa: E402
+from dora_studio.io import safetensors as st  # noqa: E402
 from dora_studio.model import DoraModelConfig, HeadConfig, VitConfig  # noqa: E402
 
 CUDA = torch.device("cuda")
@@ -45,11 +47,19 @@ def test_golden_cases_on_cuda_agree_with_the_cpu() -> None:
     files = sorted(glob.glob(os.path.join(GOLDEN, "*.safetensors")))
     assert files, f"no golden cases in {GOLDEN} (set DORA_GOLDEN_DIR)"
     for file in files:
-        cpu = run_case(load_case(file, torch.device("cpu")))
+        case = load_case(file, torch.device("cpu"))
+        cpu = run_case(case)
         gpu = run_case(load_case(file, CUDA))
         margin = cpu.get("margin")
+        # Elements whose true gradient is exactly 0 move by rounding noise on a fresh AdamW step (golden README).
+        excluded = json.loads(st.load(file).metadata.get("tolerance", "{}")).get("exclude_elements", {})
         for name, want in cpu.items():
             got = gpu[name].detach().cpu()
+            rows = excluded.get(f"expected.{name}", {}).get("axis0_range")
+            if rows:
+                keep = torch.ones(want.shape[0], dtype=torch.bool)
+                keep[rows[0] : rows[1]] = False
+                got, want = got[keep], want[keep]
             if name == "mask_patch":
                 decided = (margin.abs() > 1e-4).reshape(got.shape)
                 assert torch.equal(got[decided], want[decided]), f"{file}: {name}"
