@@ -160,3 +160,22 @@ def test_checkpoint_tensors_round_trip_with_the_shared_names() -> None:
         other.load_weight_tensors(
             {k: v for k, v in weights.items() if k != "student.backbone.cls_token"}, "w.safetensors"
         )
+
+
+def test_config_helpers_read_the_resolved_config() -> None:
+    from dora_studio.dora.memory import micro_batch_for_config
+
+    config = {
+        "training": {"batchClips": 6, "microBatch": 3, "freezeLastLayer": 2, "clipGrad": 2.5, "studentTemp": 0.2,
+                     "centerMomentum": 0.95, "teacherTemp": 0.04},
+        "dora": {"loss": "clean", "tracker": True, "objects": 3, "sinkhorn": {"iterations": 5, "epsilon": 0.1, "variant": "log-domain"}},
+        "data": {"framesPerClip": 3, "globalSize": 32, "localCrops": 2, "localSize": 16},
+    }  # fmt: skip
+    fp32 = resolve_precision("fp32", torch.device("cpu"))
+    assert micro_batch_for_config(config, CFG, torch.device("cpu"), fp32)[0] == 3
+    assert micro_batch_for_config(config, CFG, torch.device("cpu"), fp32, "auto")[0] == 6  # tiny model: all fit
+    with pytest.raises(ValueError, match="training.microBatch 4 must divide training.batchClips 6"):
+        micro_batch_for_config(config, CFG, torch.device("cpu"), fp32, 4)
+    hyper = DoraStepHyper.from_run_config(config, 3, 1e-3, 0.1, 0.99, 0.05)
+    assert (hyper.epoch, hyper.freeze_last_layer, hyper.clip_grad, hyper.loss_variant) == (3, 2, 2.5, "clean")
+    assert hyper.sinkhorn.variant == "log-domain" and hyper.sinkhorn.iterations == 5 and hyper.center_momentum == 0.95

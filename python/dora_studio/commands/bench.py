@@ -19,9 +19,8 @@ from typing import Any
 
 import torch
 
-from ..dora.memory import choose_micro_batch
+from ..dora.memory import micro_batch_for_config
 from ..dora.runtime import Precision, RuntimeSetupError, resolve_device, resolve_precision
-from ..dora.sinkhorn import SinkhornOptions
 from ..dora.state import create_dora_state
 from ..dora.train_step import DoraBatch, DoraStepHyper, StepOptions, dora_train_step
 from ..model.dora_model import ConfigFieldError, DoraModelConfig
@@ -37,22 +36,8 @@ def _sync(device: torch.device) -> None:
 
 
 def hyper_of(config: dict[str, Any]) -> DoraStepHyper:
-    t, d = config["training"], config["dora"]
-    sk = d["sinkhorn"]
-    return DoraStepHyper(
-        epoch=1,  # past the default last-layer freeze: the full step, as the anchor times it
-        lr=1e-4,
-        weight_decay=0.04,
-        momentum=0.996,
-        teacher_temp=float(t["teacherTemp"]),
-        freeze_last_layer=int(t["freezeLastLayer"]),
-        clip_grad=float(t["clipGrad"]),
-        student_temp=float(t["studentTemp"]),
-        center_momentum=float(t["centerMomentum"]),
-        loss_variant=d["loss"],
-        sinkhorn=SinkhornOptions(int(sk["iterations"]), float(sk["epsilon"]), sk["variant"]),
-        tracker=bool(d["tracker"]),
-    )
+    """Past the default last-layer freeze (epoch 1): the full step, as the anchor times it."""
+    return DoraStepHyper.from_run_config(config, 1, 1e-4, 0.04, 0.996, float(config["training"]["teacherTemp"]))
 
 
 def time_ours(
@@ -68,11 +53,7 @@ def time_ours(
     precision.apply_matmul_settings()
     state = create_dora_state(cfg, device, seed=seed, precision=precision)
     hyper, rng = hyper_of(config), random.Random(seed)
-    note = ""
-    if micro == "auto" or config["training"].get("microBatch") == "auto" and micro == "config":
-        mb, note = choose_micro_batch(cfg, b, f, k, g, nl, l, device, precision)
-    else:
-        mb = int(config["training"]["microBatch"] if micro == "config" else micro)
+    mb, note = micro_batch_for_config(config, cfg, device, precision, None if micro == "config" else micro)
     times: list[float] = []
     for i in range(warmup + steps):
         if i == warmup and device.type == "cuda":
