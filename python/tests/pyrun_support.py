@@ -119,8 +119,9 @@ class Workspace:
         return Path(ts_reference("makeRun", dir=str(self.root), name=f"pyrun{self.count}", file=file)["runDir"])
 
 
-def train_cmd(run_dir: Path, *extra: str) -> list[str]:
-    return python_cmd("train", "--run-dir", str(run_dir), "--workers", "1", *extra)
+def train_cmd(run_dir: Path, *extra: str, workers: int = 0) -> list[str]:
+    """The engine on a run folder; batches built in the training process unless `workers` loader processes."""
+    return python_cmd("train", "--run-dir", str(run_dir), "--workers", str(workers), *extra)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

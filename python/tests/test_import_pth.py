@@ -14,6 +14,8 @@ from dora_studio.dora.state import create_dora_state
 from dora_studio.model.dora_model import DoraModelConfig
 from dora_studio.run.checkpoint import list_checkpoints, load_checkpoint
 from dora_studio.run.config_defaults import ARCH_DIMS, OFFICIAL_DEFAULTS
+from dora_studio.run.import_run import import_pth
+from dora_studio.run.importer import ImportMismatchError
 from dora_studio.run.torch_pickle import UnsafePickleError, load_pth
 from pyrun_support import REPO, Workspace, engine_env, python_cmd, read_jsonl, train_cmd, ts_reference
 
@@ -115,8 +117,7 @@ def test_plain_backbone_gets_a_fresh_head(tmp_path):
     backbone = state.teacher.backbone.state_dict()  # DINO's released ViT-S/16 file is this kind of dict
     torch.save(backbone, tmp_path / "vit.pth")
     out = tmp_path / "run"
-    proc = run_import(tmp_path / "vit.pth", "--out-run-dir", out, "--video", tmp_path / "v.mp4")
-    assert proc.returncode == 0, proc.stderr
+    import_pth(tmp_path / "vit.pth", out, video=str(tmp_path / "v.mp4"))
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["embedDim"] == 192 and config["model"]["head"]["outDim"] == 65536
     ckpt = load_checkpoint(out / "checkpoints" / "step-000000.json")
@@ -137,8 +138,9 @@ def test_mismatched_files_list_their_keys_and_leave_nothing(tmp_path):
     assert "unexpected (1): backbone.head.weight" in proc.stderr
     assert not (tmp_path / "run").exists()
     torch.save({"layers": [1, 2]}, tmp_path / "nothing.pth")
-    proc = run_import(tmp_path / "nothing.pth", "--out-run-dir", tmp_path / "run")
-    assert proc.returncode == 1 and "not a ViT state dict: missing cls_token" in proc.stderr
+    with pytest.raises(ImportMismatchError, match="not a ViT state dict: missing cls_token"):
+        import_pth(tmp_path / "nothing.pth", tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 class Evil:

@@ -4,6 +4,7 @@ run lock, and checkpoints that the TF.js engine evaluates (and the other way rou
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -22,10 +23,17 @@ def run_engine(*args, **kw):
     return subprocess.run(args[0], env=engine_env(), capture_output=True, text=True, timeout=300, **kw)
 
 
-def test_a_run_writes_a_complete_valid_folder(ws):
+@pytest.fixture(scope="module")
+def trained(ws):
+    """One complete 6-step run (keepCheckpoints 1), shared by the tests that only read it."""
     run = ws.make_run(keepCheckpoints=1)
     proc = run_engine(train_cmd(run))
     assert proc.returncode == 0, proc.stderr
+    return run
+
+
+def test_a_run_writes_a_complete_valid_folder(trained):
+    run = trained
     check = ts_reference("validateRun", runDir=str(run))
     assert check["problems"] == [] and check["leftovers"] == []
     assert check["status"] == "finished"
@@ -54,22 +62,23 @@ def wait_for_step(run, proc, step, timeout=120):
 
 
 def test_kill_9_then_resume_follows_the_uninterrupted_run(ws):
-    straight = ws.make_run(max_frames=52, checkpointEvery=3)  # 10 steps
-    assert run_engine(train_cmd(straight)).returncode == 0
-    killed = ws.make_run(max_frames=52, checkpointEvery=3)
+    straight = ws.make_run(max_frames=48, checkpointEvery=3)  # 8 steps
+    # Built by a DataLoader worker process here, in the training process below: the batches are the same.
+    assert run_engine(train_cmd(straight, workers=1)).returncode == 0
+    killed = ws.make_run(max_frames=48, checkpointEvery=3)
     proc = subprocess.Popen(train_cmd(killed), env=engine_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     at = wait_for_step(killed, proc, 4)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert at < 10 and (killed / "run.lock").exists()  # left behind by the killed trainer
+    assert at < 8 and (killed / "run.lock").exists()  # left behind by the killed trainer
     assert ts_reference("validateRun", runDir=str(killed))["status"] == "crashed"
     resumed = run_engine(train_cmd(killed, "--resume", "latest"))
     assert resumed.returncode == 0, resumed.stderr
     a, b = read_jsonl(straight / "metrics.jsonl"), read_jsonl(killed / "metrics.jsonl")
-    assert [r["step"] for r in b] == list(range(1, 11))
+    assert [r["step"] for r in b] == list(range(1, 9))
     assert [r["loss"] for r in b] == [r["loss"] for r in a]  # bit-exact on CPU float32
-    side_a = json.loads((straight / "checkpoints" / "step-000010.json").read_text())
-    side_b = json.loads((killed / "checkpoints" / "step-000010.json").read_text())
+    side_a = json.loads((straight / "checkpoints" / "step-000008.json").read_text())
+    side_b = json.loads((killed / "checkpoints" / "step-000008.json").read_text())
     assert side_a["weightsSha256"] == side_b["weightsSha256"] and side_a["optimizerSha256"] == side_b["optimizerSha256"]
     check = ts_reference("validateRun", runDir=str(killed))
     assert check["problems"] == [] and "resumed" in check["events"] and check["status"] == "finished"
@@ -120,36 +129,48 @@ def test_the_lock_refuses_a_second_trainer(ws):
     run = ws.make_run(max_frames=64)
     first = subprocess.Popen(train_cmd(run), env=engine_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_for_step(run, first, 1)
-    events_before = (run / "events.jsonl").read_text()
-    second = run_engine(train_cmd(run, "--resume", "latest"))
-    first.send_signal(signal.SIGTERM)
-    first.communicate(timeout=60)
+    first.send_signal(signal.SIGSTOP)  # alive and holding the lock, however fast this machine is
+    try:
+        events_before = (run / "events.jsonl").read_text()
+        second = run_engine(train_cmd(run, "--resume", "latest"))
+    finally:
+        first.send_signal(signal.SIGCONT)
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
     assert second.returncode == 1
     assert f"is being trained by pid {first.pid} on host" in second.stderr
     assert (run / "events.jsonl").read_text().startswith(events_before)
     assert "failed" not in [e["type"] for e in read_jsonl(run / "events.jsonl")]
+    assert first.returncode == 0 and not (run / "run.lock").exists()
 
 
 def node_cli(*args):
     return subprocess.run(["node", str(REPO / "dist" / "cli.js"), *args], capture_output=True, text=True, timeout=300)
 
 
-def test_checkpoints_cross_between_the_engines(ws):
-    # PyTorch → TF.js: evaluate and inspect a PyTorch checkpoint with the TF.js engine.
-    run = ws.make_run()
-    assert run_engine(train_cmd(run)).returncode == 0
+def test_checkpoints_cross_between_the_engines(ws, trained):
+    # PyTorch → TF.js: the TF.js engine evaluates a checkpoint the PyTorch engine trained.
+    run = trained
     sidecar = run / "checkpoints" / "step-000006.json"
     ev = node_cli("eval", str(sidecar), "--suite", "attention", "--backend", "cpu")
     assert ev.returncode == 0, ev.stderr
     assert (run / "checkpoints" / "step-000006.eval.json").exists()
-    # TF.js → PyTorch: the TF.js engine trains 2 steps; the PyTorch engine resumes its checkpoint.
+    # TF.js → PyTorch: the TF.js engine trains 2 steps; each engine then continues that checkpoint for one step.
     config = ws.root / "ts.dora.json"
     config.write_text(json.dumps(ws.config_file(44, checkpointEvery=2)))
-    ts_run = ws.root / "ts-run"
-    tr = node_cli("train", str(config), "--run-dir", str(ts_run), "--max-steps", "2", "--backend", "cpu")
+    ts_run, py_run = ws.root / "ts-run", ws.root / "py-run"
+    tr = node_cli("train", str(config), "--run-dir", str(ts_run), "--max-steps", "2", "--backend", "wasm")
     assert tr.returncode == 0, tr.stderr
-    resumed = run_engine(train_cmd(ts_run, "--resume", "latest", "--max-steps", "3"))
+    shutil.copytree(ts_run, py_run)
+    tr = node_cli("train", "--resume", str(ts_run / "checkpoints" / "step-000002.json"), "--max-steps", "3",
+                  "--backend", "wasm")  # fmt: skip
+    assert tr.returncode == 0, tr.stderr
+    resumed = run_engine(train_cmd(py_run, "--resume", "latest", "--max-steps", "3"))
     assert resumed.returncode == 0, resumed.stderr
-    check = ts_reference("validateRun", runDir=str(ts_run))
+    check = ts_reference("validateRun", runDir=str(py_run))
     assert check["problems"] == [] and check["metricsSteps"] == [1, 2, 3] and check["checkpoints"][-1] == 3
     assert "resumed" in check["events"]
+    # The same clips, crops, heads and DoRA step: the two engines' step-3 losses agree to float32 noise (measured:
+    # 4.06930 TF.js/wasm vs 4.06887 PyTorch/CPU).
+    ts_loss, py_loss = (read_jsonl(r / "metrics.jsonl")[-1]["loss"] for r in (ts_run, py_run))
+    assert abs(ts_loss - py_loss) <= 2e-3 * abs(ts_loss), (ts_loss, py_loss)

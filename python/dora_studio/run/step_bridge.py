@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from ..data.rng import step_rng
+from ..dora.memory import micro_batch_for_config
 from ..dora.runtime import resolve_device, resolve_precision, to_device_async
-from ..dora.sinkhorn import SinkhornOptions
 from ..dora.state import create_dora_state
 from ..dora.train_step import DoraBatch, DoraStepHyper, StepOptions, dora_train_step
 from ..model.dora_model import DoraModelConfig
@@ -42,17 +42,13 @@ class StepEngine:
         self.model_cfg = DoraModelConfig.from_run_config(config)
         self.seed = config["training"]["seed"]
         self.state = create_dora_state(self.model_cfg, self.device, self.seed, self.precision)
-        t, d = config["training"], config["dora"]
-        self.fixed = dict(
-            freeze_last_layer=t["freezeLastLayer"],
-            clip_grad=t["clipGrad"],
-            student_temp=t["studentTemp"],
-            center_momentum=t["centerMomentum"],
-            loss_variant=d["loss"],
-            sinkhorn=SinkhornOptions(d["sinkhorn"]["iterations"], d["sinkhorn"]["epsilon"], d["sinkhorn"]["variant"]),
-            tracker=d["tracker"],
-        )
+        self.config = config
         self.micro_batch: int | None = None
+
+    def choose_micro_batch(self) -> str:
+        """training.microBatch: a number as it is, "auto" from free device memory; returns the line for the log."""
+        self.micro_batch, reason = micro_batch_for_config(self.config, self.model_cfg, self.device, self.precision)
+        return reason
 
     def describe(self) -> dict[str, str]:
         name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else self.device.type
@@ -75,13 +71,8 @@ class StepEngine:
             local_crops=to_device_async(batch["local"], self.device),
             heads=batch["heads"],
         )
-        h = DoraStepHyper(
-            epoch=int(hyper["epoch"]),
-            lr=hyper["lr"],
-            weight_decay=hyper["wd"],
-            momentum=hyper["momentum"],
-            teacher_temp=hyper["teacherTemp"],
-            **self.fixed,
+        h = DoraStepHyper.from_run_config(
+            self.config, int(hyper["epoch"]), hyper["lr"], hyper["wd"], hyper["momentum"], hyper["teacherTemp"]
         )
         outcome = dora_train_step(self.state, dora_batch, h, StepOptions(self.micro_batch, self.precision))
         outcome.check_finite()

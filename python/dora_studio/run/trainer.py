@@ -221,7 +221,7 @@ class Trainer:
         workers = default_workers() if self.opts.workers is None else self.opts.workers
         cuda = self.engine.device.type == "cuda"
         loader = make_loader(dataset, range(self.iteration, stop_at), workers, pin_memory=cuda)
-        self.choose_micro_batch()
+        self.rec.log(self.engine.choose_micro_batch())
         k = cfg["dora"]["objects"] if tracker else 1
         images = t["batchClips"] * cfg["data"]["framesPerClip"] * (1 + k + cfg["data"]["localCrops"])
         self.rec.log(f"loader: {workers} worker process(es), 2 batches prefetched each")
@@ -252,22 +252,6 @@ class Trainer:
         return self.finish(
             "stopped", self.stop.reason if self.stop else f"stopped after {self.iteration} steps (--max-steps)"
         )
-
-    def choose_micro_batch(self) -> None:
-        value = self.config["training"]["microBatch"]
-        if value != "auto":
-            self.engine.micro_batch = min(value, self.config["training"]["batchClips"])
-            return
-        from ..dora.memory import choose_micro_batch
-
-        data = self.config["data"]
-        objects = self.config["dora"]["objects"] if self.config["dora"]["tracker"] else 1
-        chosen, reason = choose_micro_batch(
-            self.engine.model_cfg, self.config["training"]["batchClips"], data["framesPerClip"], objects,
-            data["globalSize"], data["localCrops"], data["localSize"], self.engine.device, self.engine.precision,
-        )  # fmt: skip
-        self.engine.micro_batch = chosen
-        self.rec.log(reason)
 
     def one_step(self, batch: dict[str, Any], snapshot: bool, images: int, wait: float, stop_at: int) -> None:
         it = self.iteration
