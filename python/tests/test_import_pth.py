@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,7 +77,10 @@ def test_official_checkpoint_imports_and_both_engines_use_it(ws, tmp_path):
     pth = tmp_path / "checkpoint.pth"
     saved = official_checkpoint(pth)
     out = ws.root / "imported"
-    proc = run_import(pth, "--out-run-dir", out, "--video", ws.video, "--json")
+    cache = ts_reference(
+        "buildCache", video=str(ws.video), cacheRoot=str(ws.root / "frames43"), shortSide=43, indices=[0]
+    )  # fmt: skip  (the imported config's cache: 43 px for a 32 px model)
+    proc = run_import(pth, "--out-run-dir", out, "--video", ws.video, "--frame-cache", cache["dir"], "--json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["kind"] == "official checkpoint" and summary["imageSize"] == 32
@@ -94,15 +98,24 @@ def test_official_checkpoint_imports_and_both_engines_use_it(ws, tmp_path):
     assert "exp_avg.head.last_layer.weight_g" not in ckpt.optimizer  # frozen by norm_last_layer
     check = ts_reference("validateRun", runDir=str(out))
     assert check["problems"] == [] and check["status"] == "stopped" and check["checkpoints"] == [0]
+    assert check["snapshots"] == [0] and summary["snapshot"].endswith("step-000000")  # masks in the dashboard at once
     # The TF.js engine evaluates the imported teacher on the run's video (its frame cache goes to a temp root).
     env = {**os.environ, "XDG_CACHE_HOME": str(ws.root / "xdg")}
     ev = subprocess.run(["node", str(REPO / "dist" / "cli.js"), "eval", str(out / "checkpoints" / "step-000000.json"),
                          "--suite", "attention", "--backend", "cpu"], capture_output=True, text=True, timeout=300,
                         env=env)  # fmt: skip
     assert ev.returncode == 0, ev.stderr
+    # …and its `inspect` of the same middle clip agrees with the snapshot the import wrote (same frames, crops, heads).
+    ins = subprocess.run(["node", str(REPO / "dist" / "cli.js"), "inspect", "--out", str(ws.root / "inspect"),
+                          str(out / "checkpoints" / "step-000000.json"), "--backend", "cpu"], capture_output=True,
+                         text=True, timeout=300, env=env)  # fmt: skip
+    assert ins.returncode == 0, ins.stderr
+    ts_snap = next((ws.root / "inspect").glob("*-step-0"))
+    ours, theirs = (json.loads((d / "snapshot.json").read_text()) for d in (out / "snapshots" / "step-000000", ts_snap))
+    assert ours["clips"][0]["frameIndices"] == theirs["clips"][0]["frameIndices"] and ours["heads"] == theirs["heads"]
+    a, b = (np.fromfile(d / "clip-00" / "attention.f32", "<f4") for d in (out / "snapshots" / "step-000000", ts_snap))
+    assert np.abs(a - b).max() < 1e-3 * np.abs(b).max()
     # Continue training in the PyTorch engine: at the start of the saved epoch (official restart semantics).
-    cache = ts_reference("buildCache", video=str(ws.video), cacheRoot=str(ws.root / "frames43"), shortSide=43,
-                         indices=[0])  # fmt: skip
     # 80 frames, 3 per clip 4 apart (args) → 68 clip starts → 34 steps per epoch; epoch 2 starts at step 68.
     trained = subprocess.run(train_cmd(out, "--resume", "latest", "--max-steps", "69", "--frame-cache", cache["dir"]),
                              env=engine_env(), capture_output=True, text=True, timeout=300)  # fmt: skip

@@ -10,6 +10,10 @@ options:
   --video FILE        the video the run's config points at (dashboard snapshots, evaluation, continued training);
                       default: the checkpoint's args.data_path
   --name NAME         run name (default: the file name)
+  --frame-cache DIR   a built frame cache of the video: the run gets a snapshot of the tracker on one clip (masks,
+                      attention, assignments in the dashboard); default: the video's cache if the TF.js engine's
+                      naming rule finds one under --cache-root (default ~/.cache/dora-studio/frames)
+  --cache-root DIR    where to look for that cache
   --json              print the result as one JSON line (for the Node front door)
 exit status: 0 imported; 1 the file cannot be imported (the message lists missing/unexpected keys); 2 bad arguments.
 """
@@ -28,6 +32,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out-run-dir", type=Path, required=True, help="the run folder to create")
     p.add_argument("--video", help="video for the run's config (default: the checkpoint's args.data_path)")
     p.add_argument("--name", help="run name (default: the file name without .pth)")
+    p.add_argument("--frame-cache", type=Path, help="a built frame cache of the video (for the first snapshot)")
+    p.add_argument("--cache-root", type=Path, help="frame-cache root to look for the video's cache in")
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")
     return p
 
@@ -37,7 +43,7 @@ def main(argv: list[str]) -> int:
     from ..run.import_run import import_pth
 
     try:
-        result = import_pth(args.file, args.out_run_dir, video=args.video, name=args.name)
+        result = import_pth(args.file, args.out_run_dir, args.video, args.name, args.frame_cache, args.cache_root)
     except FileNotFoundError as e:
         print(f"import: {e.filename or e}: no such file; fix: check the path", file=sys.stderr)
         return 1
@@ -52,6 +58,7 @@ def main(argv: list[str]) -> int:
         "model": {k: m[k] for k in ("arch", "embedDim", "depth", "numHeads", "patchSize")},
         "imageSize": result.config["data"]["globalSize"],
         "video": result.config["data"]["video"],
+        "snapshot": str(result.snapshot) if result.snapshot else None,
     }
     if args.json:
         print(json.dumps(summary))
@@ -60,4 +67,5 @@ def main(argv: list[str]) -> int:
             f"imported {args.file} ({result.kind}, {m['arch']} {m['embedDim']}/{m['depth']}/{m['numHeads']}, "
             f"patch {m['patchSize']}) into {result.run_dir}\n  checkpoint {result.sidecar}"
         )
+        print(f"  snapshot {result.snapshot}" if result.snapshot else "  no snapshot: the video has no frame cache yet")
     return 0

@@ -274,3 +274,16 @@ def params_to_json(p: ClipParams) -> dict[str, Any]:
         "localBoxes": [[box(b) for b in row] for row in p.local_boxes],
         "localColour": [[colour(c) for c in row] for row in p.local_colour],
     }
+
+
+def centre_crop_params(frames: int, frame_height: int, frame_width: int, cfg: AugmentConfig) -> ClipParams:
+    """The deterministic "identity" of this pipeline (augment.ts `centreCropParams`, used to inspect a checkpoint):
+    the largest centred square as the pre-crop, the whole pre-crop as global and local crops, no flip or colour."""
+    side = min(frame_height, frame_width)
+    precrop = CropBox((frame_height - side) // 2, (frame_width - side) // 2, side, side)
+    whole = CropBox(0, 0, cfg.precrop, cfg.precrop)
+    identity = ColourParams(None, False, None)
+    return ClipParams(
+        frame_width, frame_height, frames, precrop, whole, False, (identity,) * frames,
+        tuple((whole,) * frames for _ in range(cfg.n_local)), tuple((identity,) * frames for _ in range(cfg.n_local)),
+    )  # fmt: skip

@@ -21,6 +21,8 @@ from .atomic import write_json_atomic
 from .checkpoint import RNG_ALGORITHM, config_sha256, save_checkpoint
 from .config import validate_run_config
 from .config_defaults import official_defaults
+from ..data.frame_cache import FrameCacheError, locate_frame_cache, open_frame_source
+from .inspect import inspect_snapshot
 from .importer import Parsed, check_keys, infer_model, optimizer_tensors, parse_pth
 from .records import RunRecorder
 from .torch_pickle import load_pth
@@ -49,6 +51,8 @@ class ImportResult:
     sidecar: Path
     kind: str
     config: dict[str, Any]
+    #: The tracker's snapshot of the video (None when the video has no frame cache yet).
+    snapshot: Path | None = None
 
 
 def _number(value: Any) -> bool:
@@ -118,8 +122,11 @@ def _tensors(parsed: Parsed, cfg: DoraModelConfig, file: str) -> tuple[Any, dict
     return state, optim
 
 
-def import_pth(file: str | os.PathLike, out_dir: str | os.PathLike, video: str | None = None,
-               name: str | None = None) -> ImportResult:  # fmt: skip
+def import_pth(file: str | os.PathLike, out_dir: str | os.PathLike, video: str | None = None, name: str | None = None,
+               frame_cache: str | os.PathLike | None = None, cache_root: str | os.PathLike | None = None
+               ) -> ImportResult:  # fmt: skip
+    """Imports `file` into the new run folder `out_dir`. With a frame cache of the video (given, or found by the
+    TF.js engine's naming rule under `cache_root`), the run also gets a snapshot of the tracker on one clip."""
     path = Path(file).absolute()
     parsed = parse_pth(load_pth(path), str(path))
     model, image_size = infer_model(parsed.teacher, parsed.args, str(path))
@@ -131,10 +138,34 @@ def import_pth(file: str | os.PathLike, out_dir: str | os.PathLike, video: str |
     run_dir = _claim(run_dir)
     try:
         sidecar = _write_run(run_dir, path, parsed, config, state, optim)
+        snapshot = _snapshot(run_dir, config, state, parsed.epoch, frame_cache, cache_root)
+        rec = RunRecorder(run_dir)
+        reason = f"imported from {path} ({parsed.kind}, epoch {parsed.epoch})"
+        rec.event("stopped", reason=reason)
+        rec.log(reason)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)  # a failed import leaves no half-written run behind
         raise
-    return ImportResult(run_dir, sidecar, parsed.kind, config)
+    return ImportResult(run_dir, sidecar, parsed.kind, config, snapshot)
+
+
+def _snapshot(run_dir: Path, config: dict[str, Any], state: Any, epoch: int, frame_cache: Any, cache_root: Any
+              ) -> Path | None:  # fmt: skip
+    data = config["data"]
+    try:
+        folder = frame_cache or locate_frame_cache(data["video"], data["frameCache"]["shortSide"], cache_root)
+        source = open_frame_source(folder)
+    except FrameCacheError:
+        if frame_cache:
+            raise
+        return None  # no cache of the video yet: the dashboard shows masks after the first training snapshot
+    try:
+        snapshot = inspect_snapshot(state, config, source, run_dir, 0, epoch)
+    finally:
+        source.close()
+    rec = RunRecorder(run_dir)
+    rec.event("snapshot", dir=str(snapshot))
+    return snapshot
 
 
 def _write_run(run_dir: Path, path: Path, parsed: Parsed, config: dict[str, Any], state: Any,
@@ -155,8 +186,5 @@ def _write_run(run_dir: Path, path: Path, parsed: Parsed, config: dict[str, Any]
     }
     sidecar = save_checkpoint(run_dir, 0, state.weight_tensors(), optim, meta)
     rec.event("checkpoint", file=str(sidecar))
-    reason = f"imported from {path} ({parsed.kind}, epoch {parsed.epoch})"
-    rec.event("stopped", reason=reason)
     rec.write_info(statusHint="stopped")
-    rec.log(reason)
     return sidecar

@@ -126,6 +126,12 @@ class Trainer:
 
     # ---- set-up ------------------------------------------------------------------------------------
     def setup(self, versions: dict[str, str]) -> None:
+        if self.dist.world_size > 1:
+            raise TrainingError(
+                f"{self.dist.world_size} processes were launched ({self.dist.launcher}), but multi-process training "
+                "(DDP) is not part of this engine yet; every process would train its own model",
+                'launch one process (runtime.launcher "local"), e.g. srun --ntasks=1 or torchrun --nproc-per-node=1',
+            )
         self.config = load_run_config(self.run_dir)
         self.resume = resolve_resume(self.run_dir, self.opts.resume)
         self.paths.checkpoints.mkdir(exist_ok=True)
