@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from pyrun_support import REPO, Workspace, engine_env, read_jsonl, train_cmd, ts_reference
+from pyrun_support import REPO, Workspace, engine_env, python_cmd, read_jsonl, train_cmd, ts_reference
 
 
 @pytest.fixture(scope="module")
@@ -85,21 +85,28 @@ def test_kill_9_then_resume_follows_the_uninterrupted_run(ws):
     assert "took over a stale run lock" in (killed / "trainer.log").read_text()
 
 
-def test_stop_message_on_the_host_channel(ws):
+def test_start_and_stop_messages_on_the_host_channel(ws):
+    """Engine mode: `ready` on fd 3, then the host's `start` on stdin runs the run, `stop` ends it with a checkpoint."""
     run = ws.make_run(max_frames=64)
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        train_cmd(run), env=engine_env(DORA_MESSAGE_FD=str(write_fd)), pass_fds=(write_fd,),
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        python_cmd("train", "--wait-start", "--workers", "0"), env=engine_env(DORA_MESSAGE_FD=str(write_fd)),
+        pass_fds=(write_fd,), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     os.close(write_fd)
     messages = []
+
+    def send(message):
+        proc.stdin.write((json.dumps(message) + "\n").encode())
+        proc.stdin.flush()
+
     with os.fdopen(read_fd, "rb") as stream:
         for line in stream:
             messages.append(json.loads(line))
+            if messages[-1]["type"] == "ready":
+                send({"type": "start", "configPath": str(ws.root / "x.dora.json"), "runDir": str(run)})
             if messages[-1]["type"] == "metrics" and messages[-1]["record"]["step"] == 2:
-                proc.stdin.write(b'{"type":"stop"}\n')
-                proc.stdin.flush()
+                send({"type": "stop"})
     assert proc.wait(60) == 0, proc.stderr.read()
     ready = messages[0]
     assert ready["type"] == "ready" and ready["protocol"] == 1 and ready["pid"] == proc.pid
@@ -108,6 +115,7 @@ def test_stop_message_on_the_host_channel(ws):
     assert final["type"] == "finished" and final["reason"] == "stopped" and final["message"] == "stop requested"
     saved = [m for m in messages if m["type"] == "checkpoint-saved"]
     assert saved and saved[-1]["step"] == final["step"] and final["step"] < 16
+    assert {"progress", "metrics", "snapshot-ready"} <= {m["type"] for m in messages}
     assert json.loads((run / "events.jsonl").read_text().splitlines()[-1])["type"] == "stopped"
 
 

@@ -47,6 +47,7 @@ class Channel:
         self._lock = threading.Lock()
         self._last_line = 0.0
         self._last_loss: float | None = None
+        self._last_phase = ""
         self.broken = False
 
     @classmethod
@@ -88,7 +89,12 @@ class Channel:
         kind = m["type"]
         if kind == "metrics":
             self._last_loss = m["record"]["loss"]
+        elif kind == "progress" and m["phase"] not in ("training", "frame-cache"):
+            if m["phase"] != self._last_phase and m["phase"] != "checkpoint":
+                out.write(f"{m['phase']}…" + (f" {m['message']}" if m.get("message") else "") + "\n")
+            self._last_phase = m["phase"]
         elif kind == "progress":
+            self._last_phase = m["phase"]
             now = time.monotonic()
             final = m["total"] is not None and m["done"] >= m["total"]
             if now - self._last_line < 2.0 and not final and m["done"] != 1:

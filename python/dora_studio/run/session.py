@@ -43,10 +43,15 @@ def run_session(
 ) -> TrainResult:
     lock = RunLock(opts.run_dir, command="train", engine="pytorch") if dist.is_main else None
     try:
+        if not (opts.run_dir / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{opts.run_dir}: not a run folder (no config.json); fix: create the run with "
+                "`node dist/cli.js train <config.dora.json> --engine pytorch`, or pass the folder of an existing run"
+            )
         if lock is not None:
             lock.acquire()
     except (RunLockedError, OSError) as e:
-        # The folder belongs to another trainer (or cannot be locked): write nothing into it.
+        # Not a run folder, or it belongs to another trainer (or cannot be locked): write nothing into it.
         channel.send({"type": "error", "message": str(e), "fatal": True})
         channel.send({"type": "finished", "reason": "failed", "step": 0, "message": str(e)})
         return TrainResult("failed", 0, str(e))

@@ -141,12 +141,12 @@ class Trainer:
         self.config_sha = config_sha256(self.run_dir)
         self.rec.start_info(self.config, versions, {"engine": "pytorch", "worldSize": self.dist.world_size})
         self.rec.start_heartbeat()
+        self.setup_data()
         self.progress("model-init", 0, None)
         self.engine = StepEngine(self.config, self.opts.device, self.opts.precision)
         d = self.engine.describe()
         self.rec.write_info(backend=f"pytorch-{d['device']}", device=d["device"], precision=d["precision"])
         self.rec.log(f"engine pytorch on {d['deviceName']} ({d['device']}), precision {d['precision']}")
-        self.setup_data()
         self.setup_model()
 
     def setup_data(self) -> None:
