@@ -49,7 +49,7 @@ function missing(name: string, detail: string): TensorCheck {
 }
 
 /** Every expected.* tensor of the case against what the implementation produced, with the case's tolerance rules. */
-function checkCase(c: GoldenCase, actual: Actual): TensorCheck[] {
+export function checkCase(c: GoldenCase, actual: Actual): TensorCheck[] {
   const checks: TensorCheck[] = [];
   for (const [fullName, expected] of c.tensors) {
     if (!fullName.startsWith('expected.')) continue;
