@@ -124,7 +124,8 @@ export const qualityCommand: CommandSpec = {
     });
     const seconds = results.totalSeconds.toFixed(0);
     console.log(
-      `quality benchmark: demo preset, ${results.steps} steps per run, seed ${results.seed}, backend ${results.backend}, ${seconds} s in total`,
+      `quality benchmark: demo preset, ${results.steps} steps per run, seed ${results.seed}, ` +
+        `backend ${results.backend}, ${seconds} s in total`,
     );
     console.log(results.table);
     return 0;

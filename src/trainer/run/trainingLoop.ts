@@ -105,7 +105,8 @@ export class TrainingLoop {
     } finally {
       tf.dispose([global, local]);
     }
-    if (this.c.backend === 'webgpu') assertNoGpuErrors(); // tfjs ignores GPU validation errors; a dropped command buffer means wrong numbers
+    // tfjs ignores GPU validation errors; a dropped command buffer means wrong numbers
+    if (this.c.backend === 'webgpu') assertNoGpuErrors();
     return outcome;
   }
 
