@@ -161,56 +161,53 @@ export function registerSuite(): void {
       api.runsTree.clearChecked();
     });
 
-    test(
-      'Evaluate Checkpoint runs k-NN and attention maps in a trainer child; the tree item and a one-checkpoint ' + 'panel show them',
-      async () => {
-        const run = (await runNodes(api)).find((n) => n.dir === demoRunDir)!;
-        const [newest] = (await api.runsTree.getChildren(run)) as CheckpointNode[];
-        assert.match(newest.tooltip ?? '', /Not evaluated yet/);
-        const outcomes = (await vscode.commands.executeCommand('dora.evaluateCheckpoint', newest, {
-          jobs: [{ suite: 'knn', dataset: 'synthetic' }, { suite: 'attention' }],
-          quiet: true,
-        })) as Array<{ reason: string; error?: string; results: Array<{ suite: string; cached: boolean }> }>;
-        assert.equal(outcomes.length, 1);
-        assert.equal(outcomes[0].reason, 'completed', outcomes[0].error);
-        assert.deepEqual(
-          outcomes[0].results.map((r) => r.suite),
-          ['knn', 'attention'],
-        );
-        const evalFile = newest.sidecarFile.replace(/\.json$/, '.eval.json');
-        assert.ok(existsSync(evalFile), `${evalFile} written`);
-        assert.ok(existsSync(newest.sidecarFile.replace(/\.json$/, '.attention/manifest.json')));
-        const [after] = (await api.runsTree.getChildren(run)) as CheckpointNode[];
-        assert.match(after.description ?? '', /k-NN \d+\.\d%/);
-        assert.match(after.tooltip ?? '', /k-NN · synthetic objects: top-1, k=20/);
-        assert.match(after.tooltip ?? '', /Attention maps \| 4 frames/);
-        assert.equal(api.runsTree.evaluating.size, 0, 'no checkpoint is left marked as evaluating');
+    test('Evaluate Checkpoint runs k-NN and attention maps in the engine; the tree item and a one-checkpoint panel show them', async () => {
+      const run = (await runNodes(api)).find((n) => n.dir === demoRunDir)!;
+      const [newest] = (await api.runsTree.getChildren(run)) as CheckpointNode[];
+      assert.match(newest.tooltip ?? '', /Not evaluated yet/);
+      const outcomes = (await vscode.commands.executeCommand('dora.evaluateCheckpoint', newest, {
+        jobs: [{ suite: 'knn', dataset: 'synthetic' }, { suite: 'attention' }],
+        quiet: true,
+      })) as Array<{ reason: string; error?: string; results: Array<{ suite: string; cached: boolean }> }>;
+      assert.equal(outcomes.length, 1);
+      assert.equal(outcomes[0].reason, 'completed', outcomes[0].error);
+      assert.deepEqual(
+        outcomes[0].results.map((r) => r.suite),
+        ['knn', 'attention'],
+      );
+      const evalFile = newest.sidecarFile.replace(/\.json$/, '.eval.json');
+      assert.ok(existsSync(evalFile), `${evalFile} written`);
+      assert.ok(existsSync(newest.sidecarFile.replace(/\.json$/, '.attention/manifest.json')));
+      const [after] = (await api.runsTree.getChildren(run)) as CheckpointNode[];
+      assert.match(after.description ?? '', /k-NN \d+\.\d%/);
+      assert.match(after.tooltip ?? '', /k-NN · synthetic objects: top-1, k=20/);
+      assert.match(after.tooltip ?? '', /Attention maps \| 4 frames/);
+      assert.equal(api.runsTree.evaluating.size, 0, 'no checkpoint is left marked as evaluating');
 
-        // The compare panel shows one checkpoint's evaluation, attention maps included. (The panel before it gets time
-        // to finish loading its images: code-server stalls a new webview's loads for ~30 s after one is disposed mid-load.)
-        await new Promise((r) => setTimeout(r, 3000));
-        api.compares.open([newest.sidecarFile]);
-        const session = api.compares.session!;
-        const state = await waitFor(
-          'the panel to load the evaluation',
-          () => {
-            const c = session.currentState().checkpoints[0];
-            return c?.evaluation?.length && c.attentionMaps ? c : undefined;
-          },
-          90_000,
-        ).catch((error: Error) => {
-          throw new Error(
-            `${error.message}; messages from compare webviews: ${api.compares.messagesReceived}; ` +
-              `visible: ${api.compares.isVisible()}; state: ${JSON.stringify(session.currentState()).slice(0, 300)}`,
-          );
-        });
-        assert.ok(state.evaluation!.some((m) => m.key === 'knn:synthetic:top1@20'));
-        assert.equal(state.attentionMaps!.manifest.frames.length, 4);
-        await session.whenSettled();
-        // Let the webview finish loading its images before anything else opens (see the dashboard test).
-        await new Promise((r) => setTimeout(r, 3000));
-      },
-    );
+      // The compare panel shows one checkpoint's evaluation, attention maps included. (The panel before it gets time
+      // to finish loading its images: code-server stalls a new webview's loads for ~30 s after one is disposed mid-load.)
+      await new Promise((r) => setTimeout(r, 3000));
+      api.compares.open([newest.sidecarFile]);
+      const session = api.compares.session!;
+      const state = await waitFor(
+        'the panel to load the evaluation',
+        () => {
+          const c = session.currentState().checkpoints[0];
+          return c?.evaluation?.length && c.attentionMaps ? c : undefined;
+        },
+        90_000,
+      ).catch((error: Error) => {
+        throw new Error(
+          `${error.message}; messages from compare webviews: ${api.compares.messagesReceived}; ` +
+            `visible: ${api.compares.isVisible()}; state: ${JSON.stringify(session.currentState()).slice(0, 300)}`,
+        );
+      });
+      assert.ok(state.evaluation!.some((m) => m.key === 'knn:synthetic:top1@20'));
+      assert.equal(state.attentionMaps!.manifest.frames.length, 4);
+      await session.whenSettled();
+      // Let the webview finish loading its images before anything else opens (see the dashboard test).
+      await new Promise((r) => setTimeout(r, 3000));
+    });
 
     test('New Config writes a valid config from a preset; Build Frame Cache caches its video, then finds it complete', async () => {
       const video = path.join(workspaceRoot(), 'dora-demo', 'media', 'demo-walking-tour.mp4');
