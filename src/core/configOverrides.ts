@@ -5,7 +5,7 @@
 // order depend on the frames. Those are refused with the reason, before anything runs.
 
 import { isPlainObject } from './configDefaults';
-import { describeValue } from './config';
+import { describeValue } from './configProblem';
 
 export interface ConfigOverride {
   /** Dotted key, e.g. `training.lr`. */

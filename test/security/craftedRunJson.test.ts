@@ -6,9 +6,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processStartOf } from '../../src/core/processIdentity';
-import { readRunStatus, type RunInfo } from '../../src/core/runDir';
-import { RunManager } from '../../src/host/logic/runManager';
+import { processStartOf } from '../../src/core/node/processIdentity';
+import { readRunStatus } from '../../src/core/node/runDir';
+import type { RunInfo } from '../../src/core/runRecords';
+import { RunManager } from '../../src/host/runs/runManager';
+import { EngineClient } from '../../src/host/engine/engineClient';
+
+/** The manager is asked to resume or stop; no engine may ever start. */
+function noEngine(): EngineClient {
+  return new EngineClient({ launch: () => ({ transport: 'ipc', command: '/nonexistent/engine.js' }) });
+}
 
 function craftedRun(pid: number, extra: Partial<RunInfo> = {}): string {
   const runDir = join(mkdtempSync(join(tmpdir(), 'dora-sec-runjson-')), 'runs', '20261204-000000-crafted');
@@ -59,7 +66,7 @@ test('a heartbeat from the future proves nothing: the run is not "running"', asy
 
 test('Stop Run does not signal a live foreign pid named by run.json (no start time, or a wrong one)', async () => {
   await withSleep(async (sleep) => {
-    const manager = new RunManager({ trainerPath: '/nonexistent/trainer.js' });
+    const manager = new RunManager({ engines: noEngine() });
     for (const extra of [{}, { processStart: '1' }, { heartbeat: new Date().toISOString() }]) {
       const result = await manager.stop(craftedRun(sleep.pid!, extra));
       assert.ok(typeof result === 'object' && 'refused' in result, JSON.stringify(result));
@@ -73,7 +80,7 @@ test('a run.lock naming the foreign pid with a wrong start time does not make it
     const runDir = craftedRun(sleep.pid!, { heartbeat: new Date().toISOString() });
     const lock = { formatVersion: 1, pid: sleep.pid, processStart: String(Number(processStartOf(sleep.pid!)) + 1), hostname: hostname() };
     writeFileSync(join(runDir, 'run.lock'), JSON.stringify({ ...lock, engine: 'tfjs', command: 'train', since: '2026-12-04T00:00:00Z' }));
-    const result = await new RunManager({ trainerPath: '/nonexistent/trainer.js' }).stop(runDir);
+    const result = await new RunManager({ engines: noEngine() }).stop(runDir);
     assert.ok(typeof result === 'object', JSON.stringify(result));
   });
 });

@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerMessage } from '../../src/core/messages';
-import { listCheckpoints, type CheckpointSidecar } from '../../src/core/runDir';
-import { UnsafeRunPathError } from '../../src/core/runPathSafety';
+import { listCheckpoints } from '../../src/core/node/runDir';
+import type { CheckpointSidecar } from '../../src/core/runRecords';
+import { UnsafeRunPathError } from '../../src/core/node/runPathSafety';
 import { deleteCheckpoint } from '../../src/trainer/run/checkpoint';
 import { runTraining } from '../../src/trainer/run/train';
 import { tinyConfig, tinySyntheticVideo, writeConfig } from '../trainer/helpers';

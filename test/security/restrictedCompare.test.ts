@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { HostToCompareMessage } from '../../src/core/webviewMessages';
-import { CompareSession, RESTRICTED_COMPARE_NOTE, type InspectRunner } from '../../src/host/logic/compareSession';
-import { ComparePanels } from '../../src/host/ui/panels';
+import { CompareSession, RESTRICTED_COMPARE_NOTE, type InspectRunner } from '../../src/host/compare/compareSession';
+import { ComparePanels } from '../../src/host/compare/comparePanels';
 import { window, workspace, Uri } from '../host/vscodeMock';
 import { copyFixture } from '../host/helpers';
 

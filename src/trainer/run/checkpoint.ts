@@ -8,16 +8,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, unlink } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions } from '../../core/atomicWrite';
-import { attentionDirOf, evalSidecarPath } from '../../core/evalResults';
-import {
-  checkpointDataFiles,
-  checkpointPaths,
-  isCheckpointSidecar,
-  RUN_DIR_FORMAT_VERSION,
-  type CheckpointSidecar,
-} from '../../core/runDir';
+import { basename, dirname, resolve } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions } from '../../core/node/atomicWrite';
+import { checkpointDataFiles, checkpointsToPrune, listCheckpoints } from '../../core/node/runDir';
+import type { UnsafeRunPathError } from '../../core/node/runPathSafety';
+import { isCheckpointSidecar, RUN_DIR_FORMAT_VERSION, type CheckpointSidecar } from '../../core/runRecords';
+import { checkpointPaths, attentionDirOf, evalSidecarPath } from '../../core/node/runPaths';
 import { parseSafetensors, serializeSafetensors, type TensorToWrite } from '../io/safetensors';
 import { doraParamNames, type DoraState } from '../dora/model';
 
@@ -187,4 +183,21 @@ export async function deleteCheckpoint(sidecarPath: string, sidecar: CheckpointS
   // Its evaluation results describe weights that are gone.
   await rm(evalSidecarPath(sidecarPath), { force: true });
   await rm(attentionDirOf(sidecarPath), { recursive: true, force: true });
+}
+
+/**
+ * Deletes the oldest checkpoints beyond `keepCount` (0 keeps all). `keep` (the sidecar a run resumes from) is never
+ * deleted and counts as one of the kept. A sidecar naming files outside the run folder is not a checkpoint: it is
+ * reported to `onRefused` and nothing is deleted through it.
+ */
+export async function pruneCheckpoints(
+  runDir: string,
+  keepCount: number,
+  options: { keep?: string; onRefused?: (error: UnsafeRunPathError) => void } = {},
+): Promise<void> {
+  if (keepCount <= 0) return;
+  const keep = options.keep === undefined ? undefined : resolve(options.keep);
+  const list = (await listCheckpoints(runDir, options.onRefused)).filter((c) => resolve(c.sidecarFile) !== keep);
+  const others = keep ? keepCount - 1 : keepCount;
+  for (const old of others === 0 ? list : checkpointsToPrune(list, others)) await deleteCheckpoint(old.sidecarFile, old.sidecar);
 }

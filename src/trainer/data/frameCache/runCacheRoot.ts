@@ -1,0 +1,30 @@
+// Where to read or build the frame cache of a video named by a run folder's config.json. The folder is untrusted input
+// (docs/run-directory.md, "Paths inside a run folder"): its data.frameCache.dir is honoured only when it already holds a
+// complete cache of this video at this size, because then using it only reads. Otherwise the caller's own cache root is
+// used, so that inspecting or evaluating a checkpoint never writes where a run folder says.
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { frameCacheKey } from './layout';
+
+/** Whether `root` holds a complete frame cache of `video` at `shortSide` (the key of frameCache.ts). */
+export function hasCompleteCache(root: string, video: string, shortSide: number): boolean {
+  try {
+    const path = realpathSync(video);
+    const stat = statSync(path);
+    const dir = join(root, frameCacheKey({ path, size: stat.size, mtimeMs: stat.mtimeMs }, shortSide));
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { complete?: unknown };
+    return index.complete === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The cache root for a video named by a run folder: its own data.frameCache.dir only when reading it suffices. */
+export function cacheRootForRunVideo(
+  video: string,
+  shortSide: number,
+  runCacheDir: string | undefined,
+  fallback: string | undefined,
+): string | undefined {
+  return runCacheDir !== undefined && hasCompleteCache(runCacheDir, video, shortSide) ? runCacheDir : fallback;
+}
