@@ -36,7 +36,7 @@ export interface BuildCompactCacheOptions extends CompactCacheOptions {
   progressIntervalMs?: number;
   /** Stops the build; what is committed stays cached and is resumed next time. */
   signal?: AbortSignal;
-  /** Time between commits (fsync + atomic cache.json). */
+  /** Time between commits (fsync + atomic index.json). */
   flushIntervalMs?: number;
   /** Frames after which the final size is projected and checked against the free space. */
   projectAfterFrames?: number;
@@ -190,7 +190,7 @@ function appendOrStop(writer: CompactWriter, jpeg: Buffer, luma: number, plan: C
     try {
       writer.commit(false); // nothing pending: only re-confirms the last commit
     } catch {
-      /* the disk is full: cache.json keeps the last committed state */
+      /* the disk is full: index.json keeps the last committed state */
     }
     throw diskFull(plan, writer.meta, 'the disk is full');
   }

@@ -54,7 +54,7 @@ export function compactFfmpegArgs(tools: FfmpegTools, file: string, options: Enc
 
 const versionByBinary = new Map<string, string>();
 
-/** First line of `ffmpeg -version`, recorded in cache.json. */
+/** First line of `ffmpeg -version`, recorded in index.json. */
 export function ffmpegVersion(tools: FfmpegTools): string {
   let version = versionByBinary.get(tools.ffmpeg);
   if (version === undefined) {

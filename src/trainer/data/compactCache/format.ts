@@ -2,14 +2,16 @@
 // (python/dora_studio/data/compact_cache.py) follows this file and docs/frame-cache.md.
 //
 //   <cacheRoot>/<video-name>-j<hash>/
-//     cache.json          metadata + completedFrames + complete; replaced atomically (temp file + fsync + rename)
+//     index.json          metadata ("format": "jpeg") + completedFrames + complete; replaced atomically (temp file +
+//                         fsync + rename). The raw RGB24 cache has an index.json too, with "format": "rgb24": readers
+//                         (frameCache.ts, python/dora_studio/data/frame_cache.py) dispatch on that field.
 //     frames.idx          16 bytes per frame, little-endian uint32: chunk, offset, length, crc32 (of the JPEG bytes)
 //     chunk-00000.mjpeg   JPEG files back to back, as ffmpeg's mjpeg encoder wrote them (ffplay can play a chunk)
 //     luma.f32            mean luminance per frame (float32 LE, 0..255), for blank-tail detection
 //     damaged.json        chunks a reader found corrupt (a CRC mismatch); the next build re-builds them
 //     build.lock          present while a builder runs (holds its pid)
-// Records and luminance past cache.json's completedFrames are garbage from an interrupted build: readers ignore
-// them and the builder truncates them. Chunk, record and luminance bytes are fsync'ed before cache.json says so.
+// Records and luminance past index.json's completedFrames are garbage from an interrupted build: readers ignore
+// them and the builder truncates them. Chunk, record and luminance bytes are fsync'ed before index.json says so.
 import { crc32 } from 'node:zlib';
 import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,8 +20,8 @@ import type { VideoProbe } from '../ffmpeg';
 /** Bump when the layout changes: it is part of the cache key, so older caches are not used. */
 export const COMPACT_CACHE_VERSION = 1;
 export const COMPACT_CACHE_KIND = 'dora-compact-frames';
-export const META_FILE = 'cache.json';
-export const INDEX_FILE = 'frames.idx';
+export const META_FILE = 'index.json';
+export const RECORDS_FILE = 'frames.idx';
 export const LUMA_FILE = 'luma.f32';
 export const DAMAGED_FILE = 'damaged.json';
 export const LOCK_FILE = 'build.lock';
@@ -101,7 +103,7 @@ export function looksLikeWholeJpeg(bytes: Uint8Array): boolean {
   return n >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9;
 }
 
-/** cache.json of a compact cache of this layout version, or null (absent, unreadable or another layout). */
+/** index.json of a compact cache of this layout version, or null (absent, unreadable or another layout). */
 export function readMeta(dir: string): CompactCacheMeta | null {
   try {
     const meta = JSON.parse(readFileSync(join(dir, META_FILE), 'utf8')) as CompactCacheMeta;
@@ -111,7 +113,7 @@ export function readMeta(dir: string): CompactCacheMeta | null {
   }
 }
 
-/** Temp file + fdatasync + rename: a reader sees the old or the new cache.json, never a mix. */
+/** Temp file + fdatasync + rename: a reader sees the old or the new index.json, never a mix. */
 export function writeMetaAtomically(dir: string, meta: CompactCacheMeta): void {
   const target = join(dir, META_FILE);
   const tmp = join(dir, `.${META_FILE}.${process.pid}.tmp`);

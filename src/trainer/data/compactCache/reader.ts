@@ -42,7 +42,7 @@ export async function openCompactCache(dir: string, options: OpenCompactCacheOpt
   if (!meta) {
     throw new VideoError(
       'FILE_NOT_FOUND',
-      `No compact frame cache in "${dir}" (missing or outdated cache.json). Fix: build it with "dora cache".`,
+      `No compact frame cache in "${dir}" (missing or outdated index.json). Fix: build it with "dora cache".`,
     );
   }
   await initJpegDecoder();

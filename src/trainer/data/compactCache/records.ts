@@ -1,7 +1,7 @@
 // Reading frames.idx and the JPEG bytes it points to.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { chunkPath, decodeRecord, INDEX_FILE, RECORD_BYTES, type FrameRecord } from './format';
+import { chunkPath, decodeRecord, RECORDS_FILE, RECORD_BYTES, type FrameRecord } from './format';
 
 export function readFully(fd: number, target: Uint8Array, position: number): number {
   let done = 0;
@@ -22,10 +22,10 @@ export function readRecords(dir: string, start: number, count: number): FrameRec
 /** The raw records of frames [start, start+count) (16 bytes each). */
 export function readIndexBytes(dir: string, start: number, count: number): Buffer {
   const bytes = Buffer.alloc(count * RECORD_BYTES);
-  const fd = openSync(join(dir, INDEX_FILE), 'r');
+  const fd = openSync(join(dir, RECORDS_FILE), 'r');
   try {
     const n = readFully(fd, bytes, start * RECORD_BYTES);
-    if (n !== bytes.length) throw new Error(`${join(dir, INDEX_FILE)} is truncated: frames ${start}..${start + count - 1} are missing`);
+    if (n !== bytes.length) throw new Error(`${join(dir, RECORDS_FILE)} is truncated: frames ${start}..${start + count - 1} are missing`);
   } finally {
     closeSync(fd);
   }

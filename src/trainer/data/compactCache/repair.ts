@@ -11,7 +11,7 @@ import {
   clearDamagedChunks,
   decodeRecord,
   encodeRecord,
-  INDEX_FILE,
+  RECORDS_FILE,
   jpegCrc,
   looksLikeWholeJpeg,
   LUMA_FILE,
@@ -177,7 +177,7 @@ function commitSpan(dir: string, meta: CompactCacheMeta, span: ChunkSpan, record
   const old = readIndexBytes(dir, span.first, span.last - span.first + 1);
   const oldBytes = sumLengths(old);
   for (const [file, bytes, position] of [
-    [INDEX_FILE, records, span.first * RECORD_BYTES],
+    [RECORDS_FILE, records, span.first * RECORD_BYTES],
     [LUMA_FILE, Buffer.from(luma.buffer), span.first * 4],
   ] as const) {
     const fd = openSync(join(dir, file), 'r+');

@@ -1,9 +1,9 @@
 // Appends encoded frames to a compact cache and commits them: chunk bytes, index records and luminance are
-// fsync'ed first, then cache.json is replaced atomically with the new completedFrames. What an interrupted
+// fsync'ed first, then index.json is replaced atomically with the new completedFrames. What an interrupted
 // build wrote after its last commit is cut off by open() the next time.
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { chunkFileName, chunkPath, encodeRecord, INDEX_FILE, jpegCrc, LUMA_FILE, RECORD_BYTES, writeMetaAtomically } from './format';
+import { chunkFileName, chunkPath, encodeRecord, RECORDS_FILE, jpegCrc, LUMA_FILE, RECORD_BYTES, writeMetaAtomically } from './format';
 import type { CompactCacheMeta, FrameRecord } from './format';
 import { readRecords } from './records';
 
@@ -25,7 +25,7 @@ export class CompactWriter {
     readonly meta: CompactCacheMeta,
     private readonly beforeWrite?: BeforeWrite,
   ) {
-    this.indexFd = openOrCreate(join(dir, INDEX_FILE));
+    this.indexFd = openOrCreate(join(dir, RECORDS_FILE));
     this.lumaFd = openOrCreate(join(dir, LUMA_FILE));
     const done = meta.completedFrames;
     ftruncateSync(this.indexFd, done * RECORD_BYTES);
@@ -55,7 +55,7 @@ export class CompactWriter {
     this.chunkEnd += jpeg.length;
   }
 
-  /** Makes the appended frames durable and visible to readers (cache.json last). */
+  /** Makes the appended frames durable and visible to readers (index.json last). */
   commit(complete: boolean): void {
     const done = this.meta.completedFrames;
     if (this.chunkFd >= 0) fdatasyncSync(this.chunkFd);

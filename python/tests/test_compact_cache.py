@@ -1,0 +1,107 @@
+"""The compact (JPEG) frame cache read by the PyTorch engine: a cache built by the TF.js engine's own code
+(compactCache/build.ts via tsx) gives the same frame indices and the same pixels in both engines, through the one
+`open_frame_source` factory; corruption is detected, reported to damaged.json, and named in the error."""
+
+import base64
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from dora_studio.data.compact_cache import CompactFrameCache, chunk_name
+from dora_studio.data.frame_cache import FrameCacheError, open_frame_source
+from pyrun_support import REPO, PYTHON_DIR
+
+FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+
+
+def build_with_node(tmp_path, indices, short_side=64):
+    video = tmp_path / "clip.mp4"
+    subprocess.run(
+        [FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=3", "-pix_fmt", "yuv420p", str(video)],
+        check=True,
+    )
+    request = {"video": str(video), "cacheRoot": str(tmp_path / "frames"), "shortSide": short_side, "indices": indices}
+    proc = subprocess.run(
+        ["node", "--import", "tsx", str(PYTHON_DIR / "tests" / "node" / "compactReference.ts")],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    indices = [0, 29, 7, 13, 29]
+    return indices, build_with_node(tmp_path_factory.mktemp("compact"), indices)
+
+
+def test_same_frames_and_pixels_as_the_node_reader(built):
+    indices, ref = built
+    node = np.frombuffer(base64.b64decode(ref["frames"]), np.uint8).reshape(
+        len(indices), ref["height"], ref["width"], 3
+    )
+    source = open_frame_source(ref["dir"])
+    assert isinstance(source, CompactFrameCache)
+    assert (source.frame_count, source.size) == (30, (86, 64)) and source.complete
+    for decoder in ("pillow", "torchvision"):
+        frames = CompactFrameCache(ref["dir"], json.loads((source.dir / "index.json").read_text()), decoder).read(
+            indices
+        )
+        assert np.abs(frames.astype(int) - node.astype(int)).max() == 0, decoder
+    assert source.luminance().shape == (30,)
+    with pytest.raises(IndexError, match="outside the cache"):
+        source.read([30])
+    source.close()
+
+
+def test_a_corrupt_frame_is_named_and_reported_for_rebuild(built, tmp_path):
+    _, ref = built
+    copy = tmp_path / "copy"
+    shutil.copytree(ref["dir"], copy)
+    source = open_frame_source(copy)
+    chunk, offset, length, _ = (int(v) for v in source.records[13])
+    path = copy / chunk_name(chunk)
+    data = bytearray(path.read_bytes())
+    data[offset + length // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        FrameCacheError, match=r"Frame 13 of the frame cache .* is corrupt \(CRC mismatch; chunk chunk-"
+    ):
+        source.read([13])
+    assert json.loads((copy / "damaged.json").read_text())["chunks"] == [chunk]
+    assert source.read([0]).shape == (1, 64, 86, 3), "other chunks still read"
+    path.unlink()
+    fresh = open_frame_source(copy)
+    with pytest.raises(FrameCacheError, match="chunk file cannot be opened"):
+        fresh.read([13])
+
+
+def test_a_short_index_and_an_unknown_version_name_the_file(built, tmp_path):
+    _, ref = built
+    copy = tmp_path / "copy"
+    shutil.copytree(ref["dir"], copy)
+    index = json.loads((copy / "index.json").read_text())
+    (copy / "index.json").write_text(json.dumps({**index, "version": 9}))
+    with pytest.raises(FrameCacheError, match="compact frame-cache version 9"):
+        open_frame_source(copy)
+    (copy / "index.json").write_text(json.dumps(index))
+    (copy / "frames.idx").write_bytes((copy / "frames.idx").read_bytes()[:100])
+    with pytest.raises(FrameCacheError, match="frames.idx: has 6 records, index.json says 30"):
+        open_frame_source(copy)
+
+
+def test_pickles_into_dataloader_workers(built):
+    import pickle
+
+    _, ref = built
+    source = open_frame_source(ref["dir"])
+    first = source.read([5])
+    clone = pickle.loads(pickle.dumps(source))
+    assert np.array_equal(clone.read([5]), first)
