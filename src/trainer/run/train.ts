@@ -27,7 +27,9 @@ import {
 import { assertNoGpuErrors, initBackend, type BackendName, type BackendReport } from '../backend';
 import { ClipSampler } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
-import { buildFrameCache, detectBlankTail, planFrameCache, type FrameCache } from '../data/frameCache';
+import { detectBlankTail } from '../data/frameCache';
+import { BatchPrefetcher, type FrameSource } from '../data/frameSource';
+import { prepareTrainingFrames } from './trainFrames';
 import { createDoraState, disposeDoraState, type DoraModelConfig, type DoraState } from '../dora/model';
 import { doraTrainStep, NonFiniteLossError, type DoraStepHyper } from '../dora/trainStep';
 import { cosineScheduler, teacherTempSchedule, type TrainingSchedules } from '../optim/schedules';
@@ -251,7 +253,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   emit({ type: 'ready', protocol: 1, pid: process.pid, versions: { node: process.version, tfjs: tf.version.tfjs } });
 
   let state: DoraState | undefined;
-  let cache: FrameCache | undefined;
+  let cache: FrameSource | undefined;
   let activeBackend = '';
   try {
     // ---- backend -----------------------------------------------------------------------------
@@ -264,31 +266,12 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     // ---- frames ------------------------------------------------------------------------------
     emit({ type: 'progress', phase: 'frame-cache', done: 0, total: null, message: `Preparing ${config.data.video}` });
     const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });
-    const plan = await planFrameCache(config.data.video, {
-      shortSide: config.data.frameCache.shortSide,
-      cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
-      tools,
-    });
-    await log(plan.summary);
-    if (!plan.alreadyComplete && plan.freeBytes !== null && plan.freeBytes < plan.estimatedBytes - plan.completedFrames * plan.frameBytes) {
-      throw new TrainingError(
-        `${plan.summary}: not enough free disk space`,
-        'Free disk space, lower data.frameCache.shortSide, or point data.frameCache.dir at a larger disk.',
-      );
+    try {
+      cache = (await prepareTrainingFrames(config, tools, options, emit, log)).source;
+    } catch (e) {
+      if (options.signal?.aborted) return await finish('stopped', 'stopped while building the frame cache');
+      throw e;
     }
-    cache = await buildFrameCache(plan, {
-      tools,
-      signal: options.signal,
-      onProgress: (p) =>
-        emit({
-          type: 'progress',
-          phase: 'frame-cache',
-          done: p.framesDone,
-          total: p.totalFrames,
-          rate: p.framesPerSecond,
-          eta: Number.isFinite(p.etaSeconds) ? p.etaSeconds : undefined,
-        }),
-    });
     if (options.signal?.aborted) return await finish('stopped', 'stopped while building the frame cache');
     let endFrame = cache.frameCount;
     if (config.data.trimBlankTail) {
@@ -359,6 +342,9 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
 
     // ---- loop ----------------------------------------------------------------------------------
     const builder = new BatchBuilder(cache, config.data, config.training.seed);
+    const prefetcher = new BatchPrefetcher(cache, (k) =>
+      k < totalIters ? sampler.batch(Math.floor(k / itersPerEpoch), k % itersPerEpoch).flatMap((c) => c.frameIndices) : null,
+    );
     const k = config.dora.tracker ? config.dora.objects : 1;
     const imagesPerStep = config.training.batchClips * config.data.framesPerClip * (1 + k + config.data.localCrops);
     const stopAt = Math.min(totalIters, options.maxSteps ?? Infinity);
@@ -398,6 +384,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       const epoch = Math.floor(iteration / itersPerEpoch);
       const clips = sampler.batch(epoch, iteration % itersPerEpoch);
       const t0 = Date.now();
+      await prefetcher.ready(iteration); // frames decoded off this thread while the previous steps trained
       const hostBatch = builder.build(clips, iteration);
       const heads = config.dora.tracker
         ? stepRng(config.training.seed, 'heads', iteration).sample(config.dora.objects, config.model.numHeads)
