@@ -14,6 +14,7 @@ import { inspectCheckpoints } from './run/inspect';
 import { benchStep } from './run/bench';
 import { evalFromCli, qualityFromCli } from './eval/evalCli';
 import { EVAL_SUITES, type EvalSuite } from './eval/runEval';
+import { cacheCommand, CACHE_USAGE } from './cacheCommand';
 
 interface ParsedArgs {
   positional: string[];
@@ -42,6 +43,7 @@ const USAGE = `usage: dora <command> [options]
   demo [--dir demo-workspace] [--max-steps N]          generate the synthetic walking tour if needed and train the demo preset
   inspect --out DIR <checkpoint.json...> [--video V] [--clip-start N] [--backend B]
                                                       run each checkpoint's tracker on the same frames (snapshot format per checkpoint)
+${CACHE_USAGE}
   bench [--config cpu-small|demo|paper|file.dora.json] [--backend B] [--steps N] [--profile]
                                                       time the DoRA step; prints one JSON line
   eval <checkpoint.json> --suite knn|tracking|attention [--dataset synthetic|fashion-mnist|<folder>] [--video V] [--frames 600,700]
@@ -288,6 +290,8 @@ export async function main(argv: string[]): Promise<number> {
         return await inspectCommand(sub);
       case 'bench':
         return await benchCommand(sub);
+      case 'cache':
+        return await cacheCommand(sub.positional, sub.flags);
       case 'eval':
         return await evalCommand(sub);
       case 'quality':

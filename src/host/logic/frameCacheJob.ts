@@ -1,41 +1,58 @@
-// "Build Frame Cache": decodes a config's video into the frame cache the trainer will use, ahead of
-// a run. It runs ffmpeg as a child process and only copies bytes here, so it can live in the host.
+// "Build Frame Cache": decodes a config's video into the frame cache the trainer will use, ahead of a run
+// (data.frameCache.format: the compact JPEG cache or raw RGB24). ffmpeg decodes, scales and encodes in its own
+// process; this side only copies bytes into the cache files, so it can live in the host.
 
-import { loadConfigFile } from '../../core/config';
-import { resolveFfmpeg } from '../../trainer/data/ffmpeg';
-import { buildFrameCache, planFrameCache, type FrameCacheProgress } from '../../trainer/data/frameCache';
+import { runCacheCommand, progressLine } from '../../trainer/data/cacheCli';
+import type { FrameBuildProgress } from '../../trainer/data/prepareFrames';
+
+export { progressLine };
 
 export interface FrameCacheJobResult {
   cacheDir: string;
   frameCount: number;
   alreadyComplete: boolean;
   summary: string;
+  format: 'jpeg' | 'rgb24';
+  cacheBytes: number;
+  rawBytes: number;
+  /** Sizes before → after and throughput, for the user. */
+  report: string;
 }
 
 export async function buildFrameCacheForConfig(
   configFile: string,
   options: {
     ffmpegPath?: string;
+    /** The dora.cacheFolder setting; a config's data.frameCache.dir wins. */
     cacheRoot?: string;
     signal?: AbortSignal;
     onPlan?: (summary: string) => void;
-    onProgress?: (p: FrameCacheProgress) => void;
+    onLog?: (line: string) => void;
+    onProgress?: (p: FrameBuildProgress) => void;
   },
 ): Promise<FrameCacheJobResult> {
-  const config = await loadConfigFile(configFile);
-  const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath || undefined });
-  const plan = await planFrameCache(config.data.video, {
-    shortSide: config.data.frameCache.shortSide,
-    cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
-    tools,
+  let summary = '';
+  const result = await runCacheCommand({
+    target: configFile,
+    cacheRoot: options.cacheRoot,
+    ffmpegPath: options.ffmpegPath,
+    signal: options.signal,
+    onPlan: (s) => {
+      summary = s;
+      options.onPlan?.(s);
+    },
+    log: options.onLog,
+    onProgress: options.onProgress,
   });
-  options.onPlan?.(plan.summary);
-  if (plan.alreadyComplete)
-    return { cacheDir: plan.cacheDir, frameCount: plan.expectedFrames, alreadyComplete: true, summary: plan.summary };
-  const cache = await buildFrameCache(plan, { tools, signal: options.signal, onProgress: options.onProgress, progressIntervalMs: 250 });
-  try {
-    return { cacheDir: plan.cacheDir, frameCount: cache.frameCount, alreadyComplete: false, summary: plan.summary };
-  } finally {
-    cache.close();
-  }
+  const { prepared } = result;
+  return {
+    cacheDir: prepared.cacheDir,
+    frameCount: prepared.source.frameCount,
+    alreadyComplete: prepared.alreadyComplete,
+    summary,
+    format: prepared.format,
+    cacheBytes: prepared.cacheBytes,
+    rawBytes: prepared.rawBytes,
+    report: result.report,
+  };
 }

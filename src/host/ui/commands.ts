@@ -14,7 +14,7 @@ import { checkpointFromArg, checkpointsFromArgs, configFromArg, evalCommandOptio
 import { EVAL_CHOICES, evaluateCheckpoint, jobLabel, jobsForCheckpoint, type EvaluateOutcome } from '../logic/evalJob';
 import { ensureSyntheticTour, prepareDemoWorkspace } from '../logic/demo';
 import { isActiveStatus } from '../logic/format';
-import { buildFrameCacheForConfig } from '../logic/frameCacheJob';
+import { buildFrameCacheForConfig, progressLine } from '../logic/frameCacheJob';
 import type { RunIndex } from '../logic/runIndex';
 import type { RunManager } from '../logic/runManager';
 import { runsDirForNewRun } from '../logic/runsDirs';
@@ -22,7 +22,7 @@ import { effectiveStatus } from '../logic/runTree';
 import { configProblem, type ConfigIndex } from '../logic/watchers';
 import type { WorkspaceModel } from '../logic/workspaceModel';
 import type { ComparePanels, DashboardPanels } from './panels';
-import { readSettings, testOverrides, workspaceRoots } from './settings';
+import { cacheFolderSetting, readSettings, testOverrides, workspaceRoots } from './settings';
 import type { RunsTreeProvider } from './views';
 
 export interface CommandDeps {
@@ -153,7 +153,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         resumeCheckpoint: request.resumeCheckpoint,
         backend: backendOverride(),
         ffmpegPath: settings.ffmpegPath || undefined,
-        cacheRoot: request.cacheRoot,
+        cacheRoot: request.cacheRoot ?? cacheFolderSetting(settings),
         maxSteps: await stepCap(request.resumeCheckpoint),
         snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
       });
@@ -628,27 +628,24 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         token.onCancellationRequested(() => abort.abort());
         let reported = 0;
         try {
+          const settings = readSettings(vscode.Uri.file(configPath));
           const result = await buildFrameCacheForConfig(configPath, {
-            ffmpegPath: readSettings().ffmpegPath,
+            ffmpegPath: settings.ffmpegPath,
+            cacheRoot: cacheFolderSetting(settings),
             signal: abort.signal,
             onPlan: (summary) => {
               progress.report({ message: summary });
               d.output.appendLine(`[frame cache] ${summary}`);
             },
+            onLog: (line) => d.output.appendLine(`[frame cache] ${line}`),
             onProgress: (p) => {
               const pct = p.totalFrames ? (100 * p.framesDone) / p.totalFrames : 0;
-              progress.report({
-                increment: pct - reported,
-                message: `${p.framesDone}/${p.totalFrames} frames${Number.isFinite(p.etaSeconds) ? `, ${Math.round(p.etaSeconds)} s left` : ''}`,
-              });
+              progress.report({ increment: pct - reported, message: progressLine(p) });
               reported = pct;
             },
           });
-          void vscode.window.showInformationMessage(
-            result.alreadyComplete
-              ? `DoRA: the frame cache of ${path.basename(configPath)} is already complete (${result.frameCount} frames).`
-              : `DoRA: cached ${result.frameCount} frames in ${result.cacheDir}.`,
-          );
+          d.output.appendLine(`[frame cache] ${result.report}`);
+          void vscode.window.showInformationMessage(`DoRA: ${result.report}`);
           return result;
         } catch (error) {
           if (abort.signal.aborted) {

@@ -645,7 +645,10 @@ function formatClock(seconds: number): string {
  * Finds a trailing run of near-black frames (the official Venice video ends with ~2 h of black),
  * so training can trim it. Returns null when the video does not end in such a run.
  */
-export function detectBlankTail(cache: Pick<FrameCache, 'fps' | 'luminance' | 'sourcePath'>, options: BlankTailOptions = {}): BlankTail | null {
+export function detectBlankTail(
+  cache: Pick<FrameCache, 'fps' | 'luminance' | 'sourcePath'>,
+  options: BlankTailOptions = {},
+): BlankTail | null {
   const maxLuminance = options.maxLuminance ?? 12;
   const minFrames = Math.max(1, Math.round((options.minSeconds ?? 1) * cache.fps));
   const luma = cache.luminance();
