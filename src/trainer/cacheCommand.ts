@@ -1,10 +1,16 @@
 // The `dora cache` command line: flags → runCacheCommand, a live progress line (frames/s, ETA, size so far →
 // projected), Ctrl-C stops cleanly (the next run resumes), and the before → after sizes at the end.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runCacheBench } from './data/compactCache/bench';
 import { runCacheCommand } from './data/cacheCli';
 import { progressLine } from './data/cacheCli';
 import { FRAME_CACHE_FORMATS, type FrameCacheFormat } from './data/prepareFrames';
 
-export const CACHE_USAGE = `  cache <config.dora.json|video> [--cache-dir D] [--short-side N] [--format jpeg|rgb24|auto] [--quality 2..31]
+export const CACHE_USAGE = `  bench-cache [--seconds 120] [--short-side 320] [--quality 3] [--steps 3] [--no-clips]
+                                                      the compact frame cache vs its anchors on a generated 4K60 video and
+                                                      the test clips (.cache/test-videos); prints one JSON line
+  cache <config.dora.json|video> [--cache-dir D] [--short-side N] [--format jpeg|rgb24|auto] [--quality 2..31]
         [--verify full] [--hwaccel auto|none] [--ffmpeg PATH]
                                                       build (resume, repair) the frame cache; shows sizes, frames/s and ETA`;
 
@@ -77,5 +83,29 @@ export async function cacheCommand(positional: string[], flags: Flags): Promise<
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+  }
+}
+
+const TEST_CLIPS = ['vtest.avi', 'VID_20191220_170832.mp4', 'cockatoo.mp4', 'cityCC0.mpg'];
+
+/** `dora bench-cache`: progress on stderr, ONE JSON line on stdout. */
+export async function benchCacheCommand(flags: Flags): Promise<number> {
+  try {
+    const clipDir = resolve('.cache', 'test-videos');
+    const clips = flags.has('no-clips') ? [] : TEST_CLIPS.map((c) => join(clipDir, c)).filter((c) => existsSync(c));
+    const result = await runCacheBench({
+      seconds: intValue(flags, 'seconds', 1, 36_000),
+      shortSide: intValue(flags, 'short-side', 16, 100_000),
+      quality: intValue(flags, 'quality', 2, 31),
+      steps: intValue(flags, 'steps', 1, 1000),
+      videoDir: resolve('.cache', 'bench'),
+      clips,
+      log: (line) => console.error(`[bench-cache] ${line}`),
+    });
+    console.log(JSON.stringify(result));
+    return 0;
+  } catch (e) {
+    console.error(`dora: ${(e as Error).message}`);
+    return 1;
   }
 }

@@ -14,7 +14,7 @@ import { inspectCheckpoints } from './run/inspect';
 import { benchStep } from './run/bench';
 import { evalFromCli, qualityFromCli } from './eval/evalCli';
 import { EVAL_SUITES, type EvalSuite } from './eval/runEval';
-import { cacheCommand, CACHE_USAGE } from './cacheCommand';
+import { benchCacheCommand, cacheCommand, CACHE_USAGE } from './cacheCommand';
 
 interface ParsedArgs {
   positional: string[];
@@ -292,6 +292,8 @@ export async function main(argv: string[]): Promise<number> {
         return await benchCommand(sub);
       case 'cache':
         return await cacheCommand(sub.positional, sub.flags);
+      case 'bench-cache':
+        return await benchCacheCommand(sub.flags);
       case 'eval':
         return await evalCommand(sub);
       case 'quality':
