@@ -38,6 +38,8 @@ export interface PrepareFramesOptions {
   signal?: AbortSignal;
   hwaccel?: HwAccel;
   verify?: 'quick' | 'full';
+  /** 'auto' keeps RGB24 up to this size (default AUTO_RAW_LIMIT_BYTES). */
+  autoRawLimitBytes?: number;
   /** Decode worker threads of the compact reader (0: decode on the calling thread). */
   workers?: number;
   onPlan?: (summary: string) => void;
@@ -77,7 +79,8 @@ export async function chooseFrameCacheFormat(
       reason: `an RGB24 cache of this video exists (${rawSize}); set data.frameCache.format to "jpeg" for a ≥ 10× smaller one`,
       rawPlan,
     };
-  if (rawPlan.estimatedBytes <= AUTO_RAW_LIMIT_BYTES) return { format: 'rgb24', reason: `RGB24 takes only ${rawSize}`, rawPlan };
+  if (rawPlan.estimatedBytes <= (options.autoRawLimitBytes ?? AUTO_RAW_LIMIT_BYTES))
+    return { format: 'rgb24', reason: `RGB24 takes only ${rawSize}`, rawPlan };
   return { format: 'jpeg', reason: `RGB24 would take ${rawSize}`, rawPlan };
 }
 
