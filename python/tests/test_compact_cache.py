@@ -105,3 +105,23 @@ def test_pickles_into_dataloader_workers(built):
     first = source.read([5])
     clone = pickle.loads(pickle.dumps(source))
     assert np.array_equal(clone.read([5]), first)
+
+
+def test_dataloader_workers_build_the_same_batches_from_the_compact_cache(built):
+    """The PyTorch engine's loader (DataLoader worker processes decode the JPEGs) over the compact cache."""
+    import torch
+
+    from dora_studio.data.augment import AugmentConfig
+    from dora_studio.data.clips import ClipSampler
+    from dora_studio.data.loader import SnapshotSchedule, StepDataset, make_loader
+
+    _, ref = built
+    source = open_frame_source(ref["dir"])
+    sampler = ClipSampler(source.frame_count, 3, 5, 2, 4)
+    cfg = AugmentConfig(precrop=40, global_size=32, local_size=16, n_local=2)
+    dataset = StepDataset(source, sampler, cfg, 4, (2, 3), SnapshotSchedule(3, True))
+    in_process = [dataset[i] for i in (0, 1, 2)]
+    in_workers = list(make_loader(dataset, [0, 1, 2], workers=2, prefetch=2))
+    for a, b in zip(in_process, in_workers):
+        assert a["clips"] == b["clips"]
+        assert torch.equal(a["global"], b["global"]) and torch.equal(a["local"], b["local"])

@@ -10,7 +10,7 @@ import { writeJsonAtomic } from '../../core/atomicWrite';
 import { initBackend, type BackendName } from '../backend';
 import { clipFrameIndices } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
-import { buildFrameCache, planFrameCache } from '../data/frameCache';
+import { prepareFrames } from '../data/prepareFrames';
 import { createDoraState, disposeDoraState } from '../dora/model';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
@@ -51,12 +51,14 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
   for (let i = 0; i < options.checkpoints.length; i++) {
     const config = configs[i];
     const sidecarPath = resolve(options.checkpoints[i]);
-    const plan = await planFrameCache(video, {
+    const { source: cache } = await prepareFrames(video, {
+      format: config.data.frameCache.format,
       shortSide: config.data.frameCache.shortSide,
+      quality: config.data.frameCache.quality,
       cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
       tools,
+      workers: 0,
     });
-    const cache = await buildFrameCache(plan, { tools });
     const span = (config.data.framesPerClip - 1) * config.data.stride;
     const start = Math.max(0, Math.min(options.clipStart ?? Math.floor((cache.frameCount - span) / 2), cache.frameCount - 1 - span));
     if (start < 0 || start + span >= cache.frameCount)
