@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { benchStep } from '../../run/bench';
 import { probeVideo, resolveFfmpeg, type FfmpegTools } from '../ffmpeg';
 import { buildCompactCache } from './build';
-import { batchDecodeSeconds, ffmpegDecodeOnly, maxAbsDiff, psnrOf, referenceFrames, timed } from './benchMeasure';
+import { batchDecodeSeconds, ffmpegDecodeOnly, lumaPsnrOf, maxAbsDiff, psnrOf, referenceFrames, timed } from './benchMeasure';
 import { ensureBenchVideo } from './benchVideo';
 import { planCompactCache } from './plan';
 import { openCompactCache } from './reader';
@@ -77,6 +77,7 @@ async function measureVideo(tools: FfmpegTools, video: string, options: CacheBen
     buildSpeedRatio: round(anchorSeconds / build.seconds),
     buildCpuRatio: anchorCpu !== null && build.cpuSeconds ? round(anchorCpu / build.cpuSeconds) : null,
     psnr: round(psnrOf(cached, accurate), 2),
+    psnrLuma: round(lumaPsnrOf(cached, accurate), 2),
     psnrVsRawCache: round(psnrOf(cached, raw), 2),
     rawCacheVsAccuratePsnr: round(psnrOf(raw, accurate), 2),
     psnrFrames: indices.length,

@@ -82,6 +82,24 @@ export function psnrOf(frames: Uint8Array[], reference: Uint8Array[]): number {
   return se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / n));
 }
 
+/** PSNR (dB) of BT.601 luma (0.299 R + 0.587 G + 0.114 B): what 4:2:0 chroma subsampling does not touch. */
+export function lumaPsnrOf(frames: Uint8Array[], reference: Uint8Array[]): number {
+  const luma = (f: Uint8Array) => {
+    const y = new Float64Array(f.length / 3);
+    for (let i = 0, p = 0; i < y.length; i++, p += 3) y[i] = 0.299 * f[p] + 0.587 * f[p + 1] + 0.114 * f[p + 2];
+    return y;
+  };
+  let se = 0;
+  let n = 0;
+  frames.forEach((a, k) => {
+    const ya = luma(a);
+    const yb = luma(reference[k]);
+    for (let i = 0; i < ya.length; i++) se += (ya[i] - yb[i]) ** 2;
+    n += ya.length;
+  });
+  return se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / n));
+}
+
 /** Largest absolute difference of two equally long byte arrays. */
 export function maxAbsDiff(a: Uint8Array, b: Uint8Array): number {
   let max = 0;
