@@ -82,3 +82,49 @@ def moving_frames(n: int, h: int, w: int, seed: int = 0) -> np.ndarray:
         x = (t * 3) % max(1, w - 12)
         frames[t, h // 3 : h // 3 + 12, x : x + 12] = (250, 30, 30)
     return frames
+
+
+class Workspace:
+    """A tiny video (ffmpeg), its frame cache built by the TF.js engine's code, and a `demo`-preset config file
+    template; `make_run` creates run folders exactly as the Node front door does."""
+
+    def __init__(self, root: Path) -> None:
+        import shutil
+
+        self.root = root
+        self.video = root / "walk.mp4"
+        self.cache_root = root / "frames"
+        ffmpeg = shutil.which("ffmpeg") or "ffmpeg"  # a system dependency (scripts/install-system-deps.sh)
+        subprocess.run(
+            [ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=96x64:r=10:d=8", "-pix_fmt", "yuv420p",
+             str(self.video)],
+            check=True,
+        )  # fmt: skip
+        ts_reference("buildCache", video=str(self.video), cacheRoot=str(self.cache_root), shortSide=96, indices=[0])
+        self.count = 0
+
+    def config_file(self, max_frames: int, **runtime: Any) -> dict[str, Any]:
+        return {
+            "name": "pyrun",
+            "preset": "demo",
+            "data": {"video": str(self.video), "maxFrames": max_frames, "frameCache": {"dir": str(self.cache_root)}},
+            "runtime": {"runsDir": str(self.root / "runs"), "logEvery": 1, "checkpointEvery": 4, "snapshotEvery": 3,
+                        "keepCheckpoints": 2, **runtime},
+        }  # fmt: skip
+
+    def make_run(self, max_frames: int = 44, **runtime: Any) -> Path:
+        """A run folder with its resolved config.json. max_frames 44 → 12 clip starts → 6 steps (batch 2)."""
+        self.count += 1
+        file = self.config_file(max_frames, **runtime)
+        return Path(ts_reference("makeRun", dir=str(self.root), name=f"pyrun{self.count}", file=file)["runDir"])
+
+
+def train_cmd(run_dir: Path, *extra: str, workers: int = 0) -> list[str]:
+    """The engine on a run folder; batches built in the training process unless `workers` loader processes."""
+    return python_cmd("train", "--run-dir", str(run_dir), "--workers", str(workers), *extra)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

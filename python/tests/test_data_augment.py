@@ -112,3 +112,16 @@ def test_ranks_render_their_share_of_the_single_process_batch(tmp_path):
     parts = [_dataset(tmp_path, rank=r, world=2, batch=2)[3] for r in range(2)]
     assert torch.equal(parts[0]["global"], whole["global"][0::2])
     assert torch.equal(parts[1]["local"], whole["local"][:, 1::2])
+
+
+def test_batched_normalise_is_torchvisions_per_image_normalise():
+    import torchvision.transforms.functional as VF
+    from PIL import Image
+
+    from dora_studio.data.augment import _normalise
+
+    images = moving_frames(3, 20, 28, seed=9)
+    ours = _normalise(images, SMALL)
+    for i in range(3):
+        ref = VF.normalize(VF.to_tensor(Image.fromarray(images[i])), SMALL.mean, SMALL.std)
+        assert torch.equal(ours[i], ref)

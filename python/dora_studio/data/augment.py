@@ -200,13 +200,19 @@ def _crop_resize_bilinear(clip: torch.Tensor, box: CropBox, size: int) -> torch.
     return TF.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False)
 
 
-def _to_pil(chw: torch.Tensor) -> Image.Image:
-    """ToPILImage of a float tensor: `mul(255).byte()` (truncation), HWC uint8, mode RGB."""
-    return Image.fromarray(chw.mul(255).byte().permute(1, 2, 0).numpy(), mode="RGB")
+def _to_u8_frames(cfhw: torch.Tensor) -> np.ndarray:
+    """ToPILImage's conversion of each frame of a float [C, F, H, W] clip: `mul(255).byte()` (truncation), as one
+    contiguous uint8 [F, H, W, 3] array (frame t is then `Image.fromarray(out[t])` without another copy)."""
+    return cfhw.mul(255).byte().permute(1, 2, 3, 0).contiguous().numpy()
 
 
-def _normalise(img: Image.Image, cfg: AugmentConfig) -> torch.Tensor:
-    return VF.normalize(VF.to_tensor(img), cfg.mean, cfg.std)
+def _normalise(images: np.ndarray, cfg: AugmentConfig) -> torch.Tensor:
+    """ToTensor + Normalize of uint8 [n, H, W, 3] images at once: the same float32 operations per element as
+    torchvision's per-image `to_tensor` (÷255) and `normalize` (−mean, ÷std), so the values are bit-identical."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
+    mean = torch.tensor(cfg.mean, dtype=x.dtype).view(-1, 1, 1)
+    std = torch.tensor(cfg.std, dtype=x.dtype).view(-1, 1, 1)
+    return x.sub_(mean).div_(std)
 
 
 @dataclass
@@ -220,34 +226,31 @@ def render_clip(frames: np.ndarray, params: ClipParams, cfg: AugmentConfig) -> A
     """Renders a clip (uint8 [F, H, W, 3]) with explicit parameters."""
     f, h, w, _ = frames.shape
     if (params.frames, params.frame_height, params.frame_width) != (f, h, w):
-        raise ValueError(
-            f"augment: params were drawn for {params.frames} frames of {params.frame_width}x"
-            f"{params.frame_height}, the clip has {f} frames of {w}x{h}"
-        )
+        raise ValueError(f"augment: params were drawn for {params.frames} frames of {params.frame_width}x"
+                         f"{params.frame_height}, the clip has {f} frames of {w}x{h}")  # fmt: skip
     clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float() / 255.0  # ToTensorVideo
     precrop = _crop_resize_bilinear(clip, params.precrop_box, cfg.precrop)  # [C, F, P, P]
     glob = _crop_resize_bilinear(precrop, params.global_box, cfg.global_size)
     if params.flip:
         glob = glob.flip(-1)
-    glob = glob.permute(1, 0, 2, 3)
-    g, l = cfg.global_size, cfg.local_size
-    global_out = torch.empty((f, 3, g, g))
-    local_out = torch.empty((cfg.n_local, f, 3, l, l))
+    g, l, nl = cfg.global_size, cfg.local_size, cfg.n_local
+    glob_u8 = _to_u8_frames(glob)
+    pre_u8 = _to_u8_frames(precrop) if nl else None
     rgb = np.empty((f, g, g, 3), dtype=np.uint8)
-    pre_frames = precrop.permute(1, 0, 2, 3)
+    local_u8 = np.empty((nl, f, l, l, 3), dtype=np.uint8)
     for t in range(f):
-        img = apply_colour(_to_pil(glob[t]), params.global_colour[t])
-        rgb[t] = np.asarray(img)
-        global_out[t] = _normalise(img, cfg)
-        if cfg.n_local:
-            pre_pil = _to_pil(pre_frames[t])
-        for i in range(cfg.n_local):
+        rgb[t] = np.asarray(apply_colour(Image.fromarray(glob_u8[t], mode="RGB"), params.global_colour[t]))
+        if pre_u8 is None:
+            continue
+        pre_pil = Image.fromarray(pre_u8[t], mode="RGB")
+        for i in range(nl):
             box = params.local_boxes[i][t]
             crop = VF.resized_crop(
                 pre_pil, box.top, box.left, box.height, box.width, [l, l], VF.InterpolationMode.BICUBIC
             )
-            local_out[i, t] = _normalise(apply_colour(crop, params.local_colour[i][t]), cfg)
-    return AugmentedClip(global_out, local_out, rgb)
+            local_u8[i, t] = np.asarray(apply_colour(crop, params.local_colour[i][t]))
+    local = _normalise(local_u8.reshape(nl * f, l, l, 3), cfg).reshape(nl, f, 3, l, l)
+    return AugmentedClip(_normalise(rgb, cfg), local, rgb)
 
 
 def params_to_json(p: ClipParams) -> dict[str, Any]:
@@ -274,3 +277,16 @@ def params_to_json(p: ClipParams) -> dict[str, Any]:
         "localBoxes": [[box(b) for b in row] for row in p.local_boxes],
         "localColour": [[colour(c) for c in row] for row in p.local_colour],
     }
+
+
+def centre_crop_params(frames: int, frame_height: int, frame_width: int, cfg: AugmentConfig) -> ClipParams:
+    """The deterministic "identity" of this pipeline (augment.ts `centreCropParams`, used to inspect a checkpoint):
+    the largest centred square as the pre-crop, the whole pre-crop as global and local crops, no flip or colour."""
+    side = min(frame_height, frame_width)
+    precrop = CropBox((frame_height - side) // 2, (frame_width - side) // 2, side, side)
+    whole = CropBox(0, 0, cfg.precrop, cfg.precrop)
+    identity = ColourParams(None, False, None)
+    return ClipParams(
+        frame_width, frame_height, frames, precrop, whole, False, (identity,) * frames,
+        tuple((whole,) * frames for _ in range(cfg.n_local)), tuple((identity,) * frames for _ in range(cfg.n_local)),
+    )  # fmt: skip

@@ -1,7 +1,11 @@
 // The TypeScript side of the Python engine's cross-engine tests: reads one JSON request on stdin, answers one JSON
 // line on stdout, computed by the TF.js engine's own code (src/core, src/trainer). Run from the repository root:
 //   echo '{"op":"rng","seed":"x","n":4}' | node --import tsx python/tests/node/reference.ts
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../../../src/core/atomicWrite';
+import { ARCH_DIMS, OFFICIAL_DEFAULTS, loadConfigFile } from '../../../src/core/config';
+import { createRunDir, runPaths } from '../../../src/core/runDir';
 import { Rng } from '../../../src/core/rng';
 import { ClipSampler } from '../../../src/trainer/data/clips';
 import { ClipAugmenter, augmentConfig, sampleAugmentParams, type ClipAugmentParams } from '../../../src/trainer/data/augment';
@@ -61,6 +65,17 @@ async function buildCacheOp(r: Request) {
   }
 }
 
+/** What the Node front door does before it spawns the PyTorch engine: resolve a *.dora.json, create the run folder,
+ * write its resolved config.json (train.ts). `file` is the config file's content. */
+async function makeRunOp(r: Request) {
+  const configFile = join(r.dir, `${r.name ?? 'run'}.dora.json`);
+  writeFileSync(configFile, JSON.stringify(r.file, null, 2));
+  const config = await loadConfigFile(configFile);
+  const { dir } = await createRunDir(config.runtime.runsDir, config.name);
+  await writeJsonAtomic(runPaths(dir).config, config);
+  return { runDir: dir, config };
+}
+
 async function main(): Promise<void> {
   const request = JSON.parse(readFileSync(0, 'utf8')) as Request;
   const ops: Record<string, (r: Request) => unknown> = {
@@ -69,6 +84,10 @@ async function main(): Promise<void> {
     augmentParams: augmentParamsOp,
     augmentRender: augmentRenderOp,
     buildCache: buildCacheOp,
+    makeRun: makeRunOp,
+    officialDefaults: () => ({ defaults: OFFICIAL_DEFAULTS, archDims: ARCH_DIMS }),
+    // Loaded on demand: train.ts brings in TF.js, which the other ops do not need.
+    loadRunConfig: async (r) => (await import('../../../src/trainer/run/train')).loadRunConfig(r.runDir),
     validateRun: (r) => validateRunDir(r.runDir),
   };
   if (!ops[request.op]) throw new Error(`unknown op ${request.op}`);
