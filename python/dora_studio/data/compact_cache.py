@@ -16,16 +16,18 @@ Every JPEG is CRC-checked; a mismatch is recorded in damaged.json (the next buil
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .frame_cache import FrameCacheError
+from .frame_cache import FrameCacheError, _js_json_number, default_cache_root, locate_frame_cache, node_mtime_ms
 
 FORMAT = "jpeg"
 KIND = "dora-compact-frames"
@@ -216,3 +218,45 @@ def open_if_supported(cache_dir: str | os.PathLike, index: dict[str, Any]) -> Co
             f"version {VERSION}; fix: update DoRA Studio, or delete the folder to rebuild it"
         )
     return CompactFrameCache(cache_dir, index, decoder=os.environ.get("DORA_JPEG_DECODER", "auto"))
+
+
+def compact_cache_key(path: str, size: int, mtime_ms: float, short_side: int, quality: int) -> str:
+    """`compactCacheKey` of compactCache/plan.ts: video name + sha256 of (layout, format, chroma, file, settings)."""
+    text = '{"v":%d,"format":"jpeg","chroma":"420","path":%s,"size":%d,"mtimeMs":%s,"shortSide":%d,"quality":%d}' % (
+        VERSION,
+        json.dumps(path, ensure_ascii=False),
+        size,
+        _js_json_number(mtime_ms),
+        short_side,
+        quality,
+    )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", os.path.basename(path))[:60]
+    return f"{name}-j{digest}"
+
+
+def locate_compact_cache(
+    video: str, short_side: int, quality: int = 3, cache_root: str | os.PathLike | None = None
+) -> Path:
+    """The folder the TF.js engine uses for the compact cache of this video and settings (it may not exist yet)."""
+    real = os.path.realpath(video)
+    try:
+        st = os.stat(real)
+    except OSError as e:
+        raise FrameCacheError(
+            f"{video}: cannot read the video ({e.strerror}); fix: check data.video in the config"
+        ) from e
+    root = Path(cache_root) if cache_root else default_cache_root()
+    return root / compact_cache_key(real, st.st_size, node_mtime_ms(st), short_side, quality)
+
+
+def locate_run_frame_cache(data: dict[str, Any], cache_root: str | os.PathLike | None = None) -> Path:
+    """The cache a run's `data` section reads: the compact one for format "jpeg"; for "auto" the one that exists
+    (the TF.js engine's prepareFrames chose it), RGB24 first; "rgb24" the raw one."""
+    fc = data["frameCache"]
+    root = fc.get("dir") or cache_root
+    fmt = fc.get("format", "auto")
+    raw = locate_frame_cache(data["video"], fc["shortSide"], root)
+    if fmt == "rgb24" or (fmt == "auto" and (raw / "index.json").exists()):
+        return raw
+    return locate_compact_cache(data["video"], fc["shortSide"], int(fc.get("quality", 3)), root)
