@@ -103,7 +103,7 @@ def test_batches_are_a_function_of_seed_and_iteration(tmp_path):
     assert a["global"].shape == (2, 3, 3, 32, 32) and a["local"].shape == (2, 2, 3, 3, 16, 16)
     assert a["global_rgb"] is not None and ds[4]["global_rgb"] is None  # snapshot steps 0, 2, 5, 8 …
     # Worker processes with prefetch build the same batches as the training process.
-    loaded = list(make_loader(ds, [5, 6], workers=2, prefetch=2))
+    loaded = list(make_loader(ds, range(5, 7), workers=2, prefetch=2))
     assert torch.equal(loaded[0]["global"], a["global"]) and loaded[1]["iteration"] == 6
 
 

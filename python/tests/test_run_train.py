@@ -182,3 +182,12 @@ def test_checkpoints_cross_between_the_engines(ws, trained):
     # 4.06930 TF.js/wasm vs 4.06887 PyTorch/CPU).
     ts_loss, py_loss = (read_jsonl(r / "metrics.jsonl")[-1]["loss"] for r in (ts_run, py_run))
     assert abs(ts_loss - py_loss) <= 2e-3 * abs(ts_loss), (ts_loss, py_loss)
+
+
+def test_bench_loader_prints_the_headroom_line(trained, capsys):
+    from dora_studio.commands.bench_loader import main
+
+    assert main(["--run-dir", str(trained), "--workers", "1", "--batches", "2", "--steps", "1"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["bench"] == "loader" and line["workers"] == 1 and line["loaderBatchesPerSec"] > 0
+    assert line["headroom"] == pytest.approx(line["loaderBatchesPerSec"] * line["stepSec"], rel=0.02)

@@ -2,7 +2,7 @@
 # The PyTorch engine's checks on a CUDA machine (see ../shared/device/README.md: no Node, no package registry there;
 # PyTorch 2.x, numpy and safetensors are; 64 MiB travel with the checkout).
 #
-#   here:   bash scripts/device/pytorch-gpu-check.sh prepare
+#   here:   bash scripts/device/pytorch-gpu-check.sh prepare    (after npm ci; ~3 min)
 #           → .device-pytorch/ (git-ignored, ~30 MB): Node, the CLI bundled with its dependencies, the golden cases,
 #             the timing anchors and the official DoRA files (commit 0508b2c) exported from the bare mirror
 #   there:  bash scripts/device/pytorch-gpu-check.sh run        (with carry: [".device-pytorch"])
@@ -23,7 +23,10 @@ prepare() {
   [ -f dist/cli.js ] || npm run build
   rm -rf "$D" && mkdir -p "$D/official" "$D/anchors" "$D/golden"
   xz -T2 -6 -c "$(readlink -f "$(command -v node)")" > "$D/node.xz"
-  npx esbuild dist/cli.js --bundle --platform=node --target=node20 --external:webgpu --log-level=error --outfile="$D/cli.js"
+  # compressed, so no bundle lies in the tree for eslint/prettier; unpacked next to Node on the device
+  npx esbuild dist/cli.js --bundle --platform=node --target=node20 --external:webgpu --log-level=error \
+    --outfile=/tmp/dora-pytorch-cli.js
+  xz -T2 -6 -c /tmp/dora-pytorch-cli.js > "$D/cli.js.xz" && rm -f /tmp/dora-pytorch-cli.js
   for f in main.py utils.py vision_transformer.py sinkhorn_knopp.py WTDataloader.py; do
     git --git-dir="$MIRROR" show "0508b2c:$f" > "$D/official/$f"
   done
@@ -37,9 +40,11 @@ run() {
   OUT=${OUT:-/tmp/out}
   mkdir -p "$OUT"
   exec > >(tee -a "$OUT/pytorch-gpu-check.txt") 2>&1
-  local device=${DORA_CHECK_DEVICE:-cuda} config=${DORA_CHECK_CONFIG:-paper} node=/tmp/dora-pytorch-device/node
-  mkdir -p /tmp/dora-pytorch-device
+  local device=${DORA_CHECK_DEVICE:-cuda} config=${DORA_CHECK_CONFIG:-paper} W=/tmp/dora-pytorch-device
+  local node=$W/node cli=$W/cli.js  # the CLI finds python/ from the working directory (the checkout)
+  mkdir -p "$W"
   [ -x "$node" ] || { xz -dc "$D/node.xz" > "$node" && chmod +x "$node"; }
+  xz -dc "$D/cli.js.xz" > "$cli"
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader
   python3 -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name(0))'
   echo "== 1. CUDA unit tests"
@@ -54,12 +59,12 @@ run() {
     echo "skipped: DORA_CHECK_DEVICE=$device (dry run)"
   fi
   echo "== 2. golden on $device"
-  timeout 300 "$node" "$D/cli.js" golden "$D/golden" --engine pytorch --device "$device" --verbose
+  timeout 300 "$node" "$cli" golden "$D/golden" --engine pytorch --device "$device" --verbose
   echo "golden exit $?"
   echo "== 3. bench: $config, bf16 and fp16 (microBatch auto) + the official step in the same run"
   local precisions=bf16,fp16
   [ "$device" = cuda ] || precisions=fp32
-  timeout 420 "$node" "$D/cli.js" bench --engine pytorch --config "$config" --device "$device" --precision "$precisions" \
+  timeout 420 "$node" "$cli" bench --engine pytorch --config "$config" --device "$device" --precision "$precisions" \
     --micro-batch auto --steps 5 --warmup 2 --official "$D/official" --anchors "$D/anchors" | tee "$OUT/pytorch-bench.jsonl"
   echo "bench exit ${PIPESTATUS[0]}"
 }

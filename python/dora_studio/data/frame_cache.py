@@ -5,8 +5,10 @@
     <cacheRoot>/<video-name>-<key>/luma.f32           mean luminance per frame (float32 LE)
 
 `open_frame_source(cache_dir)` is the one entry point: it reads `index.json`, and returns an object with
-`frame_count`, `width`, `height`, `size`, `fps`, `read(indices)` (uint8 [n, H, W, 3]), `luminance()` and `close()`.
-Other on-disk formats (a compact JPEG cache, `compact_cache.py`) plug in by their `format` field.
+`frame_count`, `width`, `height`, `size`, `fps`, `source_path`, `read(indices)` (uint8 [n, H, W, 3]), `luminance()`
+and `close()` (the `FrameSource` protocol). Another on-disk format (a compact JPEG cache) plugs in as
+`data/compact_cache.py` with `open_if_supported(cache_dir, index) -> FrameSource | None`, chosen by the `format` field
+of its index.json; it must survive a fork (DataLoader workers) and may set `complete = False` for a partial cache.
 Frames are read with `os.pread`, so one source can be shared by DataLoader workers after a fork (each opens its own
 file descriptors lazily).
 """

@@ -13,7 +13,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -109,14 +109,14 @@ def default_workers() -> int:
 
 
 def make_loader(
-    dataset: StepDataset, iterations: Iterable[int], workers: int, prefetch: int = 2, pin_memory: bool = False
+    dataset: StepDataset, iterations: range, workers: int, prefetch: int = 2, pin_memory: bool = False
 ) -> DataLoader:
     """Batches of the given global iterations, in order, built `prefetch` steps ahead by `workers` processes."""
     extra = {"prefetch_factor": prefetch, "worker_init_fn": _worker_init} if workers > 0 else {}
     return DataLoader(
         dataset,
         batch_size=None,
-        sampler=list(iterations),
+        sampler=iterations,  # a range: millions of iterations cost nothing
         num_workers=workers,
         pin_memory=pin_memory,
         **extra,
