@@ -9,6 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from pathlib import Path
 
 from dora_studio.data.compact_cache import CompactFrameCache, chunk_name
 from dora_studio.data.frame_cache import FrameCacheError, open_frame_source
@@ -125,3 +126,40 @@ def test_dataloader_workers_build_the_same_batches_from_the_compact_cache(built)
     for a, b in zip(in_process, in_workers):
         assert a["clips"] == b["clips"]
         assert torch.equal(a["global"], b["global"]) and torch.equal(a["local"], b["local"])
+
+
+def test_a_4k_clip_trains_through_the_pytorch_engine_from_the_compact_cache(tmp_path):
+    """3840x2160 video → compact cache built by the TF.js engine's code → `python -m dora_studio train` on a run folder
+    made by the Node front door's code, with data.frameCache.format "jpeg" (the engine finds the cache itself)."""
+    from pyrun_support import engine_env, read_jsonl, train_cmd, ts_reference
+
+    video = tmp_path / "uhd.mp4"
+    subprocess.run(
+        [FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=3840x2160:r=30:d=2", "-c:v", "libx264", "-preset",
+         "ultrafast", "-pix_fmt", "yuv420p", str(video)],
+        check=True,
+    )  # fmt: skip
+    cache_root = tmp_path / "frames"
+    request = {"video": str(video), "cacheRoot": str(cache_root), "shortSide": 96, "indices": [0]}
+    proc = subprocess.run(
+        ["node", "--import", "tsx", str(PYTHON_DIR / "tests" / "node" / "compactReference.ts")],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (json.loads(proc.stdout)["width"], json.loads(proc.stdout)["height"]) == (170, 96)
+    file = {
+        "name": "uhd",
+        "preset": "demo",
+        "data": {"video": str(video), "maxFrames": 44, "frameCache": {"dir": str(cache_root), "format": "jpeg"}},
+        "runtime": {"runsDir": str(tmp_path / "runs"), "logEvery": 1, "checkpointEvery": 6, "snapshotEvery": 3},
+    }
+    run = Path(ts_reference("makeRun", dir=str(tmp_path), name="uhd", file=file)["runDir"])
+    trained = subprocess.run(train_cmd(run, workers=1), env=engine_env(), capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    steps = [r["step"] for r in read_jsonl(run / "metrics.jsonl")]
+    assert steps == [1, 2, 3, 4, 5, 6]
+    assert json.loads((run / "run.json").read_text())["statusHint"] == "finished"
