@@ -32,7 +32,9 @@ export interface CacheBenchOptions {
 }
 
 const TOUR_FRAMES = 2 * 3600 * 60; // a 2 h tour at 60 fps
-const round = (x: number, digits = 3) => (Number.isFinite(x) ? +x.toFixed(digits) : x);
+/** Rounded; an infinite PSNR (identical pixels) becomes the string "identical" (JSON has no Infinity). */
+const round = (x: number, digits = 3): number => (Number.isFinite(x) ? +x.toFixed(digits) : x);
+const db = (x: number): number | 'identical' => (x === Infinity ? 'identical' : round(x, 2));
 
 function dirBytes(dir: string): number {
   return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
@@ -76,10 +78,10 @@ async function measureVideo(tools: FfmpegTools, video: string, options: CacheBen
     ffmpegDecodeFpsBeforeAfter: [round(before.result / before.seconds, 2), round(afterRun.result / afterRun.seconds, 2)],
     buildSpeedRatio: round(anchorSeconds / build.seconds),
     buildCpuRatio: anchorCpu !== null && build.cpuSeconds ? round(anchorCpu / build.cpuSeconds) : null,
-    psnr: round(psnrOf(cached, accurate), 2),
-    psnrLuma: round(lumaPsnrOf(cached, accurate), 2),
-    psnrVsRawCache: round(psnrOf(cached, raw), 2),
-    rawCacheVsAccuratePsnr: round(psnrOf(raw, accurate), 2),
+    psnr: db(psnrOf(cached, accurate)),
+    psnrLuma: db(lumaPsnrOf(cached, accurate)),
+    psnrVsRawCache: db(psnrOf(cached, raw)),
+    rawCacheVsAccuratePsnr: db(psnrOf(raw, accurate)),
     psnrFrames: indices.length,
   };
 }
@@ -145,7 +147,9 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<Record<
       goals: {
         sizeAtMostTenthOfRaw: main.rawBytes / main.cacheBytes >= 10,
         twoHourTourUnder25GB: projected <= 25e9,
-        buildAtLeast08xFfmpeg: main.buildSpeedRatio >= 0.8,
+        // CPU seconds per frame, build vs anchor: what a shared machine cannot distort (wall ratio listed next to it).
+        buildAtLeast08xFfmpegCpu: main.buildCpuRatio !== null && main.buildCpuRatio >= 0.8,
+        buildAtLeast08xFfmpegWall: main.buildSpeedRatio >= 0.8,
         batchDecodeFasterThanStep: batch < step.secPerStepMedian,
       },
     };
