@@ -1,16 +1,19 @@
 // One front door for "make the frames of this video readable": chooses the cache format, builds (or resumes, or
 // repairs) it, and opens it as a FrameSource. Used by training, the Build Frame Cache command and `dora cache`.
 //   format 'jpeg'  → the compact cache (compactCache/): ≥ 10× smaller, decoded in worker threads;
-//   format 'rgb24' → the raw cache (frameCache.ts): exact ffmpeg pixels, 3 bytes per pixel on disk;
+//   format 'rgb24' → the raw cache (frameCache/): exact ffmpeg pixels, 3 bytes per pixel on disk;
 //   format 'auto'  → a complete raw cache that already exists keeps being used; otherwise raw while it stays
 //                    under AUTO_RAW_LIMIT_BYTES (small videos, the demo), else compact.
+import type { DoraConfig } from '../../core/config';
 import { buildCompactCache } from './compactCache/build';
 import type { HwAccel } from './compactCache/encoder';
 import { planCompactCache, planSummary } from './compactCache/plan';
 import { openCompactCache } from './compactCache/reader';
-import type { FfmpegTools } from './ffmpeg';
-import { buildFrameCache, formatBytes, planFrameCache, type FrameCachePlan } from './frameCache';
-import type { FrameSource } from './frameSource';
+import type { FfmpegTools } from './ffmpeg/tools';
+import { buildFrameCache } from './frameCache/build';
+import { formatBytes } from './frameCache/layout';
+import { planFrameCache, type FrameCachePlan } from './frameCache/plan';
+import type { FrameSource } from './frameCache/reader';
 
 export type FrameCacheFormat = 'auto' | 'jpeg' | 'rgb24';
 export const FRAME_CACHE_FORMATS: readonly FrameCacheFormat[] = ['auto', 'jpeg', 'rgb24'];
@@ -45,6 +48,20 @@ export interface PrepareFramesOptions {
   onPlan?: (summary: string) => void;
   onProgress?: (progress: FrameBuildProgress) => void;
   log?: (line: string) => void;
+}
+
+/** What `data.frameCache` (and the cache folder the caller was given) say about a video's cache. */
+export interface FrameCacheSettings {
+  format?: FrameCacheFormat;
+  shortSide: number;
+  quality?: number;
+  cacheRoot?: string;
+}
+
+/** The cache settings of a config: its data.frameCache, in a folder of its own (`dir`) or else in `cacheRoot`. */
+export function frameCacheSettings(config: DoraConfig, cacheRoot?: string): FrameCacheSettings {
+  const { format, shortSide, quality, dir } = config.data.frameCache;
+  return { format, shortSide, quality, cacheRoot: dir ?? cacheRoot };
 }
 
 export interface PreparedFrames {
@@ -108,9 +125,8 @@ async function prepareRaw(plan: FrameCachePlan, reason: string, options: Prepare
       }),
   });
   const bytes = cache.frameCount * plan.frameBytes;
-  const source: FrameSource = Object.assign(cache, { kind: 'rgb24' as const });
   return {
-    source,
+    source: cache,
     format: 'rgb24',
     cacheDir: plan.cacheDir,
     alreadyComplete: plan.alreadyComplete,

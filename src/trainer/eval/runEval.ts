@@ -10,15 +10,17 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify } from './knn';
 import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
 import { encodeImages, evalProgress, type EvalEncoder, type EvalProgressReport } from './encoder';
-import { attentionDirOf, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
+import type { EvalSuite, KnnResult, TrackingResult } from '../../core/evalResults';
+import { attentionDirOf } from '../../core/node/runPaths';
 import type { KnnDataset } from './evalImages';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';
 import { loadImageFolder } from './imageFolder';
+import { frameCacheSettings } from '../data/prepareFrames';
 import { objectCropDataset, openTourFrames, type TourFrames } from './syntheticTour';
 import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
 import { writeAttentionMaps } from './attention';
 import { DINO_PROPAGATION_DEFAULTS } from './labelPropagation';
-import { resolveFfmpeg } from '../data/ffmpeg';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
 
 export { EVAL_SUITES, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
 
@@ -130,12 +132,9 @@ function tourVideo(encoder: EvalEncoder, request: EvalRequest): string {
 
 /** Eval frames need a cache at least as large as the largest eval image (the run's cache size when it suffices). */
 async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number): Promise<TourFrames> {
-  const shortSide = Math.max(encoder.config.data.frameCache.shortSide, imageSize);
-  return openTourFrames(tourVideo(encoder, request), {
-    shortSide,
-    cacheRoot: request.cacheRoot ?? encoder.config.data.frameCache.dir,
-    ffmpegPath: request.ffmpegPath,
-  });
+  const settings = frameCacheSettings(encoder.config, request.cacheRoot); // the same cache selection as training
+  const shortSide = Math.max(settings.shortSide, imageSize);
+  return openTourFrames(tourVideo(encoder, request), { ...settings, shortSide, ffmpegPath: request.ffmpegPath });
 }
 
 async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalRequest): Promise<KnnResult> {

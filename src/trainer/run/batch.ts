@@ -7,7 +7,7 @@ import type { DataConfig } from '../../core/config';
 import { Rng } from '../../core/rng';
 import { ClipAugmenter, type AugmentConfig } from '../data/augment';
 import type { ClipRef } from '../data/clips';
-import type { FrameSource } from '../data/frameSource';
+import type { FrameSource } from '../data/frameCache/reader';
 
 export interface HostBatch {
   clips: ClipRef[];

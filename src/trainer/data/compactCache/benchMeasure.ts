@@ -4,8 +4,9 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ClipSampler } from '../clips';
-import { decodeFrames, type FfmpegTools } from '../ffmpeg';
-import type { FrameSource } from '../frameSource';
+import { decodeFrames } from '../ffmpeg/decode';
+import type { FfmpegTools } from '../ffmpeg/tools';
+import type { FrameSource } from '../frameCache/reader';
 
 export interface Timed {
   seconds: number;

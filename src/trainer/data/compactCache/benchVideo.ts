@@ -7,7 +7,8 @@
 // caching cost the same per frame. Kept in a cache folder and reused while the recipe is unchanged.
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runFfmpeg, type FfmpegTools } from '../ffmpeg';
+import { runFfmpeg } from '../ffmpeg/decode';
+import type { FfmpegTools } from '../ffmpeg/tools';
 
 const RECIPE_VERSION = 2;
 const SEGMENT_SECONDS = 20;

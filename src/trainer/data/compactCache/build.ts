@@ -2,8 +2,11 @@
 // cancel, a disk-space check against the size projected from the first frames, and atomic completion.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveFfmpeg, scaleFilter, VideoError, zeroFramesError, type FfmpegTools } from '../ffmpeg';
-import { formatBytes } from '../frameCache';
+import { scaleFilter } from '../ffmpeg/decode';
+import { resolveFfmpeg, type FfmpegTools } from '../ffmpeg/tools';
+import { zeroFramesError } from '../ffmpeg/videoError';
+import { FrameCacheError } from '../frameCache/errors';
+import { formatBytes } from '../frameCache/layout';
 import { ffmpegVersion, type HwAccel } from './encoder';
 import { COMPACT_CACHE_KIND, COMPACT_CACHE_VERSION, readMeta, type CompactCacheMeta } from './format';
 import { acquireBuildLock, removeStaleCachesOf } from './lock';
@@ -163,8 +166,8 @@ async function encodeRemaining(plan: CompactCachePlan, meta: CompactCacheMeta, t
     }
     if (options.signal?.aborted) {
       writer.commit(false);
-      throw new VideoError(
-        'FFMPEG_FAILED',
+      throw new FrameCacheError(
+        'CANCELLED',
         `Frame caching of "${plan.videoPath}" was cancelled at frame ${meta.completedFrames}; it resumes from there next time.`,
       );
     }
@@ -179,7 +182,7 @@ async function encodeRemaining(plan: CompactCachePlan, meta: CompactCacheMeta, t
   }
 }
 
-class DiskFullError extends VideoError {}
+class DiskFullError extends FrameCacheError {}
 
 function appendOrStop(writer: CompactWriter, jpeg: Buffer, luma: number, plan: CompactCachePlan): void {
   try {
@@ -198,7 +201,7 @@ function appendOrStop(writer: CompactWriter, jpeg: Buffer, luma: number, plan: C
 
 function diskFull(plan: CompactCachePlan, meta: CompactCacheMeta, cause: string): DiskFullError {
   return new DiskFullError(
-    'FFMPEG_FAILED',
+    'DISK_FULL',
     `Frame caching of "${plan.videoPath}" stopped: ${cause}. ${meta.completedFrames} of ≈${meta.expectedFrames} frames ` +
       `(${formatBytes(meta.jpegBytes)}) are cached in ${plan.cacheDir} and stay usable. ` +
       'Fix: free disk space, or choose a cache folder on a larger disk (setting dora.cacheFolder, CLI --cache-dir, ' +

@@ -4,7 +4,9 @@
 // full-size ever reaches Node.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { passthroughArgs, scaleFilter, VideoError, type FfmpegTools } from '../ffmpeg';
+import { passthroughArgs, scaleFilter } from '../ffmpeg/decode';
+import type { FfmpegTools } from '../ffmpeg/tools';
+import { VideoError } from '../ffmpeg/videoError';
 import { JpegStreamSplitter } from './jpegStream';
 
 export type HwAccel = 'auto' | 'none';

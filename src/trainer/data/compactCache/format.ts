@@ -4,7 +4,7 @@
 //   <cacheRoot>/<video-name>-j<hash>/
 //     index.json          metadata ("format": "jpeg") + completedFrames + complete; replaced atomically (temp file +
 //                         fsync + rename). The raw RGB24 cache has an index.json too, with "format": "rgb24": readers
-//                         (frameCache.ts, python/dora_studio/data/frame_cache.py) dispatch on that field.
+//                         (../frameCache/layout.ts, python/dora_studio/data/frame_cache.py) dispatch on that field.
 //     frames.idx          16 bytes per frame, little-endian uint32: chunk, offset, length, crc32 (of the JPEG bytes)
 //     chunk-00000.mjpeg   JPEG files back to back, as ffmpeg's mjpeg encoder wrote them (ffplay can play a chunk)
 //     luma.f32            mean luminance per frame (float32 LE, 0..255), for blank-tail detection
@@ -15,7 +15,7 @@
 import { crc32 } from 'node:zlib';
 import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { VideoProbe } from '../ffmpeg';
+import type { VideoProbe } from '../ffmpeg/probe';
 
 /** Bump when the layout changes: it is part of the cache key, so older caches are not used. */
 export const COMPACT_CACHE_VERSION = 1;

@@ -2,8 +2,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { assertReadableFile, probeVideo, resolveFfmpeg, scaledSize, type FfmpegTools, type VideoProbe } from '../ffmpeg';
-import { DEFAULT_SHORT_SIDE, defaultCacheRoot, formatBytes } from '../frameCache';
+import { scaledSize } from '../ffmpeg/decode';
+import { probeVideo, type VideoProbe } from '../ffmpeg/probe';
+import { resolveFfmpeg, type FfmpegTools } from '../ffmpeg/tools';
+import { assertReadableFile } from '../ffmpeg/videoError';
+import { DEFAULT_SHORT_SIDE, defaultCacheRoot, formatBytes } from '../frameCache/layout';
 import {
   COMPACT_CACHE_VERSION,
   DEFAULT_CHUNK_BYTES,

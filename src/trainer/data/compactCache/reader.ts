@@ -5,8 +5,8 @@
 // thrown as CompactCacheCorruptError.
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FrameSource } from '../frameSource';
-import { VideoError } from '../ffmpeg';
+import type { FrameSource } from '../frameCache/reader';
+import { FrameCacheError } from '../frameCache/errors';
 import { DecodePool, FrameDecodeError, type DecodeJob } from './decodePool';
 import {
   chunkPath,
@@ -31,6 +31,9 @@ export interface OpenCompactCacheOptions {
 
 export interface CompactFrameSource extends FrameSource {
   readonly kind: 'jpeg';
+  readonly dir: string;
+  /** All frames are cached (else the frames finished so far are readable). */
+  readonly complete: boolean;
   readonly meta: CompactCacheMeta;
   readonly frameBytes: number;
   /** The stored JPEG of a frame, CRC-checked. */
@@ -40,8 +43,8 @@ export interface CompactFrameSource extends FrameSource {
 export async function openCompactCache(dir: string, options: OpenCompactCacheOptions = {}): Promise<CompactFrameSource> {
   const meta = readMeta(dir);
   if (!meta) {
-    throw new VideoError(
-      'FILE_NOT_FOUND',
+    throw new FrameCacheError(
+      'NO_CACHE',
       `No compact frame cache in "${dir}" (missing or outdated index.json). Fix: build it with "dora cache".`,
     );
   }

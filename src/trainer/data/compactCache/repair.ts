@@ -3,7 +3,9 @@
 // and the old file is deleted last, so a kill at any point leaves a cache that the next build repairs again.
 import { closeSync, fdatasyncSync, fstatSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { VideoError, type FfmpegTools } from '../ffmpeg';
+import type { FfmpegTools } from '../ffmpeg/tools';
+import { VideoError } from '../ffmpeg/videoError';
+import { FrameCacheError } from '../frameCache/errors';
 import type { HwAccel } from './encoder';
 import {
   chunkFileName,
@@ -153,7 +155,7 @@ async function rebuildSpan(
   try {
     for await (const frame of started.frames) {
       if (options.signal?.aborted)
-        throw new VideoError('FFMPEG_FAILED', `Re-building ${chunkFileName(span.chunk)} in ${dir} was cancelled.`);
+        throw new FrameCacheError('CANCELLED', `Re-building ${chunkFileName(span.chunk)} in ${dir} was cancelled.`);
       writeFully(fd, frame.jpeg, offset);
       const record: FrameRecord = { chunk, offset, length: frame.jpeg.length, crc: jpegCrc(frame.jpeg) };
       encodeRecord(record, records, n * RECORD_BYTES);

@@ -3,7 +3,8 @@
 // stored, and the bytes must match (ffmpeg's mjpeg encoder is deterministic for the same decoded frame) and
 // differ from frame `at - 2` (so a still scene cannot fake a match). Otherwise every frame is decoded again and
 // the first `at` are dropped by the select filter, which is exact for any video.
-import { VideoError, type FfmpegTools } from '../ffmpeg';
+import type { FfmpegTools } from '../ffmpeg/tools';
+import { VideoError } from '../ffmpeg/videoError';
 import { encodeCompactFrames, type EncodedFrame, type HwAccel } from './encoder';
 import { jpegCrc } from './format';
 import type { FrameRecord } from './format';
