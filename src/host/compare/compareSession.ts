@@ -248,7 +248,7 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
  */
 export function engineInspectRunner(
   engines: EngineClient,
-  options: { backend?: string; ffmpegPath?: string; log?: (line: string) => void; timeoutMs?: number },
+  options: { backend?: string; ffmpegPath?: string; cacheRoot?: string; log?: (line: string) => void; timeoutMs?: number },
 ): InspectRunner {
   return async (checkpoints, outDir, signal) => {
     const cached = await readInspectIndex(outDir, checkpoints);
@@ -259,6 +259,7 @@ export function engineInspectRunner(
         outDir,
         ...(options.backend && options.backend !== 'auto' ? { backend: options.backend } : {}),
         ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+        ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}),
       },
       { signal, timeoutMs: options.timeoutMs ?? 10 * 60_000, log: (line) => options.log?.(`inspect: ${line}`) },
     );

@@ -15,7 +15,7 @@ import { checkpointFromArg, configFromArg, runDirFromArg } from '../shared/comma
 import { askForFolder, backendOverride, registerCommand, requireTrust } from '../shared/commandHelpers';
 import { isActiveStatus } from '../shared/format';
 import { allCheckpoints, pickConfig, pickRun } from '../shared/pickers';
-import { readSettings, workspaceRoots } from '../shared/settings';
+import { cacheFolderSetting, readSettings, workspaceRoots } from '../shared/settings';
 import { testOverrides } from '../shared/testOverrides';
 import { prepareDemoWorkspace, type DemoWorkspace } from './demo';
 import { describeResumeChanges, resumeConfigChanges, resumeOverrides } from './resumeChanges';
@@ -105,7 +105,7 @@ export async function startRun(
       resumeCheckpoint: request.resumeCheckpoint,
       backend: backendOverride(),
       ffmpegPath: settings.ffmpegPath || undefined,
-      cacheRoot: request.cacheRoot,
+      cacheRoot: request.cacheRoot ?? cacheFolderSetting(settings), // a config's data.frameCache.dir wins (in the engine)
       maxSteps: await stepCap(testOverrides().maxSteps, request.resumeCheckpoint),
       snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
       ...(request.overrides?.length ? { overrides: request.overrides } : {}),

@@ -17,6 +17,7 @@ import { cacheRootForRunVideo } from '../data/frameCache/runCacheRoot';
 import type { KnnDataset } from './evalImages';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';
 import { loadImageFolder } from './imageFolder';
+import { frameCacheSettings } from '../data/prepareFrames';
 import { objectCropDataset, openTourFrames, type TourFrames } from './syntheticTour';
 import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
 import { writeAttentionMaps } from './attention';
@@ -133,17 +134,14 @@ function tourVideo(encoder: EvalEncoder, request: EvalRequest): string {
 
 /** Eval frames need a cache at least as large as the largest eval image (the run's cache size when it suffices). */
 async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number): Promise<TourFrames> {
-  const shortSide = Math.max(encoder.config.data.frameCache.shortSide, imageSize);
+  const settings = frameCacheSettings(encoder.config, request.cacheRoot); // the same cache selection as training
+  const shortSide = Math.max(settings.shortSide, imageSize);
   const video = tourVideo(encoder, request);
   // A checkpoint's config.json comes from its run folder: its frameCache.dir is only read from, never written to.
-  const runCacheDir = encoder.sidecarPath
-    ? cacheRootForRunVideo(video, shortSide, encoder.config.data.frameCache.dir, undefined)
-    : encoder.config.data.frameCache.dir;
-  return openTourFrames(video, {
-    shortSide,
-    cacheRoot: request.cacheRoot ?? runCacheDir,
-    ffmpegPath: request.ffmpegPath,
-  });
+  const { dir } = encoder.config.data.frameCache;
+  const runCacheDir = encoder.sidecarPath ? cacheRootForRunVideo(video, shortSide, dir, undefined, settings.quality) : dir;
+  const cacheRoot = request.cacheRoot ?? runCacheDir;
+  return openTourFrames(video, { ...settings, shortSide, cacheRoot, ffmpegPath: request.ffmpegPath });
 }
 
 async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalRequest): Promise<KnnResult> {

@@ -13,7 +13,7 @@ import type { FinishReason, TrainerMessage } from '../../core/messages';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/node/atomicWrite';
 import { Rng } from '../../core/rng';
 import type { BackendName } from '../backend';
-import type { FrameCache } from '../data/frameCache/reader';
+import type { FrameSource } from '../data/frameCache/reader';
 import { createDoraState, disposeDoraState, type DoraState } from '../dora/model';
 import { loadCheckpoint, pruneCheckpoints } from './checkpoint';
 import { describeFailure } from './failure';
@@ -48,7 +48,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const emit = options.emit ?? (() => undefined);
   const run = await openRun(options); // refuses a run another trainer holds; from here on this process holds run.lock
   let state: DoraState | undefined;
-  let cache: FrameCache | undefined;
+  let cache: FrameSource | undefined;
   try {
     const leftovers = await writeRunStart(run);
     if (run.lock.tookOver) await run.writer.log(`took over the stale run lock (${run.lock.tookOver.reason})`);

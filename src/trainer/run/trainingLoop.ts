@@ -11,7 +11,8 @@ import type { UnsafeRunPathError } from '../../core/node/runPathSafety';
 import { snapshotPaths } from '../../core/node/runPaths';
 import type { MetricsRecord } from '../../core/runRecords';
 import { assertNoGpuErrors } from '../backend';
-import type { ClipSampler } from '../data/clips';
+import type { ClipRef, ClipSampler } from '../data/clips';
+import { BatchPrefetcher } from '../data/frameCache/prefetch';
 import type { FrameSource } from '../data/frameCache/reader';
 import type { DoraState } from '../dora/model';
 import { doraTrainStep, type DoraStepHyper, type StepOutcome } from '../dora/trainStep';
@@ -50,6 +51,7 @@ export class TrainingLoop {
   private readonly totalIters: number;
   private readonly stopAt: number;
   private readonly builder: BatchBuilder;
+  private readonly prefetcher: BatchPrefetcher;
   private readonly imagesPerStep: number;
   private readonly started = Date.now();
   private readonly firstIteration: number;
@@ -62,6 +64,8 @@ export class TrainingLoop {
     this.totalIters = this.itersPerEpoch * config.training.epochs;
     this.stopAt = Math.min(this.totalIters, c.maxSteps ?? Infinity);
     this.builder = new BatchBuilder(c.cache, config.data, config.training.seed);
+    // A cache that decodes (compact JPEG) decodes the next two batches' frames in worker threads during each step.
+    this.prefetcher = new BatchPrefetcher(c.cache, (k) => (k < this.stopAt ? this.clipsOf(k).flatMap((clip) => clip.frameIndices) : null));
     const k = config.dora.tracker ? config.dora.objects : 1;
     this.imagesPerStep = config.training.batchClips * config.data.framesPerClip * (1 + k + config.data.localCrops);
   }
@@ -74,11 +78,13 @@ export class TrainingLoop {
   }
 
   private async step(): Promise<void> {
-    const { config, sampler } = this.c;
+    const { config } = this.c;
     const iteration = this.iteration;
     const epoch = Math.floor(iteration / this.itersPerEpoch);
     const t0 = Date.now();
-    const hostBatch = this.builder.build(sampler.batch(epoch, iteration % this.itersPerEpoch), iteration);
+    await this.prefetcher.ready(iteration); // frames decoded off this thread while the previous steps trained
+    if (this.c.signal?.aborted) return; // a stop asked for while the frames were decoded starts no further step
+    const hostBatch = this.builder.build(this.clipsOf(iteration), iteration);
     const heads = config.dora.tracker
       ? stepRng(config.training.seed, 'heads', iteration).sample(config.dora.objects, config.model.numHeads)
       : [];
@@ -92,6 +98,10 @@ export class TrainingLoop {
     if (snapshotDue && outcome.tracker) await this.snapshot(hostBatch, outcome, heads, epoch);
     if (this.iteration % config.runtime.checkpointEvery === 0) await this.checkpoint();
     await this.c.writer.writeInfo();
+  }
+
+  private clipsOf(iteration: number): ClipRef[] {
+    return this.c.sampler.batch(Math.floor(iteration / this.itersPerEpoch), iteration % this.itersPerEpoch);
   }
 
   private async trainOn(hostBatch: HostBatch, heads: number[], hyper: DoraStepHyper, collect: boolean): Promise<StepOutcome> {

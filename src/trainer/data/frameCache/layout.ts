@@ -92,7 +92,7 @@ export function frameCacheKey(source: FrameCacheIndex['source'], shortSide: numb
 export function readIndex(dir: string): FrameCacheIndex | null {
   try {
     const index = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8')) as FrameCacheIndex;
-    return index.version === FRAME_CACHE_VERSION ? index : null;
+    return index.version === FRAME_CACHE_VERSION && index.format === 'rgb24' ? index : null; // compact caches say "jpeg"
   } catch {
     return null;
   }

@@ -4,15 +4,21 @@
 // used, so that inspecting or evaluating a checkpoint never writes where a run folder says.
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_JPEG_QUALITY, readMeta } from '../compactCache/format';
+import { compactCacheKey } from '../compactCache/plan';
 import { frameCacheKey } from './layout';
 
-/** Whether `root` holds a complete frame cache of `video` at `shortSide` (the key of frameCache.ts). */
-export function hasCompleteCache(root: string, video: string, shortSide: number): boolean {
+/**
+ * Whether `root` holds a complete frame cache of `video` at `shortSide`: the raw RGB24 cache (the key of layout.ts) or
+ * the compact JPEG cache at `quality` (the key of compactCache/plan.ts).
+ */
+export function hasCompleteCache(root: string, video: string, shortSide: number, quality = DEFAULT_JPEG_QUALITY): boolean {
   try {
     const path = realpathSync(video);
     const stat = statSync(path);
-    const dir = join(root, frameCacheKey({ path, size: stat.size, mtimeMs: stat.mtimeMs }, shortSide));
-    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { complete?: unknown };
+    const source = { path, size: stat.size, mtimeMs: stat.mtimeMs };
+    if (readMeta(join(root, compactCacheKey(source, shortSide, quality)))?.complete === true) return true;
+    const index = JSON.parse(readFileSync(join(root, frameCacheKey(source, shortSide), 'index.json'), 'utf8')) as { complete?: unknown };
     return index.complete === true;
   } catch {
     return false;
@@ -25,6 +31,7 @@ export function cacheRootForRunVideo(
   shortSide: number,
   runCacheDir: string | undefined,
   fallback: string | undefined,
+  quality?: number,
 ): string | undefined {
-  return runCacheDir !== undefined && hasCompleteCache(runCacheDir, video, shortSide) ? runCacheDir : fallback;
+  return runCacheDir !== undefined && hasCompleteCache(runCacheDir, video, shortSide, quality) ? runCacheDir : fallback;
 }
