@@ -3,7 +3,8 @@
 // usage: tsx scripts/quality-experiments/train.ts <name> <preset> '<overrides json>' [maxSteps] [suites of the last]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { configFromPreset, writeConfigFile } from '../../src/core/presets';
+import { configFromPreset } from '../../src/core/presets';
+import { writeConfigFile } from '../../src/core/node/configFile';
 import type { PresetName } from '../../src/core/config';
 import { initBackend } from '../../src/trainer/backend';
 import { runTraining } from '../../src/trainer/run/train';

@@ -1,12 +1,10 @@
 // The synthetic walking tour as a plan: scenes (a background, a camera pan, lighting, occluding poles) each showing four
 // objects, three of the scene's dominant class and one of another, each instance with its own random colours, size
-// change, spin and path. Class = silhouette and part structure (wheel, star, ladder, cross), never colour: every
-// instance draws its two colours at random, so colour statistics say nothing about the class
-// (test/data/syntheticVideo.test.ts checks that with a colour-histogram k-NN).
-//
-// Everything is a pure function of the options: `tourPlan` draws the plan from the seed, `objectPoses` places the
-// objects at a frame and `rasteriseObjects` decides per pixel which object (and which of its parts) is on top, in the
-// same double-precision arithmetic for the RGB video and for the ground truth, so the masks are exact by construction.
+// change, spin and path. Class = silhouette and part structure (wheel, star, ladder, cross), never colour: every instance
+// draws its two colours at random (test/trainer/data/syntheticVideo.test.ts checks it with a colour-histogram k-NN).
+// Everything is a pure function of the options: `tourPlan` draws the plan from the seed, `objectPoses` places the objects
+// at a frame and `rasteriseObjects` decides per pixel which object (and part) is on top, in the same double-precision
+// arithmetic for the RGB video and the ground truth, so the masks are exact by construction.
 import { Rng } from '../../core/rng';
 
 export interface SyntheticVideoOptions {
@@ -182,8 +180,7 @@ function planScene(rng: Rng, o: ResolvedOptions, index: number, startFrame: numb
   const px = pan(margin);
   const py = pan(margin);
   // Three instances of the scene's dominant class and one of another class, in a random z-order (see sceneClasses).
-  const classes = sceneClasses(rng, dominant);
-  const objects = classes.map((cls, k) => planInstance(rng, o, index, k + 1, cls, unit));
+  const objects = sceneClasses(rng, dominant).map((cls, k) => planInstance(rng, o, index, k + 1, cls, unit));
   const poles = rng.next() < 0.5 ? rng.int(1, 3) : 0;
   const occluders = Array.from({ length: poles }, () => {
     const fromLeft = rng.next() < 0.5;
@@ -223,8 +220,7 @@ export function tourPlan(options: SyntheticVideoOptions = {}): TourPlan {
   const frameCount = Math.round(o.durationSeconds * o.fps);
   const rng = new Rng(`synthetic-tour/v3/seed=${o.seed}`);
   const scenes: Scene[] = [];
-  // Dominant classes cycle through shuffled rounds, so every class dominates equally often (± 1).
-  let round: number[] = [];
+  let round: number[] = []; // dominant classes cycle through shuffled rounds: each dominates equally often (± 1)
   for (let start = 0; start < frameCount;) {
     const end = Math.min(frameCount, start + Math.max(1, Math.round(rng.uniform(3, 5) * o.fps)));
     if (round.length === 0) round = Array.from(rng.permutation(OBJECT_CLASSES.length));

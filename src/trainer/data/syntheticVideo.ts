@@ -11,7 +11,8 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { resolveFfmpeg, VideoError, type FfmpegTools } from './ffmpeg';
+import { resolveFfmpeg, type FfmpegTools } from './ffmpeg/tools';
+import { VideoError } from './ffmpeg/videoError';
 import { TourPainter } from './syntheticPaint';
 import {
   OBJECT_CLASSES,

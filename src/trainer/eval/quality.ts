@@ -13,12 +13,15 @@
  *     all as JSON (quality-results.json). docs/quality-investigation.md records how the recipe was chosen.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import type { ConfigOverrides, PresetName } from '../../core/config';
-import { configFromPreset, writeConfigFile } from '../../core/presets';
+import { configFromPreset } from '../../core/presets';
+import { writeConfigFile } from '../../core/node/configFile';
+import { listCheckpoints } from '../../core/node/runDir';
 import { initBackend, type BackendName } from '../backend';
-import { resolveFfmpeg } from '../data/ffmpeg';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
+import { frameCacheSettings } from '../data/prepareFrames';
 import { ensureDemoVideo, OBJECT_CLASSES, type SyntheticVideoOptions } from '../data/syntheticVideo';
 import { runTraining } from '../run/train';
 import { configFromPresetOrFile, loadCheckpointEncoder, randomInitEncoder, type EvalEncoder } from './encoder';
@@ -178,13 +181,11 @@ async function trainThroughCli(configPath: string, runDir: string, t: TrainSetti
   if (code !== 0) throw new Error(`training ${configPath} through the CLI failed (exit code ${code})`);
 }
 
-/** The newest checkpoint sidecar of a run folder. */
-function newestCheckpoint(runDir: string): string {
-  const sidecars = readdirSync(join(runDir, 'checkpoints'))
-    .filter((f) => /^step-\d+\.json$/.test(f))
-    .sort();
+/** The checkpoint sidecars of a run folder, oldest first (listCheckpoints: complete ones whose files stay inside it). */
+async function checkpointSidecars(runDir: string): Promise<string[]> {
+  const sidecars = (await listCheckpoints(runDir)).map((c) => c.sidecarFile);
   if (!sidecars.length) throw new Error(`${runDir}: the run wrote no checkpoint`);
-  return join(runDir, 'checkpoints', sidecars[sidecars.length - 1]);
+  return sidecars;
 }
 
 /** Trains one variant of the recipe; returns its newest checkpoint, steps and seconds. */
@@ -217,7 +218,7 @@ async function trainVariant(dir: string, trainVideo: string, variant: { model: s
     if (trained.reason === 'failed') throw new Error(`${variant.model} training failed: ${trained.message}`);
   }
   const seconds = (performance.now() - t0) / 1000;
-  const sidecar = newestCheckpoint(runDir);
+  const sidecar = (await checkpointSidecars(runDir)).at(-1)!;
   const steps = Number(/step-(\d+)\.json$/.exec(sidecar)![1]);
   return { runDir, sidecar, steps, seconds };
 }
@@ -227,19 +228,17 @@ async function trackerOverTraining(runDir: string, random: QualityRow, ctx: Eval
   const points: QualityResults['trackerOverTraining'] = [
     { step: 0, meanIoU: random.tracking!.tracker.meanIoU, stdErr: random.tracking!.tracker.meanIoUStdErr ?? NaN },
   ];
-  const sidecars = readdirSync(join(runDir, 'checkpoints'))
-    .filter((f) => /^step-\d+\.json$/.test(f))
-    .sort();
-  for (const file of sidecars) {
-    const encoder = await loadCheckpointEncoder(join(runDir, 'checkpoints', file));
+  for (const sidecar of await checkpointSidecars(runDir)) {
+    const encoder = await loadCheckpointEncoder(sidecar);
     const c = encoder.config.data;
     const tour = await openTourFrames(ctx.video, {
+      ...frameCacheSettings(encoder.config),
       shortSide: Math.max(c.frameCache.shortSide, c.globalSize),
       cacheRoot: ctx.cacheRoot,
       ffmpegPath: ctx.ffmpegPath,
     });
     try {
-      ctx.log(`DoRA tracker over training: ${file}`);
+      ctx.log(`DoRA tracker over training: ${basename(sidecar)}`);
       const range = evaluationFrameRange(encoder, tour.frameCount, tour.video);
       const { tracker } = trackingSettings(encoder, range, longestSceneFrames(tour, range));
       const scores = await doraTrackerScores(encoder, tour, tracker);
@@ -264,9 +263,8 @@ export async function runQualityBenchmark(options: QualityOptions = {}): Promise
   const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });
   const trainTour = await ensureDemoVideo(join(dir, 'media'), QUALITY_TOURS.train, tools, 'train-tour');
   const evalTour = await ensureDemoVideo(join(dir, 'media'), QUALITY_TOURS.eval, tools, 'eval-tour');
-  log(
-    `tours: train ${relative(process.cwd(), trainTour.video)}, evaluate ${relative(process.cwd(), evalTour.video)}; backend ${report.active}`,
-  );
+  const here = (file: string) => relative(process.cwd(), file);
+  log(`tours: train ${here(trainTour.video)}, evaluate ${here(evalTour.video)}; backend ${report.active}`);
   const fashionDir = defaultFashionMnistDir();
   const fashionSkipped = ensureFashionMnist(fashionDir, log);
   if (fashionSkipped) log(`Fashion-MNIST skipped: ${fashionSkipped}`);
@@ -308,7 +306,8 @@ export async function runQualityBenchmark(options: QualityOptions = {}): Promise
   }
   const comparisons = qualityComparisons(rows);
   const verdict = qualityVerdict(rows, comparisons, 100 / (1 + OBJECT_CLASSES.length));
-  const curve = `DoRA tracker IoU over training (evaluation tour): ${over.map((p) => `step ${p.step}: ${p.meanIoU.toFixed(3)} ± ${p.stdErr.toFixed(3)}`).join(', ')}`;
+  const points = over.map((p) => `step ${p.step}: ${p.meanIoU.toFixed(3)} ± ${p.stdErr.toFixed(3)}`);
+  const curve = `DoRA tracker IoU over training (evaluation tour): ${points.join(', ')}`;
   const table = [formatQualityTable(rows), '', formatComparisons(comparisons), '', curve, '', ...verdict].join('\n');
   const results: QualityResults = {
     benchmark: 'dora-studio quality',

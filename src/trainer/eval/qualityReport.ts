@@ -82,8 +82,10 @@ export function qualityComparisons(rows: readonly QualityRow[]): PairedDifferenc
 
 export function formatQualityTable(rows: readonly QualityRow[]): string {
   const lines = [
-    '| model       | train s | kNN synthetic top-1 k=20 ± SE (k=10 / 100 / 200) | kNN Fashion-MNIST k=20 ± SE | J&F ± SE      | J     | F     | tracker IoU later ± SE |',
-    '|-------------|---------|--------------------------------------------------|-----------------------------|---------------|-------|-------|------------------------|',
+    '| model       | train s | kNN synthetic top-1 k=20 ± SE (k=10 / 100 / 200) | kNN Fashion-MNIST k=20 ± SE ' +
+      '| J&F ± SE      | J     | F     | tracker IoU later ± SE |',
+    '|-------------|---------|--------------------------------------------------|-----------------------------' +
+      '|---------------|-------|-------|------------------------|',
   ];
   for (const r of rows) {
     const s = k20(r.knnSynthetic);
@@ -113,9 +115,8 @@ export function formatComparisons(comparisons: readonly PairedDifference[]): str
   for (const c of comparisons) {
     const scale = c.metric.includes('%') ? 1 : 1000;
     const unit = c.metric.includes('%') ? ' points' : ' × 1e-3';
-    lines.push(
-      `  ${`${c.a} − ${c.b}`.padEnd(20)} ${c.metric.padEnd(31)} ${(c.difference * scale).toFixed(1).padStart(7)} ± ${(c.stdErr * scale).toFixed(1)}${unit}  z = ${c.z.toFixed(2)} (${c.units} units)`,
-    );
+    const difference = `${(c.difference * scale).toFixed(1).padStart(7)} ± ${(c.stdErr * scale).toFixed(1)}${unit}`;
+    lines.push(`  ${`${c.a} − ${c.b}`.padEnd(20)} ${c.metric.padEnd(31)} ${difference}  z = ${c.z.toFixed(2)} (${c.units} units)`);
   }
   return lines.join('\n');
 }

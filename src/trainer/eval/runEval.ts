@@ -10,16 +10,20 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify, type KnnFolds } from './knn';
 import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
 import { encodeImages, evalProgress, type EvalEncoder, type EvalProgressReport } from './encoder';
-import { attentionDirOf, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
+import type { EvalSuite, KnnResult, TrackingResult } from '../../core/evalResults';
+import { resolveInside } from '../../core/node/runPathSafety';
+import { attentionDirOf } from '../../core/node/runPaths';
+import { cacheRootForRunVideo } from '../data/frameCache/runCacheRoot';
 import type { KnnDataset } from './evalImages';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';
 import { loadImageFolder } from './imageFolder';
+import { frameCacheSettings } from '../data/prepareFrames';
 import { readSyntheticOptions } from '../data/syntheticVideo';
 import { longestSceneFrames, objectCropDataset, openTourFrames, type TourFrames } from './syntheticTour';
 import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
 import { writeAttentionMaps } from './attention';
 import { DINO_PROPAGATION_DEFAULTS } from './labelPropagation';
-import { resolveFfmpeg } from '../data/ffmpeg';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
 
 export { EVAL_SUITES, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
 
@@ -140,15 +144,16 @@ function tourVideo(encoder: EvalEncoder, request: EvalRequest): string {
  * (at most the tour's own short side) keeps the crops sharp.
  */
 async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number, objectCrops = false): Promise<TourFrames> {
+  const settings = frameCacheSettings(encoder.config, request.cacheRoot); // the same cache selection as training
   const video = tourVideo(encoder, request);
   const synthetic = readSyntheticOptions(video);
   const wanted = objectCrops && synthetic ? Math.min(3 * imageSize, Math.min(synthetic.width, synthetic.height)) : imageSize;
-  const shortSide = Math.max(encoder.config.data.frameCache.shortSide, wanted);
-  return openTourFrames(video, {
-    shortSide,
-    cacheRoot: request.cacheRoot ?? encoder.config.data.frameCache.dir,
-    ffmpegPath: request.ffmpegPath,
-  });
+  const shortSide = Math.max(settings.shortSide, wanted);
+  // A checkpoint's config.json comes from its run folder: its frameCache.dir is only read from, never written to.
+  const { dir } = encoder.config.data.frameCache;
+  const runCacheDir = encoder.sidecarPath ? cacheRootForRunVideo(video, shortSide, dir, undefined, settings.quality) : dir;
+  const cacheRoot = request.cacheRoot ?? runCacheDir;
+  return openTourFrames(video, { ...settings, shortSide, cacheRoot, ffmpegPath: request.ffmpegPath });
 }
 
 /** Folds behind the standard errors: the dataset's own (synthetic: scenes, cross-validated), else test index mod 5. */
@@ -295,6 +300,9 @@ async function attentionSuite(encoder: EvalEncoder, request: EvalRequest): Promi
     const [start, end] = evaluationFrameRange(encoder, tour.frameCount, tour.video);
     const frames = request.frames ?? Array.from({ length: 4 }, (_, i) => start + Math.floor(((end - start - 1) * i) / 3));
     const outDir = encoder.sidecarPath ? attentionDirOf(encoder.sidecarPath) : resolve('attention-random-init');
+    // Written beside the checkpoint: refused when step-NNNNNN.attention/ is a link that leads out of the run folder.
+    if (encoder.sidecarPath)
+      await resolveInside(dirname(dirname(resolve(encoder.sidecarPath))), outDir, { file: encoder.sidecarPath, field: 'attention folder' });
     const settings = { video: tour.video, frames, imageSize: size };
     // A cached record is only good while its files exist (someone may have deleted the folder).
     const force = request.force || !existsSync(join(outDir, 'manifest.json'));

@@ -2,8 +2,8 @@
  * Tracking against the synthetic tour's exact ground truth, on frames the model did not train on:
  *  (a) `labelPropagationScores`: DINO's video-segmentation protocol (labelPropagation.ts) on the teacher's final-norm
  *      patch tokens, scored like DAVIS: per object J and F averaged over the frames after the first (the DAVIS 2017
- *      scorer also drops the last frame; it is kept here), then over objects (and clips); J&F mean = (J + F) / 2. Only objects present in the first frame are tracked (DAVIS gives
- *      the first-frame masks of the objects to segment).
+ *      scorer also drops the last frame; it is kept here), then over objects (and clips); J&F mean = (J + F) / 2. Only
+ *      objects present in the first frame are tracked (DAVIS gives the first-frame masks of the objects to segment).
  *  (b) `doraTrackerScores`: DoRA's own tracker (runTracker on teacherPass outputs, batch of one clip, heads 0..k−1 as
  *      `dora inspect` uses) → k patch masks per frame; each tracker object is matched to at most one ground-truth
  *      object by the assignment that maximises the summed IoU on the anchor frame (exhaustive, k ≤ a few), then the
@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { PropagationScores, TrackerScores } from '../../core/evalResults';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
-import { framesFirst, teacherPass } from '../dora/trainStep';
+import { disposeTeacherPass, framesFirst, teacherPass } from '../dora/step/teacherPass';
 import { encodeImages, type EvalEncoder, type EvalProgress } from './encoder';
 import { patchLabelsFromPixels, propagateLabels, upsampleToPixelLabels } from './labelPropagation';
 import { boundaryFMeasure, davisBoundaryTolerance, objectMask, regionIoU } from './segmentationMetrics';
@@ -194,7 +194,8 @@ export async function doraTrackerScores(
     const globalFF = framesFirst(global);
     const teacher = teacherPass(encoder.state, globalFF);
     const tracked = await runTracker({ ...teacher, heads, sinkhorn: encoder.config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
-    tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
+    tf.dispose([global, globalFF]);
+    disposeTeacherPass(teacher);
     progress?.advance(f);
     const n = tracked.patches;
     const maskOf = (o: number, frame: number) => tracked.maskPatch.subarray((o * f + frame) * n, (o * f + frame + 1) * n); // [k, B=1, F, N]

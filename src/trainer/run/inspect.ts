@@ -5,19 +5,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { writeJsonAtomic } from '../../core/atomicWrite';
+import { basename, join, resolve } from 'node:path';
+import type { DoraConfig } from '../../core/config';
+import { writeJsonAtomic } from '../../core/node/atomicWrite';
 import { initBackend, type BackendName } from '../backend';
 import { clipFrameIndices } from '../data/clips';
-import { resolveFfmpeg } from '../data/ffmpeg';
-import { buildFrameCache, planFrameCache } from '../data/frameCache';
+import { resolveFfmpeg, type FfmpegTools } from '../data/ffmpeg/tools';
+import { cacheRootForRunVideo } from '../data/frameCache/runCacheRoot';
+import { frameCacheSettings, prepareFrames } from '../data/prepareFrames';
 import { createDoraState, disposeDoraState } from '../dora/model';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
-import { framesFirst, teacherPass } from '../dora/trainStep';
-import { BatchBuilder } from './batch';
+import { disposeTeacherPass, framesFirst, teacherPass } from '../dora/step/teacherPass';
+import { BatchBuilder, type HostBatch } from './batch';
 import { loadCheckpoint } from './checkpoint';
-import { loadRunConfig, modelConfigOf, runDirOfCheckpoint, TrainingError } from './train';
+import { loadRunConfig, modelConfigOf, TrainingError } from './runConfig';
+import { runDirOfCheckpoint } from '../../core/node/runPaths';
 import { writeSnapshot } from './snapshot';
 
 export interface InspectOptions {
@@ -30,6 +33,10 @@ export interface InspectOptions {
   backend?: BackendName;
   ffmpegPath?: string;
   cacheRoot?: string;
+  /** Cancels between checkpoints. */
+  signal?: AbortSignal;
+  /** Called after each checkpoint with the number done. */
+  onCheckpoint?: (done: number) => void;
 }
 
 export interface InspectResult {
@@ -49,23 +56,10 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
   const results: InspectResult[] = [];
   await mkdir(options.outDir, { recursive: true });
   for (let i = 0; i < options.checkpoints.length; i++) {
+    options.signal?.throwIfAborted();
     const config = configs[i];
     const sidecarPath = resolve(options.checkpoints[i]);
-    const plan = await planFrameCache(video, {
-      shortSide: config.data.frameCache.shortSide,
-      cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
-      tools,
-    });
-    const cache = await buildFrameCache(plan, { tools });
-    const span = (config.data.framesPerClip - 1) * config.data.stride;
-    const start = Math.max(0, Math.min(options.clipStart ?? Math.floor((cache.frameCount - span) / 2), cache.frameCount - 1 - span));
-    if (start < 0 || start + span >= cache.frameCount)
-      throw new TrainingError(
-        `${video}: too short for one clip of ${config.data.framesPerClip} frames ${config.data.stride} apart`,
-        'Inspect on a longer video.',
-      );
-    const clip = { start, frameIndices: clipFrameIndices(start, config.data.framesPerClip, config.data.stride) };
-    const batch = new BatchBuilder(cache, config.data, config.training.seed).build([clip], 0, { augment: false });
+    const batch = await inspectedClip(video, config, options, tools);
     const state = createDoraState(modelConfigOf(config), () => 0.5);
     try {
       const sidecar = await loadCheckpoint(sidecarPath, state);
@@ -74,11 +68,12 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
       const globalFF = framesFirst(global);
       const teacher = teacherPass(state, globalFF);
       const tracker = await runTracker({ ...teacher, heads, sinkhorn: config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
-      tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
-      const label = `${basename(dirname(dirname(sidecarPath)))}-step-${sidecar.step}`;
+      tf.dispose([global, globalFF]);
+      disposeTeacherPass(teacher);
+      const label = `${basename(runDirOfCheckpoint(sidecarPath))}-step-${sidecar.step}`;
       const dir = join(options.outDir, label);
       await writeSnapshot({
-        runDir: dirname(dirname(sidecarPath)),
+        runDir: runDirOfCheckpoint(sidecarPath),
         step: sidecar.step,
         epoch: sidecar.epoch,
         batch,
@@ -88,11 +83,32 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
         outDir: dir,
       });
       results.push({ checkpoint: sidecarPath, label, step: sidecar.step, dir });
+      options.onCheckpoint?.(results.length);
     } finally {
       disposeDoraState(state);
-      cache.close();
     }
   }
   await writeJsonAtomic(join(options.outDir, 'inspect.json'), { video, results });
   return results;
+}
+
+/** The one clip inspect shows, read from the cache this run's config selects (compact JPEG or raw RGB24). */
+async function inspectedClip(video: string, config: DoraConfig, options: InspectOptions, tools: FfmpegTools): Promise<HostBatch> {
+  const settings = frameCacheSettings(config, options.cacheRoot);
+  // config.json is from a run folder: its frameCache.dir is used only when reading it suffices (runCacheRoot.ts).
+  const cacheRoot = cacheRootForRunVideo(video, settings.shortSide, config.data.frameCache.dir, options.cacheRoot, settings.quality);
+  const { source: cache } = await prepareFrames(video, { ...settings, cacheRoot, tools, workers: 0 });
+  try {
+    const span = (config.data.framesPerClip - 1) * config.data.stride;
+    const start = Math.max(0, Math.min(options.clipStart ?? Math.floor((cache.frameCount - span) / 2), cache.frameCount - 1 - span));
+    if (start < 0 || start + span >= cache.frameCount)
+      throw new TrainingError(
+        `${video}: too short for one clip of ${config.data.framesPerClip} frames ${config.data.stride} apart`,
+        'Inspect on a longer video.',
+      );
+    const clip = { start, frameIndices: clipFrameIndices(start, config.data.framesPerClip, config.data.stride) };
+    return new BatchBuilder(cache, config.data, config.training.seed).build([clip], 0, { augment: false });
+  } finally {
+    cache.close();
+  }
 }
