@@ -267,6 +267,8 @@ export interface FindPythonOptions {
   env?: NodeJS.ProcessEnv;
   /** Replace the probe (tests). */
   probe?: typeof probePython;
+  /** Replace the searched names (tests; default PYTHON_CANDIDATES). */
+  candidates?: readonly string[];
 }
 
 /** The interpreter to run the engine with; throws PythonEngineError naming every interpreter tried and the fix. */
@@ -283,7 +285,7 @@ export async function findPython(options: FindPythonOptions = {}): Promise<Pytho
   const fromExtension = await options.fromExtension?.().catch(() => undefined);
   const candidates: [string, string][] = [
     ...(fromExtension ? [[fromExtension, 'Python extension'] as [string, string]] : []),
-    ...PYTHON_CANDIDATES.map((c): [string, string] => [c, 'search']),
+    ...(options.candidates ?? PYTHON_CANDIDATES).map((c): [string, string] => [c, 'search']),
   ];
   for (const [python, source] of candidates) {
     const r = await probe(python, source, options.needs, env);

@@ -14,7 +14,7 @@ export function engineText(state: LiveRunState): string {
 /** `$(sync~spin) demo 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s · pytorch · cpu · fp32` */
 export function statusBarText(state: LiveRunState): string {
   const base = progressText(state);
-  const engine = engineText(state);
+  const engine = state.phase === 'frame-cache' ? '' : engineText(state);
   return engine ? `${base} · ${engine}` : base;
 }
 
