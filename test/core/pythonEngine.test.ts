@@ -34,7 +34,10 @@ test('a Python without torch: names the interpreter and how to install torch int
   const python = fakePython({ python: '3.11.7', torchError: "ModuleNotFoundError: No module named 'torch'", missing: {} });
   const e = await refusal(python);
   assert.equal(e.kind, 'no-torch');
-  assert.match(e.problem, /Python 3\.11\.7\) cannot import torch \(ModuleNotFoundError: No module named 'torch'\)/);
+  assert.match(
+    e.problem,
+    /\(from dora\.pythonPath\): Python 3\.11\.7 cannot import torch \(ModuleNotFoundError: No module named 'torch'\)/,
+  );
   assert.ok(e.fix.includes(`${python} -m pip install torch`), e.fix);
   assert.match(e.fix, /python3-torch/);
 });

@@ -171,7 +171,7 @@ test('an unfit interpreter or an absent GPU stops train --engine pytorch before 
   assert.equal(r.code, 1, r.out);
   assert.match(
     r.out,
-    /dora: .*\(from --python\) \(Python 3\.11\.7\) cannot import torch.*Fix: Install PyTorch ≥ 1\.13 into this interpreter/s,
+    /dora: .*\(from --python\): Python 3\.11\.7 cannot import torch.*Fix: Install PyTorch ≥ 1\.13 into this interpreter/s,
   );
   const cpuOnly = fakePython(GOOD);
   const cuda = runCli(['train', config, '--engine', 'pytorch', '--python', cpuOnly, '--device', 'cuda', '--cache-dir', cacheDir]);

@@ -158,7 +158,7 @@ function judgeVersions({ python, source, who }: Candidate, info: ProbeOutput, ne
     return {
       ok: false,
       kind: 'no-torch',
-      reason: `${who} (Python ${info.python}) cannot import torch (${info.torchError ?? 'no torch'})`,
+      reason: `${who}: Python ${info.python} cannot import torch (${info.torchError ?? 'no torch'})`,
       fix: `Install PyTorch ≥ ${MIN_TORCH.join('.')} into this interpreter (\`${python} -m pip install torch\`; for Debian's /usr/bin/python3: \`sudo apt-get install python3-torch\`), ${other}.`,
     };
   if (!versionAtLeast(info.torch, MIN_TORCH))

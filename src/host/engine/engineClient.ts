@@ -227,7 +227,7 @@ export class EngineClient {
   ): Promise<ImportOutcome> {
     const { interpreter } = (await this.trainEngine('pytorch')) as Extract<TrainEngine, { name: 'pytorch' }>;
     const message: ImportCheckpointMessage = { type: 'import-checkpoint', ...request, python: interpreter.python };
-    const end = await this.request(message, request.runsDir, withProgress(options), 'checkpoint-imported');
+    const end = await this.request(message, path.dirname(request.file), withProgress(options), 'checkpoint-imported'); // runsDir may not exist yet
     const imported = end.messages.find((m) => m.type === 'checkpoint-imported');
     return { reason: end.reason, error: end.error, imported: imported && withoutType(imported) };
   }
