@@ -58,6 +58,44 @@ test(
       [0],
       'the tracker’s snapshot of the video: the dashboard shows masks at once',
     );
+    // Either engine continues it: here the TF.js engine, at the start of the saved epoch (2), for one step.
+    const runDir = join(runsDir, id);
+    const probe = runCli([
+      'train',
+      '--resume',
+      'latest',
+      '--run-dir',
+      runDir,
+      '--engine',
+      'tfjs',
+      '--max-steps',
+      '1',
+      '--cache-dir',
+      join(work, 'cache'),
+    ]);
+    assert.equal(probe.code, 0, probe.out);
+    const start = Number(/stopped at step (\d+)/.exec(probe.out)?.[1]);
+    const perEpoch = (await readRunLikeTheHost(runDir)).info.stepsPerEpoch!;
+    assert.equal(start, 2 * perEpoch, 'epoch 2 of the official checkpoint');
+    const resumed = runCli([
+      'train',
+      '--resume',
+      'latest',
+      '--run-dir',
+      runDir,
+      '--engine',
+      'tfjs',
+      '--max-steps',
+      String(start + 1),
+      '--cache-dir',
+      join(work, 'cache'),
+    ]);
+    assert.equal(resumed.code, 0, resumed.out);
+    const after = await readRunLikeTheHost(runDir);
+    assert.deepEqual(
+      after.metrics.map((m) => m.step),
+      [start + 1],
+    );
   },
 );
 

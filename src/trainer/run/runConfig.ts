@@ -92,8 +92,12 @@ export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
   return resolveConfig(stripResolvedFields(raw), { file: configFile });
 }
 
-/** config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys. */
+/**
+ * config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys, and the `"preset": null`
+ * that resolveConfig writes for a config without a preset means "no preset" (the file key takes a name only).
+ */
 function stripResolvedFields(raw: unknown): unknown {
   const { configFile: _c, ...rest } = raw as Record<string, unknown>;
+  if (rest.preset === null) delete rest.preset;
   return rest;
 }
