@@ -227,7 +227,8 @@ export class EngineClient {
   ): Promise<ImportOutcome> {
     const { interpreter } = (await this.trainEngine('pytorch')) as Extract<TrainEngine, { name: 'pytorch' }>;
     const message: ImportCheckpointMessage = { type: 'import-checkpoint', ...request, python: interpreter.python };
-    const end = await this.request(message, path.dirname(request.file), withProgress(options), 'checkpoint-imported'); // runsDir may not exist yet
+    // From the file's folder: the runs folder may not exist yet.
+    const end = await this.request(message, path.dirname(request.file), withProgress(options), 'checkpoint-imported');
     const imported = end.messages.find((m) => m.type === 'checkpoint-imported');
     return { reason: end.reason, error: end.error, imported: imported && withoutType(imported) };
   }

@@ -4,8 +4,9 @@
  * PyTorch run (the PyTorch engine reads the cache, it never decodes video) and the import of released weights.
  */
 import type { TrainerMessage } from '../../core/messages';
-import { resolveFfmpeg } from '../data/ffmpeg';
-import { buildFrameCache, planFrameCache } from '../data/frameCache';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
+import { buildFrameCache } from '../data/frameCache/build';
+import { planFrameCache } from '../data/frameCache/plan';
 
 export interface EnsureFrameCacheOptions {
   /** The folder that holds caches: the config's `data.frameCache.dir`, else the caller's, else the default. */
