@@ -2,11 +2,31 @@
 // The TF.js engine (dist/trainer.js) speaks it over Node `fork` IPC; a spawned engine (the PyTorch engine) speaks the same
 // messages as JSON lines: host → engine on its stdin, engine → host on fd 3 (env DORA_MESSAGE_FD=3), stdout/stderr are
 // free-text log. Discriminated on `type`. Every engine process sends `ready` first, then answers ONE request (`start`,
-// `evaluate`, `inspect`, `build-frame-cache` or `prepare-demo`) and ends with `finished`. The run directory stays the
-// durable record; these messages are the live feed, so a host that attaches late loses nothing by reading the files.
+// `evaluate`, `inspect`, `build-frame-cache`, `prepare-demo`, `prepare-run` or `import-checkpoint`) and ends with
+// `finished`. The run directory stays the durable record; these messages are the live feed, so a host that attaches late
+// loses nothing by reading the files.
 
 import { EVAL_SUITES, type EvalSuite } from './evalResults';
+import type {
+  BuildFrameCacheMessage,
+  EvaluateMessage,
+  ImportCheckpointMessage,
+  InspectMessage,
+  PrepareDemoMessage,
+  PrepareRunMessage,
+} from './requestMessages';
 import { isMetricsRecord, type MetricsRecord } from './runRecords';
+
+export { DEMO_FOLDER } from './requestMessages';
+export type {
+  BuildFrameCacheMessage,
+  EvalJob,
+  EvaluateMessage,
+  ImportCheckpointMessage,
+  InspectMessage,
+  PrepareDemoMessage,
+  PrepareRunMessage,
+} from './requestMessages';
 
 /** Sent in `ready`; the host logs a mismatch (new message types are additive, so an older engine still trains). */
 export const PROTOCOL_VERSION = 1;
@@ -21,6 +41,7 @@ export const PROGRESS_PHASES = [
   'evaluation',
   'inspection',
   'demo',
+  'import',
 ] as const;
 export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
 export type FinishReason = 'completed' | 'stopped' | 'failed';
@@ -118,6 +139,29 @@ export interface FrameCacheReadyMessage {
   summary: string;
 }
 
+/** The answer to `prepare-run`: the run folder holds its config.json and the video's frame cache is complete. */
+export interface RunPreparedMessage {
+  type: 'run-prepared';
+  runDir: string;
+  /** The complete frame cache of the run's video. */
+  frameCacheDir: string;
+  frameCount: number;
+}
+
+/** The answer to `import-checkpoint`: a new run folder holding the imported weights as checkpoint step 0. */
+export interface CheckpointImportedMessage {
+  type: 'checkpoint-imported';
+  runDir: string;
+  /** Absolute path of the checkpoint sidecar. */
+  checkpoint: string;
+  /** `official checkpoint` or `ViT state dict`. */
+  kind: string;
+  /** The step-0 snapshot of the tracker on the video (masks, attention, assignments); null without a video. */
+  snapshot: string | null;
+  /** One line for the user (architecture, where). */
+  summary: string;
+}
+
 /** The answer to `prepare-demo`. */
 export interface DemoReadyMessage {
   type: 'demo-ready';
@@ -130,6 +174,8 @@ export interface DemoReadyMessage {
 
 export type TrainerMessage =
   | ReadyMessage
+  | RunPreparedMessage
+  | CheckpointImportedMessage
   | EvalResultMessage
   | InspectResultMessage
   | FrameCacheReadyMessage
@@ -143,6 +189,7 @@ export type TrainerMessage =
   | FinishedMessage;
 
 // Host → trainer ------------------------------------------------------------------------------
+// (the short requests are declared in requestMessages.ts)
 
 export interface StartMessage {
   type: 'start';
@@ -163,6 +210,9 @@ export interface StartMessage {
   snapshotEvery?: number;
   /** Config overrides `key=value` (as `dora train --set`): on resume, the changes of the .dora.json the user accepted. */
   overrides?: string[];
+  /** PyTorch engine: overrides runtime.device / runtime.precision (the dora.device setting). */
+  device?: string;
+  precision?: string;
 }
 export interface StopMessage {
   type: 'stop';
@@ -170,76 +220,15 @@ export interface StopMessage {
   checkpoint?: boolean;
 }
 
-/** One evaluation to run: a suite and, for k-NN, the dataset (`synthetic`, `fashion-mnist` or an image folder). */
-export interface EvalJob {
-  suite: EvalSuite;
-  dataset?: string;
-  /** The synthetic walking tour to use when the run's own video has no ground truth (k-NN on objects, tracking). */
-  video?: string;
-}
-
-/**
- * Evaluate a checkpoint's teacher instead of training (the same child process, sent instead of `start`). The trainer
- * answers with `progress` (phase `evaluation`), one `eval-result` per job and a `finished` (`stopped` after `stop`).
- */
-export interface EvaluateMessage {
-  type: 'evaluate';
-  /** Absolute path of the checkpoint sidecar (checkpoints/step-NNNNNN.json). */
-  checkpoint: string;
-  jobs: EvalJob[];
-  backend?: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-  /** Recompute results that are already stored. */
-  force?: boolean;
-  /**
-   * Where the synthetic walking tour lives (generated there once) for jobs that need ground truth (k-NN on objects,
-   * tracking) when the run's own video has none. Without it such jobs use the run's video.
-   */
-  tour?: { dir: string; durationSeconds?: number };
-}
-
-/** Runs each checkpoint's teacher and tracker on the same frames (compare panel); answered by `inspect-result`. */
-export interface InspectMessage {
-  type: 'inspect';
-  /** Absolute paths of checkpoint sidecars. */
-  checkpoints: string[];
-  /** Folder for the results (one snapshot folder per checkpoint and inspect.json, written last). */
-  outDir: string;
-  /** Video to take the frames from; default: the first checkpoint's training video. */
-  video?: string;
-  /** First frame of the clip; default: the middle of the video. */
-  clipStart?: number;
-  backend?: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-}
-
-/** Decodes a config's video into the frame cache ahead of a run; answered by `frame-cache-ready`. */
-export interface BuildFrameCacheMessage {
-  type: 'build-frame-cache';
-  /** Absolute path of the *.dora.json file. */
-  configPath: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-}
-
-/** Folder of the demo inside a workspace folder (prepare-demo): media/, demo.dora.json, runs/. */
-export const DEMO_FOLDER = 'dora-demo';
-
-/** Generates the synthetic walking tour (once) and, for target "workspace", the demo config; answered by `demo-ready`. */
-export interface PrepareDemoMessage {
-  type: 'prepare-demo';
-  target: 'workspace' | 'tour';
-  /** The demo lives in <workspaceRoot>/dora-demo (video in media/, config demo.dora.json, runs in runs/). */
-  workspaceRoot: string;
-  ffmpegPath?: string;
-  /** Length of a newly generated tour (tests use a few seconds). */
-  durationSeconds?: number;
-}
-
 /** The requests an engine process answers (one per process). */
-export type EngineRequest = StartMessage | EvaluateMessage | InspectMessage | BuildFrameCacheMessage | PrepareDemoMessage;
+export type EngineRequest =
+  | StartMessage
+  | EvaluateMessage
+  | InspectMessage
+  | BuildFrameCacheMessage
+  | PrepareDemoMessage
+  | PrepareRunMessage
+  | ImportCheckpointMessage;
 export type HostMessage = EngineRequest | StopMessage;
 
 // Guards ----------------------------------------------------------------------------------------
@@ -276,6 +265,9 @@ const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
     Array.isArray(m.results) &&
     m.results.every((r) => isObject(r) && isStr(r.checkpoint) && isStr(r.label) && isStep(r.step) && isStr(r.dir)),
   'frame-cache-ready': (m) => isStr(m.cacheDir) && isStep(m.frameCount) && typeof m.alreadyComplete === 'boolean' && isStr(m.summary),
+  'run-prepared': (m) => isStr(m.runDir) && isStr(m.frameCacheDir) && isStep(m.frameCount),
+  'checkpoint-imported': (m) =>
+    isStr(m.runDir) && isStr(m.checkpoint) && isStr(m.kind) && (m.snapshot === null || isStr(m.snapshot)) && isStr(m.summary),
   'demo-ready': (m) =>
     isStr(m.video) &&
     isStep(m.frameCount) &&
@@ -294,7 +286,9 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
     optional(isStr)(m.cacheRoot) &&
     optional(isStep)(m.maxSteps) &&
     optional(isStep)(m.snapshotEvery) &&
-    optional((v) => Array.isArray(v) && v.every(isStr))(m.overrides),
+    optional((v) => Array.isArray(v) && v.every(isStr))(m.overrides) &&
+    optional(isStr)(m.device) &&
+    optional(isStr)(m.precision),
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
   evaluate: (m) =>
     isStr(m.checkpoint) &&
@@ -319,6 +313,22 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
   'build-frame-cache': (m) => isStr(m.configPath) && optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot),
   'prepare-demo': (m) =>
     oneOf('workspace', 'tour')(m.target) && isStr(m.workspaceRoot) && optional(isStr)(m.ffmpegPath) && optional(isStep)(m.durationSeconds),
+  'prepare-run': (m) =>
+    isStr(m.runDir) &&
+    optional(isStr)(m.configPath) &&
+    optional(isStr)(m.resumeCheckpoint) &&
+    (isStr(m.configPath) || isStr(m.resumeCheckpoint)) &&
+    optional(isStr)(m.ffmpegPath) &&
+    optional(isStr)(m.cacheRoot) &&
+    optional((v) => Array.isArray(v) && v.every(isStr))(m.overrides),
+  'import-checkpoint': (m) =>
+    isStr(m.file) &&
+    isStr(m.runsDir) &&
+    isStr(m.python) &&
+    optional(isStr)(m.video) &&
+    optional(isStr)(m.name) &&
+    optional(isStr)(m.ffmpegPath) &&
+    optional(isStr)(m.cacheRoot),
 };
 
 function matches<T extends string>(checks: Record<T, (m: Fields) => boolean>, value: unknown): boolean {

@@ -8,6 +8,7 @@ import { commandUsage, globalUsage, parseCommand, UsageError, type CommandSpec }
 import { benchCommand, evalCommand, goldenCommand, inspectCommand, qualityCommand } from './cli/checkCommands';
 import { benchCacheCommand, cacheCommand } from './cli/cacheCommands';
 import { BACKENDS_TEXT } from './cli/common';
+import { importCommand } from './cli/importCommand';
 import { demoCommand, initCommand, trainCommand } from './cli/runCommands';
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -21,6 +22,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   evalCommand,
   qualityCommand,
   goldenCommand,
+  importCommand,
 ];
 
 export const USAGE = globalUsage(COMMANDS, [`backends: ${BACKENDS_TEXT}`]);

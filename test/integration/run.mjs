@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { zipEntryNames } from './lib/zipList.mjs';
+import { pytorchFlows } from './pytorchFlow.mjs';
 import {
   installVsix,
   launchBrowser,
@@ -30,6 +31,8 @@ const WORK = join(ROOT, '.vscode-test', 'integration');
 const FIXTURE_RUN = '20261126-114909-demo';
 const skipVsix = process.argv.includes('--skip-vsix') || process.env.DORA_SKIP_VSIX === '1';
 const suiteOnly = process.argv.includes('--suite-only');
+/** Development: only the PyTorch engine's UI flows (pytorchFlow.mjs). */
+const pytorchOnly = process.argv.includes('--pytorch-only');
 const started = Date.now();
 const results = [];
 /** The page a UI check drives; screenshotted when the check fails. */
@@ -345,6 +348,8 @@ async function vsixFlow(browser, { wsA }) {
       'extension/dist/trainer.js',
       'extension/media/dashboard.js',
       'extension/schemas/dora-config.schema.json',
+      'extension/python/dora_studio/__main__.py',
+      'extension/python/dora_studio/commands/train.py',
       'tfjs-backend-wasm-simd.wasm',
     ])
       if (!listing.includes(needed)) throw new Error(`${vsix} lacks ${needed}`);
@@ -383,32 +388,44 @@ async function main() {
   });
   const browser = await launchBrowser();
   try {
-    console.log(`code-server ${server.base} (log ${server.log}); starting the extension-host suite at ${elapsed()}`);
-    const code = await runExtensionTests(
-      browser,
-      workbenchUrl(server.base, { folder: workspaces.wsA, devPath: ROOT, testsPath: suite }),
-      300_000,
-      console.log,
-      join(ARTIFACTS, 'extension-host-suite.png'),
-    );
-    const mocha = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { passes: 0, failures: 1 };
-    for (let i = 0; i < mocha.passes; i++) results.push({ name: `mocha ${i}`, ok: true });
-    for (let i = 0; i < mocha.failures; i++) results.push({ name: `mocha failure ${i}`, ok: false });
-    if (code !== 0 && mocha.failures === 0) results.push({ name: `extension tests exited with ${code}`, ok: false });
-    console.log(`extension-host suite exited with ${code} at ${elapsed()}`);
-    if (!suiteOnly) {
-      console.log('UI flows:');
-      await uiFlows(server, browser, workspaces);
-    }
-    await server.stop();
-    if (!skipVsix && !suiteOnly) {
-      console.log(`packaged extension at ${elapsed()}:`);
-      await vsixFlow(browser, workspaces);
-    }
+    if (pytorchOnly)
+      await pytorchFlows({ server, browser, check, root: ROOT, artifacts: ARTIFACTS, work: WORK, setPage: (p) => (currentPage = p) });
+    else await allChecks(server, browser, workspaces, suite, resultsFile);
   } finally {
     await browser.close();
     await server.stop();
   }
+  summary();
+}
+
+async function allChecks(server, browser, workspaces, suite, resultsFile) {
+  console.log(`code-server ${server.base} (log ${server.log}); starting the extension-host suite at ${elapsed()}`);
+  const code = await runExtensionTests(
+    browser,
+    workbenchUrl(server.base, { folder: workspaces.wsA, devPath: ROOT, testsPath: suite }),
+    300_000,
+    console.log,
+    join(ARTIFACTS, 'extension-host-suite.png'),
+  );
+  const mocha = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { passes: 0, failures: 1 };
+  for (let i = 0; i < mocha.passes; i++) results.push({ name: `mocha ${i}`, ok: true });
+  for (let i = 0; i < mocha.failures; i++) results.push({ name: `mocha failure ${i}`, ok: false });
+  if (code !== 0 && mocha.failures === 0) results.push({ name: `extension tests exited with ${code}`, ok: false });
+  console.log(`extension-host suite exited with ${code} at ${elapsed()}`);
+  if (!suiteOnly) {
+    console.log('UI flows:');
+    await uiFlows(server, browser, workspaces);
+    console.log(`PyTorch engine UI flows at ${elapsed()}:`);
+    await pytorchFlows({ server, browser, check, root: ROOT, artifacts: ARTIFACTS, work: WORK, setPage: (p) => (currentPage = p) });
+  }
+  await server.stop();
+  if (!skipVsix && !suiteOnly) {
+    console.log(`packaged extension at ${elapsed()}:`);
+    await vsixFlow(browser, workspaces);
+  }
+}
+
+function summary() {
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;
   console.log(`integration suite took ${elapsed()}; screenshots in ${ARTIFACTS}`);

@@ -4,24 +4,14 @@ import { EVAL_SUITES, type EvalSuite } from '../../core/evalResults';
 import { initBackend } from '../backend';
 import { evalFromCli, qualityFromCli } from '../eval/evalCli';
 import { collectGoldenFiles, formatCaseLine, runGoldenCase } from '../golden/runGolden';
-import { pytorchEngineCommand } from '../pytorch/command';
 import { benchStep } from '../run/bench';
 import { inspectCheckpoints } from '../run/inspect';
-import { intOption, stringOption, UsageError, type CommandSpec, type OptionSpec, type OptionValues, type ParsedCommand } from './args';
-import { BACKEND, backendOption, CACHE_DIR, FFMPEG } from './common';
+import { intOption, stringOption, UsageError, type CommandSpec, type OptionValues } from './args';
+import { BACKEND, backendOption, CACHE_DIR, ENGINE_OPTIONS, FFMPEG, viaPytorch } from './common';
 
-const ENGINE_OPTIONS: Record<string, OptionSpec> = {
-  engine: { type: 'string', value: 'E', help: 'tfjs (default) or pytorch' },
-  python: { type: 'string', value: 'P', help: 'pytorch: the Python interpreter (default: the first with torch)' },
-  device: { type: 'string', value: 'D', help: 'pytorch: cpu, cuda, mps or auto' },
-};
-
-/** `--engine pytorch`: the PyTorch engine's own golden/bench (src/trainer/pytorch/command.ts); undefined for TF.js. */
-function viaPytorch(command: string, { values, positionals }: ParsedCommand): Promise<number | undefined> {
-  const flags = new Map<string, string | true>();
-  for (const [name, value] of Object.entries(values)) if (value === true || typeof value === 'string') flags.set(name, value);
-  return pytorchEngineCommand(command, positionals, flags);
-}
+const PYTORCH_EVAL_NOTE =
+  '--engine pytorch: the PyTorch engine has no evaluation suites; this checkpoint was evaluated by the TF.js engine ' +
+  "(both engines read each other's checkpoints)";
 
 export const goldenCommand: CommandSpec = {
   name: 'golden',
@@ -70,6 +60,7 @@ export const evalCommand: CommandSpec = {
     backend: BACKEND,
     ffmpeg: FFMPEG,
     'cache-dir': CACHE_DIR,
+    engine: { ...ENGINE_OPTIONS.engine, help: 'pytorch: evaluated by the TF.js engine all the same (said in the output)' },
   },
   async run({ values, positionals }) {
     const suite = stringOption(values, 'suite');
@@ -93,7 +84,10 @@ export const evalCommand: CommandSpec = {
       imageSize: intOption(values, 'image-size'),
       force: values.force === true,
     });
-    console.log(JSON.stringify({ model: outcome.model, cached: outcome.cached, ...outcome.record }, null, 1));
+    // The PyTorch engine has no evaluation suites: the TF.js engine evaluates (checkpoints are interoperable).
+    const engine = stringOption(values, 'engine') === 'pytorch' ? { engine: 'tfjs', engineNote: PYTORCH_EVAL_NOTE } : {};
+    if (engine.engineNote) console.error(`dora: ${engine.engineNote}`);
+    console.log(JSON.stringify({ model: outcome.model, cached: outcome.cached, ...engine, ...outcome.record }, null, 1));
     return 0;
   },
 };
@@ -150,8 +144,12 @@ export const inspectCommand: CommandSpec = {
     backend: BACKEND,
     ffmpeg: FFMPEG,
     'cache-dir': CACHE_DIR,
+    ...ENGINE_OPTIONS,
   },
-  async run({ values, positionals }) {
+  async run(args) {
+    const pytorch = await viaPytorch('inspect', args);
+    if (pytorch !== undefined) return pytorch;
+    const { values, positionals } = args;
     const out = stringOption(values, 'out');
     if (!out) throw new UsageError('inspect: --out <dir> is required', inspectCommand);
     const results = await inspectCheckpoints({

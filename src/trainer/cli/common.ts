@@ -2,15 +2,29 @@
 import { relative } from 'node:path';
 import type { TrainerMessage } from '../../core/messages';
 import { isBackendName, type BackendName } from '../backend';
+import { pytorchEngineCommand } from '../pytorch/command';
 import { ProgressBar } from '../run/progressBar';
 import { runTraining, type TrainResult } from '../run/train';
-import { stringOption, UsageError, type OptionSpec, type OptionValues } from './args';
+import { listOption, stringOption, UsageError, type OptionSpec, type OptionValues, type ParsedCommand } from './args';
 
 export const BACKENDS_TEXT = 'auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu';
 
 export const BACKEND: OptionSpec = { type: 'string', value: 'B', help: `TF.js backend: ${BACKENDS_TEXT}` };
 export const FFMPEG: OptionSpec = { type: 'string', value: 'PATH', help: 'the ffmpeg executable (default: ffmpeg on the PATH)' };
 export const CACHE_DIR: OptionSpec = { type: 'string', value: 'DIR', help: 'frame-cache folder (default: the user cache folder)' };
+
+export const ENGINE_OPTIONS: Record<string, OptionSpec> = {
+  engine: { type: 'string', value: 'E', help: 'tfjs (default) or pytorch' },
+  python: { type: 'string', value: 'P', help: 'pytorch: the Python interpreter (default: DORA_PYTHON, else the first with torch)' },
+  device: { type: 'string', value: 'D', help: 'pytorch: auto, cuda, cpu or mps' },
+};
+
+/** `--engine pytorch` (train: also the config's runtime.engine): the PyTorch engine's command; undefined for TF.js. */
+export function viaPytorch(command: string, { values, positionals }: ParsedCommand): Promise<number | undefined> {
+  const flags = new Map<string, string | true>();
+  for (const [name, value] of Object.entries(values)) if (value === true || typeof value === 'string') flags.set(name, value);
+  return pytorchEngineCommand(command, positionals, flags, listOption(values, 'set'));
+}
 
 export function backendOption(values: OptionValues, fallback?: BackendName): BackendName | undefined {
   const value = stringOption(values, 'backend') ?? fallback;

@@ -5,7 +5,7 @@ import { writeConfigFile } from '../../core/node/configFile';
 import { configFromPreset, isPresetName, presetNames } from '../../core/presets';
 import { ensureDemoVideo } from '../data/syntheticVideo';
 import { intOption, listOption, stringOption, UsageError, type CommandSpec } from './args';
-import { BACKEND, backendOption, CACHE_DIR, FFMPEG, reportResult, trainWithTerminal } from './common';
+import { BACKEND, backendOption, CACHE_DIR, ENGINE_OPTIONS, FFMPEG, reportResult, trainWithTerminal, viaPytorch } from './common';
 
 export const initCommand: CommandSpec = {
   name: 'init',
@@ -44,10 +44,21 @@ export const trainCommand: CommandSpec = {
     'max-steps': { type: 'string', value: 'N', help: 'stop (with a checkpoint) after N steps in total' },
     'cache-dir': CACHE_DIR,
     set: { type: 'string', multiple: true, value: 'KEY=VALUE', help: 'override a config key, e.g. --set training.lr=1e-4 (repeatable)' },
+    ...ENGINE_OPTIONS,
+    engine: { ...ENGINE_OPTIONS.engine, help: "tfjs or pytorch (default: the config's runtime.engine; resuming: the run's)" },
+    precision: { type: 'string', value: 'P', help: 'pytorch: auto, fp32, tf32, bf16 or fp16 (default: runtime.precision)' },
+    'snapshot-every': { type: 'string', value: 'N', help: 'pytorch: a snapshot every N steps (default: runtime.snapshotEvery)' },
+    workers: { type: 'string', value: 'N', help: 'pytorch: DataLoader worker processes (default: cores − 1, at most 8)' },
   },
-  async run({ values, positionals: [configPath] }) {
+  async run(args) {
+    const {
+      values,
+      positionals: [configPath],
+    } = args;
     const resume = stringOption(values, 'resume');
     if (!configPath && !resume) throw new UsageError('train: give a *.dora.json config (or --resume <checkpoint.json>)', trainCommand);
+    const pytorch = await viaPytorch('train', args);
+    if (pytorch !== undefined) return pytorch;
     return reportResult(
       await trainWithTerminal({
         configPath,

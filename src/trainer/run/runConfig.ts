@@ -143,8 +143,12 @@ export function resolveWithOverrides(
   return { config: after, changes: diffConfigs(before, after) };
 }
 
-/** config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys. */
+/**
+ * config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys, and the `"preset": null`
+ * that resolveConfig writes for a config without a preset means "no preset" (the file key takes a name only).
+ */
 function stripResolvedFields(raw: unknown): Record<string, unknown> {
   const { configFile: _c, ...rest } = raw as Record<string, unknown>;
+  if (rest.preset === null) delete rest.preset;
   return rest;
 }

@@ -12,6 +12,7 @@ import { formatChange } from '../../core/configOverrides';
 import type { FinishReason, TrainerMessage } from '../../core/messages';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/node/atomicWrite';
 import { Rng } from '../../core/rng';
+import type { CheckpointSidecar } from '../../core/runRecords';
 import type { BackendName } from '../backend';
 import type { FrameSource } from '../data/frameCache/reader';
 import { createDoraState, disposeDoraState, type DoraState } from '../dora/model';
@@ -118,13 +119,7 @@ async function startOrResume(run: OpenedRun, state: DoraState, itersPerEpoch: nu
       type: 'warning',
       message: `${run.runDir}/config.json changed since ${resumeSidecar} was written; resuming with the current file.`,
     });
-  if (sidecar.schedule.itersPerEpoch !== itersPerEpoch) {
-    throw new TrainingError(
-      `${resumeSidecar}: the run had ${sidecar.schedule.itersPerEpoch} steps per epoch, the video now gives ${itersPerEpoch}`,
-      'The video or its frame cache changed; start a new run.',
-    );
-  }
-  const iteration = sidecar.schedule.iteration;
+  const iteration = resumeIteration(sidecar, itersPerEpoch, config.training.epochs, resumeSidecar);
   writer.lastStep = iteration;
   writer.lastCheckpointStep = iteration;
   await dropMetricsAfter(writer.paths.metrics, iteration); // steps after the checkpoint are recomputed and logged again
@@ -141,6 +136,24 @@ async function startOrResume(run: OpenedRun, state: DoraState, itersPerEpoch: nu
   const onRefused = refusedCheckpointReporter({ emit, writer });
   await pruneCheckpoints(run.runDir, config.runtime.keepCheckpoints, { keep: resumeSidecar, onRefused });
   return iteration;
+}
+
+/**
+ * The first iteration after a checkpoint. Imported weights (`dora import`: the sidecar has `imported`, and 0 steps per
+ * epoch because those depend on the video) restart at the beginning of their saved epoch, the official semantics.
+ */
+function resumeIteration(sidecar: CheckpointSidecar, itersPerEpoch: number, epochs: number, file: string): number {
+  const imported = (sidecar as { imported?: unknown }).imported;
+  if (typeof imported === 'object' && imported !== null) {
+    const epoch = Number((imported as { epoch?: unknown }).epoch);
+    return Math.min(Number.isInteger(epoch) && epoch > 0 ? epoch * itersPerEpoch : 0, itersPerEpoch * epochs);
+  }
+  if (sidecar.schedule.itersPerEpoch !== itersPerEpoch)
+    throw new TrainingError(
+      `${file}: the run had ${sidecar.schedule.itersPerEpoch} steps per epoch, the video now gives ${itersPerEpoch}`,
+      'The video or its frame cache changed; start a new run.',
+    );
+  return sidecar.schedule.iteration;
 }
 
 /** Keeps only the metrics records of steps ≤ `step` (atomic rewrite), so a resumed run never logs a step twice. */
