@@ -9,7 +9,7 @@
  * which is row-for-row the same computation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamwStep, cancelLastLayerGradients, clipGradientsPerTensor, emaUpdateTeacher } from '../optim/adamw';
+import { adamwEmaUpdate, cancelLastLayerGradients, clipFactor, gradientNorms } from '../optim/adamw';
 import { doraLoss, teacherTargets, updatedCenter, type LossVariant } from './loss';
 import { networkForward, trainableParamNames, type DoraModelConfig, type DoraState, type ParamMap } from './model';
 import type { SinkhornOptions } from './sinkhorn';
@@ -260,22 +260,32 @@ export async function doraTrainStep(
     const g = Object.entries(grads).find(([varName]) => nameOfVariable.get(varName) === n)?.[1];
     if (g) rawGrads.set(n, g);
   }
-  const { clipped, norms } = await clipGradientsPerTensor(rawGrads, hyper.clipGrad);
-  tf.dispose(Object.values(grads));
-  const applied = cancelLastLayerGradients(clipped, hyper.epoch, hyper.freezeLastLayer);
+  const norms = await gradientNorms(rawGrads);
+  const applied = cancelLastLayerGradients(rawGrads, hyper.epoch, hyper.freezeLastLayer);
+  const factors = new Map([...applied.keys()].map((n) => [n, clipFactor(norms.get(n)!, hyper.clipGrad)]));
 
   let diagnostics: StepDiagnostics | undefined;
   if (opts.collect && collected) {
-    diagnostics = {
-      teacherOut: (await teacher.teacherOut.data()) as Float32Array,
-      ...collected,
-      clippedGrads: new Map(await Promise.all([...applied].map(async ([n, g]) => [n, (await g.data()) as Float32Array] as const))),
-    };
+    const clippedGrads = new Map<string, Float32Array>();
+    for (const [n, g] of applied) {
+      const c = tf.tidy(() => tf.mul(g, factors.get(n)!));
+      clippedGrads.set(n, (await c.data()) as Float32Array);
+      c.dispose();
+    }
+    diagnostics = { teacherOut: (await teacher.teacherOut.data()) as Float32Array, ...collected, clippedGrads };
   }
 
-  adamwStep(state.student, applied, state.optimizer, hyper.lr, hyper.weightDecay);
+  adamwEmaUpdate({
+    student: state.student,
+    teacher: state.teacher,
+    grads: applied,
+    factors,
+    state: state.optimizer,
+    lr: hyper.lr,
+    weightDecay: hyper.weightDecay,
+    momentum: hyper.momentum,
+  });
   tf.dispose([...applied.values()]);
-  emaUpdateTeacher(state.teacher, state.student, hyper.momentum);
   const newCenter = tf.tidy(() => updatedCenter(state.center as tf.Tensor2D, teacher.teacherOut, hyper.centerMomentum));
   state.center.assign(newCenter);
   newCenter.dispose();

@@ -4,7 +4,8 @@
  * [CLS] and patch tokens, and the LAST block's post-softmax attention with its per-head queries and keys.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, layerNorm, linear, scoped, type ParamGetter } from './layers';
+import { attentionProbs, fusedAttention, fusedLayerNorm, fusedLinear, splitHeads } from './fused';
+import { scoped, type ParamGetter } from './layers';
 import { posEmbedInterpolationMatrix } from './posEmbed';
 
 export interface VitConfig {
@@ -107,7 +108,7 @@ export function patchEmbed(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor, p
   const d = weight.shape[0];
   const { patches, rows, cols } = patchify(x, patchSize);
   const [b, c] = [x.shape[0], x.shape[1]];
-  return linear(patches, weight.reshape([d, c * patchSize * patchSize]), bias).reshape([b, rows * cols, d]);
+  return fusedLinear(patches, weight.reshape([d, c * patchSize * patchSize]), bias, { inputGrad: false }).reshape([b, rows * cols, d]);
 }
 
 /**
@@ -151,25 +152,41 @@ export function interpolatePosEmbed(posEmbed: tf.Tensor, numPatches: number, img
   return tf.concat([classPos, resized], 1) as tf.Tensor3D;
 }
 
-/** One pre-norm transformer block; returns the residual stream and the block's attention, q and k. */
-export function transformerBlock(
-  x: tf.Tensor3D,
-  get: ParamGetter,
-  cfg: VitConfig,
-): { out: tf.Tensor3D; attn: tf.Tensor4D; q: tf.Tensor4D; k: tf.Tensor4D } {
-  const [b, t, d] = x.shape;
-  const heads = cfg.numHeads;
-  const headDim = d / heads;
-  const h = layerNorm(x, get('norm1.weight'), get('norm1.bias'), cfg.lnEps);
-  const qkv = linear(h, get('attn.qkv.weight'), cfg.qkvBias ? get('attn.qkv.bias') : undefined); // [B, T, 3D]: q | k | v
-  // Split first, then a rank-4 transpose per tensor: [B, T, D] → [B, heads, T, head_dim].
-  const [q, k, v] = tf.split(qkv, 3, 2).map((part) => part.reshape([b, t, heads, headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D);
-  const attn = tf.softmax(tf.mul(tf.matMul(q, k, false, true), headDim ** -0.5)) as tf.Tensor4D;
-  const mixed = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([b, t, d]);
-  const y = tf.add(x, linear(mixed, get('attn.proj.weight'), get('attn.proj.bias'))) as tf.Tensor3D;
-  const mlpIn = layerNorm(y, get('norm2.weight'), get('norm2.bias'), cfg.lnEps);
-  const mlpOut = linear(gelu(linear(mlpIn, get('mlp.fc1.weight'), get('mlp.fc1.bias'))), get('mlp.fc2.weight'), get('mlp.fc2.bias'));
-  return { out: tf.add(y, mlpOut) as tf.Tensor3D, attn, q, k };
+/** One pre-norm transformer block; returns the residual stream and the block's packed qkv [B, T, 3D]. */
+export function transformerBlock(x: tf.Tensor3D, get: ParamGetter, cfg: VitConfig): { out: tf.Tensor3D; qkv: tf.Tensor3D } {
+  const h = fusedLayerNorm(x, get('norm1.weight'), get('norm1.bias'), cfg.lnEps);
+  const qkv = fusedLinear(h, get('attn.qkv.weight'), cfg.qkvBias ? get('attn.qkv.bias') : undefined) as tf.Tensor3D; // q | k | v
+  const mixed = fusedAttention(qkv, cfg.numHeads);
+  const y = fusedLinear(mixed, get('attn.proj.weight'), get('attn.proj.bias'), { residual: x }) as tf.Tensor3D;
+  const mlpIn = fusedLayerNorm(y, get('norm2.weight'), get('norm2.bias'), cfg.lnEps);
+  const hidden = fusedLinear(mlpIn, get('mlp.fc1.weight'), get('mlp.fc1.bias'), { gelu: true });
+  return { out: fusedLinear(hidden, get('mlp.fc2.weight'), get('mlp.fc2.bias'), { residual: y }) as tf.Tensor3D, qkv };
+}
+
+/**
+ * Adds the last block's attention, queries and keys to `out` as lazy properties: they are computed (a few separate
+ * ops) only when read, so a training forward that never reads them pays nothing. Read them in the same tf.tidy scope.
+ */
+function defineLastBlockAttention(out: Omit<VitOutput, 'attn' | 'q' | 'k'>, qkv: tf.Tensor3D, heads: number): VitOutput {
+  let parts: { q: tf.Tensor4D; k: tf.Tensor4D; attn?: tf.Tensor4D } | undefined;
+  const split = () => {
+    if (!parts) {
+      const [q, k] = splitHeads(qkv, heads);
+      parts = { q, k };
+    }
+    return parts;
+  };
+  Object.defineProperty(out, 'q', { enumerable: true, get: () => split().q });
+  Object.defineProperty(out, 'k', { enumerable: true, get: () => split().k });
+  Object.defineProperty(out, 'attn', {
+    enumerable: true,
+    get: () => {
+      const p = split();
+      p.attn ??= attentionProbs(p.q, p.k);
+      return p.attn;
+    },
+  });
+  return out as VitOutput;
 }
 
 /** VisionTransformer.forward on NCHW images [B, 3, H, W]. */
@@ -189,14 +206,12 @@ export function vitForward(x: tf.Tensor4D, get: ParamGetter, cfg: VitConfig, kee
     if (keepIntermediates) blockOutputs.push(tokens);
   }
   if (!last) throw new Error('vitForward: depth must be ≥ 1');
-  const normed = layerNorm(tokens, get('norm.weight'), get('norm.bias'), cfg.lnEps) as tf.Tensor3D;
-  const out: VitOutput = {
-    cls: tf.slice(normed, [0, 0, 0], [b, 1, d]).reshape([b, d]),
-    tokens: normed,
-    attn: last.attn,
-    q: last.q,
-    k: last.k,
-  };
+  const normed = fusedLayerNorm(tokens, get('norm.weight'), get('norm.bias'), cfg.lnEps) as tf.Tensor3D;
+  const out = defineLastBlockAttention(
+    { cls: tf.slice(normed, [0, 0, 0], [b, 1, d]).reshape([b, d]), tokens: normed },
+    last.qkv,
+    cfg.numHeads,
+  );
   if (keepIntermediates) Object.assign(out, { patchEmbed: embedded, posEmbed: pos, blockOutputs });
   return out;
 }
