@@ -42,8 +42,11 @@ const USAGE = `usage: dora <command> [options]
   demo [--dir demo-workspace] [--max-steps N]          generate the synthetic walking tour if needed and train the demo preset
   inspect --out DIR <checkpoint.json...> [--video V] [--clip-start N] [--backend B]
                                                       run each checkpoint's tracker on the same frames (snapshot format per checkpoint)
-  bench [--config cpu-small|demo|paper|file.dora.json] [--backend B] [--steps N] [--profile]
-                                                      time the DoRA step; prints one JSON line
+  bench [--config cpu-small|demo|paper|file.dora.json] [--backend B] [--steps N] [--warmup N] [--micro-batch N]
+        [--profile] [--shrink] [--anchor <official files dir | official git dir> [--python P] [--rounds N]]
+                                                      time the DoRA step (launches and peak memory of one step too);
+                                                      --anchor times the official step in the same run (ratio);
+                                                      --shrink keeps the step's structure at tiny sizes (launch counts)
   eval <checkpoint.json> --suite knn|tracking|attention [--dataset synthetic|fashion-mnist|<folder>] [--video V] [--frames 600,700]
        [--image-size N] [--force] [--backend B]     evaluate a checkpoint's teacher; results cached in checkpoints/step-NNNNNN.eval.json
   eval --random-init --config <preset|file> --suite … [--seed N]
@@ -190,7 +193,13 @@ async function benchCommand(args: ParsedArgs): Promise<number> {
     config: stringFlag(args.flags, 'config') ?? 'cpu-small',
     backend: backendFlag(args.flags),
     steps: intFlag(args.flags, 'steps'),
+    warmup: intFlag(args.flags, 'warmup'),
     profile: args.flags.has('profile'),
+    anchor: stringFlag(args.flags, 'anchor'),
+    python: stringFlag(args.flags, 'python'),
+    rounds: intFlag(args.flags, 'rounds'),
+    shrink: args.flags.has('shrink'),
+    microBatch: intFlag(args.flags, 'micro-batch'),
   });
   console.log(JSON.stringify(result));
   return 0;

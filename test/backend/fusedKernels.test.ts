@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeBackend, fusedKernelsUsable, initBackend, type ConcreteBackendName } from '../../src/trainer/backend';
 import { findWebGpuAdapter } from '../../src/trainer/backend/webgpu';
 import { fusedAttention, fusedLayerNorm, fusedLinear, setFusedOps } from '../../src/trainer/model/fused';
+import { transformerBlock, VIT_TINY } from '../../src/trainer/model/vit';
 import { adamwEmaUpdate, clipFactor, createAdamWState, gradientNorms } from '../../src/trainer/optim/adamw';
 import { assertClose, computeOn, seededTensor, type Computed } from './helpers';
 
@@ -67,6 +68,19 @@ const CASES: Case[] = [
       () => [seededTensor([6, 12], 18), seededTensor([70, 12], 19)],
       20,
     ),
+  },
+  {
+    name: 'whole transformer block (one customGrad: saves 10·D per token, frees gradients as it goes)',
+    compute: () => {
+      const cfg = { ...VIT_TINY, embedDim: 24, numHeads: 3 };
+      const names = ['norm1.weight', 'norm1.bias', 'attn.qkv.weight', 'attn.qkv.bias', 'attn.proj.weight', 'attn.proj.bias'];
+      names.push('norm2.weight', 'norm2.bias', 'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias');
+      const shapes: Record<string, number[]> = { 'attn.qkv.weight': [72, 24], 'attn.qkv.bias': [72], 'attn.proj.weight': [24, 24] };
+      Object.assign(shapes, { 'mlp.fc1.weight': [96, 24], 'mlp.fc1.bias': [96], 'mlp.fc2.weight': [24, 96] });
+      const params = names.map((n, i) => tf.add(tf.mul(seededTensor(shapes[n] ?? [24], 30 + i), 0.3), n.endsWith('norm1.weight') ? 1 : 0));
+      const f = (x: tf.Tensor, ...ps: tf.Tensor[]) => transformerBlock(x as tf.Tensor3D, (n) => ps[names.indexOf(n)], cfg).out;
+      return valueAndGrads(f, () => [seededTensor([2, 9, 24], 29), ...params], 31)();
+    },
   },
   {
     name: 'attention forward/backward (3 heads, T = 11)',

@@ -1,5 +1,6 @@
 // Names and contracts of the fused kernels this project registers (wasm: kernels/wasm SIMD; webgpu: WGSL). A backend
-// without them (cpu, tfjs-node) runs the same math as separate TF.js ops (fusedOps.ts), which is also the test oracle.
+// without them (cpu, tfjs-node) runs the same math as separate TF.js ops (model/fused.ts), which is also the test oracle.
+// Every kernel takes any leading shape as rows (no Reshape launches around them).
 
 /**
  * y = x·wᵀ (+ bias) (+ residual); with `gelu`, outputs [u, gelu(u)] (u is kept for the backward pass).
@@ -8,6 +9,8 @@
 export const DORA_LINEAR = 'DoraLinear';
 /** inputs: dy [rows, out], x, w, u? (the pre-GELU value); attrs { gelu, bias } → [dx, dw, db?]. */
 export const DORA_LINEAR_GRAD = 'DoraLinearGrad';
+/** inputs: x → [gelu(x)] (exact erf form; recomputes a saved pre-activation in a backward pass). */
+export const DORA_GELU = 'DoraGelu';
 /** inputs: x [rows, n], w [n], b [n]; attrs { eps } → [y, mean [rows], rstd [rows]]. */
 export const DORA_LAYER_NORM = 'DoraLayerNorm';
 /** inputs: dy, x, w, mean, rstd → [dx, dw, db]. */
@@ -28,6 +31,7 @@ export const DORA_EMA = 'DoraEma';
 
 export const FUSED_KERNEL_NAMES = [
   DORA_LINEAR,
+  DORA_GELU,
   DORA_LINEAR_GRAD,
   DORA_LAYER_NORM,
   DORA_LAYER_NORM_GRAD,

@@ -27,6 +27,18 @@ export * from './fusedNames';
 export { assertNoGpuErrors, takeGpuErrors, GpuValidationError } from './webgpu';
 export { installWasmKernelPatches, removeWasmKernelPatches } from './wasm';
 export { installWebGpuKernelPatches, removeWebGpuKernelPatches } from './webgpu';
+export { webGpuDispatchCount } from './webgpuDispatch';
+export { recoverFromOutOfMemory } from './recover';
+export {
+  BackendOutOfMemoryError,
+  isOutOfMemory,
+  memoryState,
+  mib,
+  resetPeakMemory,
+  trimMemory,
+  trackBackendMemory,
+  type MemoryState,
+} from './memory';
 
 export interface InitBackendOptions {
   log?: (msg: string) => void;

@@ -6,6 +6,7 @@ import { dirname, sep } from 'node:path';
 import { patchKernel, patchedKernels, unpatchKernel } from './kernelPatch';
 import { runtimeRequire } from './optionalModule';
 import { setBackendOrThrow } from './setBackend';
+import { trackBackendMemory } from './memory';
 import { registerWasmFusedKernels, simdFor, simdMatMul } from './wasmFused';
 
 /** The slice of tfjs-backend-wasm's BackendWasm that the patches rely on (see dist/backend_wasm.d.ts). */
@@ -274,6 +275,7 @@ export async function activateWasm(): Promise<void> {
   } finally {
     removeListenersAddedSince(before);
   }
+  trackBackendMemory();
 }
 
 interface ProcessListenerSnapshot {

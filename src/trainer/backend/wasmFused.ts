@@ -6,6 +6,7 @@ import {
   DORA_ATTENTION,
   DORA_ATTENTION_GRAD,
   DORA_EMA,
+  DORA_GELU,
   DORA_LAYER_NORM,
   DORA_LAYER_NORM_GRAD,
   DORA_LINEAR,
@@ -191,9 +192,11 @@ const linearKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const w = inputs.w as tf.TensorInfo;
   const bias = inputs.bias as tf.TensorInfo | undefined;
   const residual = inputs.residual as tf.TensorInfo | undefined;
-  const [rows, inDim] = x.shape;
+  const inDim = w.shape[1];
+  const rows = size(x) / inDim;
   const outDim = w.shape[0];
-  const u = wb.makeOutput([rows, outDim], 'float32');
+  const outShape = [...x.shape.slice(0, -1), outDim];
+  const u = wb.makeOutput(outShape, 'float32');
   const init = bias !== undefined || residual !== undefined;
   if (init) simd.exports.initRows(rows, outDim, ptr(u), ptr(bias), ptr(residual));
   const plan: MatMulPlan = {
@@ -211,7 +214,7 @@ const linearKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   };
   runGemm(simd, plan, ptr(x), ptr(w), ptr(u), init);
   if (!(attrs as { gelu?: boolean }).gelu) return [u];
-  const g = wb.makeOutput([rows, outDim], 'float32');
+  const g = wb.makeOutput(outShape, 'float32');
   simd.exports.geluForward(rows * outDim, ptr(u), ptr(g));
   return [u, g];
 };
@@ -224,14 +227,14 @@ const linearGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const dy = inputs.dy as tf.TensorInfo;
   const x = inputs.x as tf.TensorInfo;
   const w = inputs.w as tf.TensorInfo;
-  const [rows, inDim] = x.shape;
-  const outDim = w.shape[0];
+  const [outDim, inDim] = w.shape;
+  const rows = size(x) / inDim;
   let du = dy;
   if (gelu) {
-    du = wb.makeOutput([rows, outDim], 'float32');
+    du = wb.makeOutput(dy.shape, 'float32');
     simd.exports.geluBackward(rows * outDim, ptr(inputs.u as tf.TensorInfo), ptr(dy), ptr(du));
   }
-  const dx = wb.makeOutput([rows, inDim], 'float32');
+  const dx = wb.makeOutput(x.shape, 'float32');
   const dw = wb.makeOutput([outDim, inDim], 'float32');
   const scratch = simd.scratch(simd.exports.gemmScratchFloats());
   // dx = du·w ; dw = duᵀ·x
@@ -247,13 +250,23 @@ const linearGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return outputs;
 };
 
+const geluKernel: tf.KernelFunc = ({ inputs, backend }) => {
+  const simd = requireSimd(backend);
+  const wb = backend as unknown as WasmBackendLike;
+  const x = inputs.x as tf.TensorInfo;
+  const g = wb.makeOutput(x.shape, 'float32');
+  simd.exports.geluForward(size(x), wb.getMemoryOffset(x.dataId), wb.getMemoryOffset(g.dataId));
+  return [g];
+};
+
 const layerNormKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const simd = requireSimd(backend);
   const wb = backend as unknown as WasmBackendLike;
   const ptr = ptrOf(wb);
   const x = inputs.x as tf.TensorInfo;
-  const [rows, n] = x.shape;
-  const y = wb.makeOutput([rows, n], 'float32');
+  const n = x.shape[x.shape.length - 1];
+  const rows = size(x) / n;
+  const y = wb.makeOutput(x.shape, 'float32');
   const mean = wb.makeOutput([rows], 'float32');
   const rstd = wb.makeOutput([rows], 'float32');
   simd.exports.layerNormForward(
@@ -275,8 +288,9 @@ const layerNormGradKernel: tf.KernelFunc = ({ inputs, backend }) => {
   const wb = backend as unknown as WasmBackendLike;
   const ptr = ptrOf(wb);
   const x = inputs.x as tf.TensorInfo;
-  const [rows, n] = x.shape;
-  const dx = wb.makeOutput([rows, n], 'float32');
+  const n = x.shape[x.shape.length - 1];
+  const rows = size(x) / n;
+  const dx = wb.makeOutput(x.shape, 'float32');
   const dw = wb.makeOutput([n], 'float32');
   const db = wb.makeOutput([n], 'float32');
   const t = (name: string) => ptr(inputs[name] as tf.TensorInfo);
@@ -400,6 +414,7 @@ const emaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const FUSED: [string, tf.KernelFunc][] = [
   [DORA_LINEAR, linearKernel],
   [DORA_LINEAR_GRAD, linearGradKernel],
+  [DORA_GELU, geluKernel],
   [DORA_LAYER_NORM, layerNormKernel],
   [DORA_LAYER_NORM_GRAD, layerNormGradKernel],
   [DORA_ATTENTION, attentionKernel],

@@ -5,6 +5,7 @@ import { patchKernel, patchedKernels, unpatchKernel } from './kernelPatch';
 import { errorMessage } from './optionalModule';
 import { setBackendOrThrow } from './setBackend';
 import type { AdapterLookup, WebGpuAdapterSummary } from './types';
+import { trackBackendMemory } from './memory';
 import { backendInternals, countTfjsDispatches } from './webgpuDispatch';
 import { registerWebGpuFusedKernels } from './webgpuFused';
 
@@ -231,4 +232,5 @@ export async function activateWebGpu(log: (msg: string) => void): Promise<void> 
   await setBackendOrThrow('webgpu');
   installGpuErrorGuard(tf.backend(), log);
   countTfjsDispatches(backendInternals(tf.backend()));
+  trackBackendMemory(lastAdapter?.isSoftware ?? false);
 }

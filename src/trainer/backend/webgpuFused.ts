@@ -7,6 +7,7 @@ import {
   DORA_ATTENTION,
   DORA_ATTENTION_GRAD,
   DORA_EMA,
+  DORA_GELU,
   DORA_LAYER_NORM,
   DORA_LAYER_NORM_GRAD,
   DORA_LINEAR,
@@ -33,6 +34,16 @@ function tfjsKernel(name: string, inputs: tf.NamedTensorInfoMap, backend: unknow
     .kernelFunc({ inputs, backend: backend as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
 }
 
+/** The same buffer seen as a matrix [rows, last axis] (no kernel: tfjs kernels read the shape from the info). */
+function asMatrix(t: tf.TensorInfo): tf.TensorInfo {
+  const n = t.shape[t.shape.length - 1];
+  return { dataId: t.dataId, shape: [size(t) / n, n], dtype: t.dtype };
+}
+
+function withShape(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+  return { dataId: t.dataId, shape, dtype: t.dtype };
+}
+
 function elementwise(b: WebGpuBackendInternals, key: string, wgsl: string, buffers: tf.TensorInfo[], count: number): void {
   dispatch(b, { key, wgsl: () => wgsl, buffers, uniforms: uniforms([['u', count]]), workgroups: grid(Math.ceil(count / 256)) });
 }
@@ -43,12 +54,13 @@ const linearKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const w = inputs.w as tf.TensorInfo;
   const bias = inputs.bias as tf.TensorInfo | undefined;
   const residual = inputs.residual as tf.TensorInfo | undefined;
-  const mmInputs: tf.NamedTensorInfoMap = { a: x, b: w };
+  const outShape = [...x.shape.slice(0, -1), w.shape[0]];
+  const mmInputs: tf.NamedTensorInfoMap = { a: asMatrix(x), b: w };
   if (bias) mmInputs.bias = bias;
   const product = tfjsKernel('_FusedMatMul', mmInputs, backend, { transposeA: false, transposeB: true, activation: 'linear' });
-  let u = product;
+  let u = withShape(product, outShape);
   if (residual) {
-    u = tfjsKernel('Add', { a: residual, b: product }, backend);
+    u = tfjsKernel('Add', { a: residual, b: u }, backend);
     b.disposeData(product.dataId);
   }
   if (!(attrs as { gelu?: boolean }).gelu) return [u];
@@ -66,19 +78,30 @@ const linearGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     du = newOutput(b, dy.shape);
     elementwise(b, 'dora-gelu-grad', GELU_BACKWARD, [inputs.u as tf.TensorInfo, dy, du], size(dy));
   }
-  const dx = tfjsKernel('BatchMatMul', { a: du, b: inputs.w as tf.TensorInfo }, backend, { transposeA: false, transposeB: false });
-  const dw = tfjsKernel('BatchMatMul', { a: du, b: inputs.x as tf.TensorInfo }, backend, { transposeA: true, transposeB: false });
-  const outputs = [dx, dw];
-  if (bias) outputs.push(tfjsKernel('Sum', { x: du }, backend, { axis: [0], keepDims: false }));
+  const x = inputs.x as tf.TensorInfo;
+  const du2 = asMatrix(du);
+  const dx = tfjsKernel('BatchMatMul', { a: du2, b: inputs.w as tf.TensorInfo }, backend, { transposeA: false, transposeB: false });
+  const dw = tfjsKernel('BatchMatMul', { a: du2, b: asMatrix(x) }, backend, { transposeA: true, transposeB: false });
+  const outputs = [withShape(dx, x.shape), dw];
+  if (bias) outputs.push(tfjsKernel('Sum', { x: du2 }, backend, { axis: [0], keepDims: false }));
   if (du !== dy) b.disposeData(du.dataId);
   return outputs;
+};
+
+const geluKernel: tf.KernelFunc = ({ inputs, backend }) => {
+  const b = backendInternals(backend);
+  const x = inputs.x as tf.TensorInfo;
+  const g = newOutput(b, x.shape);
+  elementwise(b, 'dora-gelu', GELU_FORWARD, [x, g], size(x));
+  return [g];
 };
 
 const layerNormKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backendInternals(backend);
   const x = inputs.x as tf.TensorInfo;
-  const [rows, n] = x.shape;
-  const y = newOutput(b, [rows, n]);
+  const n = x.shape[x.shape.length - 1];
+  const rows = size(x) / n;
+  const y = newOutput(b, x.shape);
   const mean = newOutput(b, [rows]);
   const rstd = newOutput(b, [rows]);
   dispatch(b, {
@@ -98,10 +121,11 @@ const layerNormKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const layerNormGradKernel: tf.KernelFunc = ({ inputs, backend }) => {
   const b = backendInternals(backend);
   const x = inputs.x as tf.TensorInfo;
-  const [rows, n] = x.shape;
+  const n = x.shape[x.shape.length - 1];
+  const rows = size(x) / n;
   if (n > 64 * LN_COLS) throw new Error(`${DORA_LAYER_NORM_GRAD} on webgpu supports widths up to ${64 * LN_COLS}, got ${n}`);
   const chunks = Math.ceil(rows / LN_CHUNK);
-  const dx = newOutput(b, [rows, n]);
+  const dx = newOutput(b, x.shape);
   const partial = newOutput(b, [chunks, 2, n]);
   const t = (name: string) => inputs[name] as tf.TensorInfo;
   dispatch(b, {
@@ -292,6 +316,7 @@ const emaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const FUSED: [string, tf.KernelFunc][] = [
   [DORA_LINEAR, linearKernel],
   [DORA_LINEAR_GRAD, linearGradKernel],
+  [DORA_GELU, geluKernel],
   [DORA_LAYER_NORM, layerNormKernel],
   [DORA_LAYER_NORM_GRAD, layerNormGradKernel],
   [DORA_ATTENTION, attentionKernel],

@@ -76,6 +76,25 @@ export function networkForward(params: ParamMap, cfg: DoraModelConfig, images: t
 }
 
 /**
+ * The student on the masked views and the local crops of one pass: two backbone forwards (different token counts),
+ * then ONE head forward on their concatenated [CLS] rows (the head is row-wise, so this is the same computation, with
+ * the weight-normed last layer built once). Returns [masked rows, local rows] of head outputs.
+ */
+export function studentForward(
+  params: ParamMap,
+  cfg: DoraModelConfig,
+  masked: tf.Tensor4D,
+  local: tf.Tensor4D,
+): [tf.Tensor2D, tf.Tensor2D] {
+  const get = getter(params);
+  const backbone = scoped(get, 'backbone.');
+  const cls = tf.concat([vitForward(masked, backbone, cfg.vit).cls, vitForward(local, backbone, cfg.vit).cls], 0) as tf.Tensor2D;
+  const out = dinoHeadForward(cls, scoped(get, 'head.'), headConfig(cfg)).out;
+  const rows = masked.shape[0];
+  return [tf.slice(out, [0, 0], [rows, -1]), tf.slice(out, [rows, 0], [local.shape[0], -1])];
+}
+
+/**
  * A fresh model with the official initialisation: trunc_normal(0.02) for Linear weights, cls_token and pos_embed,
  * zero biases, LayerNorm (1, 0); the patch-embedding Conv2d and the head's last layer keep PyTorch's default
  * kaiming-uniform init (bound 1/√fan_in); weight_g = 1. The teacher starts as a copy of the student.

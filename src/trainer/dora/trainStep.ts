@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamwEmaUpdate, cancelLastLayerGradients, clipFactor, gradientNorms } from '../optim/adamw';
 import { doraLoss, teacherTargets, updatedCenter, type LossVariant } from './loss';
-import { networkForward, trainableParamNames, type DoraModelConfig, type DoraState, type ParamMap } from './model';
+import { networkForward, studentForward, trainableParamNames, type DoraState } from './model';
 import type { SinkhornOptions } from './sinkhorn';
 import { maskFrameMajorImages, runTracker, type TrackerResult } from './tracker';
 
@@ -62,11 +62,6 @@ export interface StepOutcome {
   gradNorms: Map<string, number>;
   tracker?: TrackerResult;
   diagnostics?: StepDiagnostics;
-}
-
-/** Images [V, 3, H, W] through backbone + head. */
-function headOutputs(params: ParamMap, cfg: DoraModelConfig, images: tf.Tensor): tf.Tensor2D {
-  return networkForward(params, cfg, images as tf.Tensor4D).out;
 }
 
 interface TeacherPass {
@@ -147,12 +142,25 @@ export interface StepOptions {
   microBatch?: number;
 }
 
+/**
+ * One step in its own engine scope: whatever the step allocated is released when it ends, also when it throws (an
+ * out-of-memory error is retried with a smaller micro-batch, run/microBatch.ts). The outcome holds plain arrays only.
+ */
 export async function doraTrainStep(
   state: DoraState,
   batch: DoraBatch,
   hyper: DoraStepHyper,
   opts: StepOptions = {},
 ): Promise<StepOutcome> {
+  tf.engine().startScope();
+  try {
+    return await stepInScope(state, batch, hyper, opts);
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+async function stepInScope(state: DoraState, batch: DoraBatch, hyper: DoraStepHyper, opts: StepOptions): Promise<StepOutcome> {
   const { cfg } = state;
   const [b, f, c, h, w] = batch.global.shape as [number, number, number, number, number];
   const [nl, , , , lh, lw] = batch.local.shape as [number, number, number, number, number, number];
@@ -205,8 +213,9 @@ export async function doraTrainStep(
         lh,
         lw,
       ]);
-      const studentMasked = headOutputs(state.student, cfg, maskedIn).reshape([k, f, bc, outDim]) as tf.Tensor4D;
-      const studentLocal = headOutputs(state.student, cfg, localIn).reshape([f, nl * bc, outDim]) as tf.Tensor3D;
+      const [maskedOut, localOut] = studentForward(state.student, cfg, maskedIn as tf.Tensor4D, localIn as tf.Tensor4D);
+      const studentMasked = maskedOut.reshape([k, f, bc, outDim]) as tf.Tensor4D;
+      const studentLocal = localOut.reshape([f, nl * bc, outDim]) as tf.Tensor3D;
       if (collectedMasked && collectedLocal) kept.push(tf.keep(studentMasked), tf.keep(studentLocal));
       const teacherOut = bc === b ? teacher.teacherOut : tf.slice(teacher.teacherOut, [0, b0, 0], [f, bc, outDim]);
       const parts = doraLoss({

@@ -30,7 +30,7 @@ export interface LinearOptions {
   inputGrad?: boolean;
 }
 
-/** residual + act(x·wᵀ + bias) with w [out, in] (nn.Linear), on any leading shape. */
+/** residual + act(x·wᵀ + bias) with w [out, in] (nn.Linear), on any leading shape (the kernels take it as rows). */
 export function fusedLinear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, opts: LinearOptions = {}): tf.Tensor {
   if (opts.gelu && opts.residual) throw new Error('fusedLinear: gelu and residual together are not supported');
   if (!fusedOpsActive()) {
@@ -38,13 +38,10 @@ export function fusedLinear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | u
     if (opts.gelu) return gelu(y);
     return opts.residual ? tf.add(opts.residual, y) : y;
   }
-  const inDim = x.shape[x.shape.length - 1];
-  const outDim = weight.shape[0];
-  const lead = x.shape.slice(0, -1);
   const gelu_ = opts.gelu === true;
-  const inputs: tf.Tensor[] = [x.reshape([-1, inDim]), weight];
+  const inputs: tf.Tensor[] = [x, weight];
   if (bias) inputs.push(bias);
-  if (opts.residual) inputs.push(opts.residual.reshape([-1, outDim]));
+  if (opts.residual) inputs.push(opts.residual);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const [x2, w, ...rest] = args as tf.Tensor[];
@@ -67,13 +64,12 @@ export function fusedLinear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | u
       },
     };
   });
-  return (op(...inputs) as tf.Tensor).reshape([...lead, outDim]);
+  return op(...inputs) as tf.Tensor;
 }
 
 /** nn.LayerNorm over the last axis. */
 export function fusedLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
   if (!fusedOpsActive()) return layerNorm(x, weight, bias, eps);
-  const n = x.shape[x.shape.length - 1];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x2, w, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const [y, mean, rstd] = run(DORA_LAYER_NORM, { x: x2, w, b }, { eps });
@@ -83,7 +79,7 @@ export function fusedLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor,
       gradFunc: (dy: tf.Tensor, [sx, sw, sm, sr]: tf.Tensor[]) => run(DORA_LAYER_NORM_GRAD, { dy, x: sx, w: sw, mean: sm, rstd: sr }),
     };
   });
-  return (op(x.reshape([-1, n]), weight, bias) as tf.Tensor).reshape(x.shape);
+  return op(x, weight, bias) as tf.Tensor;
 }
 
 /** The composite attention (also the oracle): qkv [B, T, 3D] → heads-merged softmax(scale·QKᵀ)·V [B, T, D]. */

@@ -4,7 +4,8 @@
  * [CLS] and patch tokens, and the LAST block's post-softmax attention with its per-head queries and keys.
  */
 import * as tf from '@tensorflow/tfjs';
-import { attentionProbs, fusedAttention, fusedLayerNorm, fusedLinear, splitHeads } from './fused';
+import { attentionProbs, fusedAttention, fusedLayerNorm, fusedLinear, fusedOpsActive, splitHeads } from './fused';
+import { fusedBlockInference, fusedBlockTrain } from './fusedBlock';
 import { scoped, type ParamGetter } from './layers';
 import { posEmbedInterpolationMatrix } from './posEmbed';
 
@@ -152,8 +153,17 @@ export function interpolatePosEmbed(posEmbed: tf.Tensor, numPatches: number, img
   return tf.concat([classPos, resized], 1) as tf.Tensor3D;
 }
 
-/** One pre-norm transformer block; returns the residual stream and the block's packed qkv [B, T, 3D]. */
-export function transformerBlock(x: tf.Tensor3D, get: ParamGetter, cfg: VitConfig): { out: tf.Tensor3D; qkv: tf.Tensor3D } {
+/**
+ * One pre-norm transformer block; returns the residual stream and the block's packed qkv [B, T, 3D] (undefined in a
+ * fused training forward, which keeps only what its backward needs: fusedBlock.ts).
+ */
+export function transformerBlock(x: tf.Tensor3D, get: ParamGetter, cfg: VitConfig): { out: tf.Tensor3D; qkv?: tf.Tensor3D } {
+  if (fusedOpsActive()) {
+    const spec = { heads: cfg.numHeads, eps: cfg.lnEps, qkvBias: cfg.qkvBias };
+    if (tapeRecording()) return { out: fusedBlockTrain(x, get, spec) as tf.Tensor3D };
+    const { out, qkv } = fusedBlockInference(x, get, spec);
+    return { out: out as tf.Tensor3D, qkv: qkv as tf.Tensor3D };
+  }
   const h = fusedLayerNorm(x, get('norm1.weight'), get('norm1.bias'), cfg.lnEps);
   const qkv = fusedLinear(h, get('attn.qkv.weight'), cfg.qkvBias ? get('attn.qkv.bias') : undefined) as tf.Tensor3D; // q | k | v
   const mixed = fusedAttention(qkv, cfg.numHeads);
@@ -163,13 +173,22 @@ export function transformerBlock(x: tf.Tensor3D, get: ParamGetter, cfg: VitConfi
   return { out: fusedLinear(hidden, get('mlp.fc2.weight'), get('mlp.fc2.bias'), { residual: y }) as tf.Tensor3D, qkv };
 }
 
+/** Whether TF.js is recording a gradient tape (inside tf.grads / variableGrads / customGrad forward at top level). */
+function tapeRecording(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
 /**
  * Adds the last block's attention, queries and keys to `out` as lazy properties: they are computed (a few separate
  * ops) only when read, so a training forward that never reads them pays nothing. Read them in the same tf.tidy scope.
  */
-function defineLastBlockAttention(out: Omit<VitOutput, 'attn' | 'q' | 'k'>, qkv: tf.Tensor3D, heads: number): VitOutput {
+function defineLastBlockAttention(out: Omit<VitOutput, 'attn' | 'q' | 'k'>, qkv: tf.Tensor3D | undefined, heads: number): VitOutput {
   let parts: { q: tf.Tensor4D; k: tf.Tensor4D; attn?: tf.Tensor4D } | undefined;
   const split = () => {
+    if (!qkv)
+      throw new Error(
+        'vitForward: the last block attention is not kept by a fused training forward (read it from a forward outside tf.grads)',
+      );
     if (!parts) {
       const [q, k] = splitHeads(qkv, heads);
       parts = { q, k };
@@ -201,9 +220,17 @@ export function vitForward(x: tf.Tensor4D, get: ParamGetter, cfg: VitConfig, kee
   const blockOutputs: tf.Tensor3D[] = [];
   let last: ReturnType<typeof transformerBlock> | undefined;
   for (let i = 0; i < cfg.depth; i++) {
-    last = transformerBlock(tokens, scoped(get, `blocks.${i}.`), cfg);
+    // Each block in its own scope: what the backward pass needs is kept by the tape (saved tensors), everything else
+    // (and, without a tape, all of it) is freed block by block instead of when the caller's scope ends.
+    const input = tokens;
+    const previous = last;
+    last = tf.tidy(() => transformerBlock(input, scoped(get, `blocks.${i}.`), cfg));
     tokens = last.out;
     if (keepIntermediates) blockOutputs.push(tokens);
+    else {
+      previous?.qkv?.dispose();
+      if (i > 0) input.dispose();
+    }
   }
   if (!last) throw new Error('vitForward: depth must be ≥ 1');
   const normed = fusedLayerNorm(tokens, get('norm.weight'), get('norm.bias'), cfg.lnEps) as tf.Tensor3D;

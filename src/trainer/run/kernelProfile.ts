@@ -25,7 +25,8 @@ interface EngineWithRunKernel {
   runKernel(kernelName: string, inputs: tf.NamedTensorMap, attrs?: tf.NamedAttrMap): tf.Tensor | tf.Tensor[];
 }
 
-export async function countKernels(fn: () => Promise<unknown>): Promise<KernelCount> {
+/** `onKernel` runs after every top-level kernel (e.g. a memory sampler). */
+export async function countKernels(fn: () => Promise<unknown>, onKernel?: () => void): Promise<KernelCount> {
   const engine = tf.engine() as unknown as EngineWithRunKernel;
   const original = engine.runKernel;
   const stats = new Map<string, KernelStat>();
@@ -42,6 +43,7 @@ export async function countKernels(fn: () => Promise<unknown>): Promise<KernelCo
       s.calls++;
       s.ms += performance.now() - t0;
       stats.set(kernelName, s);
+      onKernel?.();
     }
   };
   try {

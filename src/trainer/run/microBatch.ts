@@ -1,0 +1,153 @@
+/**
+ * `training.microBatch`: how many clips go through one forward/backward pass (gradients are accumulated over
+ * batchClips / microBatch passes; the result is the full-batch step). "auto" plans it from the backend's memory:
+ *  1. before the first step: the largest divisor of batchClips whose estimated footprint fits the budget
+ *     (estimateClipBytes, deliberately generous);
+ *  2. after each step: the per-clip footprint is measured (peak − what was held before the step, ÷ clips per pass)
+ *     and the plan moves to the largest divisor that fits 85 % of the budget;
+ *  3. an out-of-memory error retries the same step (nothing was updated yet) with half the clips, down to 1; at 1
+ *     the run fails with one message that names the fix.
+ * A number is used as given; an out-of-memory error then fails the step with the same message.
+ */
+import type { DoraConfig } from '../../core/config';
+import { isOutOfMemory, memoryState, mib, recoverFromOutOfMemory, resetPeakMemory, type MemoryState } from '../backend';
+
+export interface MicroBatchPlan {
+  clips: number;
+  auto: boolean;
+  reason: string;
+}
+
+/** Generous bytes per clip of one student pass: the tensors the fused backward keeps, ×2.5 for what is transient. */
+export function estimateClipBytes(config: DoraConfig): number {
+  const m = config.model;
+  const d = config.data;
+  const tokens = (side: number) => Math.floor(side / m.patchSize) ** 2 + 1;
+  const k = config.dora.tracker ? config.dora.objects : 1;
+  const views = d.framesPerClip * (k * tokens(d.globalSize) + d.localCrops * tokens(d.localSize));
+  const perTokenPerBlock = 18 * m.embedDim + m.numHeads * tokens(d.globalSize); // activations kept + one attention row
+  const backbone = views * perTokenPerBlock * m.depth;
+  const headRows = d.framesPerClip * (k + d.localCrops);
+  const head = headRows * (12 * m.head.outDim + 8 * m.head.hiddenDim);
+  return Math.ceil(4 * 2.5 * (backbone + head));
+}
+
+function divisorsDescending(n: number): number[] {
+  const out: number[] = [];
+  for (let c = n; c >= 1; c--) if (n % c === 0) out.push(c);
+  return out;
+}
+
+/** The largest divisor of `batch` with base + clips·perClip ≤ fraction·budget (at least 1). */
+export function largestFitting(batch: number, perClip: number, base: number, budget: number, fraction = 0.85): number {
+  for (const c of divisorsDescending(batch)) if (base + c * perClip <= fraction * budget) return c;
+  return 1;
+}
+
+export class OutOfMemoryFailure extends Error {
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+    this.name = 'OutOfMemoryFailure';
+  }
+}
+
+export class MicroBatchPlanner {
+  private plan: MicroBatchPlan;
+  private perClipBytes: number | undefined;
+
+  constructor(
+    private readonly config: DoraConfig,
+    private readonly onChange: (plan: MicroBatchPlan, memory: MemoryState) => void = () => undefined,
+  ) {
+    const b = config.training.batchClips;
+    const requested = config.training.microBatch;
+    if (requested !== 'auto') {
+      this.plan = { clips: Math.min(requested, b), auto: false, reason: `training.microBatch ${requested}` };
+    } else {
+      const memory = memoryState();
+      const estimate = estimateClipBytes(config);
+      const clips = largestFitting(b, estimate, memory.liveBytes, memory.budgetBytes);
+      this.plan = {
+        clips,
+        auto: true,
+        reason: `auto: ${clips} of ${b} clips per pass (estimated ${mib(estimate)} per clip, ${mib(memory.liveBytes)} held, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
+      };
+    }
+    this.onChange(this.plan, memoryState());
+  }
+
+  get current(): MicroBatchPlan {
+    return this.plan;
+  }
+
+  private change(clips: number, reason: string): void {
+    if (clips === this.plan.clips) return;
+    this.plan = { clips, auto: this.plan.auto, reason };
+    this.onChange(this.plan, memoryState());
+  }
+
+  /** After a successful step: re-plan from the measured footprint (auto only). */
+  observe(before: number, peak: number): void {
+    if (!this.plan.auto) return;
+    const b = this.config.training.batchClips;
+    const perClip = Math.max(1, (peak - before) / this.plan.clips);
+    this.perClipBytes = perClip;
+    const memory = memoryState();
+    const clips = largestFitting(b, perClip, before, memory.budgetBytes);
+    this.change(
+      clips,
+      `auto: ${clips} of ${b} clips per pass (measured ${mib(perClip)} per clip, ${mib(before)} held, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
+    );
+  }
+
+  /** After an out-of-memory error: the next plan, or an OutOfMemoryFailure when there is nothing left to halve. */
+  backOff(error: unknown): MicroBatchPlan {
+    const memory = memoryState();
+    const what = `${error instanceof Error ? error.message : String(error)}`.split('\n')[0];
+    if (!this.plan.auto || this.plan.clips === 1) {
+      const c = this.config;
+      throw new OutOfMemoryFailure(
+        `out of ${memory.backend} memory with ${this.plan.clips} clip(s) per pass (${c.training.batchClips} clips × ${c.data.framesPerClip} frames, ${c.data.globalSize} px): ${what}`,
+        this.plan.auto
+          ? `One clip per pass does not fit ${mib(memory.budgetBytes)} (${memory.budgetSource}). Lower data.globalSize, data.localCrops or data.framesPerClip, use a device with more memory (or raise DORA_MEMORY_BUDGET_MB if it was lowered), then resume with --resume latest.`
+          : `Set training.microBatch to "auto" (or a smaller divisor of ${c.training.batchClips}), then resume with --resume latest.`,
+      );
+    }
+    const half = divisorsDescending(this.config.training.batchClips).find((c) => c <= this.plan.clips / 2) ?? 1;
+    this.change(half, `auto: ${half} clips per pass after running out of memory with ${this.plan.clips} (${what})`);
+    return this.plan;
+  }
+
+  get measuredClipBytes(): number | undefined {
+    return this.perClipBytes;
+  }
+}
+
+/**
+ * Runs one optimisation step with the planner's micro-batch; on an out-of-memory error, frees what can be freed and
+ * retries the same step with a smaller one (`onRetry` is told why).
+ */
+export async function stepWithBackOff<T>(
+  planner: MicroBatchPlanner,
+  runStep: (clips: number) => Promise<T>,
+  onRetry: (message: string) => void | Promise<void> = () => undefined,
+): Promise<T> {
+  for (;;) {
+    const before = memoryState().liveBytes;
+    resetPeakMemory();
+    const clips = planner.current.clips;
+    try {
+      const result = await runStep(clips);
+      planner.observe(before, memoryState().peakBytes);
+      return result;
+    } catch (error) {
+      if (!isOutOfMemory(error)) throw error;
+      await recoverFromOutOfMemory();
+      const next = planner.backOff(error);
+      await onRetry(`out of memory with ${clips} clips per pass; retrying the step with ${next.clips}`);
+    }
+  }
+}
