@@ -4,7 +4,7 @@ import { GEMM_SCRATCH_FLOATS } from './gemm';
 export { gemm } from './gemm';
 export { layerNormForward, layerNormBackward, geluForward, geluBackward, initRows, columnSums, softmaxRows } from './rows';
 export { attentionForward, attentionBackward, attentionScratchFloats } from './attention';
-export { sumSquares, adamwEma, emaOnly } from './optim';
+export { sumSquares, adamwEma, emaOnly, accumulate } from './optim';
 
 export function gemmScratchFloats(): i32 {
   return GEMM_SCRATCH_FLOATS;

@@ -103,3 +103,17 @@ export function emaOnly(n: i32, teacher: usize, student: usize, ema: f32, oneMin
     store<f32>(teacher + o, load<f32>(teacher + o) * ema + load<f32>(student + o) * oneMinusEma);
   }
 }
+
+/** In place: s ← s + g over n floats (gradient accumulation). */
+export function accumulate(n: i32, s: usize, g: usize): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(s + o, f32x4.add(v128.load(s + o), v128.load(g + o)));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(s + o, load<f32>(s + o) + load<f32>(g + o));
+  }
+}

@@ -91,6 +91,7 @@ export interface SimdExports {
     oneMinusEma: number,
   ): void;
   emaOnly(n: number, teacher: number, student: number, ema: number, oneMinusEma: number): void;
+  accumulate(n: number, s: number, g: number): void;
 }
 
 export interface SimdModule {

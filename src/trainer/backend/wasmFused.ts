@@ -2,6 +2,7 @@
 // matMul (transposes folded into the packing, any batch), LayerNorm, GELU, attention, and the multi-tensor optimiser.
 import * as tf from '@tensorflow/tfjs';
 import {
+  DORA_ACCUMULATE,
   DORA_ADAMW_EMA,
   DORA_ATTENTION,
   DORA_ATTENTION_GRAD,
@@ -12,6 +13,7 @@ import {
   DORA_LINEAR,
   DORA_LINEAR_GRAD,
   DORA_SUM_SQUARES,
+  attentionSegments,
 } from './fusedNames';
 import { loadSimdModule, type SimdModule } from './simd';
 
@@ -301,27 +303,35 @@ const layerNormGradKernel: tf.KernelFunc = ({ inputs, backend }) => {
 const attentionKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const simd = requireSimd(backend);
   const wb = backend as unknown as WasmBackendLike;
-  const ptr = ptrOf(wb);
   const qkv = inputs.qkv as tf.TensorInfo;
   const { heads, scale } = attrs as { heads: number; scale: number };
-  const [batch, t, d3] = qkv.shape;
-  const d = d3 / 3;
-  const out = wb.makeOutput([batch, t, d], 'float32');
-  const scratch = simd.scratch(simd.exports.attentionScratchFloats(t));
-  simd.exports.attentionForward(batch, t, heads, d / heads, ptr(qkv), ptr(out), 0, scale, scratch);
+  const d = qkv.shape[qkv.shape.length - 1] / 3;
+  const out = wb.makeOutput([...qkv.shape.slice(0, -1), d], 'float32');
+  let row = 0;
+  for (const [batch, t] of attentionSegments(qkv, attrs)) {
+    const scratch = simd.scratch(simd.exports.attentionScratchFloats(t));
+    const q = wb.getMemoryOffset(qkv.dataId) + row * 3 * d * 4;
+    simd.exports.attentionForward(batch, t, heads, d / heads, q, wb.getMemoryOffset(out.dataId) + row * d * 4, 0, scale, scratch);
+    row += batch * t;
+  }
   return [out];
 };
 
 const attentionGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const simd = requireSimd(backend);
   const wb = backend as unknown as WasmBackendLike;
-  const ptr = ptrOf(wb);
   const qkv = inputs.qkv as tf.TensorInfo;
+  const dout = inputs.dout as tf.TensorInfo;
   const { heads, scale } = attrs as { heads: number; scale: number };
-  const [batch, t, d3] = qkv.shape;
-  const dqkv = wb.makeOutput([batch, t, d3], 'float32');
-  const scratch = simd.scratch(simd.exports.attentionScratchFloats(t));
-  simd.exports.attentionBackward(batch, t, heads, d3 / 3 / heads, ptr(qkv), ptr(inputs.dout as tf.TensorInfo), ptr(dqkv), scale, scratch);
+  const d = qkv.shape[qkv.shape.length - 1] / 3;
+  const dqkv = wb.makeOutput(qkv.shape, 'float32');
+  let row = 0;
+  for (const [batch, t] of attentionSegments(qkv, attrs)) {
+    const scratch = simd.scratch(simd.exports.attentionScratchFloats(t));
+    const at = (x: tf.TensorInfo, width: number) => wb.getMemoryOffset(x.dataId) + row * width * 4;
+    simd.exports.attentionBackward(batch, t, heads, d / heads, at(qkv, 3 * d), at(dout, d), at(dqkv, 3 * d), scale, scratch);
+    row += batch * t;
+  }
   return [dqkv];
 };
 
@@ -343,7 +353,7 @@ const sumSquaresKernel: tf.KernelFunc = ({ inputs, backend }) => {
 
 /** In-place updates are only done on buffers nothing else shares (refCount 1); callers check with inPlaceSafe. */
 function assertExclusive(wb: WasmBackendLike, t: tf.TensorInfo, what: string): void {
-  if (wb.refCount(t.dataId) !== 1) throw new Error(`${DORA_ADAMW_EMA}: ${what} buffer is shared (refCount ${wb.refCount(t.dataId)})`);
+  if (wb.refCount(t.dataId) !== 1) throw new Error(`in-place update: the ${what} buffer is shared (refCount ${wb.refCount(t.dataId)})`);
 }
 
 interface AdamWAttrs {
@@ -411,7 +421,20 @@ const emaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return [];
 };
 
+const accumulateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const simd = requireSimd(backend);
+  const wb = backend as unknown as WasmBackendLike;
+  for (let i = 0; i < (attrs as { count: number }).count; i++) {
+    const sum = inputs[`s${i}`] as tf.TensorInfo;
+    const g = inputs[`g${i}`] as tf.TensorInfo;
+    assertExclusive(wb, sum, 'gradient sum');
+    simd.exports.accumulate(size(sum), wb.getMemoryOffset(sum.dataId), wb.getMemoryOffset(g.dataId));
+  }
+  return [];
+};
+
 const FUSED: [string, tf.KernelFunc][] = [
+  [DORA_ACCUMULATE, accumulateKernel],
   [DORA_LINEAR, linearKernel],
   [DORA_LINEAR_GRAD, linearGradKernel],
   [DORA_GELU, geluKernel],

@@ -3,6 +3,7 @@
 // (wgsl.ts, wgslAttention.ts) dispatched with several outputs or in place (webgpuDispatch.ts).
 import * as tf from '@tensorflow/tfjs';
 import {
+  DORA_ACCUMULATE,
   DORA_ADAMW_EMA,
   DORA_ATTENTION,
   DORA_ATTENTION_GRAD,
@@ -13,10 +14,12 @@ import {
   DORA_LINEAR,
   DORA_LINEAR_GRAD,
   DORA_SUM_SQUARES,
+  attentionSegments,
 } from './fusedNames';
 import { backendInternals, dispatch, grid, newOutput, uniforms, type WebGpuBackendInternals } from './webgpuDispatch';
 import { GELU_BACKWARD, GELU_FORWARD, LAYER_NORM_BACKWARD, LAYER_NORM_FORWARD, LAYER_NORM_REDUCE, LN_CHUNK, LN_COLS } from './wgsl';
 import {
+  ACCUMULATE_WGSL,
   adamwWgsl,
   attentionBackwardKeysWgsl,
   attentionBackwardRowsWgsl,
@@ -162,12 +165,20 @@ interface AttentionShape {
   heads: number;
   dh: number;
   scale: number;
+  /** First row of this segment. */
+  base: number;
 }
 
-function attentionShape(qkv: tf.TensorInfo, attrs: unknown): AttentionShape {
+/** One AttentionShape per segment (see wasmFused attentionSegments). */
+function attentionShapes(qkv: tf.TensorInfo, attrs: unknown): AttentionShape[] {
   const { heads, scale } = attrs as { heads: number; scale: number };
-  const [batch, t, d3] = qkv.shape;
-  return { batch, t, d: d3 / 3, heads, dh: d3 / 3 / heads, scale };
+  const d = qkv.shape[qkv.shape.length - 1] / 3;
+  let base = 0;
+  return attentionSegments(qkv, attrs).map(([batch, t]) => {
+    const s = { batch, t, d, heads, dh: d / heads, scale, base };
+    base += batch * t;
+    return s;
+  });
 }
 
 function attentionUniforms(s: AttentionShape, blocks: number): ArrayBuffer {
@@ -177,23 +188,26 @@ function attentionUniforms(s: AttentionShape, blocks: number): ArrayBuffer {
     ['u', s.d],
     ['u', blocks],
     ['f', s.scale],
+    ['u', s.base],
   ]);
 }
 
 const attentionKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backendInternals(backend);
   const qkv = inputs.qkv as tf.TensorInfo;
-  const s = attentionShape(qkv, attrs);
-  const bq = queryBlock(s.t, s.dh, 1);
-  const blocks = Math.ceil(s.t / bq);
-  const out = newOutput(b, [s.batch, s.t, s.d]);
-  dispatch(b, {
-    key: `dora-attn-${s.t}-${s.dh}-${bq}`,
-    wgsl: () => attentionForwardWgsl(s.t, s.dh, bq),
-    buffers: [qkv, out],
-    uniforms: attentionUniforms(s, blocks),
-    workgroups: grid(s.batch * s.heads * blocks),
-  });
+  const shapes = attentionShapes(qkv, attrs);
+  const out = newOutput(b, [...qkv.shape.slice(0, -1), shapes[0].d]);
+  for (const s of shapes) {
+    const bq = queryBlock(s.t, s.dh, 1);
+    const blocks = Math.ceil(s.t / bq);
+    dispatch(b, {
+      key: `dora-attn-${s.t}-${s.dh}-${bq}`,
+      wgsl: () => attentionForwardWgsl(s.t, s.dh, bq),
+      buffers: [qkv, out],
+      uniforms: attentionUniforms(s, blocks),
+      workgroups: grid(s.batch * s.heads * blocks),
+    });
+  }
   return [out];
 };
 
@@ -201,27 +215,28 @@ const attentionGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backendInternals(backend);
   const qkv = inputs.qkv as tf.TensorInfo;
   const dout = inputs.dout as tf.TensorInfo;
-  const s = attentionShape(qkv, attrs);
-  const bq = queryBlock(s.t, s.dh, 2);
-  const blocks = Math.ceil(s.t / bq);
   const dqkv = newOutput(b, qkv.shape);
-  const pds = newOutput(b, [2, s.batch * s.heads, s.t, s.t]);
-  dispatch(b, {
-    key: `dora-attn-grad-rows-${s.t}-${s.dh}-${bq}`,
-    wgsl: () => attentionBackwardRowsWgsl(s.t, s.dh, bq),
-    buffers: [qkv, dout, pds, dqkv],
-    uniforms: attentionUniforms(s, blocks),
-    workgroups: grid(s.batch * s.heads * blocks),
-  });
-  const keyBlocks = Math.ceil(s.t / 4);
-  dispatch(b, {
-    key: `dora-attn-grad-keys-${s.t}-${s.dh}`,
-    wgsl: () => attentionBackwardKeysWgsl(s.t, s.dh),
-    buffers: [qkv, dout, pds, dqkv],
-    uniforms: attentionUniforms(s, keyBlocks),
-    workgroups: grid(s.batch * s.heads * keyBlocks),
-  });
-  b.disposeData(pds.dataId);
+  for (const s of attentionShapes(qkv, attrs)) {
+    const bq = queryBlock(s.t, s.dh, 2);
+    const blocks = Math.ceil(s.t / bq);
+    const pds = newOutput(b, [2, s.batch * s.heads, s.t, s.t]);
+    dispatch(b, {
+      key: `dora-attn-grad-rows-${s.t}-${s.dh}-${bq}`,
+      wgsl: () => attentionBackwardRowsWgsl(s.t, s.dh, bq),
+      buffers: [qkv, dout, pds, dqkv],
+      uniforms: attentionUniforms(s, blocks),
+      workgroups: grid(s.batch * s.heads * blocks),
+    });
+    const keyBlocks = Math.ceil(s.t / 4);
+    dispatch(b, {
+      key: `dora-attn-grad-keys-${s.t}-${s.dh}`,
+      wgsl: () => attentionBackwardKeysWgsl(s.t, s.dh),
+      buffers: [qkv, dout, pds, dqkv],
+      uniforms: attentionUniforms(s, keyBlocks),
+      workgroups: grid(s.batch * s.heads * keyBlocks),
+    });
+    b.disposeData(pds.dataId);
+  }
   return [dqkv];
 };
 
@@ -250,7 +265,7 @@ const sumSquaresKernel: tf.KernelFunc = ({ inputs, backend }) => {
 
 function assertExclusive(b: WebGpuBackendInternals, t: tf.TensorInfo, what: string): void {
   const refCount = b.tensorMap.get(t.dataId).refCount;
-  if (refCount !== 1) throw new Error(`${DORA_ADAMW_EMA}: ${what} buffer is shared (refCount ${refCount})`);
+  if (refCount !== 1) throw new Error(`in-place update: the ${what} buffer is shared (refCount ${refCount})`);
 }
 
 const adamwEmaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -313,7 +328,18 @@ const emaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return [];
 };
 
+const accumulateKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backendInternals(backend);
+  for (let i = 0; i < (attrs as { count: number }).count; i++) {
+    const sum = inputs[`s${i}`] as tf.TensorInfo;
+    assertExclusive(b, sum, 'gradient sum');
+    elementwise(b, 'dora-accumulate', ACCUMULATE_WGSL, [sum, inputs[`g${i}`] as tf.TensorInfo], size(sum));
+  }
+  return [];
+};
+
 const FUSED: [string, tf.KernelFunc][] = [
+  [DORA_ACCUMULATE, accumulateKernel],
   [DORA_LINEAR, linearKernel],
   [DORA_LINEAR_GRAD, linearGradKernel],
   [DORA_GELU, geluKernel],

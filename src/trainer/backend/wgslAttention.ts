@@ -1,4 +1,4 @@
-// WGSL for fused multi-head attention on packed qkv [B, T, 3D] and for the optimiser (webgpuFused.ts).
+// WGSL for fused multi-head attention on packed qkv rows [B·T, 3D] (from row `base`: one dispatch per segment) and for the optimiser (webgpuFused.ts).
 // A workgroup takes one (batch, head) and a block of BQ queries: the block's queries and its scores live in workgroup
 // memory (BQ is chosen so that they fit in 16 KB, WebGPU's default). The backward pass recomputes the probabilities;
 // a first kernel writes P and dS = P ⊙ (dP − rowsum(P ⊙ dP))·scale per query row and dQ, a second one reduces over
@@ -13,8 +13,9 @@ const common = (t: number, dh: number, bq: number) => /* wgsl */ `
 const T: u32 = ${t}u;
 const DH: u32 = ${dh}u;
 const BQ: u32 = ${bq}u;
-struct P { bh: u32, heads: u32, d: u32, blocks: u32, scale: f32 }
-fn qkvAt(b: u32, t: u32, part: u32, h: u32, e: u32) -> u32 { return (b * T + t) * 3u * p.d + part * p.d + h * DH + e; }
+struct P { bh: u32, heads: u32, d: u32, blocks: u32, scale: f32, base: u32 }
+fn qkvAt(b: u32, t: u32, part: u32, h: u32, e: u32) -> u32 { return (p.base + b * T + t) * 3u * p.d + part * p.d + h * DH + e; }
+fn rowAt(b: u32, t: u32) -> u32 { return (p.base + b * T + t) * p.d; }
 `;
 
 /** Shared prologue: locate (b, h, q0, nq), load the query block, scores → probabilities in sc. */
@@ -62,7 +63,7 @@ ${scoresToProbs}
     let e = i % DH;
     var acc = 0.0;
     for (var j = 0u; j < T; j = j + 1u) { acc = acc + sc[q * T + j] * qkv[qkvAt(b, j, 2u, h, e)]; }
-    outp[(b * T + q0 + q) * p.d + h * DH + e] = acc;
+    outp[rowAt(b, q0 + q) + h * DH + e] = acc;
   }
 }
 `;
@@ -82,7 +83,7 @@ var<workgroup> ds: array<f32, ${bq * t}>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
 ${scoresToProbs}
-  for (var i = li; i < nq * DH; i = i + 64u) { qs[i] = dout[(b * T + q0 + i / DH) * p.d + h * DH + i % DH]; }
+  for (var i = li; i < nq * DH; i = i + 64u) { qs[i] = dout[rowAt(b, q0 + i / DH) + h * DH + i % DH]; }
   workgroupBarrier();
   for (var i = li; i < nq * T; i = i + 64u) {
     let q = i / T;
@@ -142,7 +143,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
     for (var q = 0u; q < T; q = q + 1u) {
       let at = (bh * T + q) * T + j;
       dk = dk + pds[plane + at] * qkv[qkvAt(b, q, 0u, h, e)];
-      dv = dv + pds[at] * dout[(b * T + q) * p.d + h * DH + e];
+      dv = dv + pds[at] * dout[rowAt(b, q) + h * DH + e];
     }
     dqkv[qkvAt(b, j, 1u, h, e)] = dk;
     dqkv[qkvAt(b, j, 2u, h, e)] = dv;
@@ -209,5 +210,19 @@ fn main(@builtin(local_invocation_index) li: u32) {
     workgroupBarrier();
   }
   if (li == 0u) { outp[p.slot] = red[0]; }
+}
+`;
+
+/** In place s ← s + g (gradient accumulation over micro-batches). */
+export const ACCUMULATE_WGSL = /* wgsl */ `
+struct P { count: u32 }
+@group(0) @binding(0) var<storage, read_write> s: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<uniform> p: P;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = (wid.y * nw.x + wid.x) * 256u + li;
+  if (i >= p.count) { return; }
+  s[i] = s[i] + g[i];
 }
 `;

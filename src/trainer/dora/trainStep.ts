@@ -9,7 +9,7 @@
  * which is row-for-row the same computation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamwEmaUpdate, cancelLastLayerGradients, clipFactor, gradientNorms } from '../optim/adamw';
+import { accumulateGradients, adamwEmaUpdate, cancelLastLayerGradients, clipFactor, gradientNorms } from '../optim/adamw';
 import { doraLoss, teacherTargets, updatedCenter, type LossVariant } from './loss';
 import { networkForward, studentForward, trainableParamNames, type DoraState } from './model';
 import type { SinkhornOptions } from './sinkhorn';
@@ -243,14 +243,7 @@ async function stepInScope(state: DoraState, batch: DoraBatch, hyper: DoraStepHy
     lossLocal += weight * keptData[1][0];
     tf.dispose(kept);
     kept = [];
-    for (const [varName, g] of Object.entries(grads)) {
-      const prev = summed.get(varName);
-      if (prev) {
-        summed.set(varName, tf.add(prev, g));
-        prev.dispose();
-        g.dispose();
-      } else summed.set(varName, g);
-    }
+    accumulateGradients(summed, grads);
   }
   tf.dispose([views, globalFF, localFF, localGrid]);
   const loss = lossValue;

@@ -37,6 +37,13 @@ export interface BlockSpec {
   heads: number;
   eps: number;
   qkvBias: boolean;
+  /** Rows of x as [b0, t0, b1, t1, …] (x is then [rows, D]); default: x is [B, T, D]. */
+  segments?: number[];
+}
+
+function attentionAttrs(x: tf.Tensor, spec: BlockSpec): object {
+  const scale = (x.shape[x.shape.length - 1] / spec.heads) ** -0.5;
+  return spec.segments ? { heads: spec.heads, scale, segments: spec.segments } : { heads: spec.heads, scale };
 }
 
 function run(name: string, inputs: tf.NamedTensorMap, attrs: object = {}): tf.Tensor[] {
@@ -56,10 +63,9 @@ function linearInputs(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, resi
 
 /** The forward kernels, and what the backward pass needs. */
 function forward(x: tf.Tensor, p: Map<BlockParam, tf.Tensor>, spec: BlockSpec): { out: tf.Tensor; qkv: tf.Tensor; saved: tf.Tensor[] } {
-  const scale = (x.shape[x.shape.length - 1] / spec.heads) ** -0.5;
   const [h1, mean1, rstd1] = run(DORA_LAYER_NORM, { x, w: p.get('norm1.weight')!, b: p.get('norm1.bias')! }, { eps: spec.eps });
   const [qkv] = run(DORA_LINEAR, linearInputs(h1, p.get('attn.qkv.weight')!, p.get('attn.qkv.bias')), { gelu: false });
-  const [a] = run(DORA_ATTENTION, { qkv }, { heads: spec.heads, scale });
+  const [a] = run(DORA_ATTENTION, { qkv }, attentionAttrs(x, spec));
   const [y] = run(DORA_LINEAR, linearInputs(a, p.get('attn.proj.weight')!, p.get('attn.proj.bias')!, x), { gelu: false });
   const [h2, mean2, rstd2] = run(DORA_LAYER_NORM, { x: y, w: p.get('norm2.weight')!, b: p.get('norm2.bias')! }, { eps: spec.eps });
   const [u, g] = run(DORA_LINEAR, linearInputs(h2, p.get('mlp.fc1.weight')!, p.get('mlp.fc1.bias')!), { gelu: true });
@@ -87,7 +93,6 @@ function backward(dOut: tf.Tensor, saved: tf.Tensor[], names: BlockParam[], spec
     const [x, mean1, rstd1, qkv, a, y, mean2, rstd2, u, ...params] = saved;
     const p = new Map(names.map((n, i) => [n, params[i]]));
     const w = (n: BlockParam) => p.get(n)!;
-    const scale = (x.shape[x.shape.length - 1] / spec.heads) ** -0.5;
     // MLP branch: out = y + fc2(gelu(fc1(LN2(y)))); LN2(y) and gelu(u) are recomputed.
     const [h2] = run(DORA_LAYER_NORM, { x: y, w: w('norm2.weight'), b: w('norm2.bias') }, { eps: spec.eps });
     const [g] = run(DORA_GELU, { x: u });
@@ -97,7 +102,7 @@ function backward(dOut: tf.Tensor, saved: tf.Tensor[], names: BlockParam[], spec
     const dy = tf.add(dOut, dyNorm);
     // Attention branch: y = x + proj(attention(qkv(LN1(x)))); LN1(x) recomputed.
     const [da, dWp, dbp] = linearGrad(dy, a, w('attn.proj.weight'), true);
-    const [dqkv] = run(DORA_ATTENTION_GRAD, { qkv, dout: da }, { heads: spec.heads, scale });
+    const [dqkv] = run(DORA_ATTENTION_GRAD, { qkv, dout: da }, attentionAttrs(x, spec));
     const [h1] = run(DORA_LAYER_NORM, { x, w: w('norm1.weight'), b: w('norm1.bias') }, { eps: spec.eps });
     const [dh1, dWqkv, dbqkv] = linearGrad(dqkv, h1, w('attn.qkv.weight'), spec.qkvBias);
     const [dxNorm, dn1w, dn1b] = run(DORA_LAYER_NORM_GRAD, { dy: dh1, x, w: w('norm1.weight'), mean: mean1, rstd: rstd1 });

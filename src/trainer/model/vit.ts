@@ -157,9 +157,14 @@ export function interpolatePosEmbed(posEmbed: tf.Tensor, numPatches: number, img
  * One pre-norm transformer block; returns the residual stream and the block's packed qkv [B, T, 3D] (undefined in a
  * fused training forward, which keeps only what its backward needs: fusedBlock.ts).
  */
-export function transformerBlock(x: tf.Tensor3D, get: ParamGetter, cfg: VitConfig): { out: tf.Tensor3D; qkv?: tf.Tensor3D } {
+export function transformerBlock(
+  x: tf.Tensor3D,
+  get: ParamGetter,
+  cfg: VitConfig,
+  segments?: number[],
+): { out: tf.Tensor3D; qkv?: tf.Tensor3D } {
   if (fusedOpsActive()) {
-    const spec = { heads: cfg.numHeads, eps: cfg.lnEps, qkvBias: cfg.qkvBias };
+    const spec = { heads: cfg.numHeads, eps: cfg.lnEps, qkvBias: cfg.qkvBias, ...(segments ? { segments } : {}) };
     if (tapeRecording()) return { out: fusedBlockTrain(x, get, spec) as tf.Tensor3D };
     const { out, qkv } = fusedBlockInference(x, get, spec);
     return { out: out as tf.Tensor3D, qkv: qkv as tf.Tensor3D };
@@ -208,37 +213,83 @@ function defineLastBlockAttention(out: Omit<VitOutput, 'attn' | 'q' | 'k'>, qkv:
   return out as VitOutput;
 }
 
-/** VisionTransformer.forward on NCHW images [B, 3, H, W]. */
-export function vitForward(x: tf.Tensor4D, get: ParamGetter, cfg: VitConfig, keepIntermediates = false): VitOutput {
+/** Patch embedding + [CLS] + positional embedding: the tokens [B, 1+N, D] the blocks take. */
+function embedTokens(x: tf.Tensor4D, get: ParamGetter, cfg: VitConfig): { tokens: tf.Tensor3D; embedded: tf.Tensor3D; pos: tf.Tensor3D } {
   const [b, , h, w] = x.shape;
   const embedded = patchEmbed(x, get('patch_embed.proj.weight'), get('patch_embed.proj.bias'), cfg.patchSize);
   const numPatches = embedded.shape[1];
-  const d = cfg.embedDim;
-  const cls = tf.broadcastTo(get('cls_token'), [b, 1, d]);
+  // A broadcasting add, not tf.broadcastTo: Tile's gradient is one Slice + Add per image (1 536 launches per paper step).
+  const cls = tf.add(tf.zeros([b, 1, cfg.embedDim]), get('cls_token'));
   const pos = interpolatePosEmbed(get('pos_embed'), numPatches, h, w, cfg.patchSize);
-  let tokens = tf.add(tf.concat([cls, embedded], 1), pos) as tf.Tensor3D;
-  const blockOutputs: tf.Tensor3D[] = [];
-  let last: ReturnType<typeof transformerBlock> | undefined;
+  return { tokens: tf.add(tf.concat([cls, embedded], 1), pos) as tf.Tensor3D, embedded, pos };
+}
+
+/**
+ * The blocks, each in its own scope: what the backward pass needs is kept by the tape (saved tensors), everything
+ * else (and, without a tape, all of it) is freed block by block instead of when the caller's scope ends.
+ */
+function runBlocks<T extends tf.Tensor>(
+  tokens: T,
+  get: ParamGetter,
+  cfg: VitConfig,
+  keepOutputs: boolean,
+  segments?: number[],
+): { out: T; qkv?: tf.Tensor3D; outputs: T[] } {
+  const outputs: T[] = [];
+  let last: { out: tf.Tensor; qkv?: tf.Tensor3D } | undefined;
+  let current = tokens;
   for (let i = 0; i < cfg.depth; i++) {
-    // Each block in its own scope: what the backward pass needs is kept by the tape (saved tensors), everything else
-    // (and, without a tape, all of it) is freed block by block instead of when the caller's scope ends.
-    const input = tokens;
+    const input = current;
     const previous = last;
-    last = tf.tidy(() => transformerBlock(input, scoped(get, `blocks.${i}.`), cfg));
-    tokens = last.out;
-    if (keepIntermediates) blockOutputs.push(tokens);
+    last = tf.tidy(() => transformerBlock(input as unknown as tf.Tensor3D, scoped(get, `blocks.${i}.`), cfg, segments));
+    current = last.out as T;
+    if (keepOutputs) outputs.push(current);
     else {
       previous?.qkv?.dispose();
       if (i > 0) input.dispose();
     }
   }
   if (!last) throw new Error('vitForward: depth must be ≥ 1');
-  const normed = fusedLayerNorm(tokens, get('norm.weight'), get('norm.bias'), cfg.lnEps) as tf.Tensor3D;
+  return { out: current, qkv: last.qkv, outputs };
+}
+
+/** VisionTransformer.forward on NCHW images [B, 3, H, W]. */
+export function vitForward(x: tf.Tensor4D, get: ParamGetter, cfg: VitConfig, keepIntermediates = false): VitOutput {
+  const b = x.shape[0];
+  const d = cfg.embedDim;
+  const { tokens, embedded, pos } = embedTokens(x, get, cfg);
+  const blocks = runBlocks(tokens, get, cfg, keepIntermediates);
+  const normed = fusedLayerNorm(blocks.out, get('norm.weight'), get('norm.bias'), cfg.lnEps) as tf.Tensor3D;
   const out = defineLastBlockAttention(
     { cls: tf.slice(normed, [0, 0, 0], [b, 1, d]).reshape([b, d]), tokens: normed },
-    last.qkv,
+    blocks.qkv,
     cfg.numHeads,
   );
-  if (keepIntermediates) Object.assign(out, { patchEmbed: embedded, posEmbed: pos, blockOutputs });
+  if (keepIntermediates) Object.assign(out, { patchEmbed: embedded, posEmbed: pos, blockOutputs: blocks.outputs });
   return out;
+}
+
+/**
+ * The final-norm [CLS] token of each group of images (e.g. the student's masked views and its local crops: different
+ * sizes). With the fused kernels during training, all groups' tokens go through the blocks as ONE set of rows
+ * (attention per group), so each block runs once and its parameter gradients need no summing; otherwise one
+ * vitForward per group. Same values either way.
+ */
+export function vitClsTokens(groups: tf.Tensor4D[], get: ParamGetter, cfg: VitConfig): tf.Tensor2D[] {
+  if (groups.length === 1 || !fusedOpsActive() || !tapeRecording()) return groups.map((x) => vitForward(x, get, cfg).cls);
+  const d = cfg.embedDim;
+  const embedded = groups.map((x) => embedTokens(x, get, cfg).tokens);
+  const segments = embedded.flatMap((t) => [t.shape[0], t.shape[1]]);
+  const rows = tf.concat(
+    embedded.map((t) => t.reshape([-1, d])),
+    0,
+  ) as tf.Tensor2D;
+  const normed = fusedLayerNorm(runBlocks(rows, get, cfg, false, segments).out, get('norm.weight'), get('norm.bias'), cfg.lnEps);
+  let offset = 0;
+  return embedded.map((t) => {
+    const [b, n] = t.shape;
+    const group = tf.slice(normed, [offset, 0], [b * n, d]).reshape([b, n, d]);
+    offset += b * n;
+    return tf.slice(group, [0, 0, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D;
+  });
 }

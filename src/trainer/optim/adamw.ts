@@ -4,7 +4,7 @@
  * and the EMA teacher update.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DORA_ADAMW_EMA, DORA_EMA, DORA_SUM_SQUARES, fusedOpsActive } from '../backend';
+import { DORA_ACCUMULATE, DORA_ADAMW_EMA, DORA_EMA, DORA_SUM_SQUARES, fusedOpsActive } from '../backend';
 
 export const ADAM_BETA1 = 0.9;
 export const ADAM_BETA2 = 0.999;
@@ -222,4 +222,39 @@ export function adamwEmaUpdate(u: OptimizerUpdate): void {
     });
     tf.engine().runKernel(DORA_EMA, emaInputs, { count: rest.length, ema: u.momentum });
   }
+}
+
+/**
+ * Gradient accumulation over micro-batches: sums[name] += grads[name] (the grads are consumed). The first pass's
+ * gradients become the sums; later ones are added in place by one kernel launch where fused.
+ */
+export function accumulateGradients(sums: Map<string, tf.Tensor>, grads: Record<string, tf.Tensor>): void {
+  const fused = fusedOpsActive();
+  const inputs: tf.NamedTensorMap = {};
+  let count = 0;
+  for (const [name, g] of Object.entries(grads)) {
+    const sum = sums.get(name);
+    if (!sum) {
+      sums.set(name, g);
+      continue;
+    }
+    if (!fused) {
+      sums.set(name, tf.add(sum, g));
+      sum.dispose();
+      g.dispose();
+      continue;
+    }
+    let own = sum;
+    if (tf.backend().refCount(sum.dataId) > 1) {
+      own = tf.tidy(() => tf.mul(sum, tf.scalar(1)));
+      sum.dispose();
+      sums.set(name, own);
+    }
+    inputs[`s${count}`] = own;
+    inputs[`g${count}`] = g;
+    count++;
+  }
+  if (count === 0) return;
+  tf.engine().runKernel(DORA_ACCUMULATE, inputs, { count });
+  for (let i = 0; i < count; i++) inputs[`g${i}`].dispose();
 }
