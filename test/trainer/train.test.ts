@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readJsonl, runCli, tinyConfig, tinySyntheticVideo, writeConfig } from './helpers';
 import { runTraining } from '../../src/trainer/run/train';
 import type { TrainerMessage } from '../../src/core/messages';
-import { listCheckpoints, listSnapshots } from '../../src/core/runDir';
+import { listCheckpoints, listSnapshots } from '../../src/core/node/runDir';
 
 const work = mkdtempSync(join(tmpdir(), 'dora-train-'));
 const cacheRoot = join(work, 'frame-cache');
@@ -72,7 +72,7 @@ test('a run directory holds config, metrics, events, snapshots with masks, and v
     [3, 6, 9, 12, 15, 17],
   );
   const types = messages.map((m) => m.type);
-  assert.equal(types[0], 'ready');
+  assert.equal(types[0], 'progress', 'the engine process sends `ready`; training starts with progress');
   assert.equal(types[types.length - 1], 'finished');
   assert.ok(types.includes('snapshot-ready') && types.includes('checkpoint-saved') && types.includes('metrics'));
   const events = readJsonl(join(runDir, 'events.jsonl'));
@@ -96,6 +96,21 @@ test('a stop request finishes the current step, writes a checkpoint and reports 
   assert.deepEqual(
     (await listCheckpoints(result.runDir)).map((c) => c.step),
     [2],
+  );
+});
+
+test('a stop while the frame cache is being built ends the run stopped (not failed); the frames done are kept', async () => {
+  const video = await tinySyntheticVideo(join(work, 'media'));
+  const config = writeConfig(join(work, 'stop-cache'), 'tiny', tinyConfig(video));
+  const controller = new AbortController();
+  controller.abort();
+  const result = await runTraining({ configPath: config, cacheRoot: join(work, 'stop-cache', 'frames'), signal: controller.signal });
+  assert.equal(result.reason, 'stopped');
+  assert.equal(result.message, 'stopped while building the frame cache');
+  const events = readJsonl(join(result.runDir, 'events.jsonl'));
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['stopped'],
   );
 });
 

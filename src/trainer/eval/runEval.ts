@@ -10,7 +10,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify } from './knn';
 import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
 import { encodeImages, evalProgress, type EvalEncoder, type EvalProgressReport } from './encoder';
-import { attentionDirOf, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
+import type { EvalSuite, KnnResult, TrackingResult } from '../../core/evalResults';
+import { attentionDirOf } from '../../core/node/runPaths';
 import type { KnnDataset } from './evalImages';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';
 import { loadImageFolder } from './imageFolder';
@@ -18,7 +19,7 @@ import { objectCropDataset, openTourFrames, type TourFrames } from './syntheticT
 import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
 import { writeAttentionMaps } from './attention';
 import { DINO_PROPAGATION_DEFAULTS } from './labelPropagation';
-import { resolveFfmpeg } from '../data/ffmpeg';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
 
 export { EVAL_SUITES, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
 

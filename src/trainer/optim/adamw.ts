@@ -228,7 +228,7 @@ export function adamwEmaUpdate(u: OptimizerUpdate): void {
  * Gradient accumulation over micro-batches: sums[name] += grads[name] (the grads are consumed). The first pass's
  * gradients become the sums; later ones are added in place by one kernel launch where fused.
  */
-export function accumulateGradients(sums: Map<string, tf.Tensor>, grads: Record<string, tf.Tensor>): void {
+export function sumGradientsInto(sums: Map<string, tf.Tensor>, grads: Record<string, tf.Tensor>): void {
   const fused = fusedOpsActive();
   const inputs: tf.NamedTensorMap = {};
   let count = 0;

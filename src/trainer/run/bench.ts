@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { loadConfigFile, resolveConfig, type DoraConfig } from '../../core/config';
+import type { DoraConfig } from '../../core/config';
+import { loadConfigFile, resolveConfig } from '../../core/node/configFile';
 import { isPresetName } from '../../core/presets';
 import type { PresetName } from '../../core/config';
 import { Rng } from '../../core/rng';
@@ -22,7 +23,7 @@ import { doraTrainStep, type DoraStepHyper } from '../dora/trainStep';
 import { median, officialArgs, officialDir, timeOfficial, torchPython, type OfficialTiming } from './benchAnchor';
 import { countKernels } from './kernelProfile';
 import { MicroBatchPlanner, stepWithBackOff } from './microBatch';
-import { modelConfigOf } from './train';
+import { modelConfigOf } from './runConfig';
 
 export interface BenchOptions {
   /** A preset name or a *.dora.json path. */
