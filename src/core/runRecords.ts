@@ -30,6 +30,8 @@ export interface RunInfo {
   /** ISO time of the last heartbeat; written between steps and at least every HEARTBEAT_INTERVAL_MS while idle. */
   heartbeat: string;
   versions: { doraStudio: string; node: string; tfjs?: string };
+  /** Clips per forward/backward pass in use (training.microBatch; "auto" resolved from the backend's memory). */
+  microBatch?: { clips: number; auto: boolean; reason: string };
 }
 
 /** One line of metrics.jsonl. Extra numeric fields may be present; readers keep them. */

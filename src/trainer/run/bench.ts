@@ -10,10 +10,11 @@
  *   images to 2×2 / 1×1 patches and widths to 4 per head, so a big preset's launch count is measurable on a CPU.
  */
 import * as tf from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import type { DoraConfig } from '../../core/config';
-import { loadConfigFile, resolveConfig } from '../../core/node/configFile';
+import { parseConfigText, type DoraConfig } from '../../core/config';
+import { resolveConfig } from '../../core/node/configFile';
 import { isPresetName } from '../../core/presets';
 import type { PresetName } from '../../core/config';
 import { Rng } from '../../core/rng';
@@ -77,17 +78,17 @@ export function shrinkOverrides(config: DoraConfig): Record<string, unknown> {
 }
 
 async function configFor(name: string, shrink: boolean): Promise<DoraConfig> {
-  const raw: Record<string, unknown> = isPresetName(name)
-    ? { preset: name as PresetName, data: { video: 'bench-has-no-video.mp4' } }
-    : (JSON.parse(JSON.stringify((await loadConfigFile(resolve(name))) as unknown)) as Record<string, unknown>);
   const file = isPresetName(name) ? `${name}.dora.json` : resolve(name);
+  const raw = isPresetName(name)
+    ? { preset: name as PresetName, data: { video: 'bench-has-no-video.mp4' } }
+    : (parseConfigText(await readFile(file, 'utf8'), file) as Record<string, unknown>);
   const full = resolveConfig(raw, { file });
   if (!shrink) return full;
   const o = shrinkOverrides(full);
   const merged = {
     ...raw,
-    model: { ...(raw.model as object), ...(o.model as object) },
-    data: { ...(raw.data as object), ...(o.data as object) },
+    model: { ...((raw as { model?: object }).model ?? {}), ...(o.model as object) },
+    data: { ...((raw as { data?: object }).data ?? {}), ...(o.data as object) },
   };
   return resolveConfig(merged, { file });
 }

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DoraConfig } from '../../core/config';
 import { NonFiniteLossError } from '../dora/trainStep';
+import { OutOfMemoryFailure } from './microBatch';
 
 /**
  * Recognises the wasm heap running out (4 GiB cap). Emscripten reports it in several ways: an abort, "memory access out
@@ -32,6 +33,8 @@ export function describeFailure(error: unknown, backend: string, config: DoraCon
       fix: 'Lower training.lr, keep training.clipGrad at 3, or try dora.sinkhorn.variant "log-domain"; the last good checkpoint is kept and can be resumed.',
     };
   }
+  // Already worded by the micro-batch planner (what ran out, with how many clips per pass, and the fix).
+  if (error instanceof OutOfMemoryFailure) return { message: e.message, fix: error.fix };
   if (isWasmOutOfMemory(error, backend)) {
     const { batchClips } = config.training;
     const heap = (wasmHeapBytes() / 2 ** 30).toFixed(2);

@@ -5,8 +5,8 @@
  *     (estimateClipBytes, deliberately generous);
  *  2. after each step: the per-clip footprint is measured (peak − what was held before the step, ÷ clips per pass)
  *     and the plan moves to the largest divisor that fits 85 % of the budget;
- *  3. an out-of-memory error retries the same step (nothing was updated yet) with half the clips, down to 1; at 1
- *     the run fails with one message that names the fix.
+ *  3. an out-of-memory error retries the same step (nothing was updated yet) with half the clips, down to 1, and
+ *     later plans stay below the size that failed; at 1 the run fails with one message that names the fix.
  * A number is used as given; an out-of-memory error then fails the step with the same message.
  */
 import type { DoraConfig } from '../../core/config';
@@ -57,6 +57,8 @@ export class OutOfMemoryFailure extends Error {
 export class MicroBatchPlanner {
   private plan: MicroBatchPlan;
   private perClipBytes: number | undefined;
+  /** Smallest micro-batch that ran out of memory: later plans stay below it. */
+  private ceiling = Infinity;
 
   constructor(
     private readonly config: DoraConfig,
@@ -96,7 +98,8 @@ export class MicroBatchPlanner {
     const perClip = Math.max(1, (peak - before) / this.plan.clips);
     this.perClipBytes = perClip;
     const memory = memoryState();
-    const clips = largestFitting(b, perClip, before, memory.budgetBytes);
+    const fitting = largestFitting(b, perClip, before, memory.budgetBytes);
+    const clips = divisorsDescending(b).find((c) => c <= fitting && c < this.ceiling) ?? 1;
     this.change(
       clips,
       `auto: ${clips} of ${b} clips per pass (measured ${mib(perClip)} per clip, ${mib(before)} held, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
@@ -112,10 +115,11 @@ export class MicroBatchPlanner {
       throw new OutOfMemoryFailure(
         `out of ${memory.backend} memory with ${this.plan.clips} clip(s) per pass (${c.training.batchClips} clips × ${c.data.framesPerClip} frames, ${c.data.globalSize} px): ${what}`,
         this.plan.auto
-          ? `One clip per pass does not fit ${mib(memory.budgetBytes)} (${memory.budgetSource}). Lower data.globalSize, data.localCrops or data.framesPerClip, use a device with more memory (or raise DORA_MEMORY_BUDGET_MB if it was lowered), then resume with --resume latest.`
-          : `Set training.microBatch to "auto" (or a smaller divisor of ${c.training.batchClips}), then resume with --resume latest.`,
+          ? `One clip per pass does not fit ${mib(memory.budgetBytes)} (${memory.budgetSource}). Lower data.globalSize, data.localCrops or data.framesPerClip, or use a device with more memory (or raise DORA_MEMORY_BUDGET_MB if it was lowered); then resume with --resume latest if the run has a checkpoint, else start it again.`
+          : `Set training.microBatch to "auto" (or a smaller divisor of ${c.training.batchClips}); then resume with --resume latest if the run has a checkpoint, else start it again.`,
       );
     }
+    this.ceiling = Math.min(this.ceiling, this.plan.clips);
     const half = divisorsDescending(this.config.training.batchClips).find((c) => c <= this.plan.clips / 2) ?? 1;
     this.change(half, `auto: ${half} clips per pass after running out of memory with ${this.plan.clips} (${what})`);
     return this.plan;

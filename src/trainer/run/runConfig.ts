@@ -68,14 +68,6 @@ export function stepHyper(config: DoraConfig, schedules: TrainingSchedules, iter
   };
 }
 
-/**
- * Clips per forward/backward pass (the gradient-accumulation stage's one parameter); undefined = the whole batch.
- * "auto" means the whole batch for now: an engine that can measure memory chooses a size here.
- */
-export function microBatchOf(training: DoraConfig['training']): number | undefined {
-  return training.microBatch === 'auto' ? undefined : training.microBatch;
-}
-
 /** The resolved config a run was started with (its config.json): what resume, inspect and evaluation use. */
 export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
   const file = runPaths(runDir).config;
