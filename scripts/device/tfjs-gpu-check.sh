@@ -25,7 +25,13 @@ GOLDEN=${DORA_GOLDEN_DIR:-../shared/golden}
 prepare() {
   set -e
   [ -f dist/cli.js ] || { echo "build first: npm ci && npm run build"; exit 1; }
-  bash ../shared/device/prepare.sh
+  # shared/device/prepare.sh appends to .git/info/exclude, which is not a folder in a git worktree; .device/ is in
+  # .gitignore already, so run it without that line.
+  local tmp; tmp=$(mktemp -d)
+  cp ../shared/device/prepare.sh ../shared/device/on-device.sh "$tmp/"
+  sed -i '/info\/exclude/d' "$tmp/prepare.sh"
+  bash "$tmp/prepare.sh"
+  rm -rf "$tmp"
   mkdir -p .device/official .device/golden
   for f in main.py utils.py vision_transformer.py sinkhorn_knopp.py WTDataloader.py; do
     git --git-dir="$MIRROR" show "0508b2c:$f" > ".device/official/$f"

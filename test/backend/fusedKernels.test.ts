@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, fusedKernelsUsable, initBackend, type ConcreteBackendName } from '../../src/trainer/backend';
 import { findWebGpuAdapter } from '../../src/trainer/backend/webgpu';
-import { fusedAttention, fusedLayerNorm, fusedLinear, setFusedOps } from '../../src/trainer/model/fused';
+import { fusedAttention, fusedLayerNorm, fusedLinear, fusedWeightNormLinear, setFusedOps } from '../../src/trainer/model/fused';
 import { transformerBlock, VIT_TINY } from '../../src/trainer/model/vit';
 import { adamwEmaUpdate, clipFactor, createAdamWState, gradientNorms } from '../../src/trainer/optim/adamw';
 import { assertClose, computeOn, seededTensor, type Computed } from './helpers';
@@ -67,6 +67,14 @@ const CASES: Case[] = [
       (x, w) => fusedLinear(x, w, undefined),
       () => [seededTensor([6, 12], 18), seededTensor([70, 12], 19)],
       20,
+    ),
+  },
+  {
+    name: 'weight-normed last layer without building W (g, v and x gradients)',
+    compute: valueAndGrads(
+      (x, g, v) => fusedWeightNormLinear(x as tf.Tensor2D, g, v),
+      () => [seededTensor([5, 12], 25), tf.add(seededTensor([70, 1], 26), 1.5), seededTensor([70, 12], 27)],
+      28,
     ),
   },
   {

@@ -41,7 +41,8 @@ test(
     assert.match(info.microBatch.reason, /^auto: \d of 4 clips per pass .*budget 18 MiB: DORA_MEMORY_BUDGET_MB/);
     const metrics = readJsonl(join(result.runDir, 'metrics.jsonl'));
     assert.equal(metrics.length, 2);
-    for (const m of metrics) assert.equal(m.microBatch, info.microBatch.clips);
+    for (const m of metrics)
+      assert.ok((m.microBatch as number) >= 1 && (m.microBatch as number) < 4, `step ${m.step}: ${m.microBatch} clips`);
     assert.match(readFileSync(join(result.runDir, 'trainer.log'), 'utf8'), /micro-batch: auto: \d of 4 clips per pass/);
   },
 );

@@ -165,14 +165,25 @@ function trimPool(bm: BufferManagerLike): void {
   }
 }
 
-function webgpuTracker(backend: { bufferManager: BufferManagerLike }, isSoftware: boolean): Tracker {
+function webgpuTracker(backend: { bufferManager: BufferManagerLike; device: GPUDevice }, isSoftware: boolean): Tracker {
   const bm = backend.bufferManager;
   const budget = gpuBudget(isSoftware);
+  // A storage buffer larger than this cannot be bound at all: treat it like running out (a smaller micro-batch helps).
+  const largest = Math.min(backend.device.limits.maxBufferSize, backend.device.limits.maxStorageBufferBindingSize);
   const poolCap = Math.max(256 * 2 ** 20, Math.floor(budget.bytes * 0.1));
   let peak = bm.numBytesUsed;
   const acquire = bm.acquireBuffer.bind(bm);
   const release = bm.releaseBuffer.bind(bm);
   bm.acquireBuffer = (size, usage, mappedAtCreation, reuse) => {
+    if (size > largest && usage & GPUBufferUsage.STORAGE) {
+      throw new BackendOutOfMemoryError(
+        'webgpu',
+        size,
+        bm.numBytesUsed,
+        budget.bytes,
+        `one tensor exceeds the adapter's largest storage buffer (${mib(largest)})`,
+      );
+    }
     const pooled = (bm.freeBuffers.get(`${size}_${usage}`)?.length ?? 0) > 0;
     if (!pooled && bm.numBytesAllocated + size > budget.bytes) {
       trimPool(bm);
@@ -237,7 +248,7 @@ export function trackBackendMemory(isSoftwareGpu = false): void {
     name === 'wasm'
       ? wasmTracker(backend as WasmHeap)
       : name === 'webgpu'
-        ? webgpuTracker(backend as { bufferManager: BufferManagerLike }, isSoftwareGpu)
+        ? webgpuTracker(backend as { bufferManager: BufferManagerLike; device: GPUDevice }, isSoftwareGpu)
         : genericTracker(name);
   trackers.set(backend, tracker);
 }

@@ -3,7 +3,7 @@
  * W = g · v / ‖v‖_row (torch weight_norm, dim 0). `normLastLayer` only freezes g (the forward is the same).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedLinear } from './fused';
+import { fusedLinear, fusedWeightNormLinear } from './fused';
 import { l2Normalize, rowNorm, type ParamGetter } from './layers';
 
 export interface DinoHeadConfig {
@@ -58,6 +58,15 @@ export function dinoHeadForward(x: tf.Tensor2D, get: ParamGetter, cfg: DinoHeadC
     h = fusedLinear(h, get(`${p}weight`), get(`${p}bias`), { gelu: i < prefixes.length - 1 });
   });
   const bottleneck = l2Normalize(h) as tf.Tensor2D;
-  const lastLayerWeight = weightNormedLastLayer(get);
-  return { bottleneck, lastLayerWeight, out: fusedLinear(bottleneck, lastLayerWeight, undefined) as tf.Tensor2D };
+  const out = fusedWeightNormLinear(bottleneck, get('last_layer.weight_g'), get('last_layer.weight_v'));
+  // The effective weight is only built when read (the golden cases compare it); training never needs it.
+  let lastLayerWeight: tf.Tensor2D | undefined;
+  return {
+    bottleneck,
+    out,
+    get lastLayerWeight() {
+      lastLayerWeight ??= weightNormedLastLayer(get);
+      return lastLayerWeight;
+    },
+  };
 }

@@ -13,7 +13,7 @@ import {
   DORA_LINEAR_GRAD,
   fusedOpsActive,
 } from '../backend';
-import { gelu, layerNorm, linear } from './layers';
+import { gelu, layerNorm, linear, rowNorm } from './layers';
 
 export { fusedOpsActive, setFusedOps } from '../backend';
 
@@ -120,4 +120,33 @@ export function fusedAttention(qkv: tf.Tensor3D, heads: number): tf.Tensor3D {
     };
   });
   return op(qkv) as tf.Tensor3D;
+}
+
+/**
+ * The DINO head's weight-normed last layer, y = x·Wᵀ with W = g·v/‖v‖ (rows), without building W: y = s ⊙ (x·vᵀ)
+ * with s = g/‖v‖. The backward keeps x, v, g, z = x·vᵀ and the row norms, so neither W [out, in] nor its gradient
+ * chain (four more [out, in] tensors on TF.js' tape: 65536 × 256 floats each in the paper config) is ever stored.
+ */
+export function fusedWeightNormLinear(x: tf.Tensor2D, g: tf.Tensor, v: tf.Tensor): tf.Tensor2D {
+  if (!fusedOpsActive()) return fusedLinear(x, tf.mul(g, tf.div(v, rowNorm(v))), undefined) as tf.Tensor2D;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xx, gg, vv, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const n = rowNorm(vv).reshape([-1]); // [out]
+    const s = tf.div(gg.reshape([-1]), n);
+    const [z] = run(DORA_LINEAR, { x: xx, w: vv }, { gelu: false });
+    save([xx, vv, z, s, n]);
+    return {
+      value: tf.mul(z, s),
+      gradFunc: (dy: tf.Tensor, [sx, sv, sz, ss, sn]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [dx, dvz] = run(DORA_LINEAR_GRAD, { dy: tf.mul(dy, ss), x: sx, w: sv }, { gelu: false, bias: false });
+          const ds = tf.sum(tf.mul(dy, sz), 0); // ∂L/∂s, [out]
+          const dg = tf.div(ds, sn).reshape(g.shape);
+          // s = g/n: ∂L/∂n = −ds·s/n, and ∂n/∂v = v/n, so dv gains −(ds·s/n²)·v.
+          const coef = tf.neg(tf.div(tf.mul(ds, ss), tf.square(sn))).reshape([-1, 1]);
+          return [dx, dg, tf.add(dvz, tf.mul(coef, sv))];
+        }),
+    };
+  });
+  return op(x, g, v) as tf.Tensor2D;
 }

@@ -120,45 +120,70 @@ async function timeSteps(step: () => Promise<unknown>, n: number): Promise<numbe
   return times;
 }
 
-export async function benchStep(options: BenchOptions): Promise<BenchResult> {
-  const shrink = options.shrink ?? false;
-  const config = await configFor(options.config, shrink);
-  const report = await initBackend(options.backend ?? config.runtime.backend);
+/** Random inputs of the config's shapes and a fresh model: what one benchmarked step trains on. */
+function benchSetup(config: DoraConfig) {
   const d = config.data;
-  const b = config.training.batchClips;
-  const f = d.framesPerClip;
+  const [b, f] = [config.training.batchClips, d.framesPerClip];
   const rng = new Rng('bench');
   const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
   const global = tf.tensor(random(b * f * 3 * d.globalSize ** 2), [b, f, 3, d.globalSize, d.globalSize]);
   const local = tf.tensor(random(d.localCrops * b * f * 3 * d.localSize ** 2), [d.localCrops, b, f, 3, d.localSize, d.localSize]);
   const state = createDoraState(modelConfigOf(config), () => rng.next());
-  const hyper = hyperOf(config);
   const heads = () => rng.sample(config.dora.objects, config.model.numHeads);
-  const planned = options.microBatch ? { ...config, training: { ...config.training, microBatch: options.microBatch } } : config;
-  const planner = new MicroBatchPlanner(planned);
-  const step = () =>
-    stepWithBackOff(planner, (microBatch) => doraTrainStep(state, { global, local, heads: heads() }, hyper, { microBatch }));
+  return { global, local, state, heads, dispose: () => (disposeDoraState(state), tf.dispose([global, local])) };
+}
+
+/** Our timed steps, alternating with the official step's when anchored (rounds of `steps` each). */
+async function timeRounds(options: BenchOptions, config: DoraConfig, step: () => Promise<unknown>) {
   const steps = options.steps ?? 5;
   const anchor = options.anchor !== undefined ? officialDir(options.anchor) : undefined;
   try {
-    for (let i = 0; i < (options.warmup ?? 1); i++) await step();
+    const python = anchor ? torchPython(options.python) : undefined;
     const ours: number[] = [];
     const official: OfficialTiming[] = [];
-    const python = anchor ? torchPython(options.python) : undefined;
-    const { args, mismatches } = officialArgs(config);
     for (let round = 0; round < (anchor ? (options.rounds ?? 2) : 1); round++) {
-      if (anchor && python) official.push(timeOfficial(python, anchor.dir, args, steps, 1));
+      if (anchor && python) official.push(timeOfficial(python, anchor.dir, officialArgs(config).args, steps, 1));
       ours.push(...(await timeSteps(step, steps)));
     }
+    return { ours, official };
+  } finally {
+    anchor?.cleanup();
+  }
+}
+
+function officialPart(official: OfficialTiming[], config: DoraConfig): BenchResult['official'] {
+  const all = official.flatMap((o) => o.stepSeconds);
+  const { torch, blas, threads } = official[0];
+  return { secPerStepMedian: +median(all).toFixed(3), steps: all, torch, blas, threads, shapeMismatches: officialArgs(config).mismatches };
+}
+
+function shapesNote(config: DoraConfig, backend: string): string {
+  const { model: m, data: d } = config;
+  const k = config.dora.tracker ? config.dora.objects : 1;
+  const dims = `${m.embedDim}/${m.depth}/${m.numHeads} p${m.patchSize}, B${config.training.batchClips} F${d.framesPerClip} k${k}`;
+  return `${dims}, global ${d.globalSize}, ${d.localCrops}×${d.localSize}, out ${m.head.outDim}; kernels ${describeBackend().wasm?.kernels ?? backend}`;
+}
+
+export async function benchStep(options: BenchOptions): Promise<BenchResult> {
+  const shrink = options.shrink ?? false;
+  const config = await configFor(options.config, shrink);
+  const report = await initBackend(options.backend ?? config.runtime.backend);
+  const setup = benchSetup(config);
+  const hyper = hyperOf(config);
+  const planned = options.microBatch ? { ...config, training: { ...config.training, microBatch: options.microBatch } } : config;
+  const planner = new MicroBatchPlanner(planned);
+  const batch = () => ({ global: setup.global, local: setup.local, heads: setup.heads() });
+  const step = () => stepWithBackOff(planner, (microBatch) => doraTrainStep(setup.state, batch(), hyper, { microBatch }));
+  try {
+    for (let i = 0; i < (options.warmup ?? 1); i++) await step();
+    const { ours, official } = await timeRounds(options, config, step);
     resetPeakMemory();
     const dispatchesBefore = webGpuDispatchCount();
     const counted = await countKernels(step);
     const memory = memoryState();
-    const dispatches = webGpuDispatchCount() - dispatchesBefore;
-    const total = counted.byKernel.reduce((s, k) => s + k.ms, 0);
     const med = median(ours);
     const k = config.dora.tracker ? config.dora.objects : 1;
-    const images = b * f * (1 + k + d.localCrops);
+    const images = config.training.batchClips * config.data.framesPerClip * (1 + k + config.data.localCrops);
     const result: BenchResult = {
       bench: 'dora-step',
       backend: report.active,
@@ -172,36 +197,26 @@ export async function benchStep(options: BenchOptions): Promise<BenchResult> {
       microBatchReason: planner.current.reason,
       launchesPerStep: counted.launches,
       viewsPerStep: counted.views,
-      ...(report.active === 'webgpu' ? { gpuDispatchesPerStep: dispatches } : {}),
+      ...(report.active === 'webgpu' ? { gpuDispatchesPerStep: webGpuDispatchCount() - dispatchesBefore } : {}),
       peakMemoryMB: Math.round(memory.peakBytes / 2 ** 20),
       reservedMemoryMB: Math.round(memory.reservedBytes / 2 ** 20),
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-      shapes: `${config.model.embedDim}/${config.model.depth}/${config.model.numHeads} p${config.model.patchSize}, B${b} F${f} k${k}, global ${d.globalSize}, ${d.localCrops}×${d.localSize}, out ${config.model.head.outDim}; kernels ${describeBackend().wasm?.kernels ?? report.active}`,
+      shapes: shapesNote(config, report.active),
       machine: machineNote(),
     };
     if (official.length > 0) {
-      const all = official.flatMap((o) => o.stepSeconds);
-      const o = official[0];
-      result.official = {
-        secPerStepMedian: +median(all).toFixed(3),
-        steps: all,
-        torch: o.torch,
-        blas: o.blas,
-        threads: o.threads,
-        shapeMismatches: mismatches,
-      };
-      result.ratio = +(med / median(all)).toFixed(3);
+      result.official = officialPart(official, config);
+      result.ratio = +(med / median(official.flatMap((o) => o.stepSeconds))).toFixed(3);
     }
     if (options.profile) {
+      const total = counted.byKernel.reduce((s, c) => s + c.ms, 0);
       result.profile = counted.byKernel
         .slice(0, 15)
         .map((s) => ({ kernel: s.kernel, calls: s.calls, seconds: +(s.ms / 1000).toFixed(3), share: +(s.ms / total).toFixed(3) }));
     }
     return result;
   } finally {
-    anchor?.cleanup();
-    disposeDoraState(state);
-    tf.dispose([global, local]);
+    setup.dispose();
   }
 }
 

@@ -1,16 +1,18 @@
 /**
  * `training.microBatch`: how many clips go through one forward/backward pass (gradients are accumulated over
  * batchClips / microBatch passes; the result is the full-batch step). "auto" plans it from the backend's memory:
- *  1. before the first step: the largest divisor of batchClips whose estimated footprint fits the budget
- *     (estimateClipBytes, deliberately generous);
- *  2. after each step: the per-clip footprint is measured (peak − what was held before the step, ÷ clips per pass)
- *     and the plan moves to the largest divisor that fits 85 % of the budget;
+ *  1. before the first step: the largest divisor of batchClips whose estimated footprint fits 85 % of the budget
+ *     (estimateBaseBytes: parameters, moments and gradients; estimateClipBytes per clip, deliberately generous);
+ *  2. after each step: the per-clip footprint is measured (peak − what was held before the step − the gradients,
+ *     ÷ clips per pass) and the plan moves to the largest divisor that fits 85 % of the budget;
  *  3. an out-of-memory error retries the same step (nothing was updated yet) with half the clips, down to 1, and
  *     later plans stay below the size that failed; at 1 the run fails with one message that names the fix.
  * A number is used as given; an out-of-memory error then fails the step with the same message.
  */
 import type { DoraConfig } from '../../core/config';
 import { isOutOfMemory, memoryState, mib, recoverFromOutOfMemory, resetPeakMemory, type MemoryState } from '../backend';
+import { doraParamShapes } from '../dora/model';
+import { modelConfigOf } from './runConfig';
 
 export interface MicroBatchPlan {
   clips: number;
@@ -30,6 +32,21 @@ export function estimateClipBytes(config: DoraConfig): number {
   const headRows = d.framesPerClip * (k + d.localCrops);
   const head = headRows * (12 * m.head.outDim + 8 * m.head.hiddenDim);
   return Math.ceil(4 * 2.5 * (backbone + head));
+}
+
+/** Bytes of one copy of the student's parameters. */
+export function parameterBytes(config: DoraConfig): number {
+  let n = 0;
+  for (const shape of doraParamShapes(modelConfigOf(config)).values()) n += shape.reduce((a, b) => a * b, 1);
+  return 4 * n;
+}
+
+/**
+ * Bytes a step holds whatever its micro-batch: student, teacher, AdamW's two moments (4 copies of the parameters)
+ * and, during the passes, the gradient sums and one pass's gradients (2 more).
+ */
+export function estimateBaseBytes(config: DoraConfig): number {
+  return 6 * parameterBytes(config);
 }
 
 function divisorsDescending(n: number): number[] {
@@ -71,11 +88,13 @@ export class MicroBatchPlanner {
     } else {
       const memory = memoryState();
       const estimate = estimateClipBytes(config);
-      const clips = largestFitting(b, estimate, memory.liveBytes, memory.budgetBytes);
+      // Before the first step the weights may not be on the device yet (webgpu uploads on first use): estimate them.
+      const base = Math.max(memory.liveBytes + 2 * parameterBytes(config), estimateBaseBytes(config));
+      const clips = largestFitting(b, estimate, base, memory.budgetBytes);
       this.plan = {
         clips,
         auto: true,
-        reason: `auto: ${clips} of ${b} clips per pass (estimated ${mib(estimate)} per clip, ${mib(memory.liveBytes)} held, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
+        reason: `auto: ${clips} of ${b} clips per pass (estimated ${mib(estimate)} per clip and ${mib(base)} per step, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
       };
     }
     this.onChange(this.plan, memoryState());
@@ -95,14 +114,16 @@ export class MicroBatchPlanner {
   observe(before: number, peak: number): void {
     if (!this.plan.auto) return;
     const b = this.config.training.batchClips;
-    const perClip = Math.max(1, (peak - before) / this.plan.clips);
+    // The gradients (sums and one pass's) are there whatever the micro-batch; the rest grows with the clips per pass.
+    const base = before + 2 * parameterBytes(this.config);
+    const perClip = Math.max(1, (peak - base) / this.plan.clips);
     this.perClipBytes = perClip;
     const memory = memoryState();
-    const fitting = largestFitting(b, perClip, before, memory.budgetBytes);
+    const fitting = largestFitting(b, perClip, base, memory.budgetBytes);
     const clips = divisorsDescending(b).find((c) => c <= fitting && c < this.ceiling) ?? 1;
     this.change(
       clips,
-      `auto: ${clips} of ${b} clips per pass (measured ${mib(perClip)} per clip, ${mib(before)} held, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
+      `auto: ${clips} of ${b} clips per pass (measured ${mib(perClip)} per clip and ${mib(base)} per step, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
     );
   }
 

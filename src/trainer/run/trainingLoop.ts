@@ -56,6 +56,8 @@ export class TrainingLoop {
   /** training.microBatch, resolved ("auto": planned from the backend's memory, see microBatch.ts). */
   private readonly planner: MicroBatchPlanner;
   private planLogged: Promise<void> = Promise.resolve();
+  /** Clips per pass of the last step that ran (the plan may already have moved on after it). */
+  private stepClips = 0;
 
   constructor(private readonly c: LoopContext) {
     const { config } = c;
@@ -117,6 +119,7 @@ export class TrainingLoop {
       outcome = await stepWithBackOff(
         this.planner,
         async (microBatch) => {
+          this.stepClips = microBatch;
           const result = await doraTrainStep(this.c.state, { global, local, heads }, hyper, { collect, microBatch });
           if (this.c.backend === 'webgpu') assertNoGpuErrors(); // tfjs ignores GPU validation errors; a dropped command buffer means wrong numbers
           return result;
@@ -155,7 +158,7 @@ export class TrainingLoop {
       lossLocal: outcome.parts.lossLocal,
       teacherEntropy: outcome.parts.teacherEntropy,
       teacherBatchEntropy: outcome.parts.teacherBatchEntropy,
-      microBatch: this.planner.current.clips,
+      microBatch: this.stepClips,
     };
     if (iteration % this.c.config.runtime.logEvery === 0 || iteration === this.stopAt || iteration === 1) {
       await this.c.writer.metrics(record);
