@@ -5,6 +5,9 @@
 #   libkrb5-dev, ripgrep   building code-server 4.100.3 offline (see docs/testing.md)
 #   libvulkan1             Vulkan loader for Dawn (npm `webgpu`); the lavapipe driver comes from backports below
 #   build-essential, python3  node-gyp builds code-server's native modules
+#   python3-torch …, black  the PyTorch engine (python/) and its tests: torch, torchvision, Pillow, PyAV, pytest,
+#                          numpy; libopenblas0-pthread makes libblas.so.3 OpenBLAS (else torch's CPU matmuls use the
+#                          reference BLAS, ~15x slower); black checks the Python formatting
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -18,6 +21,9 @@ ldconfig -p | grep -q 'libvulkan.so.1' || need+=(libvulkan1)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 { command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; } || need+=(build-essential)   # node-gyp (code-server)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+for pkg in python3-torch python3-torchvision python3-pil python3-av python3-pytest python3-numpy libopenblas0-pthread black; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   apt-get update -qq

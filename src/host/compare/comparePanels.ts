@@ -60,7 +60,8 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
         scriptUri: '',
         styleUris: [],
         missingBundleMessage:
-          'The checkpoints of this comparison no longer exist (deleted or pruned). Close this tab and pick checkpoints again in the Runs view.',
+          'The checkpoints of this comparison no longer exist (deleted or pruned). Close this tab and pick ' +
+          'checkpoints again in the Runs view.',
       });
       return;
     }

@@ -143,7 +143,8 @@ export class CompareSession {
       const step = typeof sidecar?.step === 'number' ? sidecar.step : (stepOfCheckpoint(checkpoint) ?? 0);
       if (!sidecar)
         problems.push(
-          `${checkpoint}: the checkpoint sidecar is missing or unreadable (deleted, or pruned by runtime.keepCheckpoints). Tick other checkpoints.`,
+          `${checkpoint}: the checkpoint sidecar is missing or unreadable (deleted, or pruned by ` +
+            `runtime.keepCheckpoints). Tick other checkpoints.`,
         );
       if (!metricsByRun.has(runDir))
         metricsByRun.set(runDir, (await readMetrics(runDir).catch(() => ({ records: [] as MetricsRecord[] }))).records);

@@ -89,7 +89,9 @@ export function applyExit(state: LiveRunState, exit: EngineExit): LiveRunState {
   const tail = stderrLines(exit, 5).length ? `\n${stderrLines(exit, 5).join('\n')}` : '';
   const lastError = state.lastError ?? {
     message: `The trainer (pid ${state.pid ?? '?'}) ${how} before it finished.${tail}`,
-    fix: 'See the "DoRA Trainer" output channel and trainer.log in the run folder; resume from the last checkpoint once the cause is fixed.',
+    fix:
+      'See the "DoRA Trainer" output channel and trainer.log in the run folder; resume from the last checkpoint ' +
+      'once the cause is fixed.',
   };
   return { ...state, attached: false, lastError, finished: state.finished ?? { reason: 'failed', message: lastError.message } };
 }

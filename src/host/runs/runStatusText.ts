@@ -16,7 +16,8 @@ export function statusBarText(state: LiveRunState): string {
   const loss = formatLoss(state.loss);
   const rate = formatRate(state.imgPerSec);
   const eta = formatDuration(state.eta);
-  return `$(sync~spin) ${joinParts([`${state.name} ${formatProgress(state.step, state.totalSteps)}`, loss && `loss ${loss}`, rate && `${rate} img/s`, eta && `ETA ${eta}`])}`;
+  const progress = `${state.name} ${formatProgress(state.step, state.totalSteps)}`;
+  return `$(sync~spin) ${joinParts([progress, loss && `loss ${loss}`, rate && `${rate} img/s`, eta && `ETA ${eta}`])}`;
 }
 
 /** Status-bar text when several runs are live: the first in full, then `+N`. */

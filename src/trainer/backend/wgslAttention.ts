@@ -1,4 +1,5 @@
-// WGSL for fused multi-head attention on packed qkv rows [B·T, 3D] (from row `base`: one dispatch per segment) and for the optimiser (webgpuFused.ts).
+// WGSL for fused multi-head attention on packed qkv rows [B·T, 3D] (from row `base`: one dispatch per segment) and for
+// the optimiser (webgpuFused.ts).
 // A workgroup takes one (batch, head) and a block of BQ queries: the block's queries and its scores live in workgroup
 // memory (BQ is chosen so that they fit in 16 KB, WebGPU's default). The backward pass recomputes the probabilities;
 // a first kernel writes P and dS = P ⊙ (dP − rowsum(P ⊙ dP))·scale per query row and dQ, a second one reduces over
@@ -155,7 +156,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
 /** In place over one tensor: AdamW (torch 1.13 order) then, with a teacher binding, the EMA teacher update. */
 export function adamwWgsl(withTeacher: boolean): string {
   return /* wgsl */ `
-struct P { n: u32, gradScale: f32, decay: f32, beta1: f32, c1: f32, beta2: f32, c2: f32, stepSize: f32, bc2Sqrt: f32, eps: f32, ema: f32, ce: f32 }
+struct P {
+  n: u32, gradScale: f32, decay: f32, beta1: f32, c1: f32, beta2: f32, c2: f32, stepSize: f32, bc2Sqrt: f32, eps: f32, ema: f32, ce: f32
+}
 @group(0) @binding(0) var<storage, read_write> param: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;

@@ -161,7 +161,8 @@ function shapesNote(config: DoraConfig, backend: string): string {
   const { model: m, data: d } = config;
   const k = config.dora.tracker ? config.dora.objects : 1;
   const dims = `${m.embedDim}/${m.depth}/${m.numHeads} p${m.patchSize}, B${config.training.batchClips} F${d.framesPerClip} k${k}`;
-  return `${dims}, global ${d.globalSize}, ${d.localCrops}×${d.localSize}, out ${m.head.outDim}; kernels ${describeBackend().wasm?.kernels ?? backend}`;
+  const kernels = describeBackend().wasm?.kernels ?? backend;
+  return `${dims}, global ${d.globalSize}, ${d.localCrops}×${d.localSize}, out ${m.head.outDim}; kernels ${kernels}`;
 }
 
 export async function benchStep(options: BenchOptions): Promise<BenchResult> {

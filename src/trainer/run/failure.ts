@@ -4,6 +4,18 @@ import type { DoraConfig } from '../../core/config';
 import { NonFiniteLossError } from '../dora/trainStep';
 import { OutOfMemoryFailure } from './microBatch';
 
+const WASM_OUT_OF_MEMORY = new RegExp(
+  [
+    'memory access out of bounds',
+    'Aborted\\(\\)',
+    'Out of memory',
+    'Cannot enlarge memory',
+    'RangeError: (WebAssembly\\.Memory|Array buffer allocation)',
+    'RuntimeError: (remainder by zero|divide by zero|unreachable)',
+  ].join('|'),
+  'i',
+);
+
 /**
  * Recognises the wasm heap running out (4 GiB cap). Emscripten reports it in several ways: an abort, "memory access out
  * of bounds", or — when a kernel's allocation silently fails — a trap such as "remainder by zero" inside a kernel.
@@ -11,9 +23,7 @@ import { OutOfMemoryFailure } from './microBatch';
 export function isWasmOutOfMemory(error: unknown, backend: string): boolean {
   if (backend !== 'wasm') return false;
   const text = `${(error as Error)?.name ?? ''}: ${(error as Error)?.message ?? error}`;
-  return /memory access out of bounds|Aborted\(\)|Out of memory|Cannot enlarge memory|RangeError: (WebAssembly\.Memory|Array buffer allocation)|RuntimeError: (remainder by zero|divide by zero|unreachable)/i.test(
-    text,
-  );
+  return WASM_OUT_OF_MEMORY.test(text);
 }
 
 /** Bytes of the wasm backend's heap now (0 elsewhere): part of the out-of-memory message. */
@@ -30,7 +40,9 @@ export function describeFailure(error: unknown, backend: string, config: DoraCon
   if (error instanceof NonFiniteLossError) {
     return {
       message: e.message,
-      fix: 'Lower training.lr, keep training.clipGrad at 3, or try dora.sinkhorn.variant "log-domain"; the last good checkpoint is kept and can be resumed.',
+      fix:
+        'Lower training.lr, keep training.clipGrad at 3, or try dora.sinkhorn.variant "log-domain"; the last good ' +
+        'checkpoint is kept and can be resumed.',
     };
   }
   // Already worded by the micro-batch planner (what ran out, with how many clips per pass, and the fix).

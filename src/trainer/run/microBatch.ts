@@ -49,6 +49,10 @@ export function estimateBaseBytes(config: DoraConfig): number {
   return 6 * parameterBytes(config);
 }
 
+function budgetText(memory: MemoryState): string {
+  return `budget ${mib(memory.budgetBytes)}: ${memory.budgetSource}`;
+}
+
 function divisorsDescending(n: number): number[] {
   const out: number[] = [];
   for (let c = n; c >= 1; c--) if (n % c === 0) out.push(c);
@@ -91,11 +95,8 @@ export class MicroBatchPlanner {
       // Before the first step the weights may not be on the device yet (webgpu uploads on first use): estimate them.
       const base = Math.max(memory.liveBytes + 2 * parameterBytes(config), estimateBaseBytes(config));
       const clips = largestFitting(b, estimate, base, memory.budgetBytes);
-      this.plan = {
-        clips,
-        auto: true,
-        reason: `auto: ${clips} of ${b} clips per pass (estimated ${mib(estimate)} per clip and ${mib(base)} per step, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
-      };
+      const footprint = `estimated ${mib(estimate)} per clip and ${mib(base)} per step`;
+      this.plan = { clips, auto: true, reason: `auto: ${clips} of ${b} clips per pass (${footprint}, ${budgetText(memory)})` };
     }
     this.onChange(this.plan, memoryState());
   }
@@ -123,7 +124,7 @@ export class MicroBatchPlanner {
     const clips = divisorsDescending(b).find((c) => c <= fitting && c < this.ceiling) ?? 1;
     this.change(
       clips,
-      `auto: ${clips} of ${b} clips per pass (measured ${mib(perClip)} per clip and ${mib(base)} per step, budget ${mib(memory.budgetBytes)}: ${memory.budgetSource})`,
+      `auto: ${clips} of ${b} clips per pass (measured ${mib(perClip)} per clip and ${mib(base)} per step, ${budgetText(memory)})`,
     );
   }
 
@@ -131,19 +132,24 @@ export class MicroBatchPlanner {
   backOff(error: unknown): MicroBatchPlan {
     const memory = memoryState();
     const what = `${error instanceof Error ? error.message : String(error)}`.split('\n')[0];
-    if (!this.plan.auto || this.plan.clips === 1) {
-      const c = this.config;
-      throw new OutOfMemoryFailure(
-        `out of ${memory.backend} memory with ${this.plan.clips} clip(s) per pass (${c.training.batchClips} clips × ${c.data.framesPerClip} frames, ${c.data.globalSize} px): ${what}`,
-        this.plan.auto
-          ? `One clip per pass does not fit ${mib(memory.budgetBytes)} (${memory.budgetSource}). Lower data.globalSize, data.localCrops or data.framesPerClip, or use a device with more memory (or raise DORA_MEMORY_BUDGET_MB if it was lowered); then resume with --resume latest if the run has a checkpoint, else start it again.`
-          : `Set training.microBatch to "auto" (or a smaller divisor of ${c.training.batchClips}); then resume with --resume latest if the run has a checkpoint, else start it again.`,
-      );
-    }
+    if (!this.plan.auto || this.plan.clips === 1) throw this.failure(memory, what);
     this.ceiling = Math.min(this.ceiling, this.plan.clips);
     const half = divisorsDescending(this.config.training.batchClips).find((c) => c <= this.plan.clips / 2) ?? 1;
     this.change(half, `auto: ${half} clips per pass after running out of memory with ${this.plan.clips} (${what})`);
     return this.plan;
+  }
+
+  /** The one message (and fix) of a run that ran out of memory with nothing left to halve. */
+  private failure(memory: MemoryState, what: string): OutOfMemoryFailure {
+    const c = this.config;
+    const shapes = `${c.training.batchClips} clips × ${c.data.framesPerClip} frames, ${c.data.globalSize} px`;
+    const then = 'then resume with --resume latest if the run has a checkpoint, else start it again.';
+    const fix = this.plan.auto
+      ? `One clip per pass does not fit ${mib(memory.budgetBytes)} (${memory.budgetSource}). Lower data.globalSize, ` +
+        'data.localCrops or data.framesPerClip, or use a device with more memory (or raise DORA_MEMORY_BUDGET_MB if it ' +
+        `was lowered); ${then}`
+      : `Set training.microBatch to "auto" (or a smaller divisor of ${c.training.batchClips}); ${then}`;
+    return new OutOfMemoryFailure(`out of ${memory.backend} memory with ${this.plan.clips} clip(s) per pass (${shapes}): ${what}`, fix);
   }
 
   get measuredClipBytes(): number | undefined {

@@ -121,7 +121,8 @@ export class TrainingLoop {
         async (microBatch) => {
           this.stepClips = microBatch;
           const result = await doraTrainStep(this.c.state, { global, local, heads }, hyper, { collect, microBatch });
-          if (this.c.backend === 'webgpu') assertNoGpuErrors(); // tfjs ignores GPU validation errors; a dropped command buffer means wrong numbers
+          // tfjs ignores GPU validation errors; a dropped command buffer means wrong numbers
+          if (this.c.backend === 'webgpu') assertNoGpuErrors();
           return result;
         },
         (message) => this.warn(message),

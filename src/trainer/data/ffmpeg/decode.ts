@@ -110,7 +110,8 @@ export async function* decodeFrames(tools: FfmpegTools, file: string, options: D
   if (filled !== 0) {
     throw new VideoError(
       'FFMPEG_FAILED',
-      `ffmpeg returned a partial frame for "${file}" (${filled} of ${frameBytes} bytes): the output size does not match ${options.width}x${options.height}.`,
+      `ffmpeg returned a partial frame for "${file}" (${filled} of ${frameBytes} bytes): ` +
+        `the output size does not match ${options.width}x${options.height}.`,
     );
   }
 }
