@@ -124,7 +124,26 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
             dir: {
               kind: 'string',
               example: '.dora-cache',
-              doc: "Cache folder (relative to this config file or absolute). Default: the trainer's cache folder.",
+              doc:
+                'Cache folder (relative to this config file or absolute). Default: the `dora.cacheFolder` setting / ' +
+                "`--cache-dir`, else the trainer's cache folder.",
+            },
+            format: {
+              kind: 'enum',
+              values: ['auto', 'jpeg', 'rgb24'],
+              doc:
+                '`jpeg`: compact cache, JPEG frames encoded by ffmpeg in the decoding pass (≥ 10× smaller than RGB24; ' +
+                'what hour-long 4K videos need). `rgb24`: raw frames, exact but 3 bytes per pixel. `auto`: an existing ' +
+                'complete RGB24 cache keeps being used; otherwise RGB24 up to 2 GB, JPEG above.',
+            },
+            quality: {
+              kind: 'number',
+              integer: true,
+              minimum: 2,
+              maximum: 31,
+              doc:
+                "JPEG quantiser of the compact cache (ffmpeg's `-q:v`): 2 = best … 31. Default 3 (PSNR and sizes in " +
+                'docs/frame-cache.md).',
             },
           },
         },

@@ -6,6 +6,7 @@
 import { suggest } from '../core/suggest';
 import { commandUsage, globalUsage, parseCommand, UsageError, type CommandSpec } from './cli/args';
 import { benchCommand, evalCommand, goldenCommand, inspectCommand, qualityCommand } from './cli/checkCommands';
+import { benchCacheCommand, cacheCommand } from './cli/cacheCommands';
 import { BACKENDS_TEXT } from './cli/common';
 import { demoCommand, initCommand, trainCommand } from './cli/runCommands';
 
@@ -14,7 +15,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   trainCommand,
   demoCommand,
   inspectCommand,
+  cacheCommand,
   benchCommand,
+  benchCacheCommand,
   evalCommand,
   qualityCommand,
   goldenCommand,

@@ -1,13 +1,15 @@
 // The `dora` command line: strict options (node:util parseArgs), "did you mean" for a mistyped option, --help, and the
 // argument mix-ups of the old hand-written parser (a boolean flag swallowing the next argument).
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { COMMANDS, USAGE } from '../../src/trainer/cli';
 import { parseCommand } from '../../src/trainer/cli/args';
 import { evalCommand, goldenCommand } from '../../src/trainer/cli/checkCommands';
 import { trainCommand } from '../../src/trainer/cli/runCommands';
-import { repoRoot, runCli } from './helpers';
+import { repoRoot, runCli, tinyConfig, writeConfig } from './helpers';
 
 const GOLDEN_CASE = join(resolve(process.env.DORA_GOLDEN_DIR ?? join(repoRoot, '..', 'shared', 'golden')), 'schedules.safetensors');
 
@@ -70,10 +72,13 @@ test('values: missing, wrong type, out of range, extra arguments', () => {
   assert.match(steps.out, /--max-steps must be a positive integer \(got "many"\)/);
 });
 
-test('--set is repeatable; until the config overrides land, it is refused with a clear message', () => {
+test('--set is repeatable and reaches the config: a bad value is named with its JSON path, and no run folder is made', () => {
   const args = parseCommand(trainCommand, ['c.dora.json', '--set', 'training.lr=1e-4', '--set=data.stride=2']);
   assert.deepEqual(args.values.set, ['training.lr=1e-4', 'data.stride=2']);
-  const { code, out } = runCli(['train', 'c.dora.json', '--set', 'training.lr=1e-4']);
-  assert.equal(code, 2);
-  assert.match(out, /--set training\.lr=1e-4: config overrides are not available in this build/);
+  const dir = mkdtempSync(join(tmpdir(), 'dora-cli-set-'));
+  const config = writeConfig(dir, 'tiny', tinyConfig(join(dir, 'video.mp4')));
+  const { code, out } = runCli(['train', config, '--set', 'training.lr=1e-4', '--set', 'training.minLr=fast']);
+  assert.equal(code, 1, out);
+  assert.match(out, /tiny\.dora\.json with --set training\.lr=1e-4 --set training\.minLr=fast: \$\.training\.minLr: expected a number/);
+  assert.equal(existsSync(join(dir, 'runs')), false, 'a config error creates no run folder');
 });

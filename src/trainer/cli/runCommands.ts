@@ -48,12 +48,6 @@ export const trainCommand: CommandSpec = {
   async run({ values, positionals: [configPath] }) {
     const resume = stringOption(values, 'resume');
     if (!configPath && !resume) throw new UsageError('train: give a *.dora.json config (or --resume <checkpoint.json>)', trainCommand);
-    const overrides = listOption(values, 'set');
-    if (overrides.length > 0)
-      throw new UsageError(
-        `train: --set ${overrides[0]}: config overrides are not available in this build; edit the config file instead`,
-        trainCommand,
-      );
     return reportResult(
       await trainWithTerminal({
         configPath,
@@ -63,6 +57,7 @@ export const trainCommand: CommandSpec = {
         ffmpegPath: stringOption(values, 'ffmpeg'),
         maxSteps: intOption(values, 'max-steps'),
         cacheRoot: stringOption(values, 'cache-dir'),
+        overrides: listOption(values, 'set'),
       }),
     );
   },

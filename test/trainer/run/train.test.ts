@@ -120,11 +120,13 @@ test('missing ffmpeg, a missing video and a corrupt video fail with messages tha
   const config = writeConfig(dir, 'tiny', tinyConfig(video));
   let r = runCli(['train', config, '--ffmpeg', '/nonexistent/ffmpeg', '--cache-dir', cacheRoot]);
   assert.equal(r.code, 1);
-  assert.match(r.out, /error: .*\/nonexistent\/ffmpeg/);
+  assert.match(r.out, /ffmpeg not found at "\/nonexistent\/ffmpeg".*Fix: /);
   const missing = writeConfig(dir, 'missing', tinyConfig(join(dir, 'no-such-video.mp4')));
   r = runCli(['train', missing, '--cache-dir', cacheRoot]);
   assert.equal(r.code, 1);
   assert.match(r.out, /no-such-video\.mp4/);
+  // Both are known before anything runs: no run folder is created for them.
+  assert.equal(existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).length : 0, 0);
   const corruptFile = join(dir, 'corrupt.mp4');
   writeFileSync(corruptFile, Buffer.alloc(4096, 7));
   const corrupt = writeConfig(dir, 'corrupt', tinyConfig(corruptFile));
