@@ -2,6 +2,7 @@
 // TF.js and its backends stay external: their .wasm files and native addons are resolved from node_modules at run time.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, existsSync } from 'node:fs';
+import { buildWasmKernels } from './build-kernels.mjs';
 
 const external = [
   'vscode',
@@ -65,5 +66,9 @@ for (const e of webviewEntries) {
   });
 }
 
-const built = [...entries, ...webviewEntries].filter((e) => existsSync(e.in)).map((e) => e.out);
+const kernels = await buildWasmKernels();
+const built = [...entries, ...webviewEntries]
+  .filter((e) => existsSync(e.in))
+  .map((e) => e.out)
+  .concat(kernels);
 console.log(`built ${built.join(', ')}`);

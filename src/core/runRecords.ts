@@ -40,6 +40,8 @@ export interface RunInfo {
   engine?: string;
   device?: string;
   precision?: string;
+  /** Clips per forward/backward pass in use (training.microBatch; "auto" resolved from the backend's memory). */
+  microBatch?: { clips: number; auto: boolean; reason: string };
 }
 
 /**

@@ -189,7 +189,13 @@ export class AssignmentPanel {
   private drawCard(card: ClipCard, index: number): void {
     const { clip, cellWidth } = card;
     const patches = clip.grid * clip.grid;
-    const width = LABEL_WIDTH + patches * cellWidth + 4;
+    const axisCaption = 'patch →  (row-major; ticks = grid rows)';
+    const rangeCaption = `colour range ${formatValue(card.min)} – ${formatValue(card.max)}`;
+    // A small grid (e.g. 4 × 4 patches) is narrower than its two captions: the canvas widens so they never overlap.
+    const measure = card.heatmap.getContext('2d');
+    if (measure) measure.font = themeFont(11);
+    const captionWidth = measure ? measure.measureText(axisCaption).width + measure.measureText(rangeCaption).width + 24 : 0;
+    const width = Math.ceil(Math.max(LABEL_WIDTH + patches * cellWidth + 4, LABEL_WIDTH + captionWidth));
     const height = clip.objects * ROW_HEIGHT + AXIS_HEIGHT;
     const context = fitCanvas(card.heatmap, width, height);
     context.clearRect(0, 0, width, height);
@@ -232,9 +238,9 @@ export class AssignmentPanel {
     context.globalAlpha = 0.8;
     context.fillStyle = foreground;
     context.textBaseline = 'top';
-    context.fillText('patch →  (row-major; ticks = grid rows)', LABEL_WIDTH, clip.objects * ROW_HEIGHT + 4);
+    context.fillText(axisCaption, LABEL_WIDTH, clip.objects * ROW_HEIGHT + 4);
     context.textAlign = 'right';
-    context.fillText(`colour range ${formatValue(card.min)} – ${formatValue(card.max)}`, width - 4, clip.objects * ROW_HEIGHT + 4);
+    context.fillText(rangeCaption, width - 4, clip.objects * ROW_HEIGHT + 4);
     context.globalAlpha = 1;
 
     const hovered = this.hoveredPatch?.card === index ? this.hoveredPatch.patch : null;

@@ -18,12 +18,27 @@ import {
   type ConcreteBackendName,
 } from './types';
 import { activateWasm, activeWasmPatches, describeWasm } from './wasm';
+import { DORA_LINEAR } from './fusedNames';
+import { simdFor } from './wasmFused';
 import { activateWebGpu, activeWebGpuPatches, adapterLabel, describeWebGpu, findWebGpuAdapter } from './webgpu';
 
 export * from './types';
+export * from './fusedNames';
 export { assertNoGpuErrors, takeGpuErrors, GpuValidationError } from './webgpu';
 export { installWasmKernelPatches, removeWasmKernelPatches } from './wasm';
 export { installWebGpuKernelPatches, removeWebGpuKernelPatches } from './webgpu';
+export { webGpuDispatchCount } from './webgpuDispatch';
+export { recoverFromOutOfMemory } from './recover';
+export {
+  BackendOutOfMemoryError,
+  isOutOfMemory,
+  memoryState,
+  mib,
+  resetPeakMemory,
+  trimMemory,
+  trackBackendMemory,
+  type MemoryState,
+} from './memory';
 
 export interface InitBackendOptions {
   log?: (msg: string) => void;
@@ -111,7 +126,7 @@ async function tryBackend(backend: ConcreteBackendName, probe: BackendProbe, inA
     case 'wasm':
       return activateOrFail(backend, probe, () => {
         const wasm = describeWasm();
-        return `XNNPACK via ${wasm.binary} (${wasm.threadsCount} thread), kernels patched for speed and memory`;
+        return `${wasm.binary} (${wasm.threadsCount} thread), DoRA SIMD kernels: ${wasm.kernels}`;
       });
     case 'cpu':
       return activateOrFail(backend, probe, 'pure-JS reference backend (slow)');
@@ -226,4 +241,26 @@ export function describeBackend(name?: ConcreteBackendName): BackendDescription 
     if (webgpu !== undefined) description.webgpu = webgpu;
   }
   return description;
+}
+
+let fusedEnabled = process.env.DORA_FUSED_OPS !== '0';
+
+/** Turns the fused kernels off (tests and benchmarks compare against the separate ops). Returns the previous value. */
+export function setFusedOps(on: boolean): boolean {
+  const previous = fusedEnabled;
+  fusedEnabled = on;
+  return previous;
+}
+
+/** Whether the next op runs fused: enabled, and the active backend has the kernels (wasm: SIMD module loaded). */
+export function fusedOpsActive(): boolean {
+  return fusedEnabled && fusedKernelsUsable();
+}
+
+/** Whether the active backend runs the fused kernels (fusedNames.ts): wasm with the SIMD module loaded, or webgpu. */
+export function fusedKernelsUsable(): boolean {
+  const name = tf.getBackend();
+  if (name == null || tf.getKernel(DORA_LINEAR, name) === undefined) return false;
+  if (name === 'wasm') return process.env.DORA_SIMD_KERNELS !== '0' && !(simdFor(tf.backend()) instanceof Error);
+  return true;
 }

@@ -54,7 +54,8 @@ export interface BackendDescription {
   prodMode: boolean;
   /** Kernels re-registered by this layer for the active backend (empty when none). */
   kernelPatches: string[];
-  wasm?: { simd: boolean; threads: boolean; threadsCount: number; binary: string };
+  /** `kernels`: the project's SIMD kernels ('relaxed' = with fused multiply-add, 'simd128'), or why they are off. */
+  wasm?: { simd: boolean; threads: boolean; threadsCount: number; binary: string; kernels: string };
   webgpu?: WebGpuAdapterSummary & { uncapturedErrors: number };
 }
 

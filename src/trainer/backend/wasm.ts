@@ -6,6 +6,8 @@ import { dirname, sep } from 'node:path';
 import { patchKernel, patchedKernels, unpatchKernel } from './kernelPatch';
 import { runtimeRequire } from './optionalModule';
 import { setBackendOrThrow } from './setBackend';
+import { trackBackendMemory } from './memory';
+import { registerWasmFusedKernels, simdFor, simdMatMul } from './wasmFused';
 
 /** The slice of tfjs-backend-wasm's BackendWasm that the patches rely on (see dist/backend_wasm.d.ts). */
 interface WasmBackendRefCounting {
@@ -207,9 +209,16 @@ function cpuFallbackKernel(kernelName: string): tf.KernelFunc {
   };
 }
 
+/** The project's SIMD GEMM (wasmFused.ts), or the XNNPACK route when DORA_SIMD_KERNELS=0 or the module is missing. */
+function fastMatMul(original: tf.KernelFunc): tf.KernelFunc {
+  const xnnpack = xnnpackFriendlyMatMul(original);
+  return process.env.DORA_SIMD_KERNELS === '0' ? xnnpack : simdMatMul(original, xnnpack);
+}
+
 export function installWasmKernelPatches(): void {
-  patchKernel('BatchMatMul', 'wasm', xnnpackFriendlyMatMul);
-  patchKernel('_FusedMatMul', 'wasm', xnnpackFriendlyMatMul);
+  patchKernel('BatchMatMul', 'wasm', fastMatMul);
+  patchKernel('_FusedMatMul', 'wasm', fastMatMul);
+  registerWasmFusedKernels();
   patchKernel('Identity', 'wasm', sharingIdentity);
   for (const kernelName of WASM_CPU_FALLBACK_KERNELS) {
     if (installedFallbacks.has(kernelName) || tf.getKernel(kernelName, 'wasm') !== undefined) continue;
@@ -236,7 +245,15 @@ function flagValue(name: string): boolean {
   }
 }
 
-export function describeWasm(): { simd: boolean; threads: boolean; threadsCount: number; binary: string } {
+/** 'relaxed' / 'simd128' (the project's SIMD kernels are loaded), else why not. */
+export function wasmKernelStatus(): string {
+  if (process.env.DORA_SIMD_KERNELS === '0') return 'off (DORA_SIMD_KERNELS=0)';
+  if (tf.getBackend() !== 'wasm') return 'not initialised';
+  const m = simdFor(tf.backend());
+  return m instanceof Error ? `unavailable: ${m.message}` : m.flavour;
+}
+
+export function describeWasm(): { simd: boolean; threads: boolean; threadsCount: number; binary: string; kernels: string } {
   const simd = flagValue('WASM_HAS_SIMD_SUPPORT');
   const threads = flagValue('WASM_HAS_MULTITHREAD_SUPPORT');
   const binary = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
@@ -246,7 +263,7 @@ export function describeWasm(): { simd: boolean; threads: boolean; threadsCount:
   } catch {
     // Not initialised yet.
   }
-  return { simd, threads, threadsCount, binary };
+  return { simd, threads, threadsCount, binary, kernels: wasmKernelStatus() };
 }
 
 export async function activateWasm(): Promise<void> {
@@ -258,6 +275,7 @@ export async function activateWasm(): Promise<void> {
   } finally {
     removeListenersAddedSince(before);
   }
+  trackBackendMemory();
 }
 
 interface ProcessListenerSnapshot {

@@ -5,6 +5,9 @@ import { patchKernel, patchedKernels, unpatchKernel } from './kernelPatch';
 import { errorMessage } from './optionalModule';
 import { setBackendOrThrow } from './setBackend';
 import type { AdapterLookup, WebGpuAdapterSummary } from './types';
+import { trackBackendMemory } from './memory';
+import { backendInternals, countTfjsDispatches } from './webgpuDispatch';
+import { registerWebGpuFusedKernels } from './webgpuFused';
 
 interface DawnModule {
   create(options: string[]): GPU;
@@ -225,6 +228,9 @@ export async function activateWebGpu(log: (msg: string) => void): Promise<void> 
   // Keeps tfjs off MatMulSplitKProgram, whose transposeB path returns garbage for batch 1, K >= 2000, small M·N.
   tf.env().set('WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL', 1);
   installWebGpuKernelPatches();
+  registerWebGpuFusedKernels();
   await setBackendOrThrow('webgpu');
   installGpuErrorGuard(tf.backend(), log);
+  countTfjsDispatches(backendInternals(tf.backend()));
+  trackBackendMemory(lastAdapter?.isSoftware ?? false);
 }

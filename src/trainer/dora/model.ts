@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dinoHeadForward, dinoHeadParamNames, dinoHeadParamShapes, type DinoHeadConfig } from '../model/dinoHead';
 import { scoped, type ParamGetter } from '../model/layers';
-import { vitForward, vitParamNames, vitParamShapes, type VitConfig, type VitOutput } from '../model/vit';
+import { vitClsTokens, vitForward, vitParamNames, vitParamShapes, type VitConfig, type VitOutput } from '../model/vit';
 import { createAdamWState, disposeAdamWState, type AdamWState } from '../optim/adamw';
 
 export interface DoraModelConfig {
@@ -73,6 +73,25 @@ export function networkForward(params: ParamMap, cfg: DoraModelConfig, images: t
   const backbone = vitForward(images, scoped(get, 'backbone.'), cfg.vit);
   const out = dinoHeadForward(backbone.cls, scoped(get, 'head.'), headConfig(cfg)).out;
   return { backbone, out };
+}
+
+/**
+ * The student on the masked views and the local crops of one pass: one backbone pass over both (vitClsTokens), then
+ * ONE head forward on their concatenated [CLS] rows (the head is row-wise, so this is the same computation, with the
+ * weight-normed last layer built once). Returns [masked rows, local rows] of head outputs.
+ */
+export function studentForward(
+  params: ParamMap,
+  cfg: DoraModelConfig,
+  masked: tf.Tensor4D,
+  local: tf.Tensor4D,
+): [tf.Tensor2D, tf.Tensor2D] {
+  const get = getter(params);
+  const backbone = scoped(get, 'backbone.');
+  const cls = tf.concat(vitClsTokens([masked, local], backbone, cfg.vit), 0) as tf.Tensor2D;
+  const out = dinoHeadForward(cls, scoped(get, 'head.'), headConfig(cfg)).out;
+  const rows = masked.shape[0];
+  return [tf.slice(out, [0, 0], [rows, -1]), tf.slice(out, [rows, 0], [local.shape[0], -1])];
 }
 
 /**

@@ -82,13 +82,26 @@ export interface StepOptions {
   microBatch?: number;
 }
 
-/** One step through the named stages: teacher → tracker → masked views → student → loss → accumulation → update. */
+/**
+ * One step through the named stages: teacher → tracker → masked views → student → loss → accumulation → update, in its
+ * own engine scope: whatever the step allocated is released when it ends, also when it throws (an out-of-memory error
+ * is retried with a smaller micro-batch, run/microBatch.ts). The outcome holds plain arrays only.
+ */
 export async function doraTrainStep(
   state: DoraState,
   batch: DoraBatch,
   hyper: DoraStepHyper,
   opts: StepOptions = {},
 ): Promise<StepOutcome> {
+  tf.engine().startScope();
+  try {
+    return await stepStages(state, batch, hyper, opts);
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+async function stepStages(state: DoraState, batch: DoraBatch, hyper: DoraStepHyper, opts: StepOptions): Promise<StepOutcome> {
   const [b, f] = batch.global.shape;
   const nl = batch.local.shape[0];
   const globalFF = framesFirst(batch.global); // [F, B, 3, H, W]

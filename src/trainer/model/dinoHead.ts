@@ -3,7 +3,8 @@
  * W = g · v / ‖v‖_row (torch weight_norm, dim 0). `normLastLayer` only freezes g (the forward is the same).
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, l2Normalize, linear, rowNorm, type ParamGetter } from './layers';
+import { fusedLinear, fusedWeightNormLinear } from './fused';
+import { l2Normalize, rowNorm, type ParamGetter } from './layers';
 
 export interface DinoHeadConfig {
   inDim: number;
@@ -54,10 +55,18 @@ export function dinoHeadForward(x: tf.Tensor2D, get: ParamGetter, cfg: DinoHeadC
   const prefixes = mlpLinearPrefixes(cfg);
   let h: tf.Tensor = x;
   prefixes.forEach((p, i) => {
-    h = linear(h, get(`${p}weight`), get(`${p}bias`));
-    if (i < prefixes.length - 1) h = gelu(h);
+    h = fusedLinear(h, get(`${p}weight`), get(`${p}bias`), { gelu: i < prefixes.length - 1 });
   });
   const bottleneck = l2Normalize(h) as tf.Tensor2D;
-  const lastLayerWeight = weightNormedLastLayer(get);
-  return { bottleneck, lastLayerWeight, out: tf.matMul(bottleneck, lastLayerWeight, false, true) };
+  const out = fusedWeightNormLinear(bottleneck, get('last_layer.weight_g'), get('last_layer.weight_v'));
+  // The effective weight is only built when read (the golden cases compare it); training never needs it.
+  let lastLayerWeight: tf.Tensor2D | undefined;
+  return {
+    bottleneck,
+    out,
+    get lastLayerWeight() {
+      lastLayerWeight ??= weightNormedLastLayer(get);
+      return lastLayerWeight;
+    },
+  };
 }

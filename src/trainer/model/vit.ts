@@ -4,7 +4,9 @@
  * [CLS] and patch tokens, and the LAST block's post-softmax attention with its per-head queries and keys.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, layerNorm, linear, scoped, type ParamGetter } from './layers';
+import { attentionProbs, fusedAttention, fusedLayerNorm, fusedLinear, fusedOpsActive, splitHeads } from './fused';
+import { fusedBlockInference, fusedBlockTrain } from './fusedBlock';
+import { scoped, type ParamGetter } from './layers';
 import { posEmbedInterpolationMatrix } from './posEmbed';
 
 export interface VitConfig {
@@ -110,7 +112,7 @@ export function patchEmbed(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor, p
   const d = weight.shape[0];
   const { patches, rows, cols } = patchify(x, patchSize);
   const [b, c] = [x.shape[0], x.shape[1]];
-  return linear(patches, weight.reshape([d, c * patchSize * patchSize]), bias).reshape([b, rows * cols, d]);
+  return fusedLinear(patches, weight.reshape([d, c * patchSize * patchSize]), bias, { inputGrad: false }).reshape([b, rows * cols, d]);
 }
 
 /**
@@ -154,52 +156,143 @@ export function interpolatePosEmbed(posEmbed: tf.Tensor, numPatches: number, img
   return tf.concat([classPos, resized], 1) as tf.Tensor3D;
 }
 
-/** One pre-norm transformer block; returns the residual stream and the block's attention, q and k. */
+/**
+ * One pre-norm transformer block; returns the residual stream and the block's packed qkv [B, T, 3D] (undefined in a
+ * fused training forward, which keeps only what its backward needs: fusedBlock.ts).
+ */
 export function transformerBlock(
   x: tf.Tensor3D,
   get: ParamGetter,
   cfg: VitConfig,
-): { out: tf.Tensor3D; attn: tf.Tensor4D; q: tf.Tensor4D; k: tf.Tensor4D } {
-  const [b, t, d] = x.shape;
-  const heads = cfg.numHeads;
-  const headDim = d / heads;
-  const h = layerNorm(x, get('norm1.weight'), get('norm1.bias'), cfg.lnEps);
-  const qkv = linear(h, get('attn.qkv.weight'), cfg.qkvBias ? get('attn.qkv.bias') : undefined); // [B, T, 3D]: q | k | v
-  // Split first, then a rank-4 transpose per tensor: [B, T, D] → [B, heads, T, head_dim].
-  const [q, k, v] = tf.split(qkv, 3, 2).map((part) => part.reshape([b, t, heads, headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D);
-  const attn = tf.softmax(tf.mul(tf.matMul(q, k, false, true), headDim ** -0.5)) as tf.Tensor4D;
-  const mixed = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([b, t, d]);
-  const y = tf.add(x, linear(mixed, get('attn.proj.weight'), get('attn.proj.bias'))) as tf.Tensor3D;
-  const mlpIn = layerNorm(y, get('norm2.weight'), get('norm2.bias'), cfg.lnEps);
-  const mlpOut = linear(gelu(linear(mlpIn, get('mlp.fc1.weight'), get('mlp.fc1.bias'))), get('mlp.fc2.weight'), get('mlp.fc2.bias'));
-  return { out: tf.add(y, mlpOut) as tf.Tensor3D, attn, q, k };
+  segments?: number[],
+): { out: tf.Tensor3D; qkv?: tf.Tensor3D } {
+  if (fusedOpsActive()) {
+    const spec = { heads: cfg.numHeads, eps: cfg.lnEps, qkvBias: cfg.qkvBias, ...(segments ? { segments } : {}) };
+    if (tapeRecording()) return { out: fusedBlockTrain(x, get, spec) as tf.Tensor3D };
+    const { out, qkv } = fusedBlockInference(x, get, spec);
+    return { out: out as tf.Tensor3D, qkv: qkv as tf.Tensor3D };
+  }
+  const h = fusedLayerNorm(x, get('norm1.weight'), get('norm1.bias'), cfg.lnEps);
+  const qkv = fusedLinear(h, get('attn.qkv.weight'), cfg.qkvBias ? get('attn.qkv.bias') : undefined) as tf.Tensor3D; // q | k | v
+  const mixed = fusedAttention(qkv, cfg.numHeads);
+  const y = fusedLinear(mixed, get('attn.proj.weight'), get('attn.proj.bias'), { residual: x }) as tf.Tensor3D;
+  const mlpIn = fusedLayerNorm(y, get('norm2.weight'), get('norm2.bias'), cfg.lnEps);
+  const hidden = fusedLinear(mlpIn, get('mlp.fc1.weight'), get('mlp.fc1.bias'), { gelu: true });
+  return { out: fusedLinear(hidden, get('mlp.fc2.weight'), get('mlp.fc2.bias'), { residual: y }) as tf.Tensor3D, qkv };
+}
+
+/** Whether TF.js is recording a gradient tape (inside tf.grads / variableGrads / customGrad forward at top level). */
+function tapeRecording(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
+/**
+ * Adds the last block's attention, queries and keys to `out` as lazy properties: they are computed (a few separate
+ * ops) only when read, so a training forward that never reads them pays nothing. Read them in the same tf.tidy scope.
+ */
+function defineLastBlockAttention(out: Omit<VitOutput, 'attn' | 'q' | 'k'>, qkv: tf.Tensor3D | undefined, heads: number): VitOutput {
+  let parts: { q: tf.Tensor4D; k: tf.Tensor4D; attn?: tf.Tensor4D } | undefined;
+  const split = () => {
+    if (!qkv)
+      throw new Error(
+        'vitForward: the last block attention is not kept by a fused training forward (read it from a forward outside tf.grads)',
+      );
+    if (!parts) {
+      const [q, k] = splitHeads(qkv, heads);
+      parts = { q, k };
+    }
+    return parts;
+  };
+  Object.defineProperty(out, 'q', { enumerable: true, get: () => split().q });
+  Object.defineProperty(out, 'k', { enumerable: true, get: () => split().k });
+  Object.defineProperty(out, 'attn', {
+    enumerable: true,
+    get: () => {
+      const p = split();
+      p.attn ??= attentionProbs(p.q, p.k);
+      return p.attn;
+    },
+  });
+  return out as VitOutput;
+}
+
+/** Patch embedding + [CLS] + positional embedding: the tokens [B, 1+N, D] the blocks take. */
+function embedTokens(x: tf.Tensor4D, get: ParamGetter, cfg: VitConfig): { tokens: tf.Tensor3D; embedded: tf.Tensor3D; pos: tf.Tensor3D } {
+  const [b, , h, w] = x.shape;
+  const embedded = patchEmbed(x, get('patch_embed.proj.weight'), get('patch_embed.proj.bias'), cfg.patchSize);
+  const numPatches = embedded.shape[1];
+  // A broadcasting add, not tf.broadcastTo: Tile's gradient is one Slice + Add per image (1 536 launches per paper step).
+  const cls = tf.add(tf.zeros([b, 1, cfg.embedDim]), get('cls_token'));
+  const pos = interpolatePosEmbed(get('pos_embed'), numPatches, h, w, cfg.patchSize);
+  return { tokens: tf.add(tf.concat([cls, embedded], 1), pos) as tf.Tensor3D, embedded, pos };
+}
+
+/**
+ * The blocks, each in its own scope: what the backward pass needs is kept by the tape (saved tensors), everything
+ * else (and, without a tape, all of it) is freed block by block instead of when the caller's scope ends.
+ */
+function runBlocks<T extends tf.Tensor>(
+  tokens: T,
+  get: ParamGetter,
+  cfg: VitConfig,
+  keepOutputs: boolean,
+  segments?: number[],
+): { out: T; qkv?: tf.Tensor3D; outputs: T[] } {
+  const outputs: T[] = [];
+  let last: { out: tf.Tensor; qkv?: tf.Tensor3D } | undefined;
+  let current = tokens;
+  for (let i = 0; i < cfg.depth; i++) {
+    const input = current;
+    const previous = last;
+    last = tf.tidy(() => transformerBlock(input as unknown as tf.Tensor3D, scoped(get, `blocks.${i}.`), cfg, segments));
+    current = last.out as T;
+    if (keepOutputs) outputs.push(current);
+    else {
+      previous?.qkv?.dispose();
+      if (i > 0) input.dispose();
+    }
+  }
+  if (!last) throw new Error('vitForward: depth must be ≥ 1');
+  return { out: current, qkv: last.qkv, outputs };
 }
 
 /** VisionTransformer.forward on NCHW images [B, 3, H, W]. */
 export function vitForward(x: tf.Tensor4D, get: ParamGetter, cfg: VitConfig, keepIntermediates = false): VitOutput {
-  const [b, , h, w] = x.shape;
-  const embedded = patchEmbed(x, get('patch_embed.proj.weight'), get('patch_embed.proj.bias'), cfg.patchSize);
-  const numPatches = embedded.shape[1];
+  const b = x.shape[0];
   const d = cfg.embedDim;
-  const cls = tf.broadcastTo(get('cls_token'), [b, 1, d]);
-  const pos = interpolatePosEmbed(get('pos_embed'), numPatches, h, w, cfg.patchSize);
-  let tokens = tf.add(tf.concat([cls, embedded], 1), pos) as tf.Tensor3D;
-  const blockOutputs: tf.Tensor3D[] = [];
-  let last: ReturnType<typeof transformerBlock> | undefined;
-  for (let i = 0; i < cfg.depth; i++) {
-    last = transformerBlock(tokens, scoped(get, `blocks.${i}.`), cfg);
-    tokens = last.out;
-    if (keepIntermediates) blockOutputs.push(tokens);
-  }
-  if (!last) throw new Error('vitForward: depth must be ≥ 1');
-  const normed = layerNorm(tokens, get('norm.weight'), get('norm.bias'), cfg.lnEps) as tf.Tensor3D;
-  const out: VitOutput = {
-    cls: tf.slice(normed, [0, 0, 0], [b, 1, d]).reshape([b, d]),
-    tokens: normed,
-    attn: last.attn,
-    q: last.q,
-    k: last.k,
-  };
-  if (keepIntermediates) Object.assign(out, { patchEmbed: embedded, posEmbed: pos, blockOutputs });
+  const { tokens, embedded, pos } = embedTokens(x, get, cfg);
+  const blocks = runBlocks(tokens, get, cfg, keepIntermediates);
+  const normed = fusedLayerNorm(blocks.out, get('norm.weight'), get('norm.bias'), cfg.lnEps) as tf.Tensor3D;
+  const out = defineLastBlockAttention(
+    { cls: tf.slice(normed, [0, 0, 0], [b, 1, d]).reshape([b, d]), tokens: normed },
+    blocks.qkv,
+    cfg.numHeads,
+  );
+  if (keepIntermediates) Object.assign(out, { patchEmbed: embedded, posEmbed: pos, blockOutputs: blocks.outputs });
   return out;
+}
+
+/**
+ * The final-norm [CLS] token of each group of images (e.g. the student's masked views and its local crops: different
+ * sizes). With the fused kernels during training, all groups' tokens go through the blocks as ONE set of rows
+ * (attention per group), so each block runs once and its parameter gradients need no summing; otherwise one
+ * vitForward per group. Same values either way.
+ */
+export function vitClsTokens(groups: tf.Tensor4D[], get: ParamGetter, cfg: VitConfig): tf.Tensor2D[] {
+  if (groups.length === 1 || !fusedOpsActive() || !tapeRecording()) return groups.map((x) => vitForward(x, get, cfg).cls);
+  const d = cfg.embedDim;
+  const embedded = groups.map((x) => embedTokens(x, get, cfg).tokens);
+  const segments = embedded.flatMap((t) => [t.shape[0], t.shape[1]]);
+  const rows = tf.concat(
+    embedded.map((t) => t.reshape([-1, d])),
+    0,
+  ) as tf.Tensor2D;
+  const normed = fusedLayerNorm(runBlocks(rows, get, cfg, false, segments).out, get('norm.weight'), get('norm.bias'), cfg.lnEps);
+  let offset = 0;
+  return embedded.map((t) => {
+    const [b, n] = t.shape;
+    const group = tf.slice(normed, [offset, 0], [b * n, d]).reshape([b, n, d]);
+    offset += b * n;
+    return tf.slice(group, [0, 0, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D;
+  });
 }

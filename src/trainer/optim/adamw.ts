@@ -4,6 +4,7 @@
  * and the EMA teacher update.
  */
 import * as tf from '@tensorflow/tfjs';
+import { DORA_ACCUMULATE, DORA_ADAMW_EMA, DORA_EMA, DORA_SUM_SQUARES, fusedOpsActive } from '../backend';
 
 export const ADAM_BETA1 = 0.9;
 export const ADAM_BETA2 = 0.999;
@@ -34,6 +35,17 @@ export function disposeAdamWState(state: AdamWState): void {
   state.step.clear();
   state.expAvg.clear();
   state.expAvgSq.clear();
+}
+
+/** Zero moments for a tensor's first step: two separate buffers (the fused update writes them in place). */
+function ensureAdamState(state: AdamWState, name: string, param: tf.Variable): void {
+  if (state.expAvg.has(name)) return;
+  for (const moments of [state.expAvg, state.expAvgSq]) {
+    const zeros = tf.zerosLike(param);
+    moments.set(name, tf.variable(zeros, false));
+    zeros.dispose();
+  }
+  state.step.set(name, 0);
 }
 
 /**
@@ -85,13 +97,7 @@ export function adamwStep(
     const param = params.get(name);
     if (!param) throw new Error(`adamwStep: gradient for unknown parameter ${name}`);
     const wd = paramGroupOf(name, param.shape) === 0 ? weightDecay : 0;
-    if (!state.expAvg.has(name)) {
-      const zeros = tf.zerosLike(param);
-      state.expAvg.set(name, tf.variable(zeros, false));
-      state.expAvgSq.set(name, tf.variable(zeros, false));
-      zeros.dispose();
-      state.step.set(name, 0);
-    }
+    ensureAdamState(state, name, param);
     const step = state.step.get(name)! + 1;
     state.step.set(name, step);
     const m = state.expAvg.get(name)!;
@@ -118,4 +124,137 @@ export function emaUpdateTeacher(teacher: Map<string, tf.Variable>, student: Map
     if (!s) throw new Error(`emaUpdateTeacher: student has no parameter ${name}`);
     tf.tidy(() => t.assign(tf.add(tf.mul(t, momentum), tf.mul(s, 1 - momentum))));
   }
+}
+
+// ---- The fused optimiser: one launch for the norms, one for AdamW + EMA over every tensor ----------------------
+
+/** ‖g‖ of each tensor (utils.clip_gradients' norms), in the map's order; one kernel launch where fused. */
+export async function gradientNorms(grads: Map<string, tf.Tensor>): Promise<Map<string, number>> {
+  const names = [...grads.keys()];
+  const sums = fusedOpsActive()
+    ? (
+        tf.engine().runKernel(DORA_SUM_SQUARES, Object.fromEntries(names.map((n, i) => [`t${i}`, grads.get(n)!]))) as unknown as tf.Tensor[]
+      )[0]
+    : tf.tidy(() => tf.stack(names.map((n) => tf.sum(tf.square(grads.get(n)!)))));
+  const values = await sums.data(); // async: the webgpu backend cannot read synchronously in Node
+  sums.dispose();
+  return new Map(names.map((n, i) => [n, Math.sqrt(values[i])]));
+}
+
+/** utils.clip_gradients' factor for one tensor: clip/(‖g‖ + 1e-6) when that is < 1, else 1 (no clipping). */
+export function clipFactor(norm: number, clip: number): number {
+  const coef = clip / (norm + 1e-6);
+  return clip > 0 && coef < 1 ? coef : 1;
+}
+
+export interface OptimizerUpdate {
+  student: Map<string, tf.Variable>;
+  teacher: Map<string, tf.Variable>;
+  /** Unclipped gradients of the tensors AdamW updates (after the last-layer freeze), named_parameters order. */
+  grads: Map<string, tf.Tensor>;
+  /** clipFactor per gradient. */
+  factors: Map<string, number>;
+  state: AdamWState;
+  lr: number;
+  weightDecay: number;
+  /** Teacher EMA momentum. */
+  momentum: number;
+}
+
+/** A variable's buffer must be its own before an in-place update; a shared one is replaced by a private copy. */
+function ownBuffer(v: tf.Variable): tf.Variable {
+  if (tf.backend().refCount(v.dataId) > 1) tf.tidy(() => v.assign(tf.mul(v, tf.scalar(1))));
+  return v;
+}
+
+/**
+ * Clipping (by the given factors), AdamW and the EMA teacher update in the official order. Where fused kernels run,
+ * it is one in-place launch for all tensors (plus one for teacher tensors without a gradient); elsewhere the
+ * separate-op adamwStep and emaUpdateTeacher on explicitly clipped gradients.
+ */
+export function adamwEmaUpdate(u: OptimizerUpdate): void {
+  if (!fusedOpsActive()) {
+    const clipped = new Map([...u.grads].map(([n, g]) => [n, u.factors.get(n)! === 1 ? g : tf.mul(g, u.factors.get(n)!)]));
+    adamwStep(u.student, clipped, u.state, u.lr, u.weightDecay);
+    for (const [n, g] of clipped) if (g !== u.grads.get(n)) g.dispose();
+    emaUpdateTeacher(u.teacher, u.student, u.momentum);
+    return;
+  }
+  const inputs: tf.NamedTensorMap = {};
+  const attrs = {
+    count: 0,
+    teacher: [] as boolean[],
+    gradScale: [] as number[],
+    decay: [] as number[],
+    stepSize: [] as number[],
+    bc2Sqrt: [] as number[],
+  };
+  for (const [name, grad] of u.grads) {
+    const param = u.student.get(name);
+    if (!param) throw new Error(`adamwEmaUpdate: gradient for unknown parameter ${name}`);
+    ensureAdamState(u.state, name, param);
+    const step = u.state.step.get(name)! + 1;
+    u.state.step.set(name, step);
+    const i = attrs.count++;
+    const teacher = u.teacher.get(name);
+    Object.assign(inputs, { [`p${i}`]: ownBuffer(param), [`g${i}`]: grad, [`m${i}`]: ownBuffer(u.state.expAvg.get(name)!) });
+    inputs[`v${i}`] = ownBuffer(u.state.expAvgSq.get(name)!);
+    if (teacher) inputs[`t${i}`] = ownBuffer(teacher);
+    attrs.teacher.push(teacher !== undefined);
+    attrs.gradScale.push(u.factors.get(name) ?? 1);
+    attrs.decay.push(1 - u.lr * (paramGroupOf(name, param.shape) === 0 ? u.weightDecay : 0));
+    attrs.stepSize.push(u.lr / (1 - ADAM_BETA1 ** step));
+    attrs.bc2Sqrt.push(Math.sqrt(1 - ADAM_BETA2 ** step));
+  }
+  if (attrs.count > 0) {
+    const all = { ...attrs, beta1: ADAM_BETA1, beta2: ADAM_BETA2, eps: ADAM_EPS, ema: u.momentum };
+    tf.engine().runKernel(DORA_ADAMW_EMA, inputs, all as unknown as tf.NamedAttrMap);
+  }
+  // Teacher tensors the optimiser did not touch (a frozen weight_g, the last layer while frozen) still follow the EMA.
+  const rest = [...u.teacher].filter(([name]) => !u.grads.has(name));
+  if (rest.length > 0) {
+    const emaInputs: tf.NamedTensorMap = {};
+    rest.forEach(([name, t], i) => {
+      const s = u.student.get(name);
+      if (!s) throw new Error(`emaUpdateTeacher: student has no parameter ${name}`);
+      emaInputs[`t${i}`] = ownBuffer(t);
+      emaInputs[`s${i}`] = s;
+    });
+    tf.engine().runKernel(DORA_EMA, emaInputs, { count: rest.length, ema: u.momentum });
+  }
+}
+
+/**
+ * Gradient accumulation over micro-batches: sums[name] += grads[name] (the grads are consumed). The first pass's
+ * gradients become the sums; later ones are added in place by one kernel launch where fused.
+ */
+export function sumGradientsInto(sums: Map<string, tf.Tensor>, grads: Record<string, tf.Tensor>): void {
+  const fused = fusedOpsActive();
+  const inputs: tf.NamedTensorMap = {};
+  let count = 0;
+  for (const [name, g] of Object.entries(grads)) {
+    const sum = sums.get(name);
+    if (!sum) {
+      sums.set(name, g);
+      continue;
+    }
+    if (!fused) {
+      sums.set(name, tf.add(sum, g));
+      sum.dispose();
+      g.dispose();
+      continue;
+    }
+    let own = sum;
+    if (tf.backend().refCount(sum.dataId) > 1) {
+      own = tf.tidy(() => tf.mul(sum, tf.scalar(1)));
+      sum.dispose();
+      sums.set(name, own);
+    }
+    inputs[`s${count}`] = own;
+    inputs[`g${count}`] = g;
+    count++;
+  }
+  if (count === 0) return;
+  tf.engine().runKernel(DORA_ACCUMULATE, inputs, { count });
+  for (let i = 0; i < count; i++) inputs[`g${i}`].dispose();
 }

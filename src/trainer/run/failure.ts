@@ -7,7 +7,8 @@ import type { DoraConfig } from '../../core/config';
 import { formatNumber } from '../../core/configProblem';
 import { listCheckpoints } from '../../core/node/runDir';
 import { NonFiniteLossError } from '../dora/trainStep';
-import { diskCause, diskFix, divergenceAdvice, lowerLrSettings } from './fixAdvice';
+import { continueAdvice, diskCause, diskFix, divergenceAdvice, lowerLrSettings } from './fixAdvice';
+import { OutOfMemoryFailure } from './microBatch';
 import { TrainingError } from './runConfig';
 
 const WASM_OUT_OF_MEMORY = new RegExp(
@@ -73,6 +74,9 @@ export async function describeFailure(error: unknown, c: FailureContext): Promis
     const where = typeof path === 'string' ? path : `a file in ${runDir}`;
     return { message: `could not write ${where}: ${cause} (${e.message})`, fix: diskFix(runDir, c.lastCheckpointStep, error) };
   }
+  // Already worded by the micro-batch planner (what ran out, with how many clips per pass, and the fix).
+  if (error instanceof OutOfMemoryFailure)
+    return { message: e.message, fix: `${error.fix}; then ${continueAdvice(runDir, c.lastCheckpointStep, error.sets)}.` };
   if (isWasmOutOfMemory(error, c.backend)) {
     const { batchClips } = config.training;
     const heap = (wasmHeapBytes() / 2 ** 30).toFixed(2);
@@ -81,8 +85,8 @@ export async function describeFailure(error: unknown, c: FailureContext): Promis
         `the wasm backend ran out of memory (heap ${heap} GiB; its cap is 4 GiB) during a step of ${batchClips} clips × ` +
         `${config.data.framesPerClip} frames at ${config.data.globalSize} px (${e.message})`,
       fix:
-        `Set training.microBatch to a smaller number of clips (e.g. ${Math.max(1, Math.floor(batchClips / 4))}), ` +
-        'lower data.globalSize or data.localCrops, or use a GPU backend.',
+        'Use fewer clips per pass (training.microBatch "auto" picks them from the memory), or a GPU backend; then ' +
+        `${continueAdvice(runDir, c.lastCheckpointStep, ['training.microBatch=auto'])}.`,
     };
   }
   return { message: e.message, fix: (error as { fix?: string }).fix };

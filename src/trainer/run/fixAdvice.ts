@@ -20,8 +20,10 @@ const IN_VS_CODE = ' (in VS Code: make the same change in the .dora.json and use
 
 /**
  * How to go on after the loss diverged at the step after `lastStep`. The checkpoint OF `lastStep` holds the weights that
- * gave the non-finite loss (whatever the learning rate, the next step repeats it), so the advice resumes from the newest
- * checkpoint before it.
+ * gave the non-finite loss (whatever the learning rate, the next step repeats it), and the update that made them, from
+ * the weights of `lastStep − 1`, is often where the values already overflowed: a finite loss with a non-finite gradient
+ * (the step, like the official one, checks only the loss). That gradient does not depend on the learning rate either,
+ * so the advice resumes from the newest checkpoint before `lastStep − 1`.
  */
 export function divergenceAdvice(
   runDir: string,
@@ -29,7 +31,7 @@ export function divergenceAdvice(
   lastStep: number,
   sets: readonly string[],
 ): string {
-  const before = checkpoints.filter((c) => c.step < lastStep);
+  const before = checkpoints.filter((c) => c.step < lastStep - 1);
   const from = before[before.length - 1];
   if (!from)
     return (
@@ -37,7 +39,11 @@ export function divergenceAdvice(
       'no checkpoint was written before the loss diverged'
     );
   const newest = checkpoints[checkpoints.length - 1];
-  const skipped = newest !== from ? ` (not from step ${newest.step}: its weights gave this loss)` : '';
+  const skipped =
+    newest !== from
+      ? ` (not from step ${newest.step}: the weights of step ${lastStep} gave this loss, and the update that made them may ` +
+        'already have overflowed, whatever the lr)'
+      : '';
   const command = resumeCommand(runDir, sets, newest !== from ? from.sidecarFile : undefined);
   return `resume from the checkpoint of step ${from.step}${skipped}: ${command}${IN_VS_CODE}; if it diverges again, lower it further`;
 }

@@ -70,14 +70,6 @@ export function stepHyper(config: DoraConfig, schedules: TrainingSchedules, iter
   };
 }
 
-/**
- * Clips per forward/backward pass (the gradient-accumulation stage's one parameter); undefined = the whole batch.
- * "auto" means the whole batch for now: an engine that can measure memory chooses a size here.
- */
-export function microBatchOf(training: DoraConfig['training']): number | undefined {
-  return training.microBatch === 'auto' ? undefined : training.microBatch;
-}
-
 /** A config read from a *.dora.json or a run's config.json, with the `--set` overrides applied and validated. */
 export interface ResolvedTrainingConfig {
   config: DoraConfig;

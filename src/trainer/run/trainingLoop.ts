@@ -21,7 +21,8 @@ import { BatchBuilder, stepRng, type HostBatch } from './batch';
 import { pruneCheckpoints, saveCheckpoint } from './checkpoint';
 import { diskCause, diskFix } from './fixAdvice';
 import type { RunWriter } from './openRun';
-import { microBatchOf, stepHyper, TrainingError } from './runConfig';
+import { MicroBatchPlanner, stepWithBackOff, type MicroBatchPlan } from './microBatch';
+import { stepHyper, TrainingError } from './runConfig';
 import { writeSnapshot } from './snapshot';
 
 export interface LoopContext {
@@ -55,6 +56,11 @@ export class TrainingLoop {
   private readonly imagesPerStep: number;
   private readonly started = Date.now();
   private readonly firstIteration: number;
+  /** training.microBatch, resolved ("auto": planned from the backend's memory, see microBatch.ts). */
+  private readonly planner: MicroBatchPlanner;
+  private planLogged: Promise<void> = Promise.resolve();
+  /** Clips per pass of the last step that ran (the plan may already have moved on after it). */
+  private stepClips = 0;
 
   constructor(private readonly c: LoopContext) {
     const { config } = c;
@@ -68,6 +74,15 @@ export class TrainingLoop {
     this.prefetcher = new BatchPrefetcher(c.cache, (k) => (k < this.stopAt ? this.clipsOf(k).flatMap((clip) => clip.frameIndices) : null));
     const k = config.dora.tracker ? config.dora.objects : 1;
     this.imagesPerStep = config.training.batchClips * config.data.framesPerClip * (1 + k + config.data.localCrops);
+    this.planner = new MicroBatchPlanner(config, (plan) => {
+      this.planLogged = this.planLogged.then(() => this.recordPlan(plan));
+    });
+  }
+
+  /** The micro-batch in use: trainer.log, run.json `microBatch` (docs/run-directory.md) and, per step, metrics. */
+  private async recordPlan(plan: MicroBatchPlan): Promise<void> {
+    Object.assign(this.c.writer.info, { microBatch: { clips: plan.clips, auto: plan.auto, reason: plan.reason } });
+    await this.c.writer.log(`micro-batch: ${plan.reason}`);
   }
 
   /** Trains until the end, the step limit or a stop; always ends with a checkpoint. True when the schedule is done. */
@@ -110,14 +125,29 @@ export class TrainingLoop {
     const local = tf.tensor(hostBatch.local, [localCrops, batch, frames, 3, localSize, localSize]);
     let outcome: StepOutcome;
     try {
-      const options = { collect, microBatch: microBatchOf(this.c.config.training) };
-      outcome = await doraTrainStep(this.c.state, { global, local, heads }, hyper, options);
+      // An out-of-memory error retries the step with fewer clips per pass (nothing was updated yet).
+      outcome = await stepWithBackOff(
+        this.planner,
+        async (microBatch) => {
+          this.stepClips = microBatch;
+          const result = await doraTrainStep(this.c.state, { global, local, heads }, hyper, { collect, microBatch });
+          // tfjs ignores GPU validation errors; a dropped command buffer means wrong numbers
+          if (this.c.backend === 'webgpu') assertNoGpuErrors();
+          return result;
+        },
+        (message) => this.warn(message),
+      );
     } finally {
       tf.dispose([global, local]);
     }
-    // tfjs ignores GPU validation errors; a dropped command buffer means wrong numbers
-    if (this.c.backend === 'webgpu') assertNoGpuErrors();
+    await this.planLogged;
     return outcome;
+  }
+
+  private async warn(message: string): Promise<void> {
+    this.c.emit({ type: 'warning', message });
+    await this.c.writer.event({ type: 'warning', message });
+    await this.c.writer.log(`warning: ${message}`);
   }
 
   /** The metrics record of the step (written every runtime.logEvery steps, and the first and last) and progress. */
@@ -139,6 +169,7 @@ export class TrainingLoop {
       lossLocal: outcome.parts.lossLocal,
       teacherEntropy: outcome.parts.teacherEntropy,
       teacherBatchEntropy: outcome.parts.teacherBatchEntropy,
+      microBatch: this.stepClips,
     };
     if (iteration % this.c.config.runtime.logEvery === 0 || iteration === this.stopAt || iteration === 1) {
       await this.c.writer.metrics(record);

@@ -21,11 +21,13 @@ test('the default backend is wasm, with SIMD, prod mode and the kernel patches',
   assert.equal(report.active, 'wasm');
   assert.equal(report.reused, false);
   assert.equal(tf.getBackend(), 'wasm');
-  assert.match(report.reason, /^requested explicitly \(XNNPACK via tfjs-backend-wasm-simd\.wasm/);
+  assert.match(report.reason, /^requested explicitly \(tfjs-backend-wasm-simd\.wasm \(1 thread\), DoRA SIMD kernels: (relaxed|simd128)/);
   const description = describeBackend();
   assert.equal(description.name, 'wasm');
   assert.equal(description.prodMode, true);
-  assert.deepEqual(description.wasm, { simd: true, threads: false, threadsCount: 1, binary: 'tfjs-backend-wasm-simd.wasm' });
+  const { kernels, ...wasm } = description.wasm ?? { kernels: '' };
+  assert.deepEqual(wasm, { simd: true, threads: false, threadsCount: 1, binary: 'tfjs-backend-wasm-simd.wasm' });
+  assert.match(kernels, /^(relaxed|simd128)$/, 'the project SIMD kernels are loaded (run npm run build first)');
   assert.ok(
     lines.some((line) => line.includes('active: wasm')),
     'the log callback receives the decision',

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LossVariant } from '../../../core/configDefaults';
+import { sumGradientsInto } from '../../optim/adamw';
 import { doraLoss } from '../loss';
 import { trainableParamNames, type DoraState } from '../model';
 import type { DiagnosticsCollector } from './diagnostics';
@@ -51,7 +52,7 @@ export async function accumulateGradients(
     total.loss += chunk.loss;
     total.lossMasked += weight * chunk.lossMasked;
     total.lossLocal += weight * chunk.lossLocal;
-    addInto(summed, chunk.grads);
+    sumGradientsInto(summed, chunk.grads);
   }
   return { ...total, grads: byParameterName(state, summed) };
 }
@@ -94,18 +95,6 @@ async function chunkGradients(
   if (collector) collector.addStudentChunk(data[0], data[1], b0, bc);
   const [lossMasked, lossLocal] = collector ? [data[2][0], data[3][0]] : [data[0][0], data[1][0]];
   return { loss, lossMasked, lossLocal, grads };
-}
-
-/** summed[name] += grads[name], disposing what is replaced. */
-function addInto(summed: Map<string, tf.Tensor>, grads: tf.NamedTensorMap): void {
-  for (const [varName, g] of Object.entries(grads)) {
-    const prev = summed.get(varName);
-    if (prev) {
-      summed.set(varName, tf.add(prev, g));
-      prev.dispose();
-      g.dispose();
-    } else summed.set(varName, g);
-  }
 }
 
 /** Gradients keyed by the TF.js variable name → by parameter name, in named_parameters order. */

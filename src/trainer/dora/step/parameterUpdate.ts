@@ -1,10 +1,11 @@
 /**
  * Step stage 7, the update, in the official order: per-tensor gradient clipping (utils.clip_gradients), the last-layer
  * freeze (cancel_gradients_last_layer), AdamW over the two official parameter groups, the teacher's EMA, and the DINO
- * centre update.
+ * centre update. Where the fused kernels run, the norms are one launch and clipping + AdamW + EMA one more
+ * (optim/adamw.ts adamwEmaUpdate).
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamwStep, cancelLastLayerGradients, clipGradientsPerTensor, emaUpdateTeacher } from '../../optim/adamw';
+import { adamwEmaUpdate, cancelLastLayerGradients, clipFactor, gradientNorms } from '../../optim/adamw';
 import { updatedCenter } from '../loss';
 import type { DoraState } from '../model';
 import type { DiagnosticsCollector, StepDiagnostics } from './diagnostics';
@@ -34,13 +35,28 @@ export async function updateParameters(
   hyper: UpdateHyper,
   collector?: DiagnosticsCollector,
 ): Promise<UpdateResult> {
-  const { clipped, norms } = await clipGradientsPerTensor(grads, hyper.clipGrad);
-  tf.dispose([...grads.values()]);
-  const applied = cancelLastLayerGradients(clipped, hyper.epoch, hyper.freezeLastLayer);
-  const diagnostics = collector ? await collector.finish(teacherOut, applied) : undefined;
-  adamwStep(state.student, applied, state.optimizer, hyper.lr, hyper.weightDecay);
+  const norms = await gradientNorms(grads);
+  const applied = cancelLastLayerGradients(grads, hyper.epoch, hyper.freezeLastLayer);
+  // Clipping is a per-tensor factor the fused update applies as it reads each gradient.
+  const factors = new Map([...applied.keys()].map((n) => [n, clipFactor(norms.get(n)!, hyper.clipGrad)]));
+  let diagnostics: StepDiagnostics | undefined;
+  if (collector) {
+    const clipped = new Map([...applied].map(([n, g]) => [n, tf.tidy(() => tf.mul(g, factors.get(n)!))]));
+    diagnostics = await collector.finish(teacherOut, clipped);
+    tf.dispose([...clipped.values()]);
+  }
+  const { student, teacher, optimizer } = state;
+  adamwEmaUpdate({
+    student,
+    teacher,
+    grads: applied,
+    factors,
+    state: optimizer,
+    lr: hyper.lr,
+    weightDecay: hyper.weightDecay,
+    momentum: hyper.momentum,
+  });
   tf.dispose([...applied.values()]);
-  emaUpdateTeacher(state.teacher, state.student, hyper.momentum);
   const newCenter = tf.tidy(() => updatedCenter(state.center as tf.Tensor2D, teacherOut, hyper.centerMomentum));
   state.center.assign(newCenter);
   newCenter.dispose();

@@ -1,10 +1,11 @@
 /**
  * Step stage 4, the student: its forward (backbone + head) on the k masked views and on the local crops of the clips
  * [b0, b0 + bc), all frames and objects in one batched forward (the official code loops over frames; row for row the
- * same computation).
+ * same computation); with the fused kernels both kinds of crops share each block pass and one head pass
+ * (model.ts studentForward).
  */
 import * as tf from '@tensorflow/tfjs';
-import { networkForward, type DoraState } from '../model';
+import { studentForward, type DoraState } from '../model';
 
 export interface StudentInputs {
   /** [k, F, B, 3, H, W] masked views. */
@@ -30,8 +31,9 @@ export function studentPass(state: DoraState, inputs: StudentInputs, b0: number,
     lw,
   ]);
   const outDim = state.cfg.head.outDim;
+  const [maskedOut, localOut] = studentForward(state.student, state.cfg, masked as tf.Tensor4D, local as tf.Tensor4D);
   return {
-    studentMasked: networkForward(state.student, state.cfg, masked as tf.Tensor4D).out.reshape([k, f, bc, outDim]) as tf.Tensor4D,
-    studentLocal: networkForward(state.student, state.cfg, local as tf.Tensor4D).out.reshape([f, nl * bc, outDim]) as tf.Tensor3D,
+    studentMasked: maskedOut.reshape([k, f, bc, outDim]) as tf.Tensor4D,
+    studentLocal: localOut.reshape([f, nl * bc, outDim]) as tf.Tensor3D,
   };
 }
