@@ -4,6 +4,7 @@
 //     compare webviews (screenshots in test-artifacts/integration/);
 //  3. the packaged .vsix installed with --install-extension, dashboard opened from the palette.
 // Prints "N passed, N failed" and exits non-zero on any failure.
+/* global document, performance */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -120,62 +121,46 @@ function ppidOf(pid) {
   return Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 }
 
-/** Runs a palette command that answers with a quick pick, once more if its pick does not show up (a lost key press). */
+/** Runs a palette command that answers with a quick pick, and waits for a row of that pick. */
 async function commandWithQuickPick(page, title, pickRow) {
-  for (let attempt = 1; ; attempt++) {
-    await runPaletteCommand(page, title);
-    try {
-      await page.waitForSelector(pickRow, { timeout: 30_000 });
-      return;
-    } catch (error) {
-      if (attempt === 2) throw error;
-      console.log(`    (no quick pick after "${title}"; trying again)`);
-      await page.keyboard.press('Escape');
-    }
-  }
+  await runPaletteCommand(page, title);
+  await page.waitForSelector(pickRow, { timeout: 60_000 });
 }
 
-/** Ticks a row of a multi-select quick pick (clicking its checkbox until the row reports checked). */
-async function tickQuickPickRow(page, row) {
-  await waitFor(
-    `${row} to be ticked`,
-    async () => {
-      if ((await page.getAttribute(row, 'aria-checked', { timeout: 5_000 })) === 'true') return true;
-      await page.click(`${row} .monaco-checkbox`, { timeout: 5_000 });
-      await sleep(250);
-      return (await page.getAttribute(row, 'aria-checked', { timeout: 5_000 })) === 'true';
+/**
+ * Ticks one row of a multi-select quick pick: types `filter`, waits until the one row left has an aria-label starting
+ * with `prefix`, clicks its checkbox once and waits for the row to report itself checked. (Accepting keeps rows
+ * ticked while another filter hid them.)
+ */
+async function tickQuickPickRow(page, filter, prefix) {
+  await page.focus('.quick-input-widget:visible .quick-input-box input');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(filter);
+  const rows = '.quick-input-widget .quick-input-list .monaco-list-row';
+  await page.waitForFunction(
+    ({ rows, prefix }) => {
+      const shown = [...document.querySelectorAll(rows)];
+      return shown.length === 1 && (shown[0].getAttribute('aria-label') ?? '').startsWith(prefix);
     },
-    10_000,
+    { rows, prefix },
+    { timeout: 30_000 },
   );
+  await page.click(`${rows} .monaco-checkbox`, { timeout: 10_000 });
+  await page.waitForSelector(`${rows}[aria-checked="true"]`, { timeout: 10_000 });
 }
 
 /**
  * Runs a palette command whose first answer is a multi-select pick of checkpoints, ticks `<run> @ step N` for each of
- * `steps` (the run is the suite's demo run: the one with a step-8 checkpoint) and accepts. A quick pick closes when a
- * webview takes the focus (a dashboard finishing its loads did, once): then the whole pick is tried again.
+ * `steps` (the run is the suite's demo run: the one with a step-8 checkpoint) and accepts. Returns the run id.
  */
 async function pickCheckpointsFromPalette(page, title, steps) {
-  for (let attempt = 1; ; attempt++) {
-    // Keyboard focus to the workbench, not a webview (F1 and Enter would go there).
-    await page.click('.part.sidebar .composite.title', { timeout: 5_000 }).catch(() => undefined);
-    await commandWithQuickPick(page, title, '.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*=" @ step "]');
-    const labels = await page.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
-    const runId = labels.find((l) => / @ step 8,/.test(l))?.split(' @ ')[0];
-    if (!runId) throw new Error(`no run with a step-8 checkpoint among: ${labels.join(' | ')}`);
-    try {
-      for (const step of steps)
-        await tickQuickPickRow(
-          page,
-          `.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label^="${runId} @ step ${step},"]`,
-        );
-      await page.keyboard.press('Enter');
-      return runId;
-    } catch (error) {
-      if (attempt === 2) throw error;
-      console.log(`    (the checkpoint pick of "${title}" closed under the test; trying again)`);
-      await page.keyboard.press('Escape');
-    }
-  }
+  await commandWithQuickPick(page, title, '.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*=" @ step "]');
+  const labels = await page.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
+  const runId = labels.find((l) => / @ step 8,/.test(l))?.split(' @ ')[0];
+  if (!runId) throw new Error(`no run with a step-8 checkpoint among: ${labels.join(' | ')}`);
+  for (const step of steps) await tickQuickPickRow(page, `${runId} @ step ${step}`, `${runId} @ step ${step},`);
+  await page.keyboard.press('Enter');
+  return runId;
 }
 
 /** "DoRA: Evaluate Checkpoint…" from the palette on `<run> @ step N` of the suite's demo run, default suites. Returns the run id. */
@@ -189,7 +174,42 @@ async function evaluateFromPalette(page, step) {
   return runId;
 }
 
+/**
+ * Regression check for a fresh-clone failure ("DoRA: Start Demo Run" missing from the palette): the palette hides a
+ * command whose precondition is false, and `isWorkspaceTrusted` is only set by a Restored-phase workbench contribution,
+ * created when the page is idle — seconds after the activity bar shows on a loaded machine. DoRA's commands therefore
+ * carry no `enablement` (their handlers refuse in Restricted Mode, with an explanation). A 6x CPU throttle widens that
+ * window so that the palette is read while the workbench is still restoring.
+ */
+async function paletteWhileRestoring(server, browser, folder) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  currentPage = page;
+  await (await context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: 6 });
+  await page.goto(workbenchUrl(server.base, { folder, devPath: ROOT }));
+  await page.waitForSelector('.activitybar [aria-label="DoRA"]', { timeout: 120_000 });
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget:visible', { timeout: 60_000 });
+  await page.keyboard.type('DoRA: St');
+  const rows = '.quick-input-widget .quick-input-list .monaco-list-row';
+  await page.waitForSelector(`${rows}[aria-label*="DoRA: Stop Run"]`, { timeout: 60_000 });
+  const [labels, restoring] = await page.evaluate(
+    (rows) => [
+      [...document.querySelectorAll(rows)].map((r) => r.getAttribute('aria-label') ?? ''),
+      performance.getEntriesByName('code/didCreateWorkbenchContributions/3').length === 0,
+    ],
+    rows,
+  );
+  await context.close();
+  console.log(`    (the palette was read ${restoring ? 'while the workbench was still restoring' : 'after the Restored phase'})`);
+  for (const title of ['DoRA: Start Demo Run', 'DoRA: Start Run'])
+    if (!labels.some((l) => l.startsWith(title))) throw new Error(`"${title}" is not in the palette; rows: ${labels.join(' | ')}`);
+}
+
 async function uiFlows(server, browser, { wsA, wsB }) {
+  await check('UI: the DoRA commands are in the palette while the workbench is still restoring (6x CPU throttle)', () =>
+    paletteWhileRestoring(server, browser, wsB),
+  );
   // --- fresh workspace: palette → Start Demo Run → trainer child of the extension host → dashboard ---
   const page = await openWorkbench(browser, workbenchUrl(server.base, { folder: wsB, devPath: ROOT }));
   currentPage = page;
