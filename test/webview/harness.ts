@@ -180,6 +180,48 @@ export async function postToView(page: Page, message: unknown): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), message);
 }
 
+/** Posts an `exportRequest` as the host would and waits for the view's `chartExport` answer. */
+export async function requestExport(
+  page: Page,
+  format: 'png' | 'svg' | 'csv' | 'json',
+  requestId: number,
+): Promise<{ format: string; suggestedName: string; data: string; error?: string }> {
+  await postToView(page, { type: 'exportRequest', requestId, format });
+  const handle = await page.waitForFunction(
+    (id) =>
+      (window as unknown as { __posted: { type: string; requestId?: number }[] }).__posted.find(
+        (m) => m.type === 'chartExport' && m.requestId === id,
+      ),
+    requestId,
+    { timeout: 20_000 },
+  );
+  const message = (await handle.jsonValue()) as unknown as { format: string; suggestedName: string; data: string; error?: string };
+  if (message.error) throw new Error(`export failed in the view: ${message.error}`);
+  return message;
+}
+
+/** Switches the page to another theme the way VS Code does: new `--vscode-*` variables and a new body class. */
+export async function switchTheme(page: Page, theme: Theme): Promise<void> {
+  const bodyClass = { dark: 'vscode-dark', light: 'vscode-light', hc: 'vscode-high-contrast' }[theme];
+  await page.evaluate(
+    ({ theme, bodyClass }) =>
+      new Promise<void>((resolve) => {
+        const link = document.querySelector<HTMLLinkElement>('link[href*="/assets/theme-"]')!;
+        link.addEventListener(
+          'load',
+          () => {
+            document.body.className = bodyClass;
+            document.body.dataset.vscodeThemeKind = bodyClass;
+            resolve();
+          },
+          { once: true },
+        );
+        link.href = `/assets/theme-${theme}.css`;
+      }),
+    { theme, bodyClass },
+  );
+}
+
 // --- fixture run ---------------------------------------------------------------------------------
 
 export function readMetrics(): MetricsRecord[] {
