@@ -43,6 +43,8 @@ for (const e of entries) {
 const webviewEntries = [
   { in: 'webview/dashboard/main.ts', out: 'media/dashboard.js' },
   { in: 'webview/compare/main.ts', out: 'media/compare.js' },
+  { in: 'webview/plots/main.ts', out: 'media/plots.js' },
+  { in: 'webview/runsTable/main.ts', out: 'media/runsTable.js' },
 ];
 for (const e of webviewEntries) {
   if (!existsSync(e.in)) continue;

@@ -93,6 +93,8 @@ export interface RunsTableMetric {
   direction: 'higher' | 'lower';
   /** The step the value belongs to (best loss: where it was reached; evaluation: the checkpoint). */
   step?: number;
+  /** Shown by default (last and best loss, the evaluation headline); the others are in the column chooser. */
+  headline?: boolean;
 }
 
 export interface RunsTableRow {
@@ -203,7 +205,8 @@ function isRunsTableMetric(v: unknown): v is RunsTableMetric {
     isNum(v.value) &&
     (v.unit === '%' || v.unit === '') &&
     (v.direction === 'higher' || v.direction === 'lower') &&
-    (v.step === undefined || isStepNumber(v.step))
+    (v.step === undefined || isStepNumber(v.step)) &&
+    (v.headline === undefined || typeof v.headline === 'boolean')
   );
 }
 

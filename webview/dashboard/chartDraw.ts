@@ -1,6 +1,7 @@
 // Drawing the metric chart: tick positions and labels (shared by the canvas and the SVG export), and the canvas
 // strokes. The tick maths is pure; the stroke functions only use the 2D context they are given.
 
+import { themeColor } from '../shared/canvas';
 import { chartSvg, svgHeight, type SvgLine } from '../shared/chartExport';
 import { formatValue } from '../shared/format';
 import { logTicks, niceTicks } from '../shared/ticks';
@@ -33,6 +34,16 @@ export interface ChartColors {
   grid: string;
   muted: string;
   background: string;
+}
+
+/** The chart colours of the current VS Code theme. */
+export function chartColors(): ChartColors {
+  return {
+    foreground: themeColor('--vscode-foreground', '#cccccc'),
+    grid: themeColor('--vscode-charts-lines', themeColor('--vscode-editorWidget-border', 'rgba(128,128,128,0.5)')),
+    muted: themeColor('--vscode-descriptionForeground', '#9d9d9d'),
+    background: themeColor('--vscode-editor-background', '#1e1e1e'),
+  };
 }
 
 export function drawAxes(

@@ -10,10 +10,10 @@ import { h, rafThrottle, replaceChildren } from '../shared/dom';
 import type { ExportableChart } from '../shared/exportDom';
 import { formatExact, formatStep, metricLabel } from '../shared/format';
 import { onThemeChange } from '../shared/theme';
-import { formatX, X_AXIS_LABELS, type XAxisMode } from '../shared/xAxis';
+import { createChartToolbar, type ChartToolbar } from '../shared/chartToolbar';
+import { formatX, type XAxisMode } from '../shared/xAxis';
 import { X_AXIS_MODES } from '../../src/core/experimentMessages';
-import { createButton, createCheckbox, createDropdown, type CheckboxHandle, type DropdownHandle } from '../ui/toolkit';
-import { chartTicks, drawAxes, drawCrosshair, drawDot, drawSelection, strokePoints, viewportSvg, type ChartColors } from './chartDraw';
+import { chartColors, chartTicks, drawAxes, drawCrosshair, drawDot, drawSelection, strokePoints, viewportSvg } from './chartDraw';
 import { bindChartKeys, bindChartPointer, xAtPixel, type ChartTarget, type Drag } from './chartPointer';
 import { decimateMinMax, emaSmooth, lowerBound, nearestIndex, type MetricStore } from './series';
 import { fitYRange, fullXRange, isRange, toPixelX, toPixelY, type Range, type Viewport } from './viewport';
@@ -54,25 +54,12 @@ export function sanitizeChartSettings(s: ChartSettings): ChartSettings {
   };
 }
 
-export function chartColors(): ChartColors {
-  return {
-    foreground: themeColor('--vscode-foreground', '#cccccc'),
-    grid: themeColor('--vscode-charts-lines', themeColor('--vscode-editorWidget-border', 'rgba(128,128,128,0.5)')),
-    muted: themeColor('--vscode-descriptionForeground', '#9d9d9d'),
-    background: themeColor('--vscode-editor-background', '#1e1e1e'),
-  };
-}
-
 export class LossChart implements ChartTarget, ExportableChart {
   readonly element: HTMLElement;
   readonly canvas: HTMLCanvasElement;
   private readonly tooltip: HTMLElement;
   private readonly summary: HTMLElement;
-  private readonly picker: DropdownHandle;
-  private readonly xPicker: DropdownHandle;
-  private readonly logToggle: CheckboxHandle;
-  private readonly smoothingSlider: HTMLInputElement;
-  private readonly smoothingValue: HTMLElement;
+  private readonly controls: ChartToolbar;
   private readonly body: HTMLElement;
   private readonly empty: HTMLElement;
   private readonly toolbar: HTMLElement;
@@ -96,49 +83,16 @@ export class LossChart implements ChartTarget, ExportableChart {
   ) {
     this.settings = sanitizeChartSettings(initial);
     this.requestDraw = rafThrottle(() => this.draw());
-    this.picker = createDropdown({
-      id: 'metric-picker',
-      ariaLabel: 'Metric to plot',
-      options: [],
-      value: this.settings.metric,
-      onChange: (metric) => this.update({ metric, viewY: null }),
-    });
-    this.xPicker = createDropdown({
-      id: 'x-axis',
-      ariaLabel: 'X axis',
-      options: X_AXIS_MODES.map((m) => ({ value: m, label: X_AXIS_LABELS[m] })),
-      value: this.settings.xMode,
-      onChange: (xMode) => this.update({ xMode: xMode as XAxisMode, viewX: null }),
-    });
-    this.smoothingSlider = h('input', {
-      id: 'smoothing',
-      type: 'range',
-      min: 0,
-      max: 0.99,
-      step: 0.01,
-      value: this.settings.smoothing,
-      'aria-label': 'EMA smoothing weight',
-    });
-    this.smoothingValue = h('output', { for: 'smoothing', class: 'slider-value' }, this.settings.smoothing.toFixed(2));
-    this.smoothingSlider.addEventListener('input', () => this.update({ smoothing: Number(this.smoothingSlider.value) }));
-    this.logToggle = createCheckbox({
-      id: 'log-y',
-      label: 'Log y',
-      ariaLabel: 'Logarithmic y axis',
-      checked: this.settings.logY,
-      onChange: (logY) => this.update({ logY, viewY: null }),
-    });
-    const reset = createButton({
-      id: 'reset-zoom',
-      label: 'Reset zoom',
-      title: 'Reset zoom (double-click, 0)',
-      onClick: () => this.update({ viewX: null, viewY: null }),
-    });
-    const exportButton = createButton({
-      id: 'export-chart',
-      label: 'Export…',
-      title: 'Export the chart (PNG, SVG) or its data (CSV, JSON)',
-      onClick: onExport,
+    this.controls = createChartToolbar(this.settings, {
+      change: (c) =>
+        this.update({
+          ...c,
+          ...(c.metric !== undefined || c.logY !== undefined ? { viewY: null } : {}),
+          ...(c.xMode !== undefined ? { viewX: null } : {}),
+        }),
+      reset: () => this.update({ viewX: null, viewY: null }),
+      exportMenu: onExport,
+      resetTitle: 'Reset zoom (double-click, 0)',
     });
     this.canvas = h('canvas', {
       id: 'loss-canvas',
@@ -160,18 +114,7 @@ export class LossChart implements ChartTarget, ExportableChart {
       ),
     );
     this.body = h('div', { class: 'chart-body' }, this.canvas, this.tooltip);
-    const control = (label: string, ...children: Node[]) =>
-      h('div', { class: 'control' }, h('span', { class: 'control-label' }, label), ...children);
-    this.toolbar = h(
-      'div',
-      { class: 'toolbar', role: 'toolbar', 'aria-label': 'Chart controls' },
-      control('Metric', this.picker.element),
-      control('X axis', this.xPicker.element),
-      control('Smoothing', this.smoothingSlider, this.smoothingValue),
-      this.logToggle.element,
-      reset.element,
-      exportButton.element,
-    );
+    this.toolbar = this.controls.element;
     this.footer = h(
       'div',
       { class: 'chart-footer' },
@@ -220,21 +163,14 @@ export class LossChart implements ChartTarget, ExportableChart {
   dataChanged(): void {
     const keys = this.store.keys();
     const metric = keys.includes(this.settings.metric) ? this.settings.metric : (keys[0] ?? this.settings.metric);
-    this.picker.setOptions(
-      keys.map((key) => ({ value: key, label: metricLabel(key) === key ? key : `${metricLabel(key)} (${key})` })),
-      metric,
-    );
+    this.controls.setMetrics(keys, metric);
     if (metric !== this.settings.metric && keys.length > 0) this.settings = { ...this.settings, metric };
     this.requestDraw();
   }
 
   private update(change: Partial<ChartSettings>): void {
     this.settings = sanitizeChartSettings({ ...this.settings, ...change });
-    this.picker.setValue(this.settings.metric);
-    this.xPicker.setValue(this.settings.xMode);
-    this.logToggle.setChecked(this.settings.logY);
-    this.smoothingSlider.value = String(this.settings.smoothing);
-    this.smoothingValue.textContent = this.settings.smoothing.toFixed(2);
+    this.controls.sync(this.settings);
     this.onSettingsChange(this.getSettings());
     this.requestDraw();
   }

@@ -297,14 +297,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       } else {
         const checkpoints = await allCheckpoints();
         const picked = await vscode.window.showQuickPick(
-          checkpoints
-            .reverse()
-            .map((c) => ({
-              label: `${c.runId} @ step ${c.step}`,
-              description: c.sidecar.time,
-              detail: c.sidecarFile,
-              sidecar: c.sidecarFile,
-            })),
+          checkpoints.reverse().map((c) => ({
+            label: `${c.runId} @ step ${c.step}`,
+            description: c.sidecar.time,
+            detail: c.sidecarFile,
+            sidecar: c.sidecarFile,
+          })),
           { placeHolder: checkpoints.length ? 'Checkpoint to resume from' : 'No checkpoints yet' },
         );
         sidecar = picked?.sidecar;
@@ -505,14 +503,12 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         return undefined;
       }
       const picked = await vscode.window.showQuickPick(
-        [...all]
-          .reverse()
-          .map((c) => ({
-            label: `${c.runId} @ step ${c.step}`,
-            description: c.sidecar.time,
-            sidecar: c.sidecarFile,
-            picked: d.runsTree.checked.has(c.sidecarFile),
-          })),
+        [...all].reverse().map((c) => ({
+          label: `${c.runId} @ step ${c.step}`,
+          description: c.sidecar.time,
+          sidecar: c.sidecarFile,
+          picked: d.runsTree.checked.has(c.sidecarFile),
+        })),
         { canPickMany: true, title: 'DoRA: Evaluate Checkpoint', placeHolder: 'Checkpoints to evaluate (their teacher backbone)' },
       );
       checkpoints = (picked ?? []).map((p) => p.sidecar);
