@@ -28,8 +28,8 @@ const vsce = join('node_modules', '.bin', process.platform === 'win32' ? 'vsce.c
 const args = [
   'package',
   '--no-yarn',
-  '--skip-license',
-  '--allow-missing-repository',
+  // README and walkthrough images are packaged (docs/images, see .vscodeignore) and linked relatively, which the
+  // installed extension's page resolves; vsce would otherwise rewrite them to URLs of the repository.
   '--no-rewrite-relative-links',
   '--ignoreFile',
   ignoreFile,

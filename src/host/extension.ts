@@ -12,6 +12,8 @@ import { RunIndex } from './logic/runIndex';
 import { RunManager } from './logic/runManager';
 import { ConfigIndex, RunsWatcher } from './logic/watchers';
 import { WorkspaceModel } from './logic/workspaceModel';
+import { createChartExportBroker, registerExperiments, type ExperimentsApi } from './experiments/register';
+import { logTrainerLine } from './trainerLog/logChannel';
 import { registerCommands } from './ui/commands';
 import { COMPARE_VIEW_TYPE, ComparePanels, DASHBOARD_VIEW_TYPE, DashboardPanels } from './ui/panels';
 import { readSettings, workspaceRoots } from './ui/settings';
@@ -26,12 +28,14 @@ export interface DoraStudioApi {
   configsTree: ConfigsTreeProvider;
   dashboards: DashboardPanels;
   compares: ComparePanels;
+  /** Plots, runs table, chart export (src/host/experiments). */
+  experiments: ExperimentsApi;
 }
 
 let disposeModel: (() => Promise<void>) | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<DoraStudioApi> {
-  const output = vscode.window.createOutputChannel('DoRA Trainer');
+  const output = vscode.window.createOutputChannel('DoRA Trainer', { log: true });
   context.subscriptions.push(output);
   const distDir = path.join(context.extensionPath, 'dist');
   const settings = readSettings();
@@ -56,12 +60,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     await configs.dispose();
   };
 
-  // ---- output channel: one line per trainer log line, prefixed with the run id ----
-  manager.onLog((line) =>
-    output.appendLine(
-      `[${path.basename(line.runDir)}]${line.stream === 'host' ? ' studio:' : line.stream === 'stderr' ? ' !' : ''} ${line.text}`,
-    ),
-  );
+  // ---- output channel: a log channel (levels, filterable); one entry per trainer log line, prefixed with the run id ----
+  manager.onLog((line) => logTrainerLine(output, line));
 
   // ---- views ----
   const configsTree = new ConfigsTreeProvider(configs);
@@ -89,7 +89,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
   });
 
   // ---- panels ----
-  const dashboards = new DashboardPanels(context, (runDir) => manager.get(runDir));
+  const chartExports = createChartExportBroker();
+  const dashboards = new DashboardPanels(context, (runDir) => manager.get(runDir), chartExports);
   const inspectRoot = path.join(context.globalStorageUri.fsPath || os.tmpdir(), 'inspect');
   const compares = new ComparePanels(
     context,
@@ -214,6 +215,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     trainerPath: path.join(distDir, 'trainer.js'),
     storageDir: context.globalStorageUri.fsPath || os.tmpdir(),
   });
+  const experiments = registerExperiments(context, { model, runs, manager, dashboards, runsView }, chartExports);
 
   // ---- workspace changes ----
   const rewatch = () => void configs.watch(workspaceRoots()).then(() => model.refresh());
@@ -227,7 +229,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
   void vscode.commands.executeCommand('setContext', 'dora.canCompare', false);
   await configs.watch(workspaceRoots());
   await model.refresh();
-  return { manager, model, configs, runsTree, configsTree, dashboards, compares };
+  return { manager, model, configs, runsTree, configsTree, dashboards, compares, experiments };
 }
 
 export async function deactivate(): Promise<void> {

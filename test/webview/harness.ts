@@ -291,7 +291,8 @@ export function dashboardState(origin: string, step = 225): Partial<DashboardSta
  * them carry evaluation results (test input: k-NN and J&F numbers chosen for the test, not measured).
  */
 export function fixtureRows(options: { evaluated?: boolean } = {}): RunsTableRow[] {
-  const read = (folder: string, file: string) => readFileSync(join(REPO, 'test/fixtures/runs', folder, file), 'utf8');
+  const read = (folder: string, file: string) =>
+    readFileSync(join(REPO, 'test/fixtures', folder === 'demo-run' ? 'runs' : 'experiments', folder, file), 'utf8');
   const evaluation = (knn: number, jf: number) => ({
     step: 240,
     metrics: [

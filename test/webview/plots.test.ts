@@ -30,7 +30,7 @@ import {
 const skip = chromiumAvailable() ? false : `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
 
 function fixtureMetrics(folder: string): MetricsRecord[] {
-  return readFileSync(join(REPO, 'test/fixtures/runs', folder, 'metrics.jsonl'), 'utf8')
+  return readFileSync(join(REPO, 'test/fixtures', folder === 'demo-run' ? 'runs' : 'experiments', folder, 'metrics.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as MetricsRecord);
