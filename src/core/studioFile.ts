@@ -13,13 +13,13 @@ export interface StudioInfo {
   starred?: boolean;
 }
 
+// eslint-disable-next-line no-control-regex -- removing control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /**
  * A display name as it is stored: control characters removed, whitespace collapsed, trimmed, at most
  * DISPLAY_NAME_MAX characters; undefined when nothing is left (which clears the name).
  */
-// eslint-disable-next-line no-control-regex -- removing control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
-
 export function sanitizeDisplayName(name: string): string | undefined {
   const clean = name.replace(CONTROL_CHARACTERS, ' ').replace(/\s+/g, ' ').trim().slice(0, DISPLAY_NAME_MAX).trim();
   return clean.length > 0 ? clean : undefined;

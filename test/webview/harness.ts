@@ -287,12 +287,11 @@ export function dashboardState(origin: string, step = 225): Partial<DashboardSta
 // --- runs table rows --------------------------------------------------------------------------------
 
 /**
- * Rows of the three fixture runs (demo-run, dino-baseline, lr-x4) as the host builds them. With `evaluated`, two of
+ * Rows of the three fixture runs of test/fixtures/experiments (demo, dino-baseline, lr-x4) as the host builds them. With `evaluated`, two of
  * them carry evaluation results (test input: k-NN and J&F numbers chosen for the test, not measured).
  */
 export function fixtureRows(options: { evaluated?: boolean } = {}): RunsTableRow[] {
-  const read = (folder: string, file: string) =>
-    readFileSync(join(REPO, 'test/fixtures', folder === 'demo-run' ? 'runs' : 'experiments', folder, file), 'utf8');
+  const read = (folder: string, file: string) => readFileSync(join(REPO, 'test/fixtures', 'experiments', folder, file), 'utf8');
   const evaluation = (knn: number, jf: number) => ({
     step: 240,
     metrics: [
@@ -329,7 +328,7 @@ export function fixtureRows(options: { evaluated?: boolean } = {}): RunsTableRow
     ],
   });
   const evaluations = [evaluation(56.4, 0.322), evaluation(59.4, 0.31), undefined];
-  return ['demo-run', 'dino-baseline', 'lr-x4'].map((folder, i) => {
+  return ['demo', 'dino-baseline', 'lr-x4'].map((folder, i) => {
     const info = JSON.parse(read(folder, 'run.json')) as RunInfo;
     const metrics = read(folder, 'metrics.jsonl')
       .split('\n')

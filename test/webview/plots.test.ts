@@ -30,16 +30,16 @@ import {
 const skip = chromiumAvailable() ? false : `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
 
 function fixtureMetrics(folder: string): MetricsRecord[] {
-  return readFileSync(join(REPO, 'test/fixtures', folder === 'demo-run' ? 'runs' : 'experiments', folder, 'metrics.jsonl'), 'utf8')
+  return readFileSync(join(REPO, 'test/fixtures', 'experiments', folder, 'metrics.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as MetricsRecord);
 }
 
-const FOLDERS = ['demo-run', 'dino-baseline', 'lr-x4'];
+const FOLDERS = ['demo', 'dino-baseline', 'lr-x4'];
 const RUNS: PlotRun[] = FOLDERS.map((folder, i) => ({
   id: `/workspace/runs/${folder}`,
-  label: folder === 'demo-run' ? 'demo' : folder,
+  label: folder,
   status: 'finished',
   colorIndex: i,
 }));

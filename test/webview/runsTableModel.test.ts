@@ -74,7 +74,7 @@ test('sort by a metric (empty cells last in both directions), filter by terms, b
   assert.equal(sortRows(rows, columns, { column: metricColumnId('knn:synthetic:top1@20'), descending: false })[2].name, 'lr-x4');
   assert.deepEqual(
     sortRows(rows, columns, null).map((r) => r.name),
-    ['lr-x4', 'dino-baseline', 'demo'],
+    ['demo', 'lr-x4', 'dino-baseline'],
     'unsorted: newest first',
   );
   const shown = columns.filter((c) => defaultVisibleColumns(rows).includes(c.id));

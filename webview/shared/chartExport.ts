@@ -44,7 +44,7 @@ function visible(series: DataSeries, range: [number, number]): number[] {
 
 /** Long ("tidy") CSV: one line per run and record in view: run, step, time, [x,] value[, smoothed]. */
 export function plottedCsv(data: PlottedData): string {
-  const smoothed = data.series.some((s) => s.smoothed);
+  const smoothed = data.smoothing > 0;
   const header = [
     'run',
     'step',

@@ -77,7 +77,8 @@ export function effectiveStatus(view: RunView): RunStatus {
 }
 
 export function runContextValue(status: RunStatus, hasConfig: boolean, starred = false): string {
-  // Space-separated flags; package.json matches them with `viewItem =~ /\bflag\b/`.
+  // Space-separated flags; package.json matches them with `viewItem =~ /\bflag\b/`. `starred` comes last: Star Run
+  // matches the whole value without it (when-clause regexes are anchored rather than using a lookahead).
   const flags = ['doraRun', isActiveStatus(status) ? 'active' : 'ended', status];
   if (hasConfig) flags.push('hasConfig');
   if (starred) flags.push('starred');

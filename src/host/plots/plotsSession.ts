@@ -24,6 +24,7 @@ export function plotsTitle(runs: readonly PlotRun[]): string {
 export class PlotsSession {
   private followers = new Map<string, JsonlFollower<MetricsRecord>>();
   private ready = false;
+  private sent = 0;
   private disposed = false;
   private lastRunsKey = '';
   private runDirs: string[];
@@ -38,6 +39,11 @@ export class PlotsSession {
 
   get isReady(): boolean {
     return this.ready;
+  }
+
+  /** How many full updates (the runs and all their metrics) were posted: after a `ready`, once they are read. */
+  get fullUpdatesSent(): number {
+    return this.sent;
   }
 
   async handleMessage(raw: unknown): Promise<void> {
@@ -110,6 +116,7 @@ export class PlotsSession {
     const runs = await this.describeRuns();
     this.lastRunsKey = JSON.stringify(runs);
     const missing = runs.filter((r) => metrics[r.id].length === 0).map((r) => r.label);
+    this.sent++;
     this.post({
       title: plotsTitle(runs),
       runs,
