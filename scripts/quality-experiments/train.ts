@@ -2,7 +2,8 @@
 // usage: tsx scripts/quality-experiments/train.ts <name> '<overrides json>' [maxSteps]
 import { join, relative, resolve } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
-import { configFromPreset, writeConfigFile } from '../../src/core/presets';
+import { configFromPreset } from '../../src/core/presets';
+import { writeConfigFile } from '../../src/core/node/configFile';
 import { initBackend } from '../../src/trainer/backend';
 import { runTraining } from '../../src/trainer/run/train';
 import { loadCheckpointEncoder } from '../../src/trainer/eval/encoder';

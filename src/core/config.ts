@@ -1,9 +1,7 @@
-// Validation and resolution of *.dora.json run configs.
-// Layering: OFFICIAL_DEFAULTS ← PRESETS[preset] ← the file's own values. Every problem is reported
-// with the file, a JSON path ($.training.lr), the cause and a concrete fix.
+// Validation and merging of *.dora.json run configs (pure; reading the file and resolving its relative paths is
+// node/configFile.ts). Layering: OFFICIAL_DEFAULTS ← PRESETS[preset] ← the file's own values. Every problem is
+// reported with the file, a JSON path ($.training.lr), the cause and a concrete fix.
 
-import { readFile } from 'node:fs/promises';
-import * as path from 'node:path';
 import {
   ARCH_DIMS,
   ARCH_NAMES,
@@ -19,35 +17,11 @@ import {
 } from './configDefaults';
 import { CONFIG_FILE_SPEC, type AnySpec, type LeafSpec, type NumberSpec } from './configSpec';
 import { PRESETS } from './presets';
+import { ConfigError, describeValue, type ConfigProblem } from './configProblem';
+import { crossFieldProblems } from './configRules';
 import { normalizeKey, suggest } from './suggest';
 
 export * from './configDefaults';
-
-export interface ConfigProblem {
-  /** The config file the problem is in. */
-  file: string;
-  /** JSON path of the offending value, e.g. `$.training.lr`. */
-  path: string;
-  /** What is wrong, e.g. `expected a number > 0, got "abc"`. */
-  message: string;
-  /** What to do, e.g. `set training.lr to e.g. 0.0005`. */
-  fix: string;
-}
-
-export function formatProblem(problem: ConfigProblem): string {
-  return `${problem.file}: ${problem.path}: ${problem.message}; ${problem.fix}`;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly file: string,
-    readonly problems: readonly ConfigProblem[],
-  ) {
-    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    super([`${file}: invalid DoRA config (${count})`, ...problems.map(formatProblem)].join('\n'));
-  }
-}
 
 const ROOT_SPEC = CONFIG_FILE_SPEC as unknown as Extract<AnySpec, { kind: 'object' }>;
 
@@ -85,24 +59,6 @@ function jsonPath(keys: readonly string[]): string {
 
 function dotted(keys: readonly string[]): string {
   return keys.join('.');
-}
-
-/** A value as it would appear in JSON, kept short. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (Array.isArray(value)) {
-    const simple = value.length <= 6 && value.every((v) => v === null || ['number', 'string', 'boolean'].includes(typeof v));
-    return simple ? `[${value.map(describeValue).join(', ')}]` : `an array of ${value.length} items`;
-  }
-  if (isPlainObject(value)) return 'an object';
-  if (typeof value === 'number') return formatNumber(value);
-  return String(value);
-}
-
-/** Small numbers in exponent form (3.90625e-6, not 0.00000390625). */
-export function formatNumber(value: number): string {
-  return value !== 0 && Math.abs(value) < 1e-4 ? value.toExponential() : String(value);
 }
 
 function describeNumberRule(spec: NumberSpec): string {
@@ -271,7 +227,7 @@ function checkRequired(value: unknown, spec: AnySpec, keys: readonly string[], f
 // Merging and cross-field checks
 
 /** Official defaults ← preset ← file, with arch dims applied. No path resolution. Input must be structurally valid. */
-function mergeRaw(raw: Record<string, unknown>): ConfigSections & { data: { video: string } } {
+export function mergeConfigLayers(raw: Record<string, unknown>): ConfigSections & { data: { video: string } } {
   const presetName = raw.preset as PresetName | undefined;
   const presetLayer = presetName ? PRESETS[presetName].overrides : undefined;
   const fileLayer = { model: raw.model, data: raw.data, training: raw.training, dora: raw.dora, runtime: raw.runtime };
@@ -289,107 +245,6 @@ function mergeRaw(raw: Record<string, unknown>): ConfigSections & { data: { vide
   return merged;
 }
 
-/** Peak learning rate after the official linear batch scaling. */
-export function peakLr(training: { lr: number; batchClips: number; lrScaling: 'linear' | 'none' }): number {
-  return training.lrScaling === 'linear' ? (training.lr * training.batchClips) / 256 : training.lr;
-}
-
-function nearestMultiples(value: number, factor: number): string {
-  const below = Math.floor(value / factor) * factor;
-  const above = below + factor;
-  return below > 0 ? `${below} or ${above}` : `${above}`;
-}
-
-function divisorsOf(n: number): number[] {
-  const result: number[] = [];
-  for (let d = 1; d <= n; d++) if (n % d === 0) result.push(d);
-  return result;
-}
-
-function crossFieldProblems(c: ConfigSections, file: string): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
-  const push = (pathText: string, message: string, fix: string) => out.push({ file, path: pathText, message, fix });
-  const { model, data, training, dora } = c;
-
-  if (model.embedDim % model.numHeads !== 0) {
-    push(
-      '$.model.embedDim',
-      `model.embedDim ${model.embedDim} is not divisible by model.numHeads ${model.numHeads}`,
-      `set model.embedDim to a multiple of ${model.numHeads}, e.g. ${nearestMultiples(model.embedDim, model.numHeads)}`,
-    );
-  }
-  for (const key of ['globalSize', 'localSize'] as const) {
-    if (data[key] % model.patchSize !== 0) {
-      push(
-        `$.data.${key}`,
-        `data.${key} ${data[key]} is not a multiple of model.patchSize ${model.patchSize}`,
-        `set data.${key} to ${nearestMultiples(data[key], model.patchSize)}`,
-      );
-    }
-  }
-  if (data.precropSize < data.globalSize) {
-    push(
-      '$.data.precropSize',
-      `data.precropSize ${data.precropSize} is smaller than data.globalSize ${data.globalSize}; the global crop is cut from the pre-crop`,
-      `set data.precropSize to at least ${data.globalSize} (official: 300 for 224)`,
-    );
-  }
-  if (dora.tracker && dora.objects > model.numHeads) {
-    push(
-      '$.dora.objects',
-      `dora.objects ${dora.objects} exceeds model.numHeads ${model.numHeads}; the tracker needs one distinct teacher head per object`,
-      `set dora.objects to at most ${model.numHeads}, or use a model with more heads`,
-    );
-  }
-  if (dora.loss === 'official' && data.localCrops < 2) {
-    push(
-      '$.data.localCrops',
-      `data.localCrops ${data.localCrops} leaves the official loss no local crop (it skips crop 0) and divides by zero`,
-      'set data.localCrops to 2 or more, or set dora.loss to "clean"',
-    );
-  }
-  if (typeof training.microBatch === 'number' && training.batchClips % training.microBatch !== 0) {
-    push(
-      '$.training.microBatch',
-      `training.batchClips ${training.batchClips} is not divisible by training.microBatch ${training.microBatch}`,
-      `set training.microBatch to a divisor of ${training.batchClips} (${divisorsOf(training.batchClips).join(', ')}) or "auto"`,
-    );
-  }
-  if (training.warmupEpochs > training.epochs) {
-    push(
-      '$.training.warmupEpochs',
-      `training.warmupEpochs ${training.warmupEpochs} is longer than training.epochs ${training.epochs}`,
-      `set training.warmupEpochs to at most ${training.epochs}`,
-    );
-  }
-  if (training.freezeLastLayer >= training.epochs) {
-    push(
-      '$.training.freezeLastLayer',
-      `training.freezeLastLayer ${training.freezeLastLayer} freezes the head's last layer for all ${training.epochs} epochs`,
-      `set training.freezeLastLayer below ${training.epochs}, e.g. 0`,
-    );
-  }
-  const peak = peakLr(training);
-  if (training.minLr > peak) {
-    const scaled = training.lrScaling === 'linear' ? ` (lr ${training.lr} × batchClips ${training.batchClips} / 256)` : '';
-    const [minLr, peakText] = [formatNumber(training.minLr), formatNumber(peak)];
-    push(
-      '$.training.minLr',
-      `training.minLr ${minLr} is above the peak learning rate ${peakText}${scaled}`,
-      `set training.minLr to at most ${peakText}, or raise training.lr (or set training.lrScaling to "none")`,
-    );
-  }
-  const clipSpan = data.framesPerClip * data.stride;
-  if (data.maxFrames !== undefined && data.maxFrames <= clipSpan) {
-    push(
-      '$.data.maxFrames',
-      `data.maxFrames ${data.maxFrames} leaves no clip: one clip spans framesPerClip × stride = ${data.framesPerClip} × ${data.stride} = ${clipSpan} frames`,
-      `set data.maxFrames above ${clipSpan}, or lower data.stride`,
-    );
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Public API
 
@@ -401,34 +256,13 @@ export function validateConfig(raw: unknown, file: string): ConfigProblem[] {
   checkRequired(raw, ROOT_SPEC, [], file, problems);
   // Cross-field checks need well-typed values; they run once the structure is right.
   if (problems.length > 0) return problems;
-  return crossFieldProblems(mergeRaw(raw), file);
-}
-
-/** Official defaults ← preset ← file values, with relative paths resolved against the config file. Throws ConfigError. */
-export function resolveConfig(raw: unknown, opts: { file: string }): DoraConfig {
-  const file = path.resolve(opts.file);
-  const problems = validateConfig(raw, opts.file);
-  if (problems.length > 0) throw new ConfigError(opts.file, problems);
-  const input = raw as Record<string, unknown>;
-  const merged = mergeRaw(input);
-  const baseDir = path.dirname(file);
-  merged.data.video = path.resolve(baseDir, merged.data.video);
-  if (merged.data.frameCache.dir !== undefined) merged.data.frameCache.dir = path.resolve(baseDir, merged.data.frameCache.dir);
-  merged.runtime.runsDir = path.resolve(baseDir, merged.runtime.runsDir);
-  return {
-    name: typeof input.name === 'string' ? input.name : configBaseName(file),
-    preset: (input.preset as PresetName | undefined) ?? null,
-    configFile: file,
-    ...merged,
-  };
+  return crossFieldProblems(mergeConfigLayers(raw), file);
 }
 
 /** `venice.dora.json` → `venice`. */
 export function configBaseName(file: string): string {
-  return path
-    .basename(file)
-    .replace(/\.dora\.json$/i, '')
-    .replace(/\.json$/i, '');
+  const base = file.split(/[\\/]/).pop() ?? file;
+  return base.replace(/\.dora\.json$/i, '').replace(/\.json$/i, '');
 }
 
 /** Parses JSON text; a syntax error becomes a ConfigError that names the line and column. */
@@ -454,12 +288,6 @@ export function parseConfigText(text: string, file: string): unknown {
       },
     ]);
   }
-}
-
-/** Reads, parses, validates and resolves a config file. Throws ConfigError (or the fs error when unreadable). */
-export async function loadConfigFile(file: string): Promise<DoraConfig> {
-  const text = await readFile(file, 'utf8');
-  return resolveConfig(parseConfigText(text, file), { file });
 }
 
 /** Clip starts available in a video of `totalFrames` frames (the official `__len__`). */

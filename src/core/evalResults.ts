@@ -1,10 +1,7 @@
 // Evaluation results as files: the eval sidecar beside each checkpoint (`checkpoints/step-NNNNNN.eval.json`) and the
 // attention-map folder (`checkpoints/step-NNNNNN.attention/`). The trainer writes them (src/trainer/eval); the host
-// reads them for the tree's tooltips and the compare panel. Pure data + readers, so both sides share one definition.
-// See docs/run-directory.md.
-
-import { readFile } from 'node:fs/promises';
-import * as path from 'node:path';
+// reads them for the tree's tooltips and the compare panel. Pure data, guards and summaries, so both sides share one
+// definition; the paths are in node/runPaths.ts, the reader in node/evalFiles.ts. See docs/run-directory.md.
 
 export const EVAL_SIDECAR_VERSION = 1;
 
@@ -93,18 +90,6 @@ export interface AttentionResult {
   manifest: AttentionManifest;
 }
 
-// ---- files -------------------------------------------------------------------------------------------
-
-export function evalSidecarPath(checkpointSidecar: string): string {
-  if (!/\.json$/.test(checkpointSidecar)) throw new Error(`${checkpointSidecar}: not a checkpoint sidecar (.json)`);
-  return checkpointSidecar.replace(/\.json$/, '.eval.json');
-}
-
-/** Where the attention suite writes its maps for a checkpoint. */
-export function attentionDirOf(checkpointSidecar: string): string {
-  return checkpointSidecar.replace(/\.json$/, '.attention');
-}
-
 /** JSON with sorted object keys, so equal settings give equal keys whatever order they were written in. */
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
@@ -144,23 +129,13 @@ export function isEvalSidecar(v: unknown): v is EvalSidecar {
   );
 }
 
-/** The eval sidecar, or undefined when it is missing, unreadable or of another format version. */
-export async function readEvalSidecar(file: string): Promise<EvalSidecar | undefined> {
-  try {
-    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-    return isEvalSidecar(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 // ---- summaries for the UI ---------------------------------------------------------------------------------
 
 /** What a dataset key means to a person. */
 export function datasetLabel(dataset: string): string {
   if (dataset === 'synthetic') return 'synthetic objects';
   if (dataset === 'fashion-mnist') return 'Fashion-MNIST';
-  if (dataset.startsWith('folder:')) return path.basename(dataset.slice('folder:'.length));
+  if (dataset.startsWith('folder:')) return dataset.slice('folder:'.length).split(/[\\/]/).filter(Boolean).pop() ?? dataset;
   return dataset;
 }
 

@@ -1,14 +1,28 @@
-// The IPC contract between the trainer child process and the extension host (Node `fork` IPC, JSON).
-// Discriminated on `type`. The run directory stays the durable record; these messages are the live feed,
-// so a host that attaches late (or restarts) loses nothing by reading the run folder instead.
+// The one message contract between the extension host and an engine process (docs/architecture.md, "Engine boundary").
+// The TF.js engine (dist/trainer.js) speaks it over Node `fork` IPC; a spawned engine (the PyTorch engine) speaks the same
+// messages as JSON lines: host → engine on its stdin, engine → host on fd 3 (env DORA_MESSAGE_FD=3), stdout/stderr are
+// free-text log. Discriminated on `type`. Every engine process sends `ready` first, then answers ONE request (`start`,
+// `evaluate`, `inspect`, `build-frame-cache` or `prepare-demo`) and ends with `finished`. The run directory stays the
+// durable record; these messages are the live feed, so a host that attaches late loses nothing by reading the files.
 
 import { EVAL_SUITES, type EvalSuite } from './evalResults';
 import { isMetricsRecord, type MetricsRecord } from './runRecords';
 
-/** Sent in `ready`; the host refuses a trainer that speaks another version. */
+/** Sent in `ready`; the host logs a mismatch (new message types are additive, so an older engine still trains). */
 export const PROTOCOL_VERSION = 1;
 
-export type ProgressPhase = 'starting' | 'frame-cache' | 'model-init' | 'training' | 'checkpoint' | 'snapshot' | 'evaluation';
+export const PROGRESS_PHASES = [
+  'starting',
+  'frame-cache',
+  'model-init',
+  'training',
+  'checkpoint',
+  'snapshot',
+  'evaluation',
+  'inspection',
+  'demo',
+] as const;
+export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
 export type FinishReason = 'completed' | 'stopped' | 'failed';
 
 // Trainer → host ------------------------------------------------------------------------------
@@ -17,7 +31,8 @@ export interface ReadyMessage {
   type: 'ready';
   protocol: number;
   pid: number;
-  versions: { node: string; tfjs?: string };
+  /** Free-form versions: `engine` ("tfjs" | "pytorch"), `node`, `tfjs`, `python`, `torch`, `cuda`, `device`, `precision` … */
+  versions: { [name: string]: string | undefined; engine?: string; node?: string; tfjs?: string };
 }
 export interface ProgressMessage {
   type: 'progress';
@@ -78,9 +93,47 @@ export interface EvalResultMessage {
   evalFile: string;
 }
 
+/** The answer to `inspect`: one snapshot-format folder per checkpoint, in the order asked. */
+export interface InspectResultMessage {
+  type: 'inspect-result';
+  results: InspectedCheckpoint[];
+}
+export interface InspectedCheckpoint {
+  /** Absolute path of the checkpoint sidecar. */
+  checkpoint: string;
+  label: string;
+  step: number;
+  /** Absolute path of the snapshot folder (snapshot.json inside). */
+  dir: string;
+}
+
+/** The answer to `build-frame-cache`. */
+export interface FrameCacheReadyMessage {
+  type: 'frame-cache-ready';
+  cacheDir: string;
+  frameCount: number;
+  /** true: nothing was decoded, the cache was complete already. */
+  alreadyComplete: boolean;
+  /** One line for the user (frames, size, folder). */
+  summary: string;
+}
+
+/** The answer to `prepare-demo`. */
+export interface DemoReadyMessage {
+  type: 'demo-ready';
+  /** The synthetic walking tour (with its ground-truth masks beside it). */
+  video: string;
+  frameCount: number;
+  /** target "workspace" only: the demo folder, its config and its frame-cache folder. */
+  demo?: { dir: string; configFile: string; cacheRoot: string; createdConfig: boolean };
+}
+
 export type TrainerMessage =
   | ReadyMessage
   | EvalResultMessage
+  | InspectResultMessage
+  | FrameCacheReadyMessage
+  | DemoReadyMessage
   | ProgressMessage
   | MetricsMessage
   | SnapshotReadyMessage
@@ -137,9 +190,55 @@ export interface EvaluateMessage {
   cacheRoot?: string;
   /** Recompute results that are already stored. */
   force?: boolean;
+  /**
+   * Where the synthetic walking tour lives (generated there once) for jobs that need ground truth (k-NN on objects,
+   * tracking) when the run's own video has none. Without it such jobs use the run's video.
+   */
+  tour?: { dir: string; durationSeconds?: number };
 }
 
-export type HostMessage = StartMessage | StopMessage | EvaluateMessage;
+/** Runs each checkpoint's teacher and tracker on the same frames (compare panel); answered by `inspect-result`. */
+export interface InspectMessage {
+  type: 'inspect';
+  /** Absolute paths of checkpoint sidecars. */
+  checkpoints: string[];
+  /** Folder for the results (one snapshot folder per checkpoint and inspect.json, written last). */
+  outDir: string;
+  /** Video to take the frames from; default: the first checkpoint's training video. */
+  video?: string;
+  /** First frame of the clip; default: the middle of the video. */
+  clipStart?: number;
+  backend?: string;
+  ffmpegPath?: string;
+  cacheRoot?: string;
+}
+
+/** Decodes a config's video into the frame cache ahead of a run; answered by `frame-cache-ready`. */
+export interface BuildFrameCacheMessage {
+  type: 'build-frame-cache';
+  /** Absolute path of the *.dora.json file. */
+  configPath: string;
+  ffmpegPath?: string;
+  cacheRoot?: string;
+}
+
+/** Folder of the demo inside a workspace folder (prepare-demo): media/, demo.dora.json, runs/. */
+export const DEMO_FOLDER = 'dora-demo';
+
+/** Generates the synthetic walking tour (once) and, for target "workspace", the demo config; answered by `demo-ready`. */
+export interface PrepareDemoMessage {
+  type: 'prepare-demo';
+  target: 'workspace' | 'tour';
+  /** The demo lives in <workspaceRoot>/dora-demo (video in media/, config demo.dora.json, runs in runs/). */
+  workspaceRoot: string;
+  ffmpegPath?: string;
+  /** Length of a newly generated tour (tests use a few seconds). */
+  durationSeconds?: number;
+}
+
+/** The requests an engine process answers (one per process). */
+export type EngineRequest = StartMessage | EvaluateMessage | InspectMessage | BuildFrameCacheMessage | PrepareDemoMessage;
+export type HostMessage = EngineRequest | StopMessage;
 
 // Guards ----------------------------------------------------------------------------------------
 
@@ -155,9 +254,9 @@ const oneOf =
     isStr(v) && values.includes(v);
 
 const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
-  ready: (m) => isNum(m.protocol) && isNum(m.pid) && isObject(m.versions) && isStr(m.versions.node),
+  ready: (m) => isNum(m.protocol) && isNum(m.pid) && isObject(m.versions) && Object.values(m.versions).every(optional(isStr)),
   progress: (m) =>
-    oneOf('starting', 'frame-cache', 'model-init', 'training', 'checkpoint', 'snapshot', 'evaluation')(m.phase) &&
+    oneOf(...PROGRESS_PHASES)(m.phase) &&
     isNum(m.done) &&
     (m.total === null || isNum(m.total)) &&
     optional(isNum)(m.rate) &&
@@ -171,6 +270,16 @@ const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
   warning: (m) => isStr(m.message) && optional(isStr)(m.fix),
   error: (m) => isStr(m.message) && optional(isStr)(m.fix) && typeof m.fatal === 'boolean',
   finished: (m) => oneOf('completed', 'stopped', 'failed')(m.reason) && isStep(m.step) && optional(isStr)(m.message),
+  'inspect-result': (m) =>
+    Array.isArray(m.results) &&
+    m.results.every((r) => isObject(r) && isStr(r.checkpoint) && isStr(r.label) && isStep(r.step) && isStr(r.dir)),
+  'frame-cache-ready': (m) => isStr(m.cacheDir) && isStep(m.frameCount) && typeof m.alreadyComplete === 'boolean' && isStr(m.summary),
+  'demo-ready': (m) =>
+    isStr(m.video) &&
+    isStep(m.frameCount) &&
+    optional((d) => isObject(d) && isStr(d.dir) && isStr(d.configFile) && isStr(d.cacheRoot) && typeof d.createdConfig === 'boolean')(
+      m.demo,
+    ),
 };
 
 const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
@@ -192,7 +301,21 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
     optional(isStr)(m.backend) &&
     optional(isStr)(m.ffmpegPath) &&
     optional(isStr)(m.cacheRoot) &&
-    optional((v) => typeof v === 'boolean')(m.force),
+    optional((v) => typeof v === 'boolean')(m.force) &&
+    optional((t) => isObject(t) && isStr(t.dir) && optional(isStep)(t.durationSeconds))(m.tour),
+  inspect: (m) =>
+    Array.isArray(m.checkpoints) &&
+    m.checkpoints.length > 0 &&
+    m.checkpoints.every(isStr) &&
+    isStr(m.outDir) &&
+    optional(isStr)(m.video) &&
+    optional(isStep)(m.clipStart) &&
+    optional(isStr)(m.backend) &&
+    optional(isStr)(m.ffmpegPath) &&
+    optional(isStr)(m.cacheRoot),
+  'build-frame-cache': (m) => isStr(m.configPath) && optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot),
+  'prepare-demo': (m) =>
+    oneOf('workspace', 'tour')(m.target) && isStr(m.workspaceRoot) && optional(isStr)(m.ffmpegPath) && optional(isStep)(m.durationSeconds),
 };
 
 function matches<T extends string>(checks: Record<T, (m: Fields) => boolean>, value: unknown): boolean {

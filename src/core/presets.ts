@@ -11,7 +11,6 @@ import {
   type DoraConfigFile,
   type PresetName,
 } from './configDefaults';
-import { writeFileAtomic } from './atomicWrite';
 
 export interface PresetDefinition {
   name: PresetName;
@@ -173,9 +172,4 @@ export function configFromPreset(name: PresetName, overrides: ConfigOverrides = 
 
 export function serializeConfigFile(content: DoraConfigFile): string {
   return JSON.stringify(content, null, 2) + '\n';
-}
-
-/** Writes a config file atomically (never leaves a half-written file behind). */
-export async function writeConfigFile(file: string, content: DoraConfigFile): Promise<void> {
-  await writeFileAtomic(file, serializeConfigFile(content));
 }

@@ -1,29 +1,36 @@
 /**
- * dist/trainer.js: the trainer as a child process of the extension host (child_process.fork).
- * Speaks the typed IPC contract of src/core/messages.ts: waits for `start` (or `evaluate`, see eval/evalRequest.ts), streams progress/metrics/snapshot/
- * checkpoint/warning/error/finished messages, and on `stop` or SIGTERM finishes the current step, checkpoints and
- * exits 0. The run directory stays the durable record; IPC is only the live feed.
+ * dist/trainer.js: the TF.js engine as a child process of the extension host (child_process.fork). Speaks the message
+ * contract of src/core/messages.ts over Node IPC: sends `ready` (with PROTOCOL_VERSION) at once, then answers ONE request
+ * (`start`, `evaluate`, `inspect`, `build-frame-cache`, `prepare-demo`; requests/dispatch.ts) with progress and result
+ * messages and a final `finished`. `stop`, SIGTERM/SIGINT or the host going away cancel it cleanly (training finishes
+ * its step and checkpoints). Run by hand (no IPC channel), it writes its messages as JSON lines on stdout.
  */
-import { isHostMessage, type StartMessage, type TrainerMessage } from '../core/messages';
-import { isBackendName } from './backend';
-import { runEvaluateRequest } from './eval/evalRequest';
-import { runTraining } from './run/train';
+import * as tf from '@tensorflow/tfjs';
+import { isHostMessage, PROTOCOL_VERSION, type TrainerMessage } from '../core/messages';
+import { handleEngineRequest } from './requests/dispatch';
 
 const controller = new AbortController();
 let started = false;
 
 function send(message: TrainerMessage): void {
   if (process.send && process.connected) process.send(message);
-  else process.stdout.write(`${JSON.stringify(message)}\n`); // run by hand: JSONL on stdout
+  else process.stdout.write(`${JSON.stringify(message)}\n`);
 }
 
 process.on('SIGTERM', () => controller.abort());
 process.on('SIGINT', () => controller.abort());
 process.on('disconnect', () => controller.abort()); // the extension host went away: stop cleanly
 
+send({
+  type: 'ready',
+  protocol: PROTOCOL_VERSION,
+  pid: process.pid,
+  versions: { engine: 'tfjs', node: process.version, tfjs: tf.version.tfjs },
+});
+
 process.on('message', (raw: unknown) => {
   if (!isHostMessage(raw)) {
-    send({ type: 'warning', message: `trainer: ignored a malformed message from the host: ${JSON.stringify(raw).slice(0, 200)}` });
+    send({ type: 'warning', message: `engine: ignored a malformed message from the host: ${JSON.stringify(raw).slice(0, 200)}` });
     return;
   }
   if (raw.type === 'stop') {
@@ -31,18 +38,14 @@ process.on('message', (raw: unknown) => {
     return;
   }
   if (started) {
-    send({ type: 'warning', message: 'trainer: already running; a second start message was ignored' });
+    send({ type: 'warning', message: `engine: already answering a request; a second "${raw.type}" was ignored` });
     return;
   }
   started = true;
-  const work: Promise<{ reason: string }> =
-    raw.type === 'evaluate'
-      ? runEvaluateRequest(raw, { signal: controller.signal, emit: send }).then((reason) => ({ reason }))
-      : startTraining(raw);
-  work
+  handleEngineRequest(raw, { signal: controller.signal, emit: send })
     .then(
-      (result) => {
-        process.exitCode = result.reason === 'failed' ? 1 : 0;
+      (reason) => {
+        process.exitCode = reason === 'failed' ? 1 : 0;
       },
       (error: Error) => {
         send({ type: 'error', message: error.message, fatal: true });
@@ -56,19 +59,3 @@ process.on('message', (raw: unknown) => {
       if (process.connected) process.disconnect();
     });
 });
-
-function startTraining(raw: StartMessage): Promise<{ reason: string }> {
-  const backend = raw.backend && isBackendName(raw.backend) ? raw.backend : undefined;
-  return runTraining({
-    configPath: raw.configPath,
-    runDir: raw.runDir,
-    resume: raw.resumeCheckpoint,
-    backend,
-    ffmpegPath: raw.ffmpegPath,
-    cacheRoot: raw.cacheRoot,
-    maxSteps: raw.maxSteps,
-    snapshotEvery: raw.snapshotEvery || undefined,
-    signal: controller.signal,
-    emit: send,
-  });
-}

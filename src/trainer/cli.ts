@@ -3,7 +3,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { configFromPreset, isPresetName, presetNames, writeConfigFile } from '../core/presets';
+import { configFromPreset, isPresetName, presetNames } from '../core/presets';
+import { writeConfigFile } from '../core/node/configFile';
 import type { TrainerMessage } from '../core/messages';
 import { initBackend, isBackendName, type BackendName } from './backend';
 import { collectGoldenFiles, formatCaseLine, runGoldenCase } from './golden/runGolden';

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { appendJsonLine, nodeFs, writeFileAtomic, writeJsonAtomic, type AtomicWriteFs } from '../../src/core/atomicWrite';
+import { appendJsonLine, nodeFs, writeFileAtomic, writeJsonAtomic, type AtomicWriteFs } from '../../src/core/node/atomicWrite';
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'dora-atomic-'));
 

@@ -3,18 +3,10 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import {
-  ConfigError,
-  clipCount,
-  formatProblem,
-  loadConfigFile,
-  OFFICIAL_DEFAULTS,
-  parseConfigText,
-  peakLr,
-  resolveConfig,
-  stepsPerEpoch,
-  validateConfig,
-} from '../../src/core/config';
+import { clipCount, OFFICIAL_DEFAULTS, parseConfigText, stepsPerEpoch, validateConfig } from '../../src/core/config';
+import { peakLr } from '../../src/core/configRules';
+import { ConfigError, formatProblem } from '../../src/core/configProblem';
+import { loadConfigFile, resolveConfig } from '../../src/core/node/configFile';
 import { editDistance, suggest } from '../../src/core/suggest';
 
 const FILE = 'configs/venice.dora.json';

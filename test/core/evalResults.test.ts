@@ -9,13 +9,13 @@ import {
   evalKey,
   evalMarkdown,
   evalMetrics,
-  evalSidecarPath,
   isEvalSidecar,
   newestRecords,
-  readEvalSidecar,
   type EvalRecord,
   type EvalSidecar,
 } from '../../src/core/evalResults';
+import { evalSidecarPath } from '../../src/core/node/runPaths';
+import { readEvalSidecar } from '../../src/core/node/evalFiles';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'eval');
 const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, `${name}.eval.json`), 'utf8')) as EvalSidecar;

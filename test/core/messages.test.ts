@@ -26,6 +26,17 @@ const validTrainerMessages: TrainerMessage[] = [
   { type: 'warning', message: 'slow backend', fix: 'use webgpu' },
   { type: 'error', message: 'out of memory', fatal: true },
   { type: 'finished', reason: 'completed', step: 240 },
+  { type: 'ready', protocol: PROTOCOL_VERSION, pid: 12, versions: { engine: 'pytorch', python: '3.11.2', torch: '2.3.0', device: 'cuda' } },
+  { type: 'progress', phase: 'inspection', done: 1, total: 2 },
+  { type: 'inspect-result', results: [{ checkpoint: '/r/checkpoints/step-000100.json', label: 'r-step-100', step: 100, dir: '/i/r' }] },
+  { type: 'frame-cache-ready', cacheDir: '/c/v-1234', frameCount: 795, alreadyComplete: false, summary: 'Caching 795 frames' },
+  { type: 'demo-ready', video: '/w/dora-demo/media/demo-walking-tour.mp4', frameCount: 1200 },
+  {
+    type: 'demo-ready',
+    video: '/w/dora-demo/media/demo-walking-tour.mp4',
+    frameCount: 1200,
+    demo: { dir: '/w/dora-demo', configFile: '/w/dora-demo/demo.dora.json', cacheRoot: '/w/dora-demo/.frame-cache', createdConfig: true },
+  },
 ];
 
 test('every valid trainer message passes the guard', () => {
@@ -49,6 +60,10 @@ test('malformed trainer messages are rejected', () => {
     { type: 'error', message: 'x' },
     { type: 'finished', reason: 'done', step: 1 },
     { type: 'toString' },
+    { type: 'ready', protocol: 1, pid: 1, versions: { node: 20 } },
+    { type: 'inspect-result', results: [{ checkpoint: '/c.json', label: 'x', step: -1, dir: '/d' }] },
+    { type: 'frame-cache-ready', cacheDir: '/c', frameCount: 3, summary: 's' },
+    { type: 'demo-ready', video: '/v.mp4', frameCount: 3, demo: { dir: '/w' } },
   ];
   for (const value of bad) assert.ok(!isTrainerMessage(value), JSON.stringify(value));
   assert.equal(describeInvalidMessage({ type: 'hello' }), 'unknown type "hello"');
@@ -71,6 +86,21 @@ test('host messages', () => {
   assert.ok(!isHostMessage({ type: 'start', configPath: '/a.dora.json' }));
   assert.ok(!isHostMessage({ type: 'stop', checkpoint: 'no' }));
   assert.ok(!isTrainerMessage({ type: 'stop' }));
+});
+
+test('the short requests: inspect, build-frame-cache and prepare-demo', () => {
+  const checkpoints = ['/runs/r/checkpoints/step-000100.json'];
+  assert.ok(isHostMessage({ type: 'inspect', checkpoints, outDir: '/i', backend: 'wasm', clipStart: 0 }));
+  assert.ok(!isHostMessage({ type: 'inspect', checkpoints: [], outDir: '/i' }), 'at least one checkpoint');
+  assert.ok(!isHostMessage({ type: 'inspect', checkpoints, outDir: '/i', clipStart: -3 }));
+  assert.ok(isHostMessage({ type: 'build-frame-cache', configPath: '/w/a.dora.json', ffmpegPath: '/usr/bin/ffmpeg' }));
+  assert.ok(!isHostMessage({ type: 'build-frame-cache' }));
+  assert.ok(isHostMessage({ type: 'prepare-demo', target: 'workspace', workspaceRoot: '/w', durationSeconds: 6 }));
+  assert.ok(isHostMessage({ type: 'prepare-demo', target: 'tour', workspaceRoot: '/w' }));
+  assert.ok(!isHostMessage({ type: 'prepare-demo', target: 'everything', workspaceRoot: '/w' }));
+  const tour = { dir: '/w/dora-demo/media', durationSeconds: 6 };
+  assert.ok(isHostMessage({ type: 'evaluate', checkpoint: checkpoints[0], jobs: [{ suite: 'tracking' }], tour }));
+  assert.ok(!isHostMessage({ type: 'evaluate', checkpoint: checkpoints[0], jobs: [{ suite: 'tracking' }], tour: { dir: 3 } }));
 });
 
 test('evaluate request and eval-result messages', () => {

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { loadConfigFile, peakLr, resolveConfig, stepsPerEpoch, validateConfig, formatProblem } from '../../src/core/config';
-import { configFromPreset, PRESETS, presetNames, serializeConfigFile, writeConfigFile } from '../../src/core/presets';
+import { stepsPerEpoch, validateConfig } from '../../src/core/config';
+import { peakLr } from '../../src/core/configRules';
+import { formatProblem } from '../../src/core/configProblem';
+import { loadConfigFile, resolveConfig, writeConfigFile } from '../../src/core/node/configFile';
+import { configFromPreset, PRESETS, presetNames, serializeConfigFile } from '../../src/core/presets';
 
 const FILE = '/work/exp/run.dora.json';
 const resolvePreset = (name: (typeof presetNames)[number]) => resolveConfig({ preset: name, data: { video: 'v.mp4' } }, { file: FILE });

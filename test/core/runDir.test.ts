@@ -3,34 +3,31 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { JsonlFollower, parseJsonl, readJsonlFrom, repairJsonlTail } from '../../src/core/jsonl';
+import { JsonlFollower, parseJsonl, readJsonlFrom, repairJsonlTail } from '../../src/core/node/jsonl';
 import {
-  checkpointPaths,
   checkpointsToPrune,
   createRunDir,
-  deriveRunStatus,
   listCheckpoints,
   listRuns,
   listSnapshots,
-  makeRunId,
-  parseStepLabel,
   readEvents,
   readMetrics,
   readRunStatus,
   readSnapshotArray,
   readSnapshotManifest,
-  runPaths,
   sha256File,
-  snapshotPaths,
-  stepLabel,
   verifyCheckpoint,
+} from '../../src/core/node/runDir';
+import {
+  deriveRunStatus,
   type CheckpointSidecar,
   type LivenessProbe,
   type MetricsRecord,
   type RunEvent,
   type RunInfo,
   type SnapshotManifest,
-} from '../../src/core/runDir';
+} from '../../src/core/runRecords';
+import { checkpointPaths, makeRunId, parseStepLabel, runPaths, snapshotPaths, stepLabel } from '../../src/core/node/runPaths';
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'dora-run-'));
 const metric = (step: number): MetricsRecord => ({

@@ -1,16 +1,20 @@
-// Evaluation as the extension runs it: the host's evaluateCheckpoint forks the real trainer bundle (dist/trainer.js),
-// sends `evaluate`, follows progress, gets one eval-result per job, can cancel, and reports failures with the cause.
+// Evaluation as the extension runs it: the host's evaluateCheckpoint asks the real TF.js engine (dist/trainer.js, through
+// the engine client) to `evaluate`, follows progress, gets one eval-result per job, can cancel, and reports failures with the cause.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { evalMetrics, evalSidecarPath, readEvalSidecar } from '../../src/core/evalResults';
-import { evaluateCheckpoint, type EvalProgressUpdate } from '../../src/host/logic/evalJob';
+import { evalMetrics } from '../../src/core/evalResults';
+import { evalSidecarPath } from '../../src/core/node/runPaths';
+import { readEvalSidecar } from '../../src/core/node/evalFiles';
+import { EngineClient, tfjsEngine } from '../../src/host/engine/engineClient';
+import { evaluateCheckpoint, type EvalProgressUpdate } from '../../src/host/evaluation/evalJob';
 import { runTraining } from '../../src/trainer/run/train';
 import { repoRoot, tinyConfig, tinySyntheticVideo, writeConfig } from '../trainer/helpers';
 
 const TRAINER = join(repoRoot, 'dist', 'trainer.js');
+const engines = new EngineClient({ launch: tfjsEngine(join(repoRoot, 'dist')) });
 const work = mkdtempSync(join(tmpdir(), 'dora-eval-request-'));
 
 async function tinyCheckpoint(): Promise<string> {
@@ -28,8 +32,7 @@ test('evaluate through the trainer child: progress, one result per job, stored, 
   assert.ok(existsSync(TRAINER), `${TRAINER} is built (npm run build)`);
   const checkpoint = await tinyCheckpoint();
   const progress: EvalProgressUpdate[] = [];
-  const outcome = await evaluateCheckpoint({
-    trainerPath: TRAINER,
+  const outcome = await evaluateCheckpoint(engines, {
     checkpoint,
     jobs: [{ suite: 'knn', dataset: 'synthetic' }, { suite: 'attention' }],
     onProgress: (p) => progress.push(p),
@@ -56,14 +59,13 @@ test('evaluate through the trainer child: progress, one result per job, stored, 
   assert.ok(top1 && top1.value >= 0 && top1.value <= 100);
   assert.ok(existsSync(join(checkpoint.replace(/\.json$/, '.attention'), 'manifest.json')));
 
-  const again = await evaluateCheckpoint({ trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'knn', dataset: 'synthetic' }] });
+  const again = await evaluateCheckpoint(engines, { checkpoint, jobs: [{ suite: 'knn', dataset: 'synthetic' }] });
   assert.equal(again.reason, 'completed');
   assert.equal(again.results[0].cached, true, 'the stored result is reused');
 
   // Cancel as soon as the tracking suite starts working: nothing is stored for it.
   const abort = new AbortController();
-  const cancelled = await evaluateCheckpoint({
-    trainerPath: TRAINER,
+  const cancelled = await evaluateCheckpoint(engines, {
     checkpoint,
     jobs: [{ suite: 'tracking' }],
     signal: abort.signal,
@@ -79,7 +81,7 @@ test('evaluate through the trainer child: progress, one result per job, stored, 
 
   // A bad dataset fails with the trainer's own explanation.
   const missing = join(work, 'no-such-folder');
-  const failed = await evaluateCheckpoint({ trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'knn', dataset: missing }] });
+  const failed = await evaluateCheckpoint(engines, { checkpoint, jobs: [{ suite: 'knn', dataset: missing }] });
   assert.equal(failed.reason, 'failed');
   assert.match(failed.error ?? '', /no-such-folder/);
 });
@@ -96,7 +98,7 @@ test(
     for (const file of readdirSync(dirname(source)).filter((f) => f.startsWith('tiny-tour')))
       copyFileSync(join(dirname(source), file), join(other, file));
     const video = join(other, basename(source));
-    const outcome = await evaluateCheckpoint({ trainerPath: TRAINER, checkpoint, jobs: [{ suite: 'knn', dataset: 'synthetic', video }] });
+    const outcome = await evaluateCheckpoint(engines, { checkpoint, jobs: [{ suite: 'knn', dataset: 'synthetic', video }] });
     assert.equal(outcome.reason, 'completed', outcome.error);
     const stored = await readEvalSidecar(evalSidecarPath(checkpoint));
     assert.ok(
@@ -107,8 +109,8 @@ test(
 );
 
 test('a trainer that cannot start fails with the reason', async () => {
-  const outcome = await evaluateCheckpoint({
-    trainerPath: join(work, 'missing-trainer.js'),
+  const missing = new EngineClient({ launch: () => ({ transport: 'ipc', command: join(work, 'missing-trainer.js') }) });
+  const outcome = await evaluateCheckpoint(missing, {
     checkpoint: join(work, 'step-000001.json'),
     jobs: [{ suite: 'attention' }],
   });

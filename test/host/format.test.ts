@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration, formatLoss, formatProgress, formatRate } from '../../src/host/logic/format';
-import {
-  applyExit,
-  applyTrainerMessage,
-  initialLiveRun,
-  stateFromFiles,
-  statusBarText,
-  statusBarTextForRuns,
-} from '../../src/host/logic/liveRun';
+import { formatDuration, formatLoss, formatProgress, formatRate } from '../../src/host/shared/format';
+import { applyExit, applyTrainerMessage, initialLiveRun, stateFromFiles } from '../../src/host/runs/liveRun';
+import { statusBarText, statusBarTextForRuns } from '../../src/host/runs/runStatusText';
 
 test('durations read naturally at every scale', () => {
   assert.equal(formatDuration(42.4), '42s');
@@ -62,6 +56,7 @@ test('a clean exit after `finished` is not an error; a reported error is kept ov
   const done = applyExit(applyTrainerMessage(initialLiveRun('/r', 'r', true), { type: 'finished', reason: 'completed', step: 3 }), {
     code: 0,
     signal: null,
+    stderrTail: '',
   });
   assert.equal(done.lastError, undefined);
   assert.equal(done.finished?.reason, 'completed');
@@ -72,7 +67,7 @@ test('a clean exit after `finished` is not an error; a reported error is kept ov
     fatal: true,
   });
   failed = applyTrainerMessage(failed, { type: 'finished', reason: 'failed', step: 0 });
-  failed = applyExit(failed, { code: 1, signal: null });
+  failed = applyExit(failed, { code: 1, signal: null, stderrTail: '' });
   assert.deepEqual(failed.lastError, { message: 'video.mp4: no frames', fix: 'choose another video' });
 });
 

@@ -59,7 +59,7 @@ test('settings: the "auto" backend text lists the order the code tries; every se
     positions,
     `"${auto}" keeps the order ${AUTO_ORDER.join(' → ')}`,
   );
-  const read = [...readFileSync(path.join(ROOT, 'src/host/ui/settings.ts'), 'utf8').matchAll(/c\.get<\w+>\('(\w+)'/g)].map(
+  const read = [...readFileSync(path.join(ROOT, 'src/host/shared/settings.ts'), 'utf8').matchAll(/c\.get<\w+>\('(\w+)'/g)].map(
     (m) => `dora.${m[1]}`,
   );
   assert.ok(read.length >= 5);

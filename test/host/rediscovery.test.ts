@@ -5,7 +5,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { RunIndex } from '../../src/host/logic/runIndex';
+import { RunIndex } from '../../src/host/runs/runIndex';
 import { copyFixture } from './helpers';
 
 function makeLive(runDir: string, pid: number): void {

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { KILLED_REASON, RunManager, type LogLine } from '../../src/host/logic/runManager';
+import { EngineClient } from '../../src/host/engine/engineClient';
+import { KILLED_REASON, RunManager, type LogLine } from '../../src/host/runs/runManager';
 
 const FAKE_TRAINER = path.join(__dirname, 'fixtures', 'fakeTrainer.js');
 
@@ -12,7 +13,11 @@ function manager(
   options: { stopGraceMs?: number; killGraceMs?: number } = {},
 ): { m: RunManager; logs: LogLine[]; runsDir: string } {
   const runsDir = path.join(mkdtempSync(path.join(tmpdir(), 'dora-rm-')), 'runs');
-  const m = new RunManager({ trainerPath: FAKE_TRAINER, env: { ...process.env, FAKE_TRAINER_MODE: mode }, ...options });
+  const engines = new EngineClient({
+    launch: () => ({ transport: 'ipc', command: FAKE_TRAINER }),
+    env: { ...process.env, FAKE_TRAINER_MODE: mode },
+  });
+  const m = new RunManager({ engines, ...options });
   const logs: LogLine[] = [];
   m.onLog((l) => logs.push(l));
   return { m, logs, runsDir };
@@ -81,15 +86,17 @@ test('malformed trainer messages are logged and ignored', async () => {
   const { runDir } = await m.start({ configPath: '/w/a.dora.json', runsDir, name: 'a' });
   await m.whenExited(runDir);
   assert.equal(m.get(runDir)?.finished?.reason, 'completed');
-  assert.ok(logs.some((l) => /ignored a malformed message from the trainer/.test(l.text)));
+  assert.ok(logs.some((l) => /ignored a malformed message from the engine/.test(l.text)));
 });
 
 test('a missing trainer bundle is reported as a failed start, not a hang', async () => {
   const runsDir = path.join(mkdtempSync(path.join(tmpdir(), 'dora-rm-')), 'runs');
-  const m = new RunManager({ trainerPath: path.join(runsDir, 'no-such-trainer.js') });
+  const missing = path.join(runsDir, 'no-such-trainer.js');
+  const m = new RunManager({ engines: new EngineClient({ launch: () => ({ transport: 'ipc', command: missing }) }) });
   const { runDir } = await m.start({ configPath: '/w/a.dora.json', runsDir, name: 'a' });
   await m.whenExited(runDir);
   assert.equal(m.get(runDir)?.finished?.reason, 'failed');
+  assert.match(m.get(runDir)?.lastError?.message ?? '', /no-such-trainer\.js/);
 });
 
 test('stopping a run that nothing is running reports not-running', async () => {

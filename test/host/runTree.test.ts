@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { RunSummary } from '../../src/core/runDir';
-import { listRunFolders } from '../../src/host/logic/runIndex';
-import { initialLiveRun } from '../../src/host/logic/liveRun';
+import type { RunSummary } from '../../src/core/node/runDir';
+import { listRunFolders } from '../../src/host/runs/runIndex';
+import { initialLiveRun } from '../../src/host/runs/liveRun';
 import { readFileSync } from 'node:fs';
 import type { EvalSidecar } from '../../src/core/evalResults';
 import {
@@ -14,7 +14,7 @@ import {
   runNode,
   runsRoot,
   type RunView,
-} from '../../src/host/logic/runTree';
+} from '../../src/host/runs/runTree';
 import { deadProbe, FIXTURE_RUN_ID, FIXTURE_RUNS } from './helpers';
 
 async function fixtureSummary(): Promise<RunSummary> {

@@ -3,9 +3,9 @@ import { appendFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { HostToCompareMessage, HostToWebviewMessage, WebviewState } from '../../src/core/webviewMessages';
-import { CompareSession, metricsAtStep } from '../../src/host/logic/compareSession';
-import { DashboardSession, errorText } from '../../src/host/logic/dashboardSession';
-import { initialLiveRun } from '../../src/host/logic/liveRun';
+import { CompareSession, metricsAtStep } from '../../src/host/compare/compareSession';
+import { DashboardSession, errorText } from '../../src/host/dashboard/dashboardSession';
+import { initialLiveRun } from '../../src/host/runs/liveRun';
 import { copyFixture } from './helpers';
 
 const toUri = (p: string) => `webview:${p}`;

@@ -2,15 +2,17 @@
 import { recorded, ThemeIcon, TreeItemCheckboxState } from './vscodeMock';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RunIndex } from '../../src/host/logic/runIndex';
-import { RunManager } from '../../src/host/logic/runManager';
-import { ConfigIndex, RunsWatcher } from '../../src/host/logic/watchers';
-import { WorkspaceModel } from '../../src/host/logic/workspaceModel';
-import { toTreeItem } from '../../src/host/ui/treeItems';
-import { RunsTreeProvider } from '../../src/host/ui/views';
+import { RunIndex } from '../../src/host/runs/runIndex';
+import { RunManager } from '../../src/host/runs/runManager';
+import { ConfigIndex } from '../../src/host/configs/configIndex';
+import { RunsWatcher } from '../../src/host/runs/runsWatcher';
+import { WorkspaceModel } from '../../src/host/runs/workspaceModel';
+import { toTreeItem } from '../../src/host/shared/treeItems';
+import { RunsTreeProvider } from '../../src/host/runs/runsView';
 import { copyFixture, deadProbe } from './helpers';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { EngineClient } from '../../src/host/engine/engineClient';
 
 test('the Runs provider lists runs, checkpoints with native checkboxes, and drives the compare context keys', async () => {
   const { root, runDir } = copyFixture();
@@ -36,7 +38,7 @@ test('the Runs provider lists runs, checkpoints with native checkboxes, and driv
   const configs = new ConfigIndex();
   const runs = new RunIndex(() => deadProbe);
   const watcher = new RunsWatcher();
-  const manager = new RunManager({ trainerPath: '/nonexistent' });
+  const manager = new RunManager({ engines: new EngineClient({ launch: () => ({ transport: 'ipc', command: '/nonexistent' }) }) });
   const model = new WorkspaceModel({ configs, runs, manager, watcher, workspaceRoots: () => [root], runsFolderSetting: () => 'runs' });
   const provider = new RunsTreeProvider(model, runs);
   try {

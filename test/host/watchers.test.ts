@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { configProblem, ConfigIndex, shouldSkipDir } from '../../src/host/logic/watchers';
+import { configProblem, ConfigIndex, shouldSkipDir } from '../../src/host/configs/configIndex';
 
 const waitFor = async (what: string, probe: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;

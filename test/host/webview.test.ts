@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readSnapshotManifest } from '../../src/core/runDir';
-import { contentSecurityPolicy, makeNonce, webviewShellHtml } from '../../src/host/logic/webviewHtml';
-import { isInsideFolder, snapshotRelativeFiles, snapshotUriMap } from '../../src/host/logic/snapshotUris';
+import { readSnapshotManifest } from '../../src/core/node/runDir';
+import { contentSecurityPolicy, makeNonce, webviewShellHtml } from '../../src/host/shared/webviewHtml';
+import { isInsideFolder, snapshotRelativeFiles, snapshotUriMap } from '../../src/host/shared/snapshotUris';
 import { FIXTURE_RUN_DIR } from './helpers';
 
 const CSP_SOURCE = 'https://*.vscode-cdn.net';

@@ -10,8 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
 import { createDoraState, disposeDoraState, type DoraModelConfig } from '../../src/trainer/dora/model';
 import { loadCheckpoint, saveCheckpoint } from '../../src/trainer/run/checkpoint';
-import { listCheckpoints, verifyCheckpoint } from '../../src/core/runDir';
-import type { AtomicWriteFs } from '../../src/core/atomicWrite';
+import { listCheckpoints, verifyCheckpoint } from '../../src/core/node/runDir';
+import type { AtomicWriteFs } from '../../src/core/node/atomicWrite';
 
 const cfg: DoraModelConfig = {
   vit: { embedDim: 24, depth: 1, numHeads: 3, patchSize: 8, imgSize: 16, mlpRatio: 4, lnEps: 1e-6, qkvBias: true },

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTrainerMessage, type TrainerMessage } from '../../src/core/messages';
-import { createRunDir } from '../../src/core/runDir';
+import { createRunDir } from '../../src/core/node/runDir';
 import { repoRoot, tinyConfig, tinySyntheticVideo, writeConfig } from './helpers';
 
 test('the forked trainer streams typed messages, stops on request with a checkpoint, and exits 0', { timeout: 120_000 }, async () => {

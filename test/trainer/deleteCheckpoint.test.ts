@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { CheckpointSidecar } from '../../src/core/runDir';
+import type { CheckpointSidecar } from '../../src/core/runRecords';
 import { deleteCheckpoint } from '../../src/trainer/run/checkpoint';
 
 test('deleting (pruning) a checkpoint also removes its evaluation results and attention maps, and nothing else', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readJsonl, runCli, tinyConfig, tinySyntheticVideo, writeConfig } from './helpers';
 import { runTraining } from '../../src/trainer/run/train';
 import type { TrainerMessage } from '../../src/core/messages';
-import { listCheckpoints, listSnapshots } from '../../src/core/runDir';
+import { listCheckpoints, listSnapshots } from '../../src/core/node/runDir';
 
 const work = mkdtempSync(join(tmpdir(), 'dora-train-'));
 const cacheRoot = join(work, 'frame-cache');
@@ -72,7 +72,7 @@ test('a run directory holds config, metrics, events, snapshots with masks, and v
     [3, 6, 9, 12, 15, 17],
   );
   const types = messages.map((m) => m.type);
-  assert.equal(types[0], 'ready');
+  assert.equal(types[0], 'progress', 'the engine process sends `ready`; training starts with progress');
   assert.equal(types[types.length - 1], 'finished');
   assert.ok(types.includes('snapshot-ready') && types.includes('checkpoint-saved') && types.includes('metrics'));
   const events = readJsonl(join(runDir, 'events.jsonl'));

@@ -1,7 +1,7 @@
 // Arguments of the experiment commands: run folders from tree nodes (VS Code passes the clicked node and the
 // selected ones), paths, Uris or lists of them (the runs table, tests); options objects come last. Pure.
 
-import { runDirFromArg } from '../logic/commandArgs';
+import { runDirFromArg } from '../shared/commandArgs';
 
 /** Every run folder named by the arguments, once each, in order. Option objects (`{ confirmed: true }`) are skipped. */
 export function runDirsFromArgs(args: readonly unknown[]): string[] {

@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { makeNonce, webviewShellHtml } from '../logic/webviewHtml';
+import { makeNonce, webviewShellHtml } from '../shared/webviewHtml';
 
 export function experimentShell(
   panel: vscode.WebviewPanel,

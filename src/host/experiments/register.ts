@@ -6,26 +6,21 @@
 
 import * as vscode from 'vscode';
 import type { RunsTableAction } from '../../core/experimentMessages';
-import { listCheckpoints } from '../../core/runDir';
+import { listCheckpoints } from '../../core/node/runDir';
 import { ChartExportBroker, type ExportOptions } from '../chartExport/exportBroker';
-import type { RunIndex } from '../logic/runIndex';
-import type { RunManager } from '../logic/runManager';
-import { effectiveStatus, type RunsTreeNode } from '../logic/runTree';
-import type { WorkspaceModel } from '../logic/workspaceModel';
 import { PLOTS_VIEW_TYPE, PlotsPanel } from '../plots/plotsPanel';
+import { effectiveStatus, type RunsTreeNode } from '../runs/runTree';
 import { registerRunManagement } from '../runManagement/commands';
 import { RUNS_TABLE_VIEW_TYPE, RunsTablePanel } from '../runsTable/runsTablePanel';
 import { RunsTableData } from '../runsTable/tableData';
-import type { DashboardPanels } from '../ui/panels';
-import { workspaceRoots } from '../ui/settings';
+import type { HostServices } from '../services';
+import { workspaceRoots } from '../shared/settings';
 import { optionsFromArgs, runDirsFromArgs } from './args';
 
-export interface ExperimentDeps {
-  model: WorkspaceModel;
-  runs: RunIndex;
-  manager: RunManager;
-  dashboards: DashboardPanels;
+/** What this feature needs beyond the shared services: the Runs view (its selection) and the export broker. */
+export interface ExperimentExtras {
   runsView: vscode.TreeView<RunsTreeNode>;
+  exports: ChartExportBroker;
 }
 
 /** What the integration tests reach through the extension's API. */
@@ -40,7 +35,8 @@ export function createChartExportBroker(): ChartExportBroker {
   return new ChartExportBroker(() => workspaceRoots()[0]);
 }
 
-export function registerExperiments(context: vscode.ExtensionContext, d: ExperimentDeps, exports: ChartExportBroker): ExperimentsApi {
+export function registerExperiments(d: HostServices, { runsView, exports }: ExperimentExtras): ExperimentsApi {
+  const { context } = d;
   const register = (id: string, handler: (...args: unknown[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, handler));
   const plots = new PlotsPanel(context.extensionUri, context.workspaceState, exports);
@@ -67,7 +63,7 @@ export function registerExperiments(context: vscode.ExtensionContext, d: Experim
 
   /** Runs from the arguments, else the runs selected in the Runs view, else a pick. */
   const pickRuns = async (placeHolder: string, many: boolean): Promise<string[]> => {
-    const selected = d.runsView.selection.flatMap((n) => (n.kind === 'run' ? [n.dir] : []));
+    const selected = runsView.selection.flatMap((n) => (n.kind === 'run' ? [n.dir] : []));
     if (selected.length > 0) return many ? selected : selected.slice(0, 1);
     await d.model.refresh();
     const items = d.model.runViews().map((v) => ({

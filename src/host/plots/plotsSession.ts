@@ -3,8 +3,9 @@
 
 import * as path from 'node:path';
 import { isPlotsToHostMessage, type HostToPlotsMessage, type PlotRun, type PlotsState } from '../../core/experimentMessages';
-import { JsonlFollower } from '../../core/jsonl';
-import { readRunInfo, readRunStatus, runPaths } from '../../core/runDir';
+import { JsonlFollower } from '../../core/node/jsonl';
+import { readRunInfo, readRunStatus } from '../../core/node/runDir';
+import { runPaths } from '../../core/node/runPaths';
 import { isMetricsRecord, type MetricsRecord } from '../../core/runRecords';
 import { runDisplayName } from '../../core/studioFile';
 import { readStudioInfo } from '../runManagement/studioFiles';

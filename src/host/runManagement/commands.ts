@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DISPLAY_NAME_MAX } from '../../core/studioFile';
 import { optionsFromArgs, runDirsFromArgs } from '../experiments/args';
-import type { WorkspaceModel } from '../logic/workspaceModel';
+import type { WorkspaceModel } from '../runs/workspaceModel';
 import { checkRunFolderForDelete, deleteRunFolder } from './deleteRun';
 import { readStudioInfo, updateStudioInfo } from './studioFiles';
 

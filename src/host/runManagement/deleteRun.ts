@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { lstat, readFile, realpath, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { isPidAlive, readRunStatus, runPaths } from '../../core/runDir';
+import { isPidAlive, readRunStatus } from '../../core/node/runDir';
+import { runPaths } from '../../core/node/runPaths';
 
 export type DeleteCheck = { ok: true; realDir: string } | { ok: false; reason: string };
 

@@ -3,8 +3,8 @@
 // it); a studio.json that is a symlink is not read, so a run folder cannot make the extension read elsewhere.
 
 import { lstat, readFile } from 'node:fs/promises';
-import { writeJsonAtomic } from '../../core/atomicWrite';
-import { runPaths } from '../../core/runDir';
+import { writeJsonAtomic } from '../../core/node/atomicWrite';
+import { runPaths } from '../../core/node/runPaths';
 import { parseStudioInfo, sanitizeDisplayName, STUDIO_FILE_VERSION, type StudioInfo } from '../../core/studioFile';
 
 /** The run's studio.json, or undefined when it is missing, a symlink, not a regular file, or not JSON. */

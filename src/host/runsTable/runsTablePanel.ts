@@ -3,7 +3,7 @@
 
 import * as vscode from 'vscode';
 import { isRunsTableToHostMessage, type RunsTableAction, type RunsTableState } from '../../core/experimentMessages';
-import { debounce } from '../logic/emitter';
+import { debounce } from '../shared/emitter';
 import { experimentPanelOptions, experimentShell } from '../experiments/panelShell';
 
 export const RUNS_TABLE_VIEW_TYPE = 'dora.runsTable';

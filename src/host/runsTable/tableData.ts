@@ -2,12 +2,14 @@
 // config.json (read once) and the evaluation results of its newest evaluated checkpoint.
 
 import { existsSync } from 'node:fs';
-import { evalMetrics, evalSidecarPath, readEvalSidecar } from '../../core/evalResults';
+import { evalMetrics } from '../../core/evalResults';
+import { readEvalSidecar } from '../../core/node/evalFiles';
+import { evalSidecarPath } from '../../core/node/runPaths';
 import type { RunsTableState } from '../../core/experimentMessages';
-import { readRunConfig, type CheckpointEntry } from '../../core/runDir';
-import type { RunIndex } from '../logic/runIndex';
-import { effectiveStatus, type RunView } from '../logic/runTree';
-import type { WorkspaceModel } from '../logic/workspaceModel';
+import { readRunConfig, type CheckpointEntry } from '../../core/node/runDir';
+import type { RunIndex } from '../runs/runIndex';
+import { effectiveStatus, type RunView } from '../runs/runTree';
+import type { WorkspaceModel } from '../runs/workspaceModel';
 import { runsTableRow, type RunFacts } from './rows';
 
 export class RunsTableData {

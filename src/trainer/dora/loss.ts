@@ -8,8 +8,7 @@
  *  - 'clean': mean_t ½(mean_j CE(q_t, masked_j,t) + mean_{v≥0} CE(q_t, local_t,v)) — the loss the paper describes.
  */
 import * as tf from '@tensorflow/tfjs';
-
-export type LossVariant = 'official' | 'clean';
+import type { LossVariant } from '../../core/configDefaults';
 
 export interface DoraLossInputs {
   /** [F, B, D] teacher head outputs on the unmasked global crops. */

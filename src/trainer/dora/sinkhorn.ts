@@ -5,13 +5,10 @@
  *
  * The matrices are tiny (N ≤ a few hundred, K = 3), so this runs in plain JavaScript: identical on every backend.
  */
-export type SinkhornVariant = 'official' | 'log-domain';
+import type { SinkhornConfig } from '../../core/configDefaults';
 
-export interface SinkhornOptions {
-  iterations: number;
-  epsilon: number;
-  variant: SinkhornVariant;
-}
+/** The config's dora.sinkhorn section (one definition, src/core/configDefaults.ts). */
+export type SinkhornOptions = SinkhornConfig;
 
 export const OFFICIAL_SINKHORN: SinkhornOptions = { iterations: 30, epsilon: 0.05, variant: 'official' };
 

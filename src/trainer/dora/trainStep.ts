@@ -1,19 +1,24 @@
 /**
- * One DoRA optimisation step, equal to one iteration of the official main.train_one_epoch:
- *  1. teacher forward on the unmasked global crops of all F frames;
- *  2. the tracker (MOT) on the teacher's last-block attention → k masked views per frame;
- *  3. student forward on the k masked views and on the local crops;
- *  4. DINO loss (official or clean), 5. backward, 6. per-tensor clipping, 7. last-layer freeze,
- *  8. AdamW over the two official groups, 9. EMA teacher, 10. centre update.
+ * One DoRA optimisation step, equal to one iteration of the official main.train_one_epoch, as named stages (step/):
+ *  1. teacherPass: teacher forward on the unmasked global crops of all F frames;
+ *  2-3. maskedViews: the tracker (MOT) on the teacher's last-block attention → k masked views per frame;
+ *  4. studentPass: student forward on the k masked views and on the local crops;
+ *  5-6. accumulateGradients: DINO loss (official or clean) and its gradients, over micro-batches of clips;
+ *  7. updateParameters: per-tensor clipping → last-layer freeze → AdamW (two official groups) → EMA teacher → centre.
+ * Diagnostics (outputs and applied gradients) are an optional collector (step/diagnostics.ts).
  * The official code loops over frames; here all frames (and all objects) go through one batched forward,
  * which is row-for-row the same computation.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamwStep, cancelLastLayerGradients, clipGradientsPerTensor, emaUpdateTeacher } from '../optim/adamw';
-import { doraLoss, teacherTargets, updatedCenter, type LossVariant } from './loss';
-import { networkForward, trainableParamNames, type DoraModelConfig, type DoraState, type ParamMap } from './model';
+import type { LossVariant } from '../../core/configDefaults';
+import type { DoraState } from './model';
 import type { SinkhornOptions } from './sinkhorn';
-import { maskFrameMajorImages, runTracker, type TrackerResult } from './tracker';
+import { DiagnosticsCollector, type StepDiagnostics } from './step/diagnostics';
+import { accumulateGradients, type AccumulatedGradients } from './step/gradientAccumulation';
+import { maskedViews } from './step/maskedViews';
+import { updateParameters } from './step/parameterUpdate';
+import { disposeTeacherPass, framesFirst, localCropsByFrame, teacherEntropies, teacherPass } from './step/teacherPass';
+import type { TrackerResult } from './tracker';
 
 export interface DoraStepHyper {
   /** Epoch index (freeze-last-layer and the teacher temperature are per epoch). */
@@ -44,14 +49,6 @@ export interface DoraBatch {
   heads: number[];
 }
 
-export interface StepDiagnostics {
-  teacherOut: Float32Array; // [F, B, out]
-  studentMasked: Float32Array; // [k, F, B, out]
-  studentLocal: Float32Array; // [F, nl·B, out]
-  /** The gradients AdamW consumed (after clipping and the last-layer freeze). */
-  clippedGrads: Map<string, Float32Array>;
-}
-
 export interface StepOutcome {
   loss: number;
   /** Monitoring: mean CE of the masked-view and local-crop terms, and the teacher's entropies (collapse watch:
@@ -62,64 +59,6 @@ export interface StepOutcome {
   gradNorms: Map<string, number>;
   tracker?: TrackerResult;
   diagnostics?: StepDiagnostics;
-}
-
-/** Images [V, 3, H, W] through backbone + head. */
-function headOutputs(params: ParamMap, cfg: DoraModelConfig, images: tf.Tensor): tf.Tensor2D {
-  return networkForward(params, cfg, images as tf.Tensor4D).out;
-}
-
-interface TeacherPass {
-  teacherOut: tf.Tensor3D; // [F, B, out]
-  anchorAttn: tf.Tensor4D; // [B, h, T, T]
-  anchorQuery: tf.Tensor4D; // [B, h, T, dh]
-  keys: tf.Tensor; // [F, B, h, T, dh]
-  anchorPatches: tf.Tensor3D; // [B, N, D]
-}
-
-/** [B, F, …] → [F, B, …] as a rank-3 transpose (tfjs-wasm's rank-5/6 transposes are slow). */
-export function framesFirst(x: tf.Tensor): tf.Tensor {
-  const [b, f, ...rest] = x.shape;
-  return tf.tidy(() =>
-    x
-      .reshape([b, f, -1])
-      .transpose([1, 0, 2])
-      .reshape([f, b, ...rest]),
-  );
-}
-
-/** Teacher forward on all frames' global crops (MultiCropWrapper with return_track=True); frame 0 is the anchor. */
-export function teacherPass(state: DoraState, globalFramesFirst: tf.Tensor): TeacherPass {
-  const [f, b, c, h, w] = globalFramesFirst.shape as [number, number, number, number, number];
-  return tf.tidy(() => {
-    const { backbone, out } = networkForward(state.teacher, state.cfg, globalFramesFirst.reshape([f * b, c, h, w]) as tf.Tensor4D);
-    const [, heads, t, dh] = backbone.q.shape;
-    const d = backbone.tokens.shape[2];
-    return {
-      teacherOut: out.reshape([f, b, -1]) as tf.Tensor3D,
-      anchorAttn: tf.slice(backbone.attn, [0, 0, 0, 0], [b, heads, t, t]),
-      anchorQuery: tf.slice(backbone.q, [0, 0, 0, 0], [b, heads, t, dh]),
-      keys: backbone.k.reshape([f, b, heads, t, dh]),
-      anchorPatches: tf.slice(backbone.tokens, [0, 1, 0], [b, t - 1, d]),
-    };
-  });
-}
-
-/** Mean per-row entropy of the teacher targets, and the entropy of their batch mean (DINO's collapse diagnostics). */
-async function teacherEntropies(
-  teacherOut: tf.Tensor3D,
-  center: tf.Tensor2D,
-  teacherTemp: number,
-): Promise<{ teacherEntropy: number; teacherBatchEntropy: number }> {
-  const values = tf.tidy(() => {
-    const d = teacherOut.shape[2];
-    const q = teacherTargets(teacherOut, center, teacherTemp).reshape([-1, d]);
-    const entropy = (p: tf.Tensor) => tf.neg(tf.sum(tf.mul(p, tf.log(tf.add(p, 1e-12))), -1));
-    return tf.stack([tf.mean(entropy(q)), entropy(tf.mean(q, 0))]);
-  });
-  const [teacherEntropy, teacherBatchEntropy] = await values.data();
-  values.dispose();
-  return { teacherEntropy, teacherBatchEntropy };
 }
 
 /** A step whose loss is NaN or ±Inf: nothing was updated (the official code exits before the backward pass). */
@@ -135,11 +74,6 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** Copies [groups, bc, D] rows of a chunk into [groups, B, D] at clip offset b0. */
-function scatterClips(chunk: Float32Array, full: Float32Array, groups: number, bc: number, b: number, b0: number, d: number): void {
-  for (let g = 0; g < groups; g++) full.set(chunk.subarray(g * bc * d, (g + 1) * bc * d), (g * b + b0) * d);
-}
-
 export interface StepOptions {
   /** Keep the outputs the golden cases and snapshots need (costs a few device→host reads). */
   collect?: boolean;
@@ -147,138 +81,38 @@ export interface StepOptions {
   microBatch?: number;
 }
 
+/** One step through the named stages: teacher → tracker → masked views → student → loss → accumulation → update. */
 export async function doraTrainStep(
   state: DoraState,
   batch: DoraBatch,
   hyper: DoraStepHyper,
   opts: StepOptions = {},
 ): Promise<StepOutcome> {
-  const { cfg } = state;
-  const [b, f, c, h, w] = batch.global.shape as [number, number, number, number, number];
-  const [nl, , , , lh, lw] = batch.local.shape as [number, number, number, number, number, number];
-
+  const [b, f] = batch.global.shape;
+  const nl = batch.local.shape[0];
   const globalFF = framesFirst(batch.global); // [F, B, 3, H, W]
-  // Local crops [nl, B, F, …] → [F, nl·B, …]: rows v·B + b per frame, as MultiCropWrapper concatenates them.
-  const localFF = tf.tidy(() =>
-    batch.local
-      .reshape([nl * b, f, -1])
-      .transpose([1, 0, 2])
-      .reshape([f * nl * b, c, lh, lw]),
-  );
+  const localCrops = localCropsByFrame(batch.local); // [F, nl, B, 3, h, w]
   const teacher = teacherPass(state, globalFF);
-  let tracker: TrackerResult | undefined;
-  let views: tf.Tensor; // [k, F, B, 3, H, W]
-  if (hyper.tracker) {
-    tracker = await runTracker({ ...teacher, heads: batch.heads, sinkhorn: hyper.sinkhorn });
-    views = maskFrameMajorImages(globalFF, tracker.maskPatch, batch.heads.length, cfg.vit.patchSize);
-  } else {
-    views = globalFF.reshape([1, f, b, c, h, w]);
-  }
+  const { views, tracker } = await maskedViews(state, teacher, globalFF, batch.heads, hyper);
   const k = views.shape[0];
-
-  const names = trainableParamNames(cfg);
-  const varList = names.map((n) => state.student.get(n)!);
-  const nameOfVariable = new Map(names.map((n) => [state.student.get(n)!.name, n]));
-  const outDim = cfg.head.outDim;
-  const collectedMasked = opts.collect ? new Float32Array(k * f * b * outDim) : undefined;
-  const collectedLocal = opts.collect ? new Float32Array(f * nl * b * outDim) : undefined;
-
-  // Gradient accumulation over micro-batches of clips. The loss is a fixed linear combination of batch-mean
-  // cross-entropies, so Σ (clips in chunk / B) · loss(chunk) is exactly the full-batch loss, and so are its gradients.
-  // The tracker threshold and the centre already used the whole batch above.
-  const chunkSize = opts.microBatch && opts.microBatch > 0 ? Math.min(opts.microBatch, b) : b;
-  const localGrid = tf.tidy(() => localFF.reshape([f, nl, b, c, lh, lw]));
-  let lossValue = 0;
-  let lossMasked = 0;
-  let lossLocal = 0;
-  const summed = new Map<string, tf.Tensor>();
-  for (let b0 = 0; b0 < b; b0 += chunkSize) {
-    const bc = Math.min(chunkSize, b - b0);
-    const weight = bc / b;
-    // Reads inside the gradient closure must be synchronous, which webgpu cannot do in Node: keep the tensors instead.
-    let kept: tf.Tensor[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const maskedIn = (bc === b ? views : tf.slice(views, [0, 0, b0, 0, 0, 0], [k, f, bc, c, h, w])).reshape([k * f * bc, c, h, w]);
-      const localIn = (bc === b ? localGrid : tf.slice(localGrid, [0, 0, b0, 0, 0, 0], [f, nl, bc, c, lh, lw])).reshape([
-        f * nl * bc,
-        c,
-        lh,
-        lw,
-      ]);
-      const studentMasked = headOutputs(state.student, cfg, maskedIn).reshape([k, f, bc, outDim]) as tf.Tensor4D;
-      const studentLocal = headOutputs(state.student, cfg, localIn).reshape([f, nl * bc, outDim]) as tf.Tensor3D;
-      if (collectedMasked && collectedLocal) kept.push(tf.keep(studentMasked), tf.keep(studentLocal));
-      const teacherOut = bc === b ? teacher.teacherOut : tf.slice(teacher.teacherOut, [0, b0, 0], [f, bc, outDim]);
-      const parts = doraLoss({
-        teacherOut,
-        studentMasked,
-        studentLocal,
-        center: state.center as tf.Tensor2D,
-        teacherTemp: hyper.teacherTemp,
-        studentTemp: hyper.studentTemp,
-        variant: hyper.lossVariant,
-      });
-      kept.push(tf.keep(tf.mean(parts.ceMasked)), tf.keep(tf.mean(parts.ceLocal)));
-      const loss = parts.loss;
-      return weight === 1 ? loss : (tf.mul(loss, weight) as tf.Scalar);
-    }, varList);
-    lossValue += (await value.data())[0];
-    value.dispose();
-    const keptData = (await Promise.all(kept.map((t) => t.data()))) as Float32Array[];
-    if (collectedMasked && collectedLocal) {
-      scatterClips(keptData[0], collectedMasked, k * f, bc, b, b0, outDim);
-      scatterClips(keptData[1], collectedLocal, f * nl, bc, b, b0, outDim);
-      keptData.splice(0, 2);
-    }
-    lossMasked += weight * keptData[0][0];
-    lossLocal += weight * keptData[1][0];
-    tf.dispose(kept);
-    kept = [];
-    for (const [varName, g] of Object.entries(grads)) {
-      const prev = summed.get(varName);
-      if (prev) {
-        summed.set(varName, tf.add(prev, g));
-        prev.dispose();
-        g.dispose();
-      } else summed.set(varName, g);
-    }
+  const collector = opts.collect ? new DiagnosticsCollector({ k, f, b, nl, outDim: state.cfg.head.outDim }) : undefined;
+  let accumulated: AccumulatedGradients;
+  try {
+    accumulated = await accumulateGradients(state, { views, localCrops }, teacher.teacherOut, hyper, {
+      microBatch: opts.microBatch,
+      collector,
+    });
+  } finally {
+    tf.dispose([views, globalFF, localCrops]);
   }
-  tf.dispose([views, globalFF, localFF, localGrid]);
-  const loss = lossValue;
+  const { loss, lossMasked, lossLocal, grads } = accumulated;
   if (!Number.isFinite(loss)) {
-    tf.dispose([...summed.values(), teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
+    tf.dispose([...grads.values()]);
+    disposeTeacherPass(teacher);
     throw new NonFiniteLossError(loss, hyper);
   }
-  const grads = Object.fromEntries(summed);
   const entropies = await teacherEntropies(teacher.teacherOut, state.center as tf.Tensor2D, hyper.teacherTemp);
-  let collected: Pick<StepDiagnostics, 'studentMasked' | 'studentLocal'> | undefined;
-  if (collectedMasked && collectedLocal) collected = { studentMasked: collectedMasked, studentLocal: collectedLocal };
-
-  // named_parameters order, as utils.clip_gradients iterates.
-  const rawGrads = new Map<string, tf.Tensor>();
-  for (const n of names) {
-    const g = Object.entries(grads).find(([varName]) => nameOfVariable.get(varName) === n)?.[1];
-    if (g) rawGrads.set(n, g);
-  }
-  const { clipped, norms } = await clipGradientsPerTensor(rawGrads, hyper.clipGrad);
-  tf.dispose(Object.values(grads));
-  const applied = cancelLastLayerGradients(clipped, hyper.epoch, hyper.freezeLastLayer);
-
-  let diagnostics: StepDiagnostics | undefined;
-  if (opts.collect && collected) {
-    diagnostics = {
-      teacherOut: (await teacher.teacherOut.data()) as Float32Array,
-      ...collected,
-      clippedGrads: new Map(await Promise.all([...applied].map(async ([n, g]) => [n, (await g.data()) as Float32Array] as const))),
-    };
-  }
-
-  adamwStep(state.student, applied, state.optimizer, hyper.lr, hyper.weightDecay);
-  tf.dispose([...applied.values()]);
-  emaUpdateTeacher(state.teacher, state.student, hyper.momentum);
-  const newCenter = tf.tidy(() => updatedCenter(state.center as tf.Tensor2D, teacher.teacherOut, hyper.centerMomentum));
-  state.center.assign(newCenter);
-  newCenter.dispose();
-  tf.dispose([teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
-  return { loss, gradNorms: norms, tracker, diagnostics, parts: { lossMasked, lossLocal, ...entropies } };
+  const { gradNorms, diagnostics } = await updateParameters(state, grads, teacher.teacherOut, hyper, collector);
+  disposeTeacherPass(teacher);
+  return { loss, gradNorms, tracker, diagnostics, parts: { lossMasked, lossLocal, ...entropies } };
 }

@@ -7,7 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../../core/atomicWrite';
+import { writeFileAtomic, writeJsonAtomic } from '../../core/node/atomicWrite';
 import type { AttentionManifest } from '../../core/evalResults';
 import { encodePng } from '../data/png';
 import { encodeImages, type EvalEncoder, type EvalProgress } from './encoder';

@@ -5,15 +5,17 @@
  * synchronously in Node).
  */
 import * as tf from '@tensorflow/tfjs';
-import { dirname, resolve } from 'node:path';
-import { loadConfigFile, resolveConfig, type DoraConfig, type PresetName } from '../../core/config';
+import { basename, resolve } from 'node:path';
+import type { DoraConfig, PresetName } from '../../core/config';
+import { loadConfigFile, resolveConfig } from '../../core/node/configFile';
 import { isPresetName } from '../../core/presets';
-import type { CheckpointSidecar } from '../../core/runDir';
+import type { CheckpointSidecar } from '../../core/runRecords';
 import { Rng } from '../../core/rng';
 import { createDoraState, disposeDoraState, getter, type DoraState } from '../dora/model';
 import { vitForward } from '../model/vit';
 import { loadCheckpoint } from '../run/checkpoint';
-import { loadRunConfig, modelConfigOf, runDirOfCheckpoint } from '../run/train';
+import { loadRunConfig, modelConfigOf } from '../run/runConfig';
+import { runDirOfCheckpoint } from '../../core/node/runPaths';
 
 export interface EvalEncoder {
   config: DoraConfig;
@@ -44,9 +46,7 @@ export async function loadCheckpointEncoder(sidecarPath: string): Promise<EvalEn
   const state = createDoraState(modelConfigOf(config), () => 0.5);
   try {
     const sidecar = await loadCheckpoint(resolve(sidecarPath), state);
-    const runId = dirname(dirname(resolve(sidecarPath)))
-      .split(/[\\/]/)
-      .pop();
+    const runId = basename(runDirOfCheckpoint(sidecarPath));
     return {
       config,
       state,

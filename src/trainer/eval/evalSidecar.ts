@@ -4,18 +4,13 @@
  * results for other weights (a replaced checkpoint) are dropped. Written atomically; listCheckpoints ignores it
  * (it only reads `step-NNNNNN.json`).
  */
-import { writeJsonAtomic } from '../../core/atomicWrite';
-import { evalKey, readEvalSidecar, EVAL_SIDECAR_VERSION, type EvalRecord, type EvalSidecar } from '../../core/evalResults';
+import { writeJsonAtomic } from '../../core/node/atomicWrite';
+import { evalKey, EVAL_SIDECAR_VERSION, type EvalRecord, type EvalSidecar } from '../../core/evalResults';
+import { readEvalSidecar } from '../../core/node/evalFiles';
 
-export {
-  evalKey,
-  evalSidecarPath,
-  readEvalSidecar,
-  stableStringify,
-  EVAL_SIDECAR_VERSION,
-  type EvalRecord,
-  type EvalSidecar,
-} from '../../core/evalResults';
+export { evalKey, stableStringify, EVAL_SIDECAR_VERSION, type EvalRecord, type EvalSidecar } from '../../core/evalResults';
+export { evalSidecarPath } from '../../core/node/runPaths';
+export { readEvalSidecar } from '../../core/node/evalFiles';
 
 export interface CachedEvalOptions {
   /** The eval sidecar file. */

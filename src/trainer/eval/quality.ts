@@ -12,13 +12,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { configFromPreset, writeConfigFile } from '../../core/presets';
+import { configFromPreset } from '../../core/presets';
+import { writeConfigFile } from '../../core/node/configFile';
 import { initBackend, type BackendName } from '../backend';
 import { ensureDemoVideo } from '../data/syntheticVideo';
 import { runTraining } from '../run/train';
 import { configFromPresetOrFile, loadCheckpointEncoder, randomInitEncoder, type EvalEncoder } from './encoder';
 import { defaultFashionMnistDir, packageRoot, runEvaluation, type KnnResult, type TrackingResult } from './runEval';
 import { hasFashionMnist } from './fashionMnist';
+import { checkpointPaths } from '../../core/node/runPaths';
 
 export interface QualityOptions {
   steps?: number;
@@ -174,7 +176,7 @@ export async function runQualityBenchmark(options: QualityOptions = {}): Promise
     const trained = await runTraining({ configPath, cacheRoot, maxSteps: steps, backend: report.active });
     const trainSeconds = (performance.now() - t0) / 1000;
     if (trained.reason === 'failed') throw new Error(`${variant.model} training failed: ${trained.message}`);
-    const sidecar = join(trained.runDir, 'checkpoints', `step-${String(trained.step).padStart(6, '0')}.json`);
+    const sidecar = checkpointPaths(trained.runDir, trained.step).sidecar;
     const encoder = await loadCheckpointEncoder(sidecar);
     try {
       rows.push(await evaluateModel(encoder, variant.model, trainSeconds, video.video, cacheRoot, fashionDir, fashionSkipped, log));

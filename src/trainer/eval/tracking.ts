@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { PropagationScores, TrackerScores } from '../../core/evalResults';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
-import { framesFirst, teacherPass } from '../dora/trainStep';
+import { disposeTeacherPass, framesFirst, teacherPass } from '../dora/step/teacherPass';
 import { encodeImages, type EvalEncoder, type EvalProgress } from './encoder';
 import { patchLabelsFromPixels, propagateLabels, upsampleToPixelLabels } from './labelPropagation';
 import { boundaryFMeasure, davisBoundaryTolerance, objectMask, regionIoU } from './segmentationMetrics';
@@ -192,7 +192,8 @@ export async function doraTrackerScores(
     const globalFF = framesFirst(global);
     const teacher = teacherPass(encoder.state, globalFF);
     const tracked = await runTracker({ ...teacher, heads, sinkhorn: encoder.config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
-    tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
+    tf.dispose([global, globalFF]);
+    disposeTeacherPass(teacher);
     progress?.advance(f);
     const n = tracked.patches;
     const maskOf = (o: number, frame: number) => tracked.maskPatch.subarray((o * f + frame) * n, (o * f + frame + 1) * n); // [k, B=1, F, N]

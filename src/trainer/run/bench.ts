@@ -6,14 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { resolve } from 'node:path';
-import { loadConfigFile, resolveConfig, type DoraConfig } from '../../core/config';
+import type { DoraConfig } from '../../core/config';
+import { loadConfigFile, resolveConfig } from '../../core/node/configFile';
 import { isPresetName } from '../../core/presets';
 import type { PresetName } from '../../core/config';
 import { Rng } from '../../core/rng';
 import { describeBackend, initBackend, type BackendName } from '../backend';
 import { createDoraState, disposeDoraState } from '../dora/model';
 import { doraTrainStep, type DoraStepHyper } from '../dora/trainStep';
-import { modelConfigOf } from './train';
+import { modelConfigOf } from './runConfig';
 
 export interface BenchOptions {
   /** A preset name or a *.dora.json path. */

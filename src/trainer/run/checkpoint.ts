@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions } from '../../core/atomicWrite';
-import { attentionDirOf, evalSidecarPath } from '../../core/evalResults';
-import { checkpointPaths, isCheckpointSidecar, RUN_DIR_FORMAT_VERSION, type CheckpointSidecar } from '../../core/runDir';
+import { writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions } from '../../core/node/atomicWrite';
+import { isCheckpointSidecar, RUN_DIR_FORMAT_VERSION, type CheckpointSidecar } from '../../core/runRecords';
+import { checkpointPaths, attentionDirOf, evalSidecarPath } from '../../core/node/runPaths';
 import { parseSafetensors, serializeSafetensors, type TensorToWrite } from '../io/safetensors';
 import { doraParamNames, type DoraState } from '../dora/model';
 

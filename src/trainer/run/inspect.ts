@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { writeJsonAtomic } from '../../core/atomicWrite';
+import { basename, join, resolve } from 'node:path';
+import { writeJsonAtomic } from '../../core/node/atomicWrite';
 import { initBackend, type BackendName } from '../backend';
 import { clipFrameIndices } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg';
@@ -14,10 +14,11 @@ import { buildFrameCache, planFrameCache } from '../data/frameCache';
 import { createDoraState, disposeDoraState } from '../dora/model';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
-import { framesFirst, teacherPass } from '../dora/trainStep';
+import { disposeTeacherPass, framesFirst, teacherPass } from '../dora/step/teacherPass';
 import { BatchBuilder } from './batch';
 import { loadCheckpoint } from './checkpoint';
-import { loadRunConfig, modelConfigOf, runDirOfCheckpoint, TrainingError } from './train';
+import { loadRunConfig, modelConfigOf, TrainingError } from './runConfig';
+import { runDirOfCheckpoint } from '../../core/node/runPaths';
 import { writeSnapshot } from './snapshot';
 
 export interface InspectOptions {
@@ -30,6 +31,10 @@ export interface InspectOptions {
   backend?: BackendName;
   ffmpegPath?: string;
   cacheRoot?: string;
+  /** Cancels between checkpoints. */
+  signal?: AbortSignal;
+  /** Called after each checkpoint with the number done. */
+  onCheckpoint?: (done: number) => void;
 }
 
 export interface InspectResult {
@@ -49,6 +54,7 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
   const results: InspectResult[] = [];
   await mkdir(options.outDir, { recursive: true });
   for (let i = 0; i < options.checkpoints.length; i++) {
+    options.signal?.throwIfAborted();
     const config = configs[i];
     const sidecarPath = resolve(options.checkpoints[i]);
     const plan = await planFrameCache(video, {
@@ -74,11 +80,12 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
       const globalFF = framesFirst(global);
       const teacher = teacherPass(state, globalFF);
       const tracker = await runTracker({ ...teacher, heads, sinkhorn: config.dora.sinkhorn ?? OFFICIAL_SINKHORN });
-      tf.dispose([global, globalFF, teacher.teacherOut, teacher.anchorAttn, teacher.anchorQuery, teacher.keys, teacher.anchorPatches]);
-      const label = `${basename(dirname(dirname(sidecarPath)))}-step-${sidecar.step}`;
+      tf.dispose([global, globalFF]);
+      disposeTeacherPass(teacher);
+      const label = `${basename(runDirOfCheckpoint(sidecarPath))}-step-${sidecar.step}`;
       const dir = join(options.outDir, label);
       await writeSnapshot({
-        runDir: dirname(dirname(sidecarPath)),
+        runDir: runDirOfCheckpoint(sidecarPath),
         step: sidecar.step,
         epoch: sidecar.epoch,
         batch,
@@ -88,6 +95,7 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
         outDir: dir,
       });
       results.push({ checkpoint: sidecarPath, label, step: sidecar.step, dir });
+      options.onCheckpoint?.(results.length);
     } finally {
       disposeDoraState(state);
       cache.close();

@@ -5,8 +5,9 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../core/atomicWrite';
-import { RUN_DIR_FORMAT_VERSION, snapshotPaths, type SnapshotClip, type SnapshotManifest } from '../../core/runDir';
+import { writeJsonAtomic } from '../../core/node/atomicWrite';
+import { RUN_DIR_FORMAT_VERSION, type SnapshotClip, type SnapshotManifest } from '../../core/runRecords';
+import { snapshotPaths } from '../../core/node/runPaths';
 import { encodePng } from '../data/png';
 import type { TrackerResult } from '../dora/tracker';
 import type { HostBatch } from './batch';

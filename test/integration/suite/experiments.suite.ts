@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DoraStudioApi } from '../../../src/host/extension';
-import type { RunNode, RunsTreeNode } from '../../../src/host/logic/runTree';
+import type { RunNode, RunsTreeNode } from '../../../src/host/runs/runTree';
 
 const EXTENSION_ID = 'dora-studio.dora-studio';
 const EXPERIMENT_RUNS = ['20261204-195427-demo', '20261204-193325-dino-baseline', '20261204-193640-lr-x4'];

@@ -6,9 +6,9 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listCheckpoints, readEvents, readRunStatus } from '../../../src/core/runDir';
+import { listCheckpoints, readEvents, readRunStatus } from '../../../src/core/node/runDir';
 import type { DoraStudioApi } from '../../../src/host/extension';
-import type { CheckpointNode, ConfigNode, RunNode, RunsTreeNode } from '../../../src/host/logic/runTree';
+import type { CheckpointNode, ConfigNode, RunNode, RunsTreeNode } from '../../../src/host/runs/runTree';
 
 const EXTENSION_ID = 'dora-studio.dora-studio';
 const FIXTURE_RUN = '20261126-114909-demo';

@@ -1,0 +1,106 @@
+// Cross-field rules of a run config: checks that need several (already well-typed) values at once, e.g. a crop size
+// that must be a multiple of the patch size. Each problem names the field, the cause and a fix.
+
+import type { ConfigSections } from './configDefaults';
+import { formatNumber, type ConfigProblem } from './configProblem';
+
+/** Peak learning rate after the official linear batch scaling. */
+export function peakLr(training: { lr: number; batchClips: number; lrScaling: 'linear' | 'none' }): number {
+  return training.lrScaling === 'linear' ? (training.lr * training.batchClips) / 256 : training.lr;
+}
+
+function nearestMultiples(value: number, factor: number): string {
+  const below = Math.floor(value / factor) * factor;
+  const above = below + factor;
+  return below > 0 ? `${below} or ${above}` : `${above}`;
+}
+
+function divisorsOf(n: number): number[] {
+  const result: number[] = [];
+  for (let d = 1; d <= n; d++) if (n % d === 0) result.push(d);
+  return result;
+}
+
+export function crossFieldProblems(c: ConfigSections, file: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const push = (pathText: string, message: string, fix: string) => out.push({ file, path: pathText, message, fix });
+  const { model, data, training, dora } = c;
+
+  if (model.embedDim % model.numHeads !== 0) {
+    push(
+      '$.model.embedDim',
+      `model.embedDim ${model.embedDim} is not divisible by model.numHeads ${model.numHeads}`,
+      `set model.embedDim to a multiple of ${model.numHeads}, e.g. ${nearestMultiples(model.embedDim, model.numHeads)}`,
+    );
+  }
+  for (const key of ['globalSize', 'localSize'] as const) {
+    if (data[key] % model.patchSize !== 0) {
+      push(
+        `$.data.${key}`,
+        `data.${key} ${data[key]} is not a multiple of model.patchSize ${model.patchSize}`,
+        `set data.${key} to ${nearestMultiples(data[key], model.patchSize)}`,
+      );
+    }
+  }
+  if (data.precropSize < data.globalSize) {
+    push(
+      '$.data.precropSize',
+      `data.precropSize ${data.precropSize} is smaller than data.globalSize ${data.globalSize}; the global crop is cut from the pre-crop`,
+      `set data.precropSize to at least ${data.globalSize} (official: 300 for 224)`,
+    );
+  }
+  if (dora.tracker && dora.objects > model.numHeads) {
+    push(
+      '$.dora.objects',
+      `dora.objects ${dora.objects} exceeds model.numHeads ${model.numHeads}; the tracker needs one distinct teacher head per object`,
+      `set dora.objects to at most ${model.numHeads}, or use a model with more heads`,
+    );
+  }
+  if (dora.loss === 'official' && data.localCrops < 2) {
+    push(
+      '$.data.localCrops',
+      `data.localCrops ${data.localCrops} leaves the official loss no local crop (it skips crop 0) and divides by zero`,
+      'set data.localCrops to 2 or more, or set dora.loss to "clean"',
+    );
+  }
+  if (typeof training.microBatch === 'number' && training.batchClips % training.microBatch !== 0) {
+    push(
+      '$.training.microBatch',
+      `training.batchClips ${training.batchClips} is not divisible by training.microBatch ${training.microBatch}`,
+      `set training.microBatch to a divisor of ${training.batchClips} (${divisorsOf(training.batchClips).join(', ')}) or "auto"`,
+    );
+  }
+  if (training.warmupEpochs > training.epochs) {
+    push(
+      '$.training.warmupEpochs',
+      `training.warmupEpochs ${training.warmupEpochs} is longer than training.epochs ${training.epochs}`,
+      `set training.warmupEpochs to at most ${training.epochs}`,
+    );
+  }
+  if (training.freezeLastLayer >= training.epochs) {
+    push(
+      '$.training.freezeLastLayer',
+      `training.freezeLastLayer ${training.freezeLastLayer} freezes the head's last layer for all ${training.epochs} epochs`,
+      `set training.freezeLastLayer below ${training.epochs}, e.g. 0`,
+    );
+  }
+  const peak = peakLr(training);
+  if (training.minLr > peak) {
+    const scaled = training.lrScaling === 'linear' ? ` (lr ${training.lr} × batchClips ${training.batchClips} / 256)` : '';
+    const [minLr, peakText] = [formatNumber(training.minLr), formatNumber(peak)];
+    push(
+      '$.training.minLr',
+      `training.minLr ${minLr} is above the peak learning rate ${peakText}${scaled}`,
+      `set training.minLr to at most ${peakText}, or raise training.lr (or set training.lrScaling to "none")`,
+    );
+  }
+  const clipSpan = data.framesPerClip * data.stride;
+  if (data.maxFrames !== undefined && data.maxFrames <= clipSpan) {
+    push(
+      '$.data.maxFrames',
+      `data.maxFrames ${data.maxFrames} leaves no clip: one clip spans framesPerClip × stride = ${data.framesPerClip} × ${data.stride} = ${clipSpan} frames`,
+      `set data.maxFrames above ${clipSpan}, or lower data.stride`,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,253 @@
+// Reading (and creating) run folders: the one on-disk contract between an engine (writer) and the extension (reader).
+// Layout and ownership are documented in docs/run-directory.md; names and paths live in runPaths.ts, record types and
+// their guards in ../runRecords.ts.
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isTempFileName } from './atomicWrite';
+import { isNotFound, readJsonl, type JsonlParseResult } from './jsonl';
+import { isCheckpointSidecarName, makeRunId, parseStepLabel, RUN_FILES, runPaths, snapshotPaths, stepLabel } from './runPaths';
+import {
+  deriveRunStatus,
+  isCheckpointSidecar,
+  isMetricsRecord,
+  isRunEvent,
+  isRunInfo,
+  isSnapshotManifest,
+  type CheckpointSidecar,
+  type LivenessProbe,
+  type MetricsRecord,
+  type RunEvent,
+  type RunInfo,
+  type RunStatusReport,
+  type SnapshotManifest,
+} from '../runRecords';
+
+/** Creates a fresh, empty run folder (with checkpoints/ and snapshots/), adding -2, -3 … on a name clash. */
+export async function createRunDir(runsDir: string, name: string, now: Date = new Date()): Promise<{ id: string; dir: string }> {
+  await mkdir(runsDir, { recursive: true });
+  const base = makeRunId(name, now);
+  for (let attempt = 1; attempt < 1000; attempt++) {
+    const id = attempt === 1 ? base : `${base}-${attempt}`;
+    const dir = path.join(runsDir, id);
+    try {
+      await mkdir(dir); // not recursive: fails if it exists, which makes the claim atomic
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'EEXIST') continue;
+      throw error;
+    }
+    const paths = runPaths(dir);
+    await mkdir(paths.checkpointsDir);
+    await mkdir(paths.snapshotsDir);
+    return { id, dir };
+  }
+  throw new Error(`could not create a run folder for "${name}" in ${runsDir}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers. None of them throws on partial or malformed content; they throw only on I/O errors other than "missing".
+
+async function readJsonFile(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    if (isNotFound(error) || error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+export async function readRunInfo(runDir: string): Promise<RunInfo | undefined> {
+  const value = await readJsonFile(runPaths(runDir).info);
+  return isRunInfo(value) ? value : undefined;
+}
+
+/** The resolved config the run uses (config.json), unchecked: validate it with config.ts if needed. */
+export async function readRunConfig(runDir: string): Promise<unknown> {
+  return readJsonFile(runPaths(runDir).config);
+}
+
+export function readEvents(runDir: string): Promise<JsonlParseResult<RunEvent>> {
+  return readJsonl(runPaths(runDir).events, isRunEvent);
+}
+
+export function readMetrics(runDir: string): Promise<JsonlParseResult<MetricsRecord>> {
+  return readJsonl(runPaths(runDir).metrics, isMetricsRecord);
+}
+
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+export function localLivenessProbe(): LivenessProbe {
+  return { now: Date.now(), hostname: os.hostname(), isPidAlive };
+}
+
+export async function readRunStatus(runDir: string, probe: LivenessProbe = localLivenessProbe()): Promise<RunStatusReport> {
+  const [events, info] = await Promise.all([readEvents(runDir), readRunInfo(runDir)]);
+  return deriveRunStatus(events.records, info, probe);
+}
+
+export interface RunSummary {
+  id: string;
+  dir: string;
+  info?: RunInfo;
+  status: RunStatusReport;
+}
+
+/** Every run folder in `runsDir` (a folder with a run.json or events.jsonl), newest id first. */
+export async function listRuns(runsDir: string, probe: LivenessProbe = localLivenessProbe()): Promise<RunSummary[]> {
+  let names: string[];
+  try {
+    names = await readdir(runsDir);
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+  const runs: RunSummary[] = [];
+  for (const id of names) {
+    if (id.startsWith('.')) continue;
+    const dir = path.join(runsDir, id);
+    const paths = runPaths(dir);
+    if (!(await exists(paths.info)) && !(await exists(paths.events))) continue;
+    const [events, info] = await Promise.all([readEvents(dir), readRunInfo(dir)]);
+    runs.push({ id, dir, info, status: deriveRunStatus(events.records, info, probe) });
+  }
+  return runs.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (error) {
+    // ENOTDIR: a stray file in the runs folder (e.g. a README) is not a run, not an error.
+    if (isNotFound(error) || (error as { code?: unknown }).code === 'ENOTDIR') return false;
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints and snapshots
+
+export interface CheckpointEntry {
+  step: number;
+  sidecarFile: string;
+  weightsFile: string;
+  optimizerFile: string;
+  sidecar: CheckpointSidecar;
+}
+
+/** Complete checkpoints (those with a valid sidecar), ascending by step. */
+export async function listCheckpoints(runDir: string): Promise<CheckpointEntry[]> {
+  const dir = runPaths(runDir).checkpointsDir;
+  const names = await readdirOrEmpty(dir);
+  const entries: CheckpointEntry[] = [];
+  for (const name of names) {
+    const step = parseStepLabel(name);
+    if (step === undefined || !isCheckpointSidecarName(name)) continue;
+    const sidecar = await readJsonFile(path.join(dir, name));
+    if (!isCheckpointSidecar(sidecar) || sidecar.step !== step) continue;
+    entries.push({
+      step,
+      sidecarFile: path.join(dir, name),
+      weightsFile: path.join(dir, sidecar.weightsFile),
+      optimizerFile: path.join(dir, sidecar.optimizerFile),
+      sidecar,
+    });
+  }
+  return entries.sort((a, b) => a.step - b.step);
+}
+
+/** The checkpoints to delete so that the newest `keep` remain (keep 0 = keep all). */
+export function checkpointsToPrune<T extends { step: number }>(entries: readonly T[], keep: number): T[] {
+  if (keep <= 0) return [];
+  const sorted = [...entries].sort((a, b) => a.step - b.step);
+  return sorted.slice(0, Math.max(0, sorted.length - keep));
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Checks the checksums in the sidecar; returns the problems found ([] when intact). */
+export async function verifyCheckpoint(entry: CheckpointEntry): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [file, expected] of [
+    [entry.weightsFile, entry.sidecar.weightsSha256],
+    [entry.optimizerFile, entry.sidecar.optimizerSha256],
+  ] as const) {
+    try {
+      const actual = await sha256File(file);
+      if (actual !== expected)
+        problems.push(`${path.basename(file)}: sha256 ${actual} does not match ${expected} in ${path.basename(entry.sidecarFile)}`);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      problems.push(`${path.basename(file)} is missing`);
+    }
+  }
+  return problems;
+}
+
+export interface SnapshotEntry {
+  step: number;
+  dir: string;
+  manifestFile: string;
+}
+
+/** Complete snapshots (renamed into place, with a snapshot.json), ascending by step. */
+export async function listSnapshots(runDir: string): Promise<SnapshotEntry[]> {
+  const dir = runPaths(runDir).snapshotsDir;
+  const entries: SnapshotEntry[] = [];
+  for (const name of await readdirOrEmpty(dir)) {
+    const step = parseStepLabel(name);
+    if (step === undefined || name !== stepLabel(step)) continue;
+    const manifestFile = path.join(dir, name, RUN_FILES.snapshotManifest);
+    if (await exists(manifestFile)) entries.push({ step, dir: path.join(dir, name), manifestFile });
+  }
+  return entries.sort((a, b) => a.step - b.step);
+}
+
+export async function readSnapshotManifest(runDir: string, step: number): Promise<SnapshotManifest | undefined> {
+  const value = await readJsonFile(snapshotPaths(runDir, step).manifest);
+  return isSnapshotManifest(value) ? value : undefined;
+}
+
+/**
+ * Reads one raw array of a snapshot. Paths in a manifest are relative to the snapshot folder and
+ * may not escape it (a crafted manifest must not make the extension read arbitrary files).
+ */
+export async function readSnapshotArray(
+  snapshotDir: string,
+  ref: { file: string; dtype: 'float32' | 'uint8'; shape: number[] },
+): Promise<Float32Array | Uint8Array> {
+  const file = path.resolve(snapshotDir, ref.file);
+  if (path.relative(snapshotDir, file).startsWith('..') || path.isAbsolute(ref.file))
+    throw new Error(`snapshot file ${ref.file} is outside ${snapshotDir}`);
+  const bytes = await readFile(file);
+  const count = ref.shape.reduce((a, b) => a * b, 1);
+  const width = ref.dtype === 'float32' ? 4 : 1;
+  if (bytes.length !== count * width)
+    throw new Error(`${ref.file}: expected ${count * width} bytes for ${ref.dtype}[${ref.shape.join(', ')}], found ${bytes.length}`);
+  if (ref.dtype === 'uint8') return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  // Copy: the Buffer may not be 4-byte aligned. The format is little-endian, as are all supported hosts.
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => !isTempFileName(name) && !name.startsWith('.'));
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+}

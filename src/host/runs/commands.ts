@@ -1,0 +1,200 @@
+// Run commands: Start Run, Start Demo Run, Stop Run, Resume Run, Show Trainer Log, Select Backend, Reveal, Refresh.
+// Each resolves its argument (tree node, Uri, path, or nothing → a quick pick), then calls the plain-Node models.
+
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BACKENDS, configBaseName } from '../../core/config';
+import { loadConfigFile } from '../../core/node/configFile';
+import { listCheckpoints } from '../../core/node/runDir';
+import { runPaths } from '../../core/node/runPaths';
+import { configProblem } from '../configs/configIndex';
+import type { HostServices } from '../services';
+import { checkpointFromArg, configFromArg, runDirFromArg } from '../shared/commandArgs';
+import { askForFolder, backendOverride, registerCommand, requireTrust } from '../shared/commandHelpers';
+import { isActiveStatus } from '../shared/format';
+import { allCheckpoints, pickConfig, pickRun } from '../shared/pickers';
+import { readSettings, workspaceRoots } from '../shared/settings';
+import { testOverrides } from '../shared/testOverrides';
+import { prepareDemoWorkspace, type DemoWorkspace } from './demo';
+import { runsDirForNewRun } from './runsDirs';
+import { stepCap } from './stepCap';
+
+export interface StartedRun {
+  runDir: string;
+  pid: number | undefined;
+}
+
+const BACKEND_DESCRIPTIONS: Record<string, string> = {
+  auto: 'fastest that works: tensorflow-gpu, webgpu (hardware adapter), tensorflow, wasm, cpu',
+  'tensorflow-gpu': 'native CUDA (needs @tensorflow/tfjs-node-gpu)',
+  tensorflow: 'native CPU (needs @tensorflow/tfjs-node)',
+  webgpu: 'GPU through Dawn (Vulkan/Metal/D3D12)',
+  wasm: 'CPU, SIMD + threads; works everywhere',
+  cpu: 'plain JavaScript; slow, for debugging',
+};
+
+export function registerRunCommands(s: HostServices): void {
+  registerCommand(s, 'dora.startRun', async (arg?: unknown) => {
+    if (!requireTrust('start a run')) return undefined;
+    const configPath = configFromArg(arg) ?? (await pickConfig(s, 'Config to train'));
+    return configPath ? startRun(s, { configPath }) : undefined;
+  });
+  registerCommand(s, 'dora.startDemoRun', () => startDemoRun(s));
+  registerCommand(s, 'dora.stopRun', (arg?: unknown) => stopRun(s, arg));
+  registerCommand(s, 'dora.resumeRun', (arg?: unknown) => resumeRun(s, arg));
+  registerCommand(s, 'dora.selectBackend', (arg?: unknown) => selectBackend(typeof arg === 'string' ? arg : undefined));
+  registerCommand(s, 'dora.showTrainerLog', async (arg?: unknown) => {
+    const runDir = runDirFromArg(arg);
+    if (runDir && existsSync(runPaths(runDir).log)) {
+      await vscode.window.showTextDocument(vscode.Uri.file(runPaths(runDir).log), { preview: true });
+      return;
+    }
+    s.output.show(true);
+  });
+  registerCommand(s, 'dora.revealRun', async (arg?: unknown) => {
+    const target = checkpointFromArg(arg) ?? runDirFromArg(arg);
+    if (!target) return;
+    const uri = vscode.Uri.file(target);
+    const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
+    await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
+  });
+  registerCommand(s, 'dora.refresh', async () => {
+    await s.model.refresh();
+    s.runsTree.refresh();
+  });
+}
+
+/** Starts (or resumes) a run with the settings of its config's scope and opens its dashboard. */
+export async function startRun(
+  s: HostServices,
+  request: { configPath?: string; resumeCheckpoint?: string; cacheRoot?: string; runsDir?: string },
+): Promise<StartedRun | undefined> {
+  const settings = readSettings(request.configPath ? vscode.Uri.file(request.configPath) : undefined);
+  let name = 'run';
+  let runsDir = request.runsDir;
+  if (request.configPath) {
+    const problem = await configProblem(request.configPath);
+    if (problem) {
+      const choice = await vscode.window.showErrorMessage(`Cannot start a run: ${problem}`, 'Open Config');
+      if (choice) await vscode.window.showTextDocument(vscode.Uri.file(request.configPath));
+      return undefined;
+    }
+    const config = await loadConfigFile(request.configPath).catch(() => undefined);
+    name = config?.name ?? configBaseName(request.configPath);
+    runsDir ??= await runsDirForNewRun(request.configPath, settings.runsFolder, workspaceRoots());
+  }
+  try {
+    const started = await s.manager.start({
+      configPath: request.configPath,
+      runsDir,
+      name,
+      resumeCheckpoint: request.resumeCheckpoint,
+      backend: backendOverride(),
+      ffmpegPath: settings.ffmpegPath || undefined,
+      cacheRoot: request.cacheRoot,
+      maxSteps: await stepCap(testOverrides().maxSteps, request.resumeCheckpoint),
+      snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
+    });
+    await s.model.refresh();
+    void s.dashboards.open(started.runDir, vscode.ViewColumn.Active);
+    return started;
+  } catch (error) {
+    void vscode.window.showErrorMessage(`DoRA: could not start the run: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+async function startDemoRun(s: HostServices): Promise<StartedRun | undefined> {
+  if (!requireTrust('start the demo run')) return undefined;
+  const root = workspaceRoots()[0];
+  if (!root) {
+    askForFolder('DoRA: open a folder first; the demo writes its video, config and runs into <folder>/dora-demo.');
+    return undefined;
+  }
+  let demo: DemoWorkspace;
+  try {
+    demo = await vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: 'DoRA: preparing the demo (generating the synthetic walking-tour video with ffmpeg the first time, ≈20 s)…',
+      },
+      () =>
+        prepareDemoWorkspace(s.engines, root, {
+          ffmpegPath: readSettings().ffmpegPath,
+          durationSeconds: testOverrides().demoSeconds,
+          log: (line) => s.output.appendLine(`[demo] ${line}`),
+        }),
+    );
+  } catch (error) {
+    const choice = await vscode.window.showErrorMessage(
+      `DoRA: could not prepare the demo in ${path.join(root, 'dora-demo')}: ${(error as Error).message}`,
+      'Set ffmpeg Path',
+    );
+    if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'dora.ffmpegPath');
+    return undefined;
+  }
+  await s.configs.add(demo.configFile);
+  return startRun(s, { configPath: demo.configFile });
+}
+
+async function stopRun(s: HostServices, arg: unknown) {
+  const runDir = runDirFromArg(arg) ?? (await pickRun(s, 'Run to stop', (status) => isActiveStatus(status as never)));
+  if (!runDir) return undefined;
+  const result = await s.manager.stop(runDir);
+  if (result === 'not-running') void vscode.window.showInformationMessage(`DoRA: ${path.basename(runDir)} is not running.`);
+  else vscode.window.setStatusBarMessage(`DoRA: stopping ${path.basename(runDir)} (it finishes the step and writes a checkpoint)…`, 5000);
+  s.model.refreshSoon();
+  return result;
+}
+
+async function resumeRun(s: HostServices, arg: unknown): Promise<StartedRun | undefined> {
+  if (!requireTrust('resume a run')) return undefined;
+  const sidecar = checkpointFromArg(arg) ?? (await checkpointToResume(s, runDirFromArg(arg)));
+  return sidecar ? startRun(s, { resumeCheckpoint: sidecar }) : undefined;
+}
+
+/** The newest checkpoint of a run, or (without a run) the one the user picks. */
+async function checkpointToResume(s: HostServices, runDir: string | undefined): Promise<string | undefined> {
+  if (runDir) {
+    const list = await listCheckpoints(runDir);
+    if (list.length === 0) {
+      void vscode.window.showErrorMessage(
+        `DoRA: ${runPaths(runDir).checkpointsDir} has no complete checkpoint to resume from. Start a new run instead.`,
+      );
+      return undefined;
+    }
+    return list[list.length - 1].sidecarFile;
+  }
+  const checkpoints = (await allCheckpoints(s)).reverse();
+  const picked = await vscode.window.showQuickPick(
+    checkpoints.map((c) => ({
+      label: `${c.runId} @ step ${c.step}`,
+      description: c.sidecar.time,
+      detail: c.sidecarFile,
+      sidecar: c.sidecarFile,
+    })),
+    { placeHolder: checkpoints.length ? 'Checkpoint to resume from' : 'No checkpoints yet' },
+  );
+  return picked?.sidecar;
+}
+
+async function selectBackend(given: string | undefined): Promise<string | undefined> {
+  let backend = given;
+  if (!backend) {
+    const current = readSettings().backend;
+    const picked = await vscode.window.showQuickPick(
+      [
+        { label: 'fromConfig', description: "use each config's runtime.backend" },
+        ...BACKENDS.map((b) => ({ label: b, description: BACKEND_DESCRIPTIONS[b] ?? '' })),
+      ].map((i) => ({ ...i, picked: i.label === current, detail: i.label === current ? 'current setting' : undefined })),
+      { placeHolder: 'Backend for new runs (setting dora.backend)' },
+    );
+    backend = picked?.label;
+  }
+  if (!backend) return undefined;
+  const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await vscode.workspace.getConfiguration('dora').update('backend', backend, target);
+  vscode.window.setStatusBarMessage(`DoRA: new runs use backend ${backend}`, 4000);
+  return backend;
+}

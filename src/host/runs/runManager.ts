@@ -1,0 +1,219 @@
+// Starts training engines (through the engine client, src/host/engine), folds their messages into LiveRunState, and
+// stops them: `stop` message, then SIGTERM after a grace period, then SIGKILL (EngineProcess). No vscode import, so the
+// whole lifecycle is tested with a fake engine.
+
+import { appendFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import { PROTOCOL_VERSION, type StartMessage, type TrainerMessage } from '../../core/messages';
+import { createRunDir, isPidAlive, readRunInfo } from '../../core/node/runDir';
+import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
+import type { EngineClient } from '../engine/engineClient';
+import type { EngineProcess } from '../engine/engineProcess';
+import { Emitter } from '../shared/emitter';
+import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
+
+/** What starting a run needs: the engine's start message (one definition, src/core/messages.ts) minus what the
+ *  manager fills in itself (the run folder), plus where and under which name to create that folder. */
+export type StartRunOptions = Omit<StartMessage, 'type' | 'configPath' | 'runDir'> & {
+  configPath?: string;
+  /** Where to create the run folder (ignored when resuming). */
+  runsDir?: string;
+  /** Name used in the run id (config name or file base name). */
+  name: string;
+};
+
+export interface RunManagerOptions {
+  engines: EngineClient;
+  /** Time the engine gets to finish its step and checkpoint after `stop`, before SIGTERM. */
+  stopGraceMs?: number;
+  /** Time after SIGTERM before SIGKILL. */
+  killGraceMs?: number;
+}
+
+export interface LogLine {
+  runDir: string;
+  stream: 'stdout' | 'stderr' | 'host';
+  text: string;
+}
+
+interface ManagedRun {
+  engine: EngineProcess;
+  state: LiveRunState;
+  exited: Promise<void>;
+}
+
+export const KILLED_REASON = 'killed by DoRA Studio after the stop timeout';
+
+export class RunManager {
+  private readonly runs = new Map<string, ManagedRun>();
+  private readonly changed = new Emitter<LiveRunState>();
+  private readonly messages = new Emitter<{ runDir: string; message: TrainerMessage }>();
+  private readonly logs = new Emitter<LogLine>();
+  readonly onDidChangeRun = this.changed.event;
+  readonly onMessage = this.messages.event;
+  readonly onLog = this.logs.event;
+
+  constructor(private readonly options: RunManagerOptions) {}
+
+  /** Creates the run folder (so the tree shows it at once), starts a training engine and sends `start`. */
+  async start(request: StartRunOptions): Promise<{ runDir: string; pid: number | undefined }> {
+    const runDir = request.resumeCheckpoint ? await this.resumableRunDir(request.resumeCheckpoint) : await this.newRunDir(request);
+    const start = startMessage(request, runDir);
+    const engine = this.options.engines.train(start, {
+      cwd: runDir, // exists for sure (a config's folder may not); the engine resolves paths against the config file
+      onMessage: (message) => this.onEngineMessage(runDir, message),
+      onLog: (stream, text) => this.logs.fire({ runDir, stream, text }),
+    });
+    const run: ManagedRun = {
+      engine,
+      state: { ...initialLiveRun(runDir, request.name, true), pid: engine.pid },
+      exited: Promise.resolve(),
+    };
+    this.runs.set(runDir, run);
+    run.exited = this.followExit(run);
+    this.log(runDir, `started engine pid ${engine.pid ?? '?'}: ${JSON.stringify(start)}`);
+    this.changed.fire(run.state);
+    return { runDir, pid: engine.pid };
+  }
+
+  /**
+   * Asks the engine to stop (it finishes the step and writes a checkpoint), then escalates.
+   * Also stops runs this window did not start (e.g. after a reload) through their pid on this host.
+   */
+  async stop(runDir: string): Promise<'stopping' | 'signalled' | 'not-running'> {
+    const run = this.runs.get(runDir);
+    if (run && run.engine.isRunning()) {
+      run.engine.stop({
+        graceMs: this.options.stopGraceMs ?? 60_000,
+        killGraceMs: this.options.killGraceMs ?? 10_000,
+        onEscalate: (signal) => signal === 'SIGKILL' && void appendKilledEvent(runDir, run.state.step),
+      });
+      return 'stopping';
+    }
+    // Not ours: an engine started before a reload or from the CLI. SIGTERM makes it checkpoint and exit.
+    const info = await readRunInfo(runDir);
+    if (info && info.hostname === os.hostname() && isPidAlive(info.pid)) {
+      process.kill(info.pid, 'SIGTERM');
+      this.log(runDir, `sent SIGTERM to trainer pid ${info.pid} (started outside this window)`);
+      return 'signalled';
+    }
+    return 'not-running';
+  }
+
+  get(runDir: string): LiveRunState | undefined {
+    return this.runs.get(runDir)?.state;
+  }
+
+  /** Live states of the runs this window started (finished ones included until they are forgotten). */
+  states(): LiveRunState[] {
+    return [...this.runs.values()].map((r) => r.state);
+  }
+
+  isAttached(runDir: string): boolean {
+    return this.runs.get(runDir)?.state.attached === true;
+  }
+
+  /** Resolves when the engine of `runDir` has exited (at once when there is none). */
+  whenExited(runDir: string): Promise<void> {
+    return this.runs.get(runDir)?.exited ?? Promise.resolve();
+  }
+
+  childPid(runDir: string): number | undefined {
+    return this.runs.get(runDir)?.engine.pid;
+  }
+
+  /** On deactivate: ask every engine to stop; they also stop on their own when the channel closes. */
+  async dispose(): Promise<void> {
+    for (const [runDir, run] of this.runs) {
+      if (run.engine.isRunning() && run.engine.send({ type: 'stop' }))
+        this.log(runDir, 'window closing: asked the engine to checkpoint and stop');
+    }
+    this.changed.dispose();
+    this.messages.dispose();
+    this.logs.dispose();
+  }
+
+  /** The run folder of a checkpoint to resume, refused while an engine still writes it. */
+  private async resumableRunDir(resumeCheckpoint: string): Promise<string> {
+    const runDir = runDirOfCheckpoint(resumeCheckpoint);
+    if (this.runs.get(runDir)?.engine.isRunning()) {
+      throw new Error(`${runDir}: this run is still training in this window. Stop it (DoRA: Stop Run) before resuming from a checkpoint.`);
+    }
+    const info = await readRunInfo(runDir);
+    const live = info && info.hostname === os.hostname() && isPidAlive(info.pid);
+    if (live && (info.statusHint === 'running' || info.statusHint === 'starting')) {
+      throw new Error(`${runDir}: trainer process ${info.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
+    }
+    return runDir;
+  }
+
+  private async newRunDir(request: StartRunOptions): Promise<string> {
+    if (!request.runsDir) throw new Error('start: no runs folder given');
+    return (await createRunDir(request.runsDir, request.name)).dir;
+  }
+
+  private async followExit(run: ManagedRun): Promise<void> {
+    const exit = await run.engine.exited;
+    if (exit.startError !== undefined) {
+      run.state = {
+        ...run.state,
+        lastError: {
+          message: `Could not start the engine: ${exit.startError}`,
+          fix: 'Reinstall DoRA Studio, or run `npm run build` in a development checkout.',
+        },
+      };
+    }
+    this.update(run, applyExit(run.state, exit));
+  }
+
+  private onEngineMessage(runDir: string, message: TrainerMessage): void {
+    const run = this.runs.get(runDir);
+    if (!run) return;
+    if (message.type === 'ready' && message.protocol !== PROTOCOL_VERSION)
+      this.log(runDir, `the engine speaks protocol ${message.protocol}, this extension ${PROTOCOL_VERSION}; updates may be incomplete`);
+    if (message.type === 'warning' || message.type === 'error')
+      this.log(runDir, `${message.type}: ${message.message}${message.fix ? ` (fix: ${message.fix})` : ''}`);
+    if (message.type === 'finished')
+      this.log(runDir, `finished (${message.reason}) at step ${message.step}${message.message ? `: ${message.message}` : ''}`);
+    this.update(run, applyTrainerMessage(run.state, message));
+    this.messages.fire({ runDir, message });
+  }
+
+  private update(run: ManagedRun, next: LiveRunState): void {
+    run.state = next;
+    this.changed.fire(next);
+  }
+
+  private log(runDir: string, text: string): void {
+    this.logs.fire({ runDir, stream: 'host', text });
+  }
+}
+
+/** The `start` message for a run folder: only the fields that are set. */
+function startMessage(request: StartRunOptions, runDir: string): StartMessage {
+  return {
+    type: 'start',
+    // Required by the contract; a resumed run uses its own config.json, so '' is fine then.
+    configPath: request.configPath ?? '',
+    runDir,
+    ...(request.resumeCheckpoint ? { resumeCheckpoint: request.resumeCheckpoint } : {}),
+    ...(request.backend ? { backend: request.backend } : {}),
+    ...(request.ffmpegPath ? { ffmpegPath: request.ffmpegPath } : {}),
+    ...(request.cacheRoot ? { cacheRoot: request.cacheRoot } : {}),
+    ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
+    ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
+  };
+}
+
+/** The one write the extension makes to events.jsonl (docs/run-directory.md, "Ownership"). */
+export async function appendKilledEvent(runDir: string, step: number): Promise<void> {
+  const event = {
+    type: 'failed',
+    reason: KILLED_REASON,
+    fix: 'Resume from the last checkpoint; if the trainer hangs again, check trainer.log.',
+    time: new Date().toISOString(),
+    step,
+  };
+  // The leading newline ends a line the killed trainer may have torn; readers skip blank lines.
+  await appendFile(runPaths(runDir).events, `\n${JSON.stringify(event)}\n`).catch(() => undefined);
+}

@@ -1,0 +1,60 @@
+// What the status bar and notifications say about live runs. Pure, so the wording is unit-tested.
+
+import { stateFromFiles, type LiveRunState } from './liveRun';
+import type { RunView } from './runTree';
+import { formatDuration, formatLoss, formatProgress, formatRate, joinParts } from '../shared/format';
+
+/** `$(sync~spin) demo 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s` */
+export function statusBarText(state: LiveRunState): string {
+  if (state.phase === 'frame-cache' && state.frameCache) {
+    const fc = state.frameCache;
+    const pct = fc.total ? ` ${Math.floor((100 * fc.done) / fc.total)}%` : '';
+    return `$(database) ${state.name}: caching frames${pct}`;
+  }
+  if (state.phase === 'starting' || state.phase === 'model-init')
+    return `$(loading~spin) ${state.name}: ${state.phase === 'starting' ? 'starting' : 'building the model'}`;
+  const loss = formatLoss(state.loss);
+  const rate = formatRate(state.imgPerSec);
+  const eta = formatDuration(state.eta);
+  return `$(sync~spin) ${joinParts([`${state.name} ${formatProgress(state.step, state.totalSteps)}`, loss && `loss ${loss}`, rate && `${rate} img/s`, eta && `ETA ${eta}`])}`;
+}
+
+/** Status-bar text when several runs are live: the first in full, then `+N`. */
+export function statusBarTextForRuns(states: readonly LiveRunState[]): string | undefined {
+  const live = states.filter((s) => !s.finished);
+  if (live.length === 0) return undefined;
+  return live.length === 1 ? statusBarText(live[0]) : `${statusBarText(live[0])}  (+${live.length - 1} more)`;
+}
+
+/**
+ * The runs the status bar shows: those this window started and has not seen finish, then those training elsewhere
+ * (CLI, another window, before a reload), from their files.
+ */
+export function liveRunsForStatusBar(started: readonly LiveRunState[], views: readonly RunView[]): LiveRunState[] {
+  const attached = new Set(started.map((s) => s.runDir));
+  const detached = views
+    .filter((v) => !attached.has(v.summary.dir) && v.summary.status.status === 'running')
+    .map((v) =>
+      stateFromFiles(v.summary.dir, v.summary.info?.name ?? v.summary.id, {
+        step: v.summary.status.step,
+        totalSteps: v.summary.info?.totalSteps,
+        lastMetrics: v.lastMetrics,
+      }),
+    );
+  return [...started.filter((s) => !s.finished), ...detached];
+}
+
+/** Progress of a run's frame-cache phase: percent done and `120/795 frames, 14 s left`; undefined outside it. */
+export function frameCacheProgressOf(state: LiveRunState): { percent: number; message: string } | undefined {
+  const fc = state.frameCache;
+  if (!fc) return undefined;
+  const percent = fc.total ? (100 * fc.done) / fc.total : 0;
+  return { percent, message: `${fc.done}${fc.total ? `/${fc.total}` : ''} frames${fc.eta ? `, ${Math.round(fc.eta)} s left` : ''}` };
+}
+
+/** The notification for a run that failed: its first error line and the fix. */
+export function failureText(state: LiveRunState, runId: string): string | undefined {
+  if (!state.finished || state.finished.reason !== 'failed' || !state.lastError) return undefined;
+  const fix = state.lastError.fix ? ` Fix: ${state.lastError.fix}` : '';
+  return `DoRA run ${runId} failed: ${state.lastError.message.split('\n')[0]}${fix}`;
+}

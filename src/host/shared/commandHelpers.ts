@@ -1,0 +1,43 @@
+// Small vscode helpers every feature's commands use: registering a command, the Restricted Mode guard, the backend
+// override from the settings, and how a checkpoint is named in messages.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { runDirOfCheckpoint, stepOfCheckpoint } from '../../core/node/runPaths';
+import type { HostServices } from '../services';
+import { readSettings } from './settings';
+
+export function registerCommand(s: HostServices, id: string, handler: (...args: unknown[]) => unknown): void {
+  s.context.subscriptions.push(vscode.commands.registerCommand(id, handler));
+}
+
+/** False (with a warning that offers to manage trust) in Restricted Mode: training runs code and reads config files. */
+export function requireTrust(action: string): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window
+    .showWarningMessage(
+      `DoRA Studio cannot ${action} in Restricted Mode: training runs code and reads the files the config names. ` +
+        `Trust this workspace to ${action}; runs stay viewable meanwhile.`,
+      'Manage Workspace Trust',
+    )
+    .then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+  return false;
+}
+
+/** The dora.backend setting when it overrides the config's runtime.backend. */
+export function backendOverride(): string | undefined {
+  const backend = readSettings().backend;
+  return backend && backend !== 'fromConfig' ? backend : undefined;
+}
+
+/** `20250101-120000-demo @ step 120` */
+export function checkpointLabel(sidecar: string): string {
+  return `${path.basename(runDirOfCheckpoint(sidecar))} @ step ${stepOfCheckpoint(sidecar) ?? 0}`;
+}
+
+/** Shows "open a folder first" with an Open Folder button. */
+export function askForFolder(message: string): void {
+  void vscode.window.showErrorMessage(message, 'Open Folder').then((c) => c && vscode.commands.executeCommand('vscode.openFolder'));
+}
