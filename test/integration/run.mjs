@@ -409,13 +409,17 @@ async function experimentFlows(server, browser, { wsA }) {
       await page.click('.activitybar [aria-label="DoRA"]', { timeout: 30_000 });
       const rows = ['20261204-195427-demo', '20261204-193325-dino-baseline', '20261204-193640-lr-x4'];
       await page.waitForSelector(runRow(rows[2]), { timeout: 30_000 });
+      // One run's menu: Rename, and Star or Unstar as it is (a multi-selection shows only what applies to every run).
+      await page.click(runRow(rows[2]), { button: 'right' });
+      for (const label of ['Rename Run…', 'Star Run', 'Delete Run…', 'Plot Runs'])
+        await page.waitForSelector(`.context-view .action-label:text-is("${label}")`, { timeout: 10_000 });
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('.context-view .monaco-menu', { state: 'detached', timeout: 10_000 });
       await page.click(runRow(rows[0]));
       await page.click(runRow(rows[1]), { modifiers: ['Control'] });
       await page.click(runRow(rows[2]), { modifiers: ['Control'] });
       await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, '.pane-body .monaco-list-row.selected');
       await page.click(runRow(rows[2]), { button: 'right' });
-      // The run menu of an unstarred run offers Star Run (and, for a multi-selection, no Rename).
-      await page.waitForSelector('.context-view .action-label:text-is("Star Run")', { timeout: 10_000 });
       await chooseFromContextMenu(page, 'Plot Runs');
       const frame = await waitForWebviewFrame(page, 'body[data-runs="3"] #overlay-chart[data-runs="3"] canvas', 60_000);
       const box = await (await frame.$('#overlay-chart .u-over')).boundingBox();
@@ -538,28 +542,33 @@ async function vsixFlow(browser, { wsA }) {
     const server = await startCodeServer({ bin: BIN, work, extensionsDir, folder: wsA });
     try {
       const page = await openWorkbench(browser, workbenchUrl(server.base, { folder: wsA }));
+      currentPage = page;
       await runPaletteCommand(page, 'DoRA: Open Dashboard');
       await pickQuickItem(page, FIXTURE_RUN);
       await waitForWebviewFrame(page, 'body[data-view="dashboard"][data-snapshot-rendered]');
       await sleep(500);
       await page.screenshot({ path: join(ARTIFACTS, 'vsix-dashboard.png') });
-      // The installed extension's page shows the README with its pictures (packaged, linked relatively).
+      // The installed extension's page shows the README with its pictures as absolute https URLs of the repository (a
+      // relative link does not resolve there). They cannot load here, offline: the check is that every one is such a URL
+      // of a file that exists in this checkout (published with the repository).
       await focusWorkbench(page);
       await page.keyboard.press('Control+Shift+X'); // the Extensions view, its search box focused
       await page.waitForSelector('.extensions-viewlet .suggest-input-container .monaco-editor.focused', { timeout: 30_000 });
       await page.keyboard.type('@installed DoRA');
       await page.click('.extensions-viewlet .monaco-list-row[aria-label*="DoRA Studio"]', { timeout: 30_000 });
       const readme = await waitForWebviewFrame(page, 'img[src*="dashboard-in-vscode.png"]', 60_000);
-      await readme.waitForFunction(
-        () => {
-          const images = [...document.querySelectorAll('img[src*="docs/images/"]')];
-          return images.length >= 6 && images.every((img) => img.complete && img.naturalWidth > 0);
-        },
-        null,
-        { timeout: 30_000 },
-      );
+      const sources = await readme.$$eval('img', (images) => images.map((img) => img.getAttribute('src') ?? ''));
+      const base = `${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).repository.url.replace(/\.git$/, '')}/raw/HEAD/`;
+      const pictures = sources.filter((src) => src.includes('/docs/images/'));
+      if (pictures.length !== readmeImages.length)
+        throw new Error(`the extension page shows ${pictures.length} README pictures: ${sources.join(', ')}`);
+      for (const src of pictures) {
+        if (!src.startsWith(`${base}docs/images/`)) throw new Error(`README picture ${src} is not an absolute URL under ${base}`);
+        if (!existsSync(join(ROOT, src.slice(base.length)))) throw new Error(`README picture ${src} has no file in the repository`);
+      }
       await page.screenshot({ path: join(ARTIFACTS, 'vsix-extension-page.png') });
       await page.context().close();
+      currentPage = undefined;
     } finally {
       await server.stop();
     }

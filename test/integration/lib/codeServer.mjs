@@ -1,6 +1,6 @@
 // Starts and stops a throwaway code-server (VS Code 1.100.3 in the browser) with its config, logs,
 // user data and sockets inside one work folder, and drives it with playwright-core + Debian chromium.
-/* global fetch, document, performance, HTMLElement */
+/* global fetch, document, performance */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -182,12 +182,12 @@ export async function waitForRestoredPhase(page, timeoutMs = 120_000) {
 
 /**
  * Moves the keyboard focus out of any webview (a focused webview iframe keeps F1 and Enter to itself) onto the
- * workbench, and waits until the page's active element is no longer an iframe.
+ * workbench, and waits until the page's active element is no longer an iframe. Blurring the iframe is not enough (the
+ * workbench gives an active webview editor its focus back), so the focus goes to the side bar's title, which is inert.
  */
 export async function focusWorkbench(page) {
-  await page.evaluate(() => {
-    if (document.activeElement instanceof HTMLElement && document.activeElement !== document.body) document.activeElement.blur();
-  });
+  const inWebview = await page.evaluate(() => document.activeElement?.tagName === 'IFRAME');
+  if (inWebview) await page.click('.part.sidebar .composite.title', { position: { x: 4, y: 4 }, timeout: 10_000 });
   await page.waitForFunction(() => document.activeElement?.tagName !== 'IFRAME', null, { timeout: 10_000 });
 }
 
