@@ -15,6 +15,7 @@ import { inspectCheckpoints } from './run/inspect';
 import { benchStep } from './run/bench';
 import { evalFromCli, qualityFromCli } from './eval/evalCli';
 import { EVAL_SUITES, type EvalSuite } from './eval/runEval';
+import { pytorchEngineCommand } from './pytorch/command';
 
 interface ParsedArgs {
   positional: string[];
@@ -53,6 +54,8 @@ const USAGE = `usage: dora <command> [options]
                                                       DoRA vs DINO vs random init on the synthetic tour (k-NN, J&F); prints a table
   golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]
                                                       check the implementation against the official golden cases
+  golden|bench … --engine pytorch [--python P] [--device cpu|cuda|mps|auto]
+                                                      the same through the PyTorch engine (bench: also --official DIR, --precision)
 backends: auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu`;
 
 class UsageError extends Error {}
@@ -276,6 +279,8 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = args.positional;
   const sub = { ...args, positional: rest };
   try {
+    const pytorch = await pytorchEngineCommand(command, sub.positional, sub.flags); // `--engine pytorch` (golden, bench)
+    if (pytorch !== undefined) return pytorch;
     switch (command) {
       case 'golden':
         return await goldenCommand(sub);

@@ -61,6 +61,17 @@ test('delete: only a real run folder directly inside a listed runs folder, never
   const locked = await checkRunFolderForDelete(runDir, [runsDir], never);
   assert.equal(locked.ok, false);
   assert.match((locked as { reason: string }).reason, /locked by pid \d+/);
+  const ownStart = readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+  writeFileSync(
+    path.join(runDir, 'run.lock'),
+    JSON.stringify({ formatVersion: 1, pid: process.pid, hostname: hostname(), processStart: ownStart }),
+  );
+  assert.equal((await checkRunFolderForDelete(runDir, [runsDir], never)).ok, false, 'the same process (pid and start tick) holds it');
+  writeFileSync(
+    path.join(runDir, 'run.lock'),
+    JSON.stringify({ formatVersion: 1, pid: process.pid, hostname: hostname(), processStart: '1' }),
+  );
+  assert.equal((await checkRunFolderForDelete(runDir, [runsDir], never)).ok, true, 'a reused pid (another start tick) does not block');
   writeFileSync(path.join(runDir, 'run.lock'), JSON.stringify({ formatVersion: 1, pid: 999_999_999, hostname: hostname() }));
   const stale = await checkRunFolderForDelete(runDir, [runsDir], never);
   assert.equal(stale.ok, true, 'a stale lock of a dead pid does not block');

@@ -3,7 +3,7 @@
 // every symlink on the way, and it must look like a run (run.json or events.jsonl). A live run is refused: its
 // trainer is still writing (this window's trainer, a run.lock held by a live process, or a fresh heartbeat).
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { lstat, readFile, realpath, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
@@ -52,8 +52,11 @@ async function liveReason(runDir: string, isLiveHere: (dir: string) => boolean):
   const lock = await readFile(path.join(runDir, 'run.lock'), 'utf8').catch(() => undefined);
   if (lock !== undefined) {
     try {
-      const { pid, hostname: host } = JSON.parse(lock) as { pid?: unknown; hostname?: unknown };
-      if (typeof pid === 'number' && (host !== hostname() || isPidAlive(pid))) return `locked by pid ${pid} on ${String(host)} (run.lock)`;
+      const { pid, hostname: host, processStart } = JSON.parse(lock) as { pid?: unknown; hostname?: unknown; processStart?: unknown };
+      // Team contract 5: on this host a lock is live while its pid runs and (when recorded) started at the same tick.
+      const sameProcess = typeof processStart !== 'string' || processStartOf(Number(pid)) === processStart;
+      if (typeof pid === 'number' && (host !== hostname() || (isPidAlive(pid) && sameProcess)))
+        return `locked by pid ${pid} on ${String(host)} (run.lock)`;
     } catch {
       /* an unreadable lock is judged by the status below */
     }
@@ -61,6 +64,16 @@ async function liveReason(runDir: string, isLiveHere: (dir: string) => boolean):
   const status = await readRunStatus(runDir).catch(() => undefined);
   if (status && (status.status === 'running' || status.status === 'starting')) return `still ${status.status} (its trainer is alive)`;
   return undefined;
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined off Linux / for a gone pid. */
+function processStartOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Deletes a folder that passed checkRunFolderForDelete. rm does not follow symlinks inside it. */

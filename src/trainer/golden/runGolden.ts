@@ -41,7 +41,7 @@ export function collectGoldenFiles(paths: string[]): string[] {
   return files;
 }
 
-function checkCase(c: GoldenCase, actual: Map<string, { data: ArrayLike<number>; shape: number[] }>): TensorCheck[] {
+export function checkCase(c: GoldenCase, actual: Map<string, { data: ArrayLike<number>; shape: number[] }>): TensorCheck[] {
   const tol = c.tolerance;
   const checks: TensorCheck[] = [];
   const marginTol = tol.margin_tol ?? 0;

@@ -1,0 +1,1 @@
+"""Data for the PyTorch engine: the frame cache, clip order, official augmentation and the DataLoader."""

@@ -1,0 +1,1 @@
+"""File formats: safetensors (golden cases, checkpoints in either engine's layout)."""
