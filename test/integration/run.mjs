@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { zipEntryNames } from './lib/zipList.mjs';
 import {
+  focusTrail,
   focusWorkbench,
   installVsix,
   launchBrowser,
@@ -133,7 +134,11 @@ function ppidOf(pid) {
 /** Runs a palette command that answers with a quick pick, and waits for a row of that pick. */
 async function commandWithQuickPick(page, title, pickRow) {
   await runPaletteCommand(page, title);
-  await page.waitForSelector(pickRow, { timeout: 60_000 });
+  try {
+    await page.waitForSelector(pickRow, { timeout: 60_000 });
+  } catch (error) {
+    throw new Error(`${error.message}\n    focus changes before: ${await focusTrail(page)}`);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // Starts and stops a throwaway code-server (VS Code 1.100.3 in the browser) with its config, logs,
 // user data and sockets inside one work folder, and drives it with playwright-core + Debian chromium.
-/* global fetch, document, performance */
+/* global fetch, document, performance, window */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -165,6 +165,7 @@ export async function runExtensionTests(browser, url, timeoutMs, log = console.l
  */
 export async function openWorkbench(browser, url) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await recordFocus(context);
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60_000 });
@@ -186,9 +187,32 @@ export async function waitForRestoredPhase(page, timeoutMs = 120_000) {
  * workbench gives an active webview editor its focus back), so the focus goes to the side bar's title, which is inert.
  */
 export async function focusWorkbench(page) {
-  const inWebview = await page.evaluate(() => document.activeElement?.tagName === 'IFRAME');
-  if (inWebview) await page.click('.part.sidebar .composite.title', { position: { x: 4, y: 4 }, timeout: 10_000 });
-  await page.waitForFunction(() => document.activeElement?.tagName !== 'IFRAME', null, { timeout: 10_000 });
+  await page.click('.part.sidebar .composite.title', { position: { x: 4, y: 4 }, timeout: 10_000 });
+  await page.waitForFunction(() => document.activeElement?.closest('.part.sidebar') !== null, null, { timeout: 10_000 });
+}
+
+/**
+ * Records every focus change of the page (`window.__doraFocusLog`), so that a quick pick that closed under a test can
+ * be explained: installed on every context the tests open.
+ */
+export async function recordFocus(context) {
+  await context.addInitScript(() => {
+    const log = [];
+    window.__doraFocusLog = log;
+    const describe = (el) =>
+      el ? `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${String(el.className).split(' ').slice(0, 2).join('.')}` : 'none';
+    document.addEventListener('focusin', (e) => log.push(`${Math.round(performance.now())} focus ${describe(e.target)}`), true);
+    document.addEventListener(
+      'focusout',
+      (e) => log.push(`${Math.round(performance.now())} blur ${describe(e.target)} → ${describe(e.relatedTarget)}`),
+      true,
+    );
+  });
+}
+
+/** The last focus changes of the page, for an error message. */
+export async function focusTrail(page, count = 12) {
+  return page.evaluate((n) => (window.__doraFocusLog ?? []).slice(-n).join(' | '), count).catch(() => 'no focus log');
 }
 
 /** F1, the command title, Enter on the row of that command. */
