@@ -37,42 +37,33 @@ async function load(page: Page, points: number): Promise<void> {
   await page.waitForSelector(`#overlay-chart[data-points="${points}"]`, { timeout: 120_000 });
 }
 
+// The page-side code is passed as strings: tsx would otherwise wrap named inner functions with a helper the page
+// does not have.
+const APPEND = `(({ runs, step }) => new Promise((resolve) => {
+  const chart = document.querySelector('#overlay-chart');
+  const before = Number(chart.getAttribute('data-draw-count'));
+  const metrics = {};
+  const time = new Date(Date.parse('2026-01-01T00:00:00Z') + step * 1000).toISOString();
+  for (const run of runs) metrics[run.id] = [{ step, epoch: 0, time, loss: 1, lr: 1e-4, wd: 0.04, momentum: 0.996, teacherTemp: 0.04, imgPerSec: 40, secPerStep: 1 }];
+  const t0 = performance.now();
+  window.postMessage({ type: 'setData', data: { metrics, metricsAppend: true } }, '*');
+  const poll = () => (Number(chart.getAttribute('data-draw-count')) > before ? resolve(performance.now() - t0) : requestAnimationFrame(poll));
+  requestAnimationFrame(poll);
+}))`;
+
+const HOVER_DONE = `((previous) => new Promise((resolve) => {
+  const poll = () => {
+    const step = document.querySelector('#legend tr[data-hover-step]')?.getAttribute('data-hover-step');
+    if (step && step !== previous) resolve(performance.now());
+    else requestAnimationFrame(poll);
+  };
+  poll();
+}))`;
+
 /** Median ms from posting an append of one record per run to the chart having drawn it. */
 async function appendMs(page: Page, points: number, repeats: number): Promise<number> {
   const times: number[] = [];
-  for (let i = 1; i <= repeats; i++) {
-    times.push(
-      await page.evaluate(
-        ({ runs, step }) =>
-          new Promise<number>((resolve) => {
-            const chart = document.querySelector('#overlay-chart')!;
-            const before = Number(chart.getAttribute('data-draw-count'));
-            const metrics: Record<string, unknown[]> = {};
-            for (const run of runs)
-              metrics[run.id] = [
-                {
-                  step,
-                  epoch: 0,
-                  time: new Date(Date.parse('2026-01-01T00:00:00Z') + step * 1000).toISOString(),
-                  loss: 1,
-                  lr: 1e-4,
-                  wd: 0.04,
-                  momentum: 0.996,
-                  teacherTemp: 0.04,
-                  imgPerSec: 40,
-                  secPerStep: 1,
-                },
-              ];
-            const t0 = performance.now();
-            window.postMessage({ type: 'setData', data: { metrics, metricsAppend: true } }, '*');
-            const poll = () =>
-              Number(chart.getAttribute('data-draw-count')) > before ? resolve(performance.now() - t0) : requestAnimationFrame(poll);
-            requestAnimationFrame(poll);
-          }),
-        { runs: RUNS, step: points + i },
-      ),
-    );
-  }
+  for (let i = 1; i <= repeats; i++) times.push(await page.evaluate(`${APPEND}(${JSON.stringify({ runs: RUNS, step: points + i })})`));
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
 
@@ -83,21 +74,10 @@ async function hoverMs(page: Page, repeats: number): Promise<number> {
   for (let i = 0; i < repeats; i++) {
     await page.mouse.move(box.x + 5, box.y + 5);
     await page.waitForFunction(() => document.querySelectorAll('#legend tr[data-hover-step]').length === 3);
-    const x = box.x + box.width * (0.2 + (0.6 * i) / repeats);
+    const previous = await page.getAttribute('#legend tr[data-hover-step]', 'data-hover-step');
     const started = await page.evaluate(() => performance.now());
-    await page.mouse.move(x, box.y + box.height / 2);
-    const done = await page.evaluate(
-      (previous) =>
-        new Promise<number>((resolve) => {
-          const poll = () => {
-            const step = document.querySelector('#legend tr[data-hover-step]')?.getAttribute('data-hover-step');
-            if (step && step !== previous) resolve(performance.now());
-            else requestAnimationFrame(poll);
-          };
-          poll();
-        }),
-      await page.getAttribute('#legend tr[data-hover-step]', 'data-hover-step'),
-    );
+    await page.mouse.move(box.x + box.width * (0.2 + (0.6 * i) / repeats), box.y + box.height / 2);
+    const done: number = await page.evaluate(`${HOVER_DONE}(${JSON.stringify(previous)})`);
     times.push(done - started);
   }
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
