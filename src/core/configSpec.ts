@@ -66,12 +66,15 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         arch: {
           kind: 'enum',
           values: [...ARCH_NAMES, 'custom'],
-          doc: 'Named ViT width: `vit-tiny` (192/12/3), `vit-small` (384/12/6, the paper), `vit-base` (768/12/12). Sets `embedDim`, `depth` and `numHeads` unless you set those too. `custom`: use the dims given.',
+          doc:
+            'Named ViT width: `vit-tiny` (192/12/3), `vit-small` (384/12/6, the paper), `vit-base` (768/12/12). ' +
+            'Sets `embedDim`, `depth` and `numHeads` unless you set those too. `custom`: use the dims given.',
         },
         embedDim: positiveInt('Token width. Must be divisible by `numHeads`. ViT-S: 384.'),
         depth: positiveInt('Number of transformer blocks. ViT-S: 12.'),
         numHeads: positiveInt(
-          "Attention heads per block. The tracker picks `dora.objects` distinct heads of the teacher's last block, so it must be ≥ `dora.objects`. ViT-S: 6.",
+          "Attention heads per block. The tracker picks `dora.objects` distinct heads of the teacher's last block, so it " +
+            'must be ≥ `dora.objects`. ViT-S: 6.',
         ),
         patchSize: positiveInt('Patch side in pixels. `data.globalSize` and `data.localSize` must be multiples of it. Official: 16.'),
         mlpRatio: { kind: 'number', exclusiveMinimum: 0, doc: 'MLP hidden width as a multiple of `embedDim`. Official: 4.' },
@@ -87,7 +90,8 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
           doc: 'DINO projection head: MLP → L2-normalise → weight-normalised linear layer to `outDim` prototypes.',
           fields: {
             outDim: positiveInt(
-              'Output dimension (number of prototypes). Official: 65536 (a 256×65536 last layer, 16.8 M weights); smaller values are a documented deviation for CPU budgets.',
+              'Output dimension (number of prototypes). Official: 65536 (a 256×65536 last layer, 16.8 M weights); ' +
+                'smaller values are a documented deviation for CPU budgets.',
             ),
             hiddenDim: positiveInt('Hidden width of the head MLP. Official: 2048.'),
             bottleneckDim: positiveInt('Width before the weight-normalised last layer. Official: 256.'),
@@ -120,7 +124,26 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
             dir: {
               kind: 'string',
               example: '.dora-cache',
-              doc: "Cache folder (relative to this config file or absolute). Default: the trainer's cache folder.",
+              doc:
+                'Cache folder (relative to this config file or absolute). Default: the `dora.cacheFolder` setting / ' +
+                "`--cache-dir`, else the trainer's cache folder.",
+            },
+            format: {
+              kind: 'enum',
+              values: ['auto', 'jpeg', 'rgb24'],
+              doc:
+                '`jpeg`: compact cache, JPEG frames encoded by ffmpeg in the decoding pass (≥ 10× smaller than RGB24; ' +
+                'what hour-long 4K videos need). `rgb24`: raw frames, exact but 3 bytes per pixel. `auto`: an existing ' +
+                'complete RGB24 cache keeps being used; otherwise RGB24 up to 2 GB, JPEG above.',
+            },
+            quality: {
+              kind: 'number',
+              integer: true,
+              minimum: 2,
+              maximum: 31,
+              doc:
+                "JPEG quantiser of the compact cache (ffmpeg's `-q:v`): 2 = best … 31. Default 3 (PSNR and sizes in " +
+                'docs/frame-cache.md).',
             },
           },
         },
@@ -129,7 +152,8 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
           'Source-video frames between consecutive frames of a clip (the official `--step_between_clips`). Official: 60 (1 s at 60 fps).',
         ),
         precropSize: positiveInt(
-          'Side of the shared "aggressive" pre-crop taken from each clip before the global and local crops. Official: 300 for 224-px training. Must be ≥ `globalSize`.',
+          'Side of the shared "aggressive" pre-crop taken from each clip before the global and local crops. Official: ' +
+            '300 for 224-px training. Must be ≥ `globalSize`.',
         ),
         precropScale: cropScale('Area range `[min, max]` of the pre-crop (RandomResizedCrop scale). Official: `[0.2, 1]`.'),
         globalSize: positiveInt(
@@ -163,11 +187,14 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         },
         trimBlankTail: {
           kind: 'boolean',
-          doc: 'Drop trailing blank (near-constant) frames. The figshare copy of WT-Venice is half blank (official repo issue #4). Not in the official code.',
+          doc:
+            'Drop trailing blank (near-constant) frames. The figshare copy of WT-Venice is half blank (official ' +
+            'repo issue #4). Not in the official code.',
         },
         startFrame: { kind: 'number', integer: true, minimum: 0, doc: 'First source frame to use.' },
         maxFrames: positiveInt(
-          'Use at most this many source frames from `startFrame`. Must exceed `framesPerClip × stride` so that one clip fits. Default: the whole video.',
+          'Use at most this many source frames from `startFrame`. Must exceed `framesPerClip × stride` so that one ' +
+            'clip fits. Default: the whole video.',
         ),
       },
     },
@@ -180,7 +207,9 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         microBatch: {
           kind: 'integerOrAuto',
           minimum: 1,
-          doc: 'Clips per forward/backward pass; gradients are accumulated over `batchClips / microBatch` passes. `"auto"` picks the largest that fits the backend\'s memory.',
+          doc:
+            'Clips per forward/backward pass; gradients are accumulated over `batchClips / microBatch` passes. ' +
+            '`"auto"` picks the largest that fits the backend\'s memory.',
         },
         lr: {
           kind: 'number',
@@ -245,10 +274,13 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
       fields: {
         tracker: {
           kind: 'boolean',
-          doc: '`true`: DoRA (the student sees tracked-object masked views). `false`: the DINO baseline on the same clips (the student sees the unmasked global crop).',
+          doc:
+            '`true`: DoRA (the student sees tracked-object masked views). `false`: the DINO baseline on the same ' +
+            'clips (the student sees the unmasked global crop).',
         },
         objects: positiveInt(
-          "Objects tracked per clip (k): k distinct heads of the teacher's last block, redrawn every step. Must be ≤ `model.numHeads`. Official: 3.",
+          "Objects tracked per clip (k): k distinct heads of the teacher's last block, redrawn every step. " +
+            'Must be ≤ `model.numHeads`. Official: 3.',
         ),
         sinkhorn: {
           kind: 'object',
@@ -266,7 +298,9 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         loss: {
           kind: 'enum',
           values: ['official', 'clean'],
-          doc: '`official`: reproduces the official loss with its two quirks (local crop 0 skipped; the per-object sum is not reset). `clean`: per-frame mean over all objects and all local crops.',
+          doc:
+            '`official`: reproduces the official loss with its two quirks (local crop 0 skipped; the per-object ' +
+            'sum is not reset). `clean`: per-frame mean over all objects and all local crops.',
         },
       },
     },
@@ -277,7 +311,9 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         backend: {
           kind: 'enum',
           values: BACKENDS,
-          doc: 'TensorFlow.js backend. `wasm`: CPU, works everywhere. `webgpu`: GPU via Dawn. `auto`: the fastest one that initialises. `cpu`: slow reference. `tensorflow`/`tensorflow-gpu`: tfjs-node, when installed.',
+          doc:
+            'TensorFlow.js backend. `wasm`: CPU, works everywhere. `webgpu`: GPU via Dawn. `auto`: the fastest one ' +
+            'that initialises. `cpu`: slow reference. `tensorflow`/`tensorflow-gpu`: tfjs-node, when installed.',
         },
         logEvery: positiveInt('Write a metrics record every N steps.'),
         snapshotEvery: {
@@ -317,7 +353,9 @@ export const CONFIG_FILE_SPEC: ObjectSpec<DoraConfigFileShape> = {
     preset: {
       kind: 'enum',
       values: PRESET_NAMES,
-      doc: 'Start from a preset: `paper` (ViT-S/16, 224 px, GPU), `cpu-small` (ViT-Ti/16, 96 px, CPU), `demo` (tiny, a few minutes on 2 CPU cores). Omitted: the official defaults only.',
+      doc:
+        'Start from a preset: `paper` (ViT-S/16, 224 px, GPU), `cpu-small` (ViT-Ti/16, 96 px, CPU), `demo` (tiny, ' +
+        'a few minutes on 2 CPU cores). Omitted: the official defaults only.',
     },
     name: {
       kind: 'string',

@@ -161,6 +161,8 @@ export interface StartMessage {
   maxSteps?: number;
   /** Overrides runtime.snapshotEvery (the dora.snapshotInterval setting). */
   snapshotEvery?: number;
+  /** Config overrides `key=value` (as `dora train --set`): on resume, the changes of the .dora.json the user accepted. */
+  overrides?: string[];
 }
 export interface StopMessage {
   type: 'stop';
@@ -291,7 +293,8 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
     optional(isStr)(m.ffmpegPath) &&
     optional(isStr)(m.cacheRoot) &&
     optional(isStep)(m.maxSteps) &&
-    optional(isStep)(m.snapshotEvery),
+    optional(isStep)(m.snapshotEvery) &&
+    optional((v) => Array.isArray(v) && v.every(isStr))(m.overrides),
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
   evaluate: (m) =>
     isStr(m.checkpoint) &&

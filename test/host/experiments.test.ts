@@ -2,10 +2,11 @@
 // trainer log levels, the export file names and the experiment command arguments.
 
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { processStartOf } from '../../src/core/node/processIdentity';
 import { parseStudioInfo, runDisplayName, sanitizeDisplayName } from '../../src/core/studioFile';
 import { exportTarget } from '../../src/host/chartExport/exportFiles';
 import { optionsFromArgs, runDirsFromArgs } from '../../src/host/experiments/args';
@@ -56,25 +57,41 @@ test('delete: only a real run folder directly inside a listed runs folder, never
     ok: false,
     reason: `${path.basename(runDir)} is being trained by this window. Stop it first (DoRA: Stop Run), then delete it.`,
   });
-  // A lock held by a live process on this host (this test's own pid).
-  writeFileSync(path.join(runDir, 'run.lock'), JSON.stringify({ formatVersion: 1, pid: process.pid, hostname: hostname() }));
+  // run.lock is judged exactly as the trainers judge it (src/core/node/runLock.ts, contract 5).
+  const lockFile = path.join(runDir, 'run.lock');
+  const lock = (fields: Record<string, unknown>) =>
+    writeFileSync(
+      lockFile,
+      JSON.stringify({ formatVersion: 1, engine: 'tfjs', command: 'train', since: new Date().toISOString(), ...fields }),
+    );
+  const deletable = async () => (await checkRunFolderForDelete(runDir, [runsDir], never)).ok;
+  lock({ pid: process.pid, hostname: hostname(), processStart: processStartOf(process.pid) });
   const locked = await checkRunFolderForDelete(runDir, [runsDir], never);
-  assert.equal(locked.ok, false);
-  assert.match((locked as { reason: string }).reason, /locked by pid \d+/);
-  const ownStart = readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
-  writeFileSync(
-    path.join(runDir, 'run.lock'),
-    JSON.stringify({ formatVersion: 1, pid: process.pid, hostname: hostname(), processStart: ownStart }),
+  assert.equal(locked.ok, false, 'the same process (pid and start tick) holds it');
+  assert.match(
+    (locked as { reason: string }).reason,
+    new RegExp(`locked by pid ${process.pid} on ${hostname()} \\(run.lock: pid \\d+ is alive\\)`),
   );
-  assert.equal((await checkRunFolderForDelete(runDir, [runsDir], never)).ok, false, 'the same process (pid and start tick) holds it');
-  writeFileSync(
-    path.join(runDir, 'run.lock'),
-    JSON.stringify({ formatVersion: 1, pid: process.pid, hostname: hostname(), processStart: '1' }),
-  );
-  assert.equal((await checkRunFolderForDelete(runDir, [runsDir], never)).ok, true, 'a reused pid (another start tick) does not block');
-  writeFileSync(path.join(runDir, 'run.lock'), JSON.stringify({ formatVersion: 1, pid: 999_999_999, hostname: hostname() }));
-  const stale = await checkRunFolderForDelete(runDir, [runsDir], never);
-  assert.equal(stale.ok, true, 'a stale lock of a dead pid does not block');
+  lock({ pid: process.pid, hostname: hostname(), processStart: '1' });
+  assert.equal(await deletable(), true, 'a reused pid (another start tick) does not block');
+  lock({ pid: 999_999_999, hostname: hostname(), processStart: null });
+  assert.equal(await deletable(), true, 'a stale lock of a dead pid does not block');
+  lock({ pid: 4242, hostname: 'another-host', processStart: '77' });
+  const info = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as Record<string, unknown>;
+  const withHeartbeat = (ms: number) =>
+    writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ ...info, heartbeat: new Date(Date.now() - ms).toISOString() }));
+  withHeartbeat(60_000);
+  assert.equal(await deletable(), false, 'another host with a heartbeat a minute ago holds it');
+  withHeartbeat(60 * 60_000);
+  assert.equal(await deletable(), true, 'another host silent for an hour does not');
+  writeFileSync(path.join(runDir, 'run.json'), JSON.stringify(info));
+  writeFileSync(lockFile, JSON.stringify({ pid: process.pid, hostname: hostname() }));
+  assert.equal(await deletable(), true, 'an invalid lock record is stale, as for the trainers');
+  rmSync(lockFile);
+  mkdirSync(lockFile);
+  const unreadable = await checkRunFolderForDelete(runDir, [runsDir], never);
+  assert.match((unreadable as { reason: string }).reason, /run\.lock that cannot be read .*delete .*run\.lock by hand/);
+  rmSync(lockFile, { recursive: true });
 
   const elsewhere = mkdtempSync(path.join(tmpdir(), 'dora-elsewhere-'));
   assert.match(

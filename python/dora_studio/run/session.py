@@ -52,7 +52,8 @@ def run_session(
             lock.acquire()
     except (RunLockedError, OSError) as e:
         # Not a run folder, or it belongs to another trainer (or cannot be locked): write nothing into it.
-        channel.send({"type": "error", "message": str(e), "fatal": True})
+        fix = {"fix": e.fix} if isinstance(e, RunLockedError) else {}
+        channel.send({"type": "error", "message": str(e), "fatal": True, **fix})
         channel.send({"type": "finished", "reason": "failed", "step": 0, "message": str(e)})
         return TrainResult("failed", 0, str(e))
     trainer = Trainer(opts, channel, stop, dist)

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..data.augment import AugmentConfig
 from ..data.clips import ClipSampler
-from ..data.frame_cache import FrameCacheError, FrameSource, locate_frame_cache, open_frame_source
+from ..data.compact_cache import locate_run_frame_cache
+from ..data.frame_cache import FrameCacheError, FrameSource, open_frame_source
 from ..data.loader import SnapshotSchedule, StepDataset, default_workers, make_loader
 from ..data.usable_range import usable_range
 from ..engine.channel import Channel, StopFlag
@@ -93,8 +94,7 @@ def open_frames(config: dict[str, Any], opts: TrainOptions) -> FrameSource:
     data = config["data"]
     folder = opts.frame_cache
     if folder is None:
-        root = data["frameCache"].get("dir") or opts.cache_root
-        folder = locate_frame_cache(data["video"], data["frameCache"]["shortSide"], root)
+        folder = locate_run_frame_cache(data, opts.cache_root)  # raw RGB24 or compact JPEG (compact_cache.py)
     try:
         source = open_frame_source(folder)
     except FrameCacheError as e:

@@ -3,6 +3,7 @@
 // and the list of problems (empty when the folder is valid).
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isRunInfo } from '../../../src/core/runRecords';
 import {
   listCheckpoints,
   listSnapshots,
@@ -13,7 +14,6 @@ import {
   readSnapshotManifest,
   verifyCheckpoint,
 } from '../../../src/core/node/runDir';
-import { isRunInfo } from '../../../src/core/runRecords';
 
 export async function validateRunDir(runDir: string) {
   const problems: string[] = [];

@@ -23,7 +23,8 @@ export function experimentShell(
     styleUris: existsSync(style.fsPath) ? [panel.webview.asWebviewUri(style).toString()] : [],
     missingBundleMessage: existsSync(script.fsPath)
       ? undefined
-      : `${script.fsPath} is missing, so this view cannot be shown. Cause: the webviews were not built. Fix: run \`npm run build\` in the DoRA Studio folder, or reinstall the extension.`,
+      : `${script.fsPath} is missing, so this view cannot be shown. Cause: the webviews were not built. ` +
+        'Fix: run `npm run build` in the DoRA Studio folder, or reinstall the extension.',
     bodyData,
   });
 }

@@ -61,25 +61,7 @@ export function registerExperiments(d: HostServices, { runsView, exports }: Expe
     }),
   );
 
-  /** Runs from the arguments, else the runs selected in the Runs view, else a pick. */
-  const pickRuns = async (placeHolder: string, many: boolean): Promise<string[]> => {
-    const selected = runsView.selection.flatMap((n) => (n.kind === 'run' ? [n.dir] : []));
-    if (selected.length > 0) return many ? selected : selected.slice(0, 1);
-    await d.model.refresh();
-    const items = d.model.runViews().map((v) => ({
-      label: v.studio?.displayName ?? v.summary.info?.name ?? v.summary.id,
-      description: `${effectiveStatus(v)} · ${v.summary.id}`,
-      detail: v.summary.dir,
-      dir: v.summary.dir,
-    }));
-    if (items.length === 0) {
-      void vscode.window.showInformationMessage('DoRA: no runs yet. Start one with "DoRA: Start Demo Run" or "DoRA: Start Run…".');
-      return [];
-    }
-    if (many) return ((await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder })) ?? []).map((i) => i.dir);
-    const one = await vscode.window.showQuickPick(items, { placeHolder });
-    return one ? [one.dir] : [];
-  };
+  const pickRuns = runPicker(d, runsView);
 
   register('dora.plotRuns', async (...args: unknown[]) => {
     const dirs = runDirsFromArgs(args);
@@ -108,30 +90,52 @@ export function registerExperiments(d: HostServices, { runsView, exports }: Expe
     },
   });
 
-  /** The runs table's buttons run the same commands as the Runs view. */
-  async function runTableAction(action: RunsTableAction, runs: string[]): Promise<unknown> {
-    switch (action) {
-      case 'plot':
-        return vscode.commands.executeCommand('dora.plotRuns', runs);
-      case 'compare': {
-        const newest = await Promise.all(runs.map(async (dir) => (await listCheckpoints(dir).catch(() => [])).at(-1)?.sidecarFile));
-        return vscode.commands.executeCommand(
-          'dora.compareCheckpoints',
-          newest.filter((s): s is string => s !== undefined),
-        );
-      }
-      case 'delete':
-        return vscode.commands.executeCommand('dora.deleteRun', runs);
-      case 'open':
-        return vscode.commands.executeCommand('dora.openDashboard', { kind: 'run', dir: runs[0] });
-      case 'star':
-        return vscode.commands.executeCommand('dora.starRun', runs);
-      case 'unstar':
-        return vscode.commands.executeCommand('dora.unstarRun', runs);
-      case 'rename':
-        return vscode.commands.executeCommand('dora.renameRun', runs[0]);
-    }
-  }
-
   return { plots, runsTable, exports };
+}
+
+/** Runs from the arguments, else the runs selected in the Runs view, else a pick. */
+function runPicker(d: HostServices, runsView: vscode.TreeView<RunsTreeNode>): (placeHolder: string, many: boolean) => Promise<string[]> {
+  return async (placeHolder, many) => {
+    const selected = runsView.selection.flatMap((n) => (n.kind === 'run' ? [n.dir] : []));
+    if (selected.length > 0) return many ? selected : selected.slice(0, 1);
+    await d.model.refresh();
+    const items = d.model.runViews().map((v) => ({
+      label: v.studio?.displayName ?? v.summary.info?.name ?? v.summary.id,
+      description: `${effectiveStatus(v)} · ${v.summary.id}`,
+      detail: v.summary.dir,
+      dir: v.summary.dir,
+    }));
+    if (items.length === 0) {
+      void vscode.window.showInformationMessage('DoRA: no runs yet. Start one with "DoRA: Start Demo Run" or "DoRA: Start Run…".');
+      return [];
+    }
+    if (many) return ((await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder })) ?? []).map((i) => i.dir);
+    const one = await vscode.window.showQuickPick(items, { placeHolder });
+    return one ? [one.dir] : [];
+  };
+}
+
+/** The runs table's buttons run the same commands as the Runs view. */
+async function runTableAction(action: RunsTableAction, runs: string[]): Promise<unknown> {
+  switch (action) {
+    case 'plot':
+      return vscode.commands.executeCommand('dora.plotRuns', runs);
+    case 'compare': {
+      const newest = await Promise.all(runs.map(async (dir) => (await listCheckpoints(dir).catch(() => [])).at(-1)?.sidecarFile));
+      return vscode.commands.executeCommand(
+        'dora.compareCheckpoints',
+        newest.filter((s): s is string => s !== undefined),
+      );
+    }
+    case 'delete':
+      return vscode.commands.executeCommand('dora.deleteRun', runs);
+    case 'open':
+      return vscode.commands.executeCommand('dora.openDashboard', { kind: 'run', dir: runs[0] });
+    case 'star':
+      return vscode.commands.executeCommand('dora.starRun', runs);
+    case 'unstar':
+      return vscode.commands.executeCommand('dora.unstarRun', runs);
+    case 'rename':
+      return vscode.commands.executeCommand('dora.renameRun', runs[0]);
+  }
 }

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { DISPLAY_NAME_MAX } from '../../core/studioFile';
 import { optionsFromArgs, runDirsFromArgs } from '../experiments/args';
 import type { WorkspaceModel } from '../runs/workspaceModel';
+import { requireTrust } from '../shared/commandHelpers';
 import { checkRunFolderForDelete, deleteRunFolder } from './deleteRun';
 import { readStudioInfo, updateStudioInfo } from './studioFiles';
 
@@ -52,7 +53,8 @@ export function registerRunManagement(context: vscode.ExtensionContext, d: RunMa
       (await vscode.window.showInputBox({
         title: `DoRA: Rename Run ${path.basename(runDir)}`,
         prompt:
-          'The name shown in the Runs view, the runs table and the charts (stored in studio.json; the folder keeps its name). Empty: back to run.json’s name.',
+          'The name shown in the Runs view, the runs table and the charts (stored in studio.json; the folder keeps its ' +
+          'name). Empty: back to run.json’s name.',
         value: current,
         validateInput: (v) => (v.length > DISPLAY_NAME_MAX ? `At most ${DISPLAY_NAME_MAX} characters` : undefined),
       }));
@@ -73,41 +75,49 @@ export function registerRunManagement(context: vscode.ExtensionContext, d: RunMa
   register('dora.starRun', star(true));
   register('dora.unstarRun', star(false));
 
-  register('dora.deleteRun', async (...args: unknown[]) => {
-    const dirs = await runsOf(args, 'Runs to delete', true);
-    if (dirs.length === 0) return [];
-    const checks = await Promise.all(dirs.map((dir) => checkRunFolderForDelete(dir, d.model.runsFolders(), d.isLiveHere)));
-    const refused = checks.flatMap((c) => (c.ok ? [] : [c.reason]));
-    if (refused.length > 0) {
-      void vscode.window.showErrorMessage(`DoRA: nothing was deleted. ${refused.join(' ')}`);
-      return [];
+  register('dora.deleteRun', (...args: unknown[]) => deleteRuns(d, args));
+}
+
+/** DoRA: Delete Run…: every run passes the checks (else nothing is deleted), asked first unless `confirmed`. */
+async function deleteRuns(d: RunManagementDeps, args: unknown[]): Promise<string[]> {
+  // Deleting is irreversible and a run folder is untrusted input: only in a trusted workspace (SECURITY.md).
+  if (!requireTrust('delete a run')) return [];
+  const given = runDirsFromArgs(args);
+  const dirs = given.length > 0 ? given : await d.pickRuns('Runs to delete', true);
+  if (dirs.length === 0) return [];
+  const checks = await Promise.all(dirs.map((dir) => checkRunFolderForDelete(dir, d.model.runsFolders(), d.isLiveHere)));
+  const refused = checks.flatMap((c) => (c.ok ? [] : [c.reason]));
+  if (refused.length > 0) {
+    void vscode.window.showErrorMessage(`DoRA: nothing was deleted. ${refused.join(' ')}`);
+    return [];
+  }
+  const realDirs = checks.flatMap((c) => (c.ok ? [c.realDir] : []));
+  if (optionsFromArgs<{ confirmed: boolean }>(args).confirmed !== true) {
+    const megabytes = (await Promise.all(realDirs.map(folderSize))).reduce((a, b) => a + b, 0) / 1e6;
+    const what = realDirs.length === 1 ? `run ${path.basename(realDirs[0])}` : `${realDirs.length} runs`;
+    const answer = await vscode.window.showWarningMessage(
+      `Delete ${what}?`,
+      {
+        modal: true,
+        detail:
+          `This deletes ${realDirs.join(', ')} (${megabytes.toFixed(1)} MB: checkpoints, snapshots, metrics, ` +
+          'evaluations). It cannot be undone.',
+      },
+      'Delete',
+    );
+    if (answer !== 'Delete') return [];
+  }
+  const deleted: string[] = [];
+  for (const dir of realDirs) {
+    try {
+      await deleteRunFolder(dir);
+      deleted.push(dir);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`DoRA: could not delete ${dir}: ${(error as Error).message}`);
     }
-    const realDirs = checks.flatMap((c) => (c.ok ? [c.realDir] : []));
-    if (optionsFromArgs<{ confirmed: boolean }>(args).confirmed !== true) {
-      const megabytes = (await Promise.all(realDirs.map(folderSize))).reduce((a, b) => a + b, 0) / 1e6;
-      const what = realDirs.length === 1 ? `run ${path.basename(realDirs[0])}` : `${realDirs.length} runs`;
-      const answer = await vscode.window.showWarningMessage(
-        `Delete ${what}?`,
-        {
-          modal: true,
-          detail: `This deletes ${realDirs.join(', ')} (${megabytes.toFixed(1)} MB: checkpoints, snapshots, metrics, evaluations). It cannot be undone.`,
-        },
-        'Delete',
-      );
-      if (answer !== 'Delete') return [];
-    }
-    const deleted: string[] = [];
-    for (const dir of realDirs) {
-      try {
-        await deleteRunFolder(dir);
-        deleted.push(dir);
-      } catch (error) {
-        void vscode.window.showErrorMessage(`DoRA: could not delete ${dir}: ${(error as Error).message}`);
-      }
-    }
-    // Panels know runs by the path they were opened with; realDirs[i] is dirs[i] with symlinks resolved.
-    d.onDeleted(dirs.filter((_, i) => deleted.includes(realDirs[i])));
-    await d.model.refresh();
-    return deleted;
-  });
+  }
+  // Panels know runs by the path they were opened with; realDirs[i] is dirs[i] with symlinks resolved.
+  d.onDeleted(dirs.filter((_, i) => deleted.includes(realDirs[i])));
+  await d.model.refresh();
+  return deleted;
 }

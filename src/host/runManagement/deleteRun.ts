@@ -1,13 +1,14 @@
 // Deleting a run folder safely. A run folder is untrusted input and deleting is irreversible, so the folder must be
 // a real directory (not a symlink) directly inside one of the runs folders the extension lists, after resolving
 // every symlink on the way, and it must look like a run (run.json or events.jsonl). A live run is refused: its
-// trainer is still writing (this window's trainer, a run.lock held by a live process, or a fresh heartbeat).
+// trainer is still writing (this window's trainer, a live run.lock judged as the trainers judge it, or a status of
+// running/starting). Deleting needs a trusted workspace (the command checks; SECURITY.md).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { lstat, readFile, realpath, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
+import { lstat, realpath, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { isPidAlive, readRunStatus } from '../../core/node/runDir';
+import { readRunStatus } from '../../core/node/runDir';
+import { readRunLockState, RUN_LOCK_FILE, runLockPath } from '../../core/node/runLock';
 import { runPaths } from '../../core/node/runPaths';
 
 export type DeleteCheck = { ok: true; realDir: string } | { ok: false; reason: string };
@@ -46,34 +47,20 @@ export async function checkRunFolderForDelete(
   return { ok: true, realDir };
 }
 
-/** Why the run counts as live, or undefined. */
+/** Why the run counts as live, or undefined. The run.lock is judged exactly as a trainer judges it (contract 5). */
 async function liveReason(runDir: string, isLiveHere: (dir: string) => boolean): Promise<string | undefined> {
   if (isLiveHere(runDir)) return 'being trained by this window';
-  const lock = await readFile(path.join(runDir, 'run.lock'), 'utf8').catch(() => undefined);
-  if (lock !== undefined) {
-    try {
-      const { pid, hostname: host, processStart } = JSON.parse(lock) as { pid?: unknown; hostname?: unknown; processStart?: unknown };
-      // Team contract 5: on this host a lock is live while its pid runs and (when recorded) started at the same tick.
-      const sameProcess = typeof processStart !== 'string' || processStartOf(Number(pid)) === processStart;
-      if (typeof pid === 'number' && (host !== hostname() || (isPidAlive(pid) && sameProcess)))
-        return `locked by pid ${pid} on ${String(host)} (run.lock)`;
-    } catch {
-      /* an unreadable lock is judged by the status below */
-    }
+  let lock;
+  try {
+    lock = await readRunLockState(runDir);
+  } catch (error) {
+    const cause = (error as Error).message;
+    return `locked by a ${RUN_LOCK_FILE} that cannot be read (${cause}); if no trainer uses the run, delete ${runLockPath(runDir)} by hand`;
   }
+  if (lock.state === 'live') return `locked by pid ${lock.lock.pid} on ${lock.lock.hostname} (${RUN_LOCK_FILE}: ${lock.reason})`;
   const status = await readRunStatus(runDir).catch(() => undefined);
   if (status && (status.status === 'running' || status.status === 'starting')) return `still ${status.status} (its trainer is alive)`;
   return undefined;
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined off Linux / for a gone pid. */
-function processStartOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /** Deletes a folder that passed checkRunFolderForDelete. rm does not follow symlinks inside it. */

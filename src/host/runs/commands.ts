@@ -7,16 +7,18 @@ import * as vscode from 'vscode';
 import { BACKENDS, configBaseName } from '../../core/config';
 import { loadConfigFile } from '../../core/node/configFile';
 import { listCheckpoints } from '../../core/node/runDir';
-import { runPaths } from '../../core/node/runPaths';
+import { isSafelyInside } from '../../core/node/runPathSafety';
+import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
 import { configProblem } from '../configs/configIndex';
 import type { HostServices } from '../services';
 import { checkpointFromArg, configFromArg, runDirFromArg } from '../shared/commandArgs';
 import { askForFolder, backendOverride, registerCommand, requireTrust } from '../shared/commandHelpers';
 import { isActiveStatus } from '../shared/format';
 import { allCheckpoints, pickConfig, pickRun } from '../shared/pickers';
-import { readSettings, workspaceRoots } from '../shared/settings';
+import { cacheFolderSetting, readSettings, workspaceRoots } from '../shared/settings';
 import { testOverrides } from '../shared/testOverrides';
 import { prepareDemoWorkspace, type DemoWorkspace } from './demo';
+import { describeResumeChanges, resumeConfigChanges, resumeOverrides } from './resumeChanges';
 import { runsDirForNewRun } from './runsDirs';
 import { stepCap } from './stepCap';
 
@@ -42,11 +44,12 @@ export function registerRunCommands(s: HostServices): void {
   });
   registerCommand(s, 'dora.startDemoRun', () => startDemoRun(s));
   registerCommand(s, 'dora.stopRun', (arg?: unknown) => stopRun(s, arg));
-  registerCommand(s, 'dora.resumeRun', (arg?: unknown) => resumeRun(s, arg));
+  registerCommand(s, 'dora.resumeRun', (arg?: unknown, options?: unknown) => resumeRun(s, arg, options));
   registerCommand(s, 'dora.selectBackend', (arg?: unknown) => selectBackend(typeof arg === 'string' ? arg : undefined));
   registerCommand(s, 'dora.showTrainerLog', async (arg?: unknown) => {
     const runDir = runDirFromArg(arg);
-    if (runDir && existsSync(runPaths(runDir).log)) {
+    // trainer.log is opened only when it is a file of the run folder (not a link to elsewhere).
+    if (runDir && existsSync(runPaths(runDir).log) && isSafelyInside(runDir, 'trainer.log')) {
       await vscode.window.showTextDocument(vscode.Uri.file(runPaths(runDir).log), { preview: true });
       return;
     }
@@ -68,7 +71,7 @@ export function registerRunCommands(s: HostServices): void {
 /** Starts (or resumes) a run with the settings of its config's scope and opens its dashboard. */
 export async function startRun(
   s: HostServices,
-  request: { configPath?: string; resumeCheckpoint?: string; cacheRoot?: string; runsDir?: string },
+  request: { configPath?: string; resumeCheckpoint?: string; cacheRoot?: string; runsDir?: string; overrides?: string[] },
 ): Promise<StartedRun | undefined> {
   const settings = readSettings(request.configPath ? vscode.Uri.file(request.configPath) : undefined);
   let name = 'run';
@@ -81,6 +84,16 @@ export async function startRun(
       return undefined;
     }
     const config = await loadConfigFile(request.configPath).catch(() => undefined);
+    // Checked here too, so that a start that cannot work creates no run folder.
+    if (config && !existsSync(config.data.video)) {
+      const choice = await vscode.window.showErrorMessage(
+        `Cannot start a run: ${request.configPath}: $.data.video: ${config.data.video} does not exist; ` +
+          'set data.video to your video file (relative to the config file, or absolute).',
+        'Open Config',
+      );
+      if (choice) await vscode.window.showTextDocument(vscode.Uri.file(request.configPath));
+      return undefined;
+    }
     name = config?.name ?? configBaseName(request.configPath);
     runsDir ??= await runsDirForNewRun(request.configPath, settings.runsFolder, workspaceRoots());
   }
@@ -92,9 +105,10 @@ export async function startRun(
       resumeCheckpoint: request.resumeCheckpoint,
       backend: backendOverride(),
       ffmpegPath: settings.ffmpegPath || undefined,
-      cacheRoot: request.cacheRoot,
+      cacheRoot: request.cacheRoot ?? cacheFolderSetting(settings), // a config's data.frameCache.dir wins (in the engine)
       maxSteps: await stepCap(testOverrides().maxSteps, request.resumeCheckpoint),
       snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
+      ...(request.overrides?.length ? { overrides: request.overrides } : {}),
     });
     await s.model.refresh();
     void s.dashboards.open(started.runDir, vscode.ViewColumn.Active);
@@ -139,19 +153,53 @@ async function startDemoRun(s: HostServices): Promise<StartedRun | undefined> {
 }
 
 async function stopRun(s: HostServices, arg: unknown) {
+  // Stopping signals a process named by the run folder's files: only in a trusted workspace, and only a proven trainer.
+  if (!requireTrust('stop a run')) return undefined;
   const runDir = runDirFromArg(arg) ?? (await pickRun(s, 'Run to stop', (status) => isActiveStatus(status as never)));
   if (!runDir) return undefined;
   const result = await s.manager.stop(runDir);
   if (result === 'not-running') void vscode.window.showInformationMessage(`DoRA: ${path.basename(runDir)} is not running.`);
+  else if (typeof result === 'object')
+    void vscode.window.showWarningMessage(
+      `DoRA: ${path.basename(runDir)} was not stopped: ${result.refused}. ` +
+        'If it is still training, stop it where it was started (Ctrl-C in its terminal).',
+    );
   else vscode.window.setStatusBarMessage(`DoRA: stopping ${path.basename(runDir)} (it finishes the step and writes a checkpoint)…`, 5000);
   s.model.refreshSoon();
   return result;
 }
 
-async function resumeRun(s: HostServices, arg: unknown): Promise<StartedRun | undefined> {
+/**
+ * Resume Run. A *.dora.json edited since the run started (e.g. a lower training.lr after a NaN) is applied as `--set`
+ * overrides after showing what changes (`options.configChanges` 'apply' | 'ignore' answers for tests and scripts).
+ */
+async function resumeRun(s: HostServices, arg: unknown, options: unknown): Promise<StartedRun | undefined> {
   if (!requireTrust('resume a run')) return undefined;
   const sidecar = checkpointFromArg(arg) ?? (await checkpointToResume(s, runDirFromArg(arg)));
-  return sidecar ? startRun(s, { resumeCheckpoint: sidecar }) : undefined;
+  if (!sidecar) return undefined;
+  const given = (typeof options === 'object' && options !== null ? options : {}) as { configChanges?: 'apply' | 'ignore' };
+  const overrides = await overridesForResume(s, runDirOfCheckpoint(sidecar), given.configChanges);
+  return overrides ? startRun(s, { resumeCheckpoint: sidecar, overrides }) : undefined;
+}
+
+/** The overrides a resume applies: [] when its .dora.json is unchanged (or ignored), undefined when the user cancels. */
+async function overridesForResume(s: HostServices, runDir: string, answer?: 'apply' | 'ignore'): Promise<string[] | undefined> {
+  const changes = await resumeConfigChanges(runDir);
+  if (!changes || (changes.apply.length === 0 && changes.refused.length === 0)) return [];
+  let choice = answer;
+  if (!choice) {
+    const picked = await vscode.window.showInformationMessage(
+      `${path.basename(changes.configFile)} changed since this run started.`,
+      { modal: true, detail: describeResumeChanges(changes) },
+      ...(changes.apply.length ? ['Resume with Changes'] : []),
+      'Resume Unchanged',
+    );
+    if (!picked) return undefined;
+    choice = picked === 'Resume with Changes' ? 'apply' : 'ignore';
+  }
+  const doing = choice === 'apply' ? 'applying' : 'ignoring';
+  s.output.appendLine(`[resume] ${changes.configFile} changed since the run started; ${doing}:\n${describeResumeChanges(changes)}`);
+  return choice === 'apply' ? resumeOverrides(changes) : [];
 }
 
 /** The newest checkpoint of a run, or (without a run) the one the user picks. */

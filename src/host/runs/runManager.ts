@@ -3,14 +3,15 @@
 // whole lifecycle is tested with a fake engine.
 
 import { appendFile } from 'node:fs/promises';
-import * as os from 'node:os';
 import { PROTOCOL_VERSION, type StartMessage, type TrainerMessage } from '../../core/messages';
-import { createRunDir, isPidAlive, readRunInfo } from '../../core/node/runDir';
+import { createRunDir, readRunInfo } from '../../core/node/runDir';
+import { readRunLockState, RunLockedError } from '../../core/node/runLock';
 import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
 import type { EngineClient } from '../engine/engineClient';
 import type { EngineProcess } from '../engine/engineProcess';
 import { Emitter } from '../shared/emitter';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
+import { proveTrainer } from './trainerProcess';
 
 /** What starting a run needs: the engine's start message (one definition, src/core/messages.ts) minus what the
  *  manager fills in itself (the run folder), plus where and under which name to create that folder. */
@@ -43,6 +44,9 @@ interface ManagedRun {
 }
 
 export const KILLED_REASON = 'killed by DoRA Studio after the stop timeout';
+
+/** What Stop did: asked our engine, signalled a proven trainer, found nothing running, or refused to signal (and why). */
+export type StopResult = 'stopping' | 'signalled' | 'not-running' | { refused: string };
 
 export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
@@ -78,9 +82,10 @@ export class RunManager {
 
   /**
    * Asks the engine to stop (it finishes the step and writes a checkpoint), then escalates.
-   * Also stops runs this window did not start (e.g. after a reload) through their pid on this host.
+   * Also stops runs this window did not start (e.g. after a reload) through their pid on this host, but only a process
+   * proven to be the trainer (pid + start time from run.lock or run.json: trainerProcess.ts) is ever signalled.
    */
-  async stop(runDir: string): Promise<'stopping' | 'signalled' | 'not-running'> {
+  async stop(runDir: string): Promise<StopResult> {
     const run = this.runs.get(runDir);
     if (run && run.engine.isRunning()) {
       run.engine.stop({
@@ -91,11 +96,15 @@ export class RunManager {
       return 'stopping';
     }
     // Not ours: an engine started before a reload or from the CLI. SIGTERM makes it checkpoint and exit.
-    const info = await readRunInfo(runDir);
-    if (info && info.hostname === os.hostname() && isPidAlive(info.pid)) {
-      process.kill(info.pid, 'SIGTERM');
-      this.log(runDir, `sent SIGTERM to trainer pid ${info.pid} (started outside this window)`);
+    const proof = await proveTrainer(runDir);
+    if (proof.kind === 'proven') {
+      process.kill(proof.pid, 'SIGTERM');
+      this.log(runDir, `sent SIGTERM to trainer pid ${proof.pid} (started outside this window; identity from ${proof.source})`);
       return 'signalled';
+    }
+    if (proof.kind === 'unproven') {
+      this.log(runDir, `did not signal pid ${proof.pid}: ${proof.reason}`);
+      return { refused: `did not signal pid ${proof.pid}: ${proof.reason}` };
     }
     return 'not-running';
   }
@@ -133,16 +142,22 @@ export class RunManager {
     this.logs.dispose();
   }
 
-  /** The run folder of a checkpoint to resume, refused while an engine still writes it. */
+  /** The run folder of a checkpoint to resume, refused while an engine (this window's, or any holding run.lock) writes it. */
   private async resumableRunDir(resumeCheckpoint: string): Promise<string> {
     const runDir = runDirOfCheckpoint(resumeCheckpoint);
     if (this.runs.get(runDir)?.engine.isRunning()) {
       throw new Error(`${runDir}: this run is still training in this window. Stop it (DoRA: Stop Run) before resuming from a checkpoint.`);
     }
+    // Another trainer (the CLI, another window, another host, either engine) holds the run: refuse, as the engine would.
+    const lock = await readRunLockState(runDir);
+    if (lock.state === 'live') {
+      const locked = new RunLockedError(runDir, lock.lock);
+      throw new Error(`${locked.message}. ${locked.fix}`);
+    }
     const info = await readRunInfo(runDir);
-    const live = info && info.hostname === os.hostname() && isPidAlive(info.pid);
-    if (live && (info.statusHint === 'running' || info.statusHint === 'starting')) {
-      throw new Error(`${runDir}: trainer process ${info.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
+    const proof = await proveTrainer(runDir);
+    if (proof.kind === 'proven' && (info?.statusHint === 'running' || info?.statusHint === 'starting')) {
+      throw new Error(`${runDir}: trainer process ${proof.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
     }
     return runDir;
   }
@@ -202,6 +217,7 @@ function startMessage(request: StartRunOptions, runDir: string): StartMessage {
     ...(request.cacheRoot ? { cacheRoot: request.cacheRoot } : {}),
     ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
     ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
+    ...(request.overrides?.length ? { overrides: request.overrides } : {}),
   };
 }
 

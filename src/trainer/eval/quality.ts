@@ -72,27 +72,31 @@ function ensureFashionMnist(dir: string, log: (line: string) => void): string | 
 }
 
 const pct = (x: number) => x.toFixed(1).padStart(5);
+const top1 = (r: KnnResult, k: number) => r.scores.find((s) => s.k === k)!.top1;
 const num = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '  n/a');
 
 type TableRow = Pick<ModelRow, 'model' | 'knnSynthetic' | 'knnFashionMnist'> & { tracking?: TrackingResult };
 
+/** `top-1 at k 10 / 20 / 100 / 200 (top-5 at k 20)` of a k-NN result. */
+function fashionMnistCell(result: KnnResult): string {
+  const top1s = [10, 20, 100, 200].map((k) => pct(top1(result, k))).join(' /');
+  return `${top1s} (${pct(result.scores.find((s) => s.k === 20)!.top5)})`;
+}
+
 export function formatQualityTable(rows: readonly TableRow[]): string {
-  const top1 = (r: KnnResult, k: number) => r.scores.find((s) => s.k === k)!.top1;
   const lines = [
-    '| model       | kNN synthetic top-1 k=10 / 20 / 100 / 200 | kNN Fashion-MNIST top-1 k=10 / 20 / 100 / 200 (top-5 k=20) | J&F   | J     | F     | tracker IoU (anchor / later) |',
-    '|-------------|-------------------------------------------|------------------------------------------------------------|-------|-------|-------|------------------------------|',
+    '| model       | kNN synthetic top-1 k=10 / 20 / 100 / 200 | kNN Fashion-MNIST top-1 k=10 / 20 / 100 / 200 (top-5 ' +
+      'k=20) | J&F   | J     | F     | tracker IoU (anchor / later) |',
+    '|-------------|-------------------------------------------|------------------------------------------------------' +
+      '------|-------|-------|-------|------------------------------|',
   ];
   for (const r of rows) {
     const synth = [10, 20, 100, 200].map((k) => pct(top1(r.knnSynthetic, k))).join(' /');
-    const fm =
-      'skipped' in r.knnFashionMnist
-        ? 'skipped'.padEnd(58)
-        : `${[10, 20, 100, 200].map((k) => pct(top1(r.knnFashionMnist as KnnResult, k))).join(' /')} (${pct((r.knnFashionMnist as KnnResult).scores.find((s) => s.k === 20)!.top5)})`.padEnd(
-            58,
-          );
+    const fm = 'skipped' in r.knnFashionMnist ? 'skipped'.padEnd(58) : fashionMnistCell(r.knnFashionMnist).padEnd(58);
     if (!r.tracking) {
       lines.push(
-        `| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(28)} |`,
+        `| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} ` +
+          `| ${'—'.padEnd(5)} | ${'—'.padEnd(28)} |`,
       );
       continue;
     }
@@ -130,6 +134,24 @@ async function evaluateModel(
   return { model, trainSeconds, checkpoint: encoder.sidecarPath ?? null, knnSynthetic, knnFashionMnist, tracking };
 }
 
+/** Trains one variant of the demo preset (DoRA with the tracker, DINO without) for `steps` steps; its last checkpoint. */
+async function trainVariant(
+  variant: { model: string; tracker: boolean },
+  o: { dir: string; video: string; cacheRoot: string; steps: number; backend: BackendName; log: (line: string) => void },
+): Promise<{ sidecar: string; trainSeconds: number }> {
+  const name = `quality-${variant.model.toLowerCase()}`;
+  const configPath = join(o.dir, `${name}.dora.json`);
+  const runtime = { runsDir: 'runs', backend: o.backend, checkpointEvery: o.steps, snapshotEvery: 1_000_000, keepCheckpoints: 1 };
+  const overrides = { data: { video: relative(o.dir, o.video) }, dora: { tracker: variant.tracker }, runtime };
+  await writeConfigFile(configPath, configFromPreset('demo', overrides, { expand: true, name }));
+  o.log(`${variant.model}: training ${o.steps} steps (dora.tracker ${variant.tracker})`);
+  const t0 = performance.now();
+  const trained = await runTraining({ configPath, cacheRoot: o.cacheRoot, maxSteps: o.steps, backend: o.backend });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  if (trained.reason === 'failed') throw new Error(`${variant.model} training failed: ${trained.message}`);
+  return { sidecar: checkpointPaths(trained.runDir, trained.step).sidecar, trainSeconds };
+}
+
 export async function runQualityBenchmark(options: QualityOptions = {}): Promise<QualityResults> {
   const log = options.log ?? ((line: string) => console.error(line));
   const started = performance.now();
@@ -158,25 +180,14 @@ export async function runQualityBenchmark(options: QualityOptions = {}): Promise
     { model: 'DoRA', tracker: true },
     { model: 'DINO', tracker: false },
   ]) {
-    const configPath = join(dir, `quality-${variant.model.toLowerCase()}.dora.json`);
-    await writeConfigFile(
-      configPath,
-      configFromPreset(
-        'demo',
-        {
-          data: { video: relative(dir, video.video) },
-          dora: { tracker: variant.tracker },
-          runtime: { runsDir: 'runs', backend: report.active, checkpointEvery: steps, snapshotEvery: 1_000_000, keepCheckpoints: 1 },
-        },
-        { expand: true, name: `quality-${variant.model.toLowerCase()}` },
-      ),
-    );
-    log(`${variant.model}: training ${steps} steps (dora.tracker ${variant.tracker})`);
-    const t0 = performance.now();
-    const trained = await runTraining({ configPath, cacheRoot, maxSteps: steps, backend: report.active });
-    const trainSeconds = (performance.now() - t0) / 1000;
-    if (trained.reason === 'failed') throw new Error(`${variant.model} training failed: ${trained.message}`);
-    const sidecar = checkpointPaths(trained.runDir, trained.step).sidecar;
+    const { sidecar, trainSeconds } = await trainVariant(variant, {
+      dir,
+      video: video.video,
+      cacheRoot,
+      steps,
+      backend: report.active,
+      log,
+    });
     const encoder = await loadCheckpointEncoder(sidecar);
     try {
       rows.push(await evaluateModel(encoder, variant.model, trainSeconds, video.video, cacheRoot, fashionDir, fashionSkipped, log));

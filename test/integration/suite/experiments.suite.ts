@@ -2,7 +2,7 @@
 // Delete Run, on the three fixture runs of test/fixtures/experiments that run.mjs copies into the workspace's runs/.
 import type {} from 'mocha';
 import * as assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -126,10 +126,18 @@ export function registerExperimentsSuite(): void {
       assert.deepEqual(refused, []);
       assert.ok(existsSync(live), 'the live run is kept');
       // Finished now: deletable.
-      writeFileSync(
-        path.join(live, 'events.jsonl'),
-        `${readFileSync(path.join(live, 'events.jsonl'), 'utf8')}${JSON.stringify({ type: 'finished', time: new Date().toISOString(), step: 240 })}\n`,
-      );
+      const finished = JSON.stringify({ type: 'finished', time: new Date().toISOString(), step: 240 });
+      writeFileSync(path.join(live, 'events.jsonl'), `${readFileSync(path.join(live, 'events.jsonl'), 'utf8')}${finished}\n`);
+      // A finished status with a run.lock of a live process (this extension host, same start tick): still refused.
+      const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+      const processStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      const since = new Date().toISOString();
+      const lock = { formatVersion: 1, pid: process.pid, processStart, hostname: hostname(), engine: 'tfjs', command: 'train', since };
+      writeFileSync(path.join(live, 'run.lock'), JSON.stringify(lock));
+      await api.model.refresh();
+      assert.deepEqual(await vscode.commands.executeCommand('dora.deleteRun', live, { confirmed: true }), [], 'a live run.lock keeps it');
+      assert.ok(existsSync(live), 'the locked run is kept');
+      rmSync(path.join(live, 'run.lock'));
       const deleted = (await vscode.commands.executeCommand('dora.deleteRun', { kind: 'run', dir: live }, { confirmed: true })) as string[];
       assert.equal(deleted.length, 1);
       assert.ok(!existsSync(live));
