@@ -184,11 +184,11 @@ export async function waitForRestoredPhase(page, timeoutMs = 120_000) {
 /**
  * Moves the keyboard focus out of any webview (a focused webview iframe keeps F1 and Enter to itself) onto the
  * workbench, and waits until the page's active element is no longer an iframe. Blurring the iframe is not enough (the
- * workbench gives an active webview editor its focus back), so the focus goes to the side bar's title, which is inert.
+ * workbench gives an active webview editor its focus back), so the side bar's title, which is inert, is clicked.
  */
 export async function focusWorkbench(page) {
   await page.click('.part.sidebar .composite.title', { position: { x: 4, y: 4 }, timeout: 10_000 });
-  await page.waitForFunction(() => document.activeElement?.closest('.part.sidebar') !== null, null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.activeElement?.tagName !== 'IFRAME', null, { timeout: 10_000 });
 }
 
 /**
