@@ -481,24 +481,26 @@ async function experimentFlows(server, browser, { wsA }) {
     await sleep(800);
     await docsShot(page, 'walkthrough-in-vscode.png');
   });
-  await check('UI: the editor-title ▶ of an open *.dora.json starts a run of that config', async () => {
-    await runPaletteCommand(page, 'Go to File');
-    await pickQuickItem(page, 'experiment.dora.json');
-    const play = '.editor-actions .action-label[aria-label^="DoRA: Start Run"], .editor-actions .action-label[aria-label^="Start Run"]';
-    await page.waitForSelector(play, { timeout: 30_000 });
-    const before = new Set(runDirsIn(join(wsA, 'runs')));
-    await page.click(play);
-    // A run of experiment.dora.json starts; its video is not there, so the trainer fails and says so.
-    const runDir = await waitFor(
-      'a new run of experiment.dora.json',
-      () => runDirsIn(join(wsA, 'runs')).find((d) => !before.has(d) && d.endsWith('-experiment')),
-      60_000,
-    );
-    await page.waitForSelector(`.notification-toast:has-text("${runDir.split('/').pop()} failed: Video file not found")`, {
-      timeout: 60_000,
-    });
-    await page.screenshot({ path: join(ARTIFACTS, 'editor-title-start-run.png') });
-  });
+  await check(
+    'UI: the editor-title ▶ of an open *.dora.json runs Start Run on that config (a missing video: refused, no folder)',
+    async () => {
+      await runPaletteCommand(page, 'Go to File');
+      await pickQuickItem(page, 'experiment.dora.json');
+      const play = '.editor-actions .action-label[aria-label^="DoRA: Start Run"], .editor-actions .action-label[aria-label^="Start Run"]';
+      await page.waitForSelector(play, { timeout: 30_000 });
+      const before = runDirsIn(join(wsA, 'runs'));
+      await page.click(play);
+      // Start Run of experiment.dora.json: its video is not there, so the start is refused before any run folder is made
+      // (src/host/runs/commands.ts startRun), with the config, the field and the fix.
+      const refusal = `Cannot start a run: ${join(wsA, 'experiment.dora.json')}: $.data.video: ${join(wsA, 'media', 'tour.mp4')} does not exist`;
+      await page.waitForSelector(`.notification-toast:has-text(${JSON.stringify(refusal)})`, { timeout: 60_000 });
+      const after = runDirsIn(join(wsA, 'runs'));
+      if (after.join() !== before.join())
+        throw new Error(`a refused start created run folders: ${after.filter((d) => !before.includes(d)).join(', ')}`);
+      await sleep(800); // the toast slides in: let the picture show it whole
+      await page.screenshot({ path: join(ARTIFACTS, 'editor-title-start-run.png') });
+    },
+  );
   await page.context().close();
   currentPage = undefined;
 }
