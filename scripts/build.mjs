@@ -49,6 +49,8 @@ copyFileSync('node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm', 'dist/mozj
 const webviewEntries = [
   { in: 'webview/dashboard/main.ts', out: 'media/dashboard.js' },
   { in: 'webview/compare/main.ts', out: 'media/compare.js' },
+  { in: 'webview/plots/main.ts', out: 'media/plots.js' },
+  { in: 'webview/runsTable/main.ts', out: 'media/runsTable.js' },
 ];
 for (const e of webviewEntries) {
   if (!existsSync(e.in)) continue;

@@ -1,32 +1,55 @@
 #!/usr/bin/env bash
-# What a fresh Debian 12 (bookworm) machine lacks for the test suite. Idempotent; installs only what is missing.
-#   ffmpeg                 decoding, the synthetic demo video (ffprobe comes with it)
-#   chromium + fonts       headless webview tests and the code-server UI tests (playwright-core drives it)
-#   libkrb5-dev, ripgrep   building code-server 4.100.3 offline (see docs/testing.md)
-#   libvulkan1             Vulkan loader for Dawn (npm `webgpu`); the lavapipe driver comes from backports below
-#   build-essential, python3  node-gyp builds code-server's native modules
-#   python3-torch …, black  the PyTorch engine (python/) and its tests: torch, torchvision, Pillow, PyAV, pytest,
-#                          numpy; libopenblas0-pthread makes libblas.so.3 OpenBLAS (else torch's CPU matmuls use the
-#                          reference BLAS, ~15x slower); black checks the Python formatting
+# What `npm test` needs from the system on Debian 12 (bookworm). `npm test` runs this first, so a fresh machine needs
+# nothing but Node 20 and the repository (README: `npm install && npm test`). Idempotent and quick when all is there:
+# it installs only what is missing, as root on Debian; anywhere else it stops with ONE line saying what to install.
+#   ffmpeg                    decoding, the synthetic demo video (ffprobe comes with it)
+#   chromium + fonts          headless webview tests and the code-server UI tests (playwright-core drives it)
+#   libkrb5-dev, ripgrep,     building code-server 4.100.3 offline for the VS Code integration tests
+#   build-essential, python3,   (node-gyp builds its native modules; see scripts/setup-code-server.sh)
+#   curl
+#   libvulkan1                Vulkan loader for Dawn (npm `webgpu`); the lavapipe driver comes from backports below
+#   python3-torch …, black    the PyTorch engine (python/) and its tests: torch, torchvision, Pillow, PyAV, pytest,
+#                             numpy; libopenblas0-pthread makes libblas.so.3 OpenBLAS (else torch's CPU matmuls use the
+#                             reference BLAS, ~15x slower); black checks the Python formatting
+#   slurm-wlm, munge          the Slurm launcher's tests (sbatch/srun on PATH; the daemons are not started)
+# DORA_SKIP_SYSTEM_DEPS=1 skips the check (a non-Debian machine where you installed the equivalents yourself).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DEBIAN_FRONTEND=noninteractive
+[ "${DORA_SKIP_SYSTEM_DEPS:-}" = 1 ] && exit 0
+
+PACKAGES=(
+  ffmpeg chromium fonts-liberation fonts-dejavu-core
+  libkrb5-dev ripgrep build-essential python3 curl
+  libvulkan1
+  python3-torch python3-torchvision python3-pil python3-av python3-pytest python3-numpy libopenblas0-pthread black
+  slurm-wlm munge
+)
+LAVAPIPE_ICD=.cache/lavapipe/root/usr/share/vulkan/icd.d/lvp_icd.json
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  echo "npm test installs its system packages on Debian 12 only; on this system install the equivalents of: ${PACKAGES[*]} (and a lavapipe Vulkan ICD), then run with DORA_SKIP_SYSTEM_DEPS=1" >&2
+  exit 1
+fi
+
 need=()
-command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
-[ -x /usr/bin/chromium ] || need+=(chromium)
-dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation fonts-dejavu-core)
-[ -e /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
-command -v rg >/dev/null 2>&1 || need+=(ripgrep)
-ldconfig -p | grep -q 'libvulkan.so.1' || need+=(libvulkan1)
-command -v curl >/dev/null 2>&1 || need+=(curl)
-{ command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; } || need+=(build-essential)   # node-gyp (code-server)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
-for pkg in python3-torch python3-torchvision python3-pil python3-av python3-pytest python3-numpy libopenblas0-pthread black; do
+for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+[ -f "$LAVAPIPE_ICD" ] && lavapipe=ok || lavapipe=missing
+if [ ${#need[@]} -eq 0 ] && [ "$lavapipe" = ok ]; then exit 0; fi
+
+if [ "$(id -u)" != 0 ]; then
+  what="${need[*]:+sudo apt-get install -y ${need[*]}}"
+  [ "$lavapipe" = missing ] && what="${what:+$what && }sudo bash scripts/setup-lavapipe.sh"
+  echo "npm test needs system packages that are missing; run as root, or first: $what" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Wait for a concurrent apt/dpkg instead of failing on its lock.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 bash scripts/setup-lavapipe.sh

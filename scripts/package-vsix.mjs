@@ -28,9 +28,13 @@ const vsce = join('node_modules', '.bin', process.platform === 'win32' ? 'vsce.c
 const args = [
   'package',
   '--no-yarn',
-  '--skip-license',
-  '--allow-missing-repository',
-  '--no-rewrite-relative-links',
+  // README pictures: vsce rewrites the relative links to absolute https URLs of the repository
+  // (<repository>/raw/HEAD/docs/images/…), the only form the Marketplace and VS Code's extension page show (a relative
+  // link does not resolve there, even for a packaged file). The pictures are packaged too: the walkthrough uses them.
+  '--baseImagesUrl',
+  `${pkg.repository.url.replace(/\.git$/, '')}/raw/HEAD/`,
+  '--baseContentUrl',
+  `${pkg.repository.url.replace(/\.git$/, '')}/blob/HEAD/`,
   '--ignoreFile',
   ignoreFile,
   '--out',

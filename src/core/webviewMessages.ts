@@ -6,6 +6,7 @@
 // a reload); the host answers with a full `setData`, then sends partial ones as things change.
 
 import type { AttentionManifest, EvalMetric } from './evalResults';
+import { isChartExport, isExportRequest, type ChartExport, type ExportMenuRequest, type ExportRequest } from './experimentMessages';
 import { isMetricsRecord, isRunInfo, isSnapshotManifest } from './runRecords';
 import type { MetricsRecord, RunInfo, RunStatusReport, SnapshotManifest } from './runRecords';
 
@@ -61,9 +62,9 @@ export const EMPTY_DASHBOARD_STATE: Readonly<DashboardState> = Object.freeze({
 
 export type HostToWebviewMessage = { type: 'setData'; data: Partial<WebviewState> };
 export type WebviewToHostMessage = { type: 'ready' } | { type: 'requestSnapshot'; step: number };
-/** Aliases that name the view. */
-export type HostToDashboardMessage = HostToWebviewMessage;
-export type DashboardToHostMessage = WebviewToHostMessage;
+/** The dashboard's messages: the session's (above) plus chart export (experimentMessages.ts), which the panel handles. */
+export type HostToDashboardMessage = HostToWebviewMessage | ExportRequest;
+export type DashboardToHostMessage = WebviewToHostMessage | ChartExport | ExportMenuRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Checkpoint compare (webview/compare)
@@ -210,6 +211,14 @@ export function isWebviewToHostMessage(value: unknown): value is WebviewToHostMe
 
 export function isHostToWebviewMessage(value: unknown): value is HostToWebviewMessage {
   return isObject(value) && value.type === 'setData' && isDashboardUpdate(value.data);
+}
+
+export function isHostToDashboardMessage(value: unknown): value is HostToDashboardMessage {
+  return isHostToWebviewMessage(value) || isExportRequest(value);
+}
+
+export function isDashboardToHostMessage(value: unknown): value is DashboardToHostMessage {
+  return isWebviewToHostMessage(value) || isChartExport(value) || (isObject(value) && value.type === 'exportMenu');
 }
 
 export function isCompareToHostMessage(value: unknown): value is CompareToHostMessage {

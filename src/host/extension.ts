@@ -17,6 +17,7 @@ import { DASHBOARD_VIEW_TYPE, DashboardPanels } from './dashboard/dashboardPanel
 import { EngineClient, tfjsEngine } from './engine/engineClient';
 import { pythonInterpreterResolver } from './engine/pythonHost';
 import { registerEvaluationCommands } from './evaluation/commands';
+import { createChartExportBroker, registerExperiments, type ExperimentsApi } from './experiments/register';
 import { registerFrameCacheCommands } from './frameCache/commands';
 import { registerCheckpointCommands } from './runs/checkpointCommands';
 import { registerRunCommands } from './runs/commands';
@@ -24,6 +25,7 @@ import { registerImportCommand } from './runs/importCommand';
 import { RunIndex } from './runs/runIndex';
 import { RunManager } from './runs/runManager';
 import { RunNotifications } from './runs/runNotifications';
+import type { RunsTreeNode } from './runs/runTree';
 import { RunsTreeProvider } from './runs/runsView';
 import { RunsWatcher } from './runs/runsWatcher';
 import { RunStatusBar } from './runs/statusBar';
@@ -31,6 +33,7 @@ import { WorkspaceModel } from './runs/workspaceModel';
 import type { HostServices } from './services';
 import { pythonExtensionInterpreter } from './shared/pythonExtension';
 import { cacheFolderSetting, readSettings, workspaceRoots } from './shared/settings';
+import { logTrainerLine } from './trainerLog/logChannel';
 
 /** What activate() returns: used by the integration tests and available to other extensions. */
 export interface DoraStudioApi {
@@ -41,19 +44,23 @@ export interface DoraStudioApi {
   configsTree: ConfigsTreeProvider;
   dashboards: DashboardPanels;
   compares: ComparePanels;
+  /** Plots, runs table, chart export (src/host/experiments). */
+  experiments: ExperimentsApi;
 }
 
 let disposeModel: (() => Promise<void>) | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<DoraStudioApi> {
-  const output = vscode.window.createOutputChannel('DoRA Trainer');
+  // A log channel: each trainer line at its level (errors and warnings can be filtered in the Output view).
+  const output = vscode.window.createOutputChannel('DoRA Trainer', { log: true });
   context.subscriptions.push(output);
   const engines = createEngineClient(context);
   const { configs, runs, manager, model } = createModels(engines);
-  manager.onLog((line) => output.appendLine(`[${path.basename(line.runDir)}]${logPrefix(line.stream)} ${line.text}`));
+  manager.onLog((line) => logTrainerLine(output, line));
   const runsTree = new RunsTreeProvider(model, runs);
   const configsTree = new ConfigsTreeProvider(configs);
-  const dashboards = new DashboardPanels(context, (runDir) => manager.get(runDir));
+  const chartExports = createChartExportBroker();
+  const dashboards = new DashboardPanels(context, (runDir) => manager.get(runDir), chartExports);
   const compares = createComparePanels(context, engines, output);
   const s: HostServices = {
     context,
@@ -72,7 +79,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, dashboards),
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, compares),
   );
-  showViews(s, configsTree);
+  const runsView = showViews(s, configsTree);
   followRuns(s);
   for (const register of [
     registerConfigCommands,
@@ -85,8 +92,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
     registerFrameCacheCommands,
   ])
     register(s);
+  const experiments = registerExperiments(s, { runsView, exports: chartExports });
   await watchWorkspace(s);
-  return { manager, model, configs, runsTree, configsTree, dashboards, compares };
+  return { manager, model, configs, runsTree, configsTree, dashboards, compares, experiments };
 }
 
 export async function deactivate(): Promise<void> {
@@ -129,10 +137,6 @@ function createModels(engines: EngineClient) {
   return { configs, runs, manager, model };
 }
 
-function logPrefix(stream: 'stdout' | 'stderr' | 'host'): string {
-  return stream === 'host' ? ' studio:' : stream === 'stderr' ? ' !' : '';
-}
-
 function createComparePanels(context: vscode.ExtensionContext, engines: EngineClient, output: vscode.OutputChannel): ComparePanels {
   const inspectRoot = path.join(context.globalStorageUri.fsPath || os.tmpdir(), 'inspect');
   const log = (line: string) => output.appendLine(`[compare] ${line}`);
@@ -146,7 +150,7 @@ function createComparePanels(context: vscode.ExtensionContext, engines: EngineCl
 }
 
 /** The Configs and Runs trees (runs with checkboxes for Compare). */
-function showViews(s: HostServices, configsTree: ConfigsTreeProvider): void {
+function showViews(s: HostServices, configsTree: ConfigsTreeProvider): vscode.TreeView<RunsTreeNode> {
   const runsView = vscode.window.createTreeView('dora.runs', {
     treeDataProvider: s.runsTree,
     manageCheckboxStateManually: true,
@@ -165,6 +169,7 @@ function showViews(s: HostServices, configsTree: ConfigsTreeProvider): void {
     const active = s.model.runViews().filter((v) => v.summary.status.status === 'running').length;
     runsView.badge = active > 0 ? { value: active, tooltip: `${active} DoRA run${active === 1 ? '' : 's'} training` } : undefined;
   });
+  return runsView;
 }
 
 /** Keeps the trees, dashboards, status bar and notifications in step with the runs. */

@@ -12,18 +12,21 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MetricsRecord, RunInfo, SnapshotManifest } from '../../src/core/runRecords';
 import type { DashboardState, SnapshotPayload } from '../../src/core/webviewMessages';
+import type { RunsTableRow } from '../../src/core/experimentMessages';
+import { runsTableRow } from '../../src/host/runsTable/rows';
 
 export const REPO = resolve(__dirname, '..', '..');
 export const RUN_DIR = join(REPO, 'test/fixtures/runs/demo-run');
 export const ARTIFACTS = join(REPO, 'test-artifacts/webview');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export type ViewName = 'dashboard' | 'compare';
+export type ViewName = 'dashboard' | 'compare' | 'plots' | 'runsTable';
 export type Theme = 'dark' | 'light' | 'hc';
 
 /** Same options as scripts/build.mjs uses for the webview entries (kept here so the test does not bundle the trainer too). */
 export async function buildWebviews(): Promise<void> {
-  for (const name of ['dashboard', 'compare'] as const) {
+  for (const name of ['dashboard', 'compare', 'plots', 'runsTable'] as const) {
+    if (!existsSync(join(REPO, `webview/${name}/main.ts`))) continue;
     await build({
       entryPoints: [join(REPO, `webview/${name}/main.ts`)],
       outfile: join(REPO, `media/${name}.js`),
@@ -61,7 +64,7 @@ export async function startServer(): Promise<{ server: Server; origin: string }>
       response.writeHead(204).end();
       return;
     }
-    const view = /^\/view\/(dashboard|compare)\.html$/.exec(url.pathname);
+    const view = /^\/view\/(dashboard|compare|plots|runsTable)\.html$/.exec(url.pathname);
     if (view) {
       const theme = (url.searchParams.get('theme') ?? 'dark') as Theme;
       const nonce = randomBytes(16).toString('base64');
@@ -171,13 +174,55 @@ export async function waitForPosted(page: Page, match: (m: { type: string; step?
  */
 export async function cspViolations(page: Page): Promise<string[]> {
   const all = await page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
-  const probe = all.findIndex((v) => /^style-src-elem blocked inline at \S+\/media\/(dashboard|compare)\.js:/.test(v));
+  const probe = all.findIndex((v) => /^style-src-elem blocked inline at \S+\/media\/(dashboard|compare|plots|runsTable)\.js:/.test(v));
   return probe >= 0 ? all.filter((_, i) => i !== probe) : all;
 }
 
 /** Posts a host message into the page, as the extension host's webview.postMessage would. */
 export async function postToView(page: Page, message: unknown): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), message);
+}
+
+/** Posts an `exportRequest` as the host would and waits for the view's `chartExport` answer. */
+export async function requestExport(
+  page: Page,
+  format: 'png' | 'svg' | 'csv' | 'json',
+  requestId: number,
+): Promise<{ format: string; suggestedName: string; data: string; error?: string }> {
+  await postToView(page, { type: 'exportRequest', requestId, format });
+  const handle = await page.waitForFunction(
+    (id) =>
+      (window as unknown as { __posted: { type: string; requestId?: number }[] }).__posted.find(
+        (m) => m.type === 'chartExport' && m.requestId === id,
+      ),
+    requestId,
+    { timeout: 20_000 },
+  );
+  const message = (await handle.jsonValue()) as unknown as { format: string; suggestedName: string; data: string; error?: string };
+  if (message.error) throw new Error(`export failed in the view: ${message.error}`);
+  return message;
+}
+
+/** Switches the page to another theme the way VS Code does: new `--vscode-*` variables and a new body class. */
+export async function switchTheme(page: Page, theme: Theme): Promise<void> {
+  const bodyClass = { dark: 'vscode-dark', light: 'vscode-light', hc: 'vscode-high-contrast' }[theme];
+  await page.evaluate(
+    ({ theme, bodyClass }) =>
+      new Promise<void>((resolve) => {
+        const link = document.querySelector<HTMLLinkElement>('link[href*="/assets/theme-"]')!;
+        link.addEventListener(
+          'load',
+          () => {
+            document.body.className = bodyClass;
+            document.body.dataset.vscodeThemeKind = bodyClass;
+            resolve();
+          },
+          { once: true },
+        );
+        link.href = `/assets/theme-${theme}.css`;
+      }),
+    { theme, bodyClass },
+  );
 }
 
 // --- fixture run ---------------------------------------------------------------------------------
@@ -237,6 +282,70 @@ export function dashboardState(origin: string, step = 225): Partial<DashboardSta
     etaSeconds: null,
     error: null,
   };
+}
+
+// --- runs table rows --------------------------------------------------------------------------------
+
+/**
+ * Rows of the three fixture runs of test/fixtures/experiments (demo, dino-baseline, lr-x4) as the host builds them. With `evaluated`, two of
+ * them carry evaluation results (test input: k-NN and J&F numbers chosen for the test, not measured).
+ */
+export function fixtureRows(options: { evaluated?: boolean } = {}): RunsTableRow[] {
+  const read = (folder: string, file: string) => readFileSync(join(REPO, 'test/fixtures', 'experiments', folder, file), 'utf8');
+  const evaluation = (knn: number, jf: number) => ({
+    step: 240,
+    metrics: [
+      {
+        key: 'knn:synthetic:top1@10',
+        group: 'k-NN · synthetic objects',
+        label: 'top-1, k=10',
+        value: knn + 1,
+        unit: '%' as const,
+        direction: 'higher' as const,
+        time: '',
+        seconds: 1,
+      },
+      {
+        key: 'knn:synthetic:top1@20',
+        group: 'k-NN · synthetic objects',
+        label: 'top-1, k=20',
+        value: knn,
+        unit: '%' as const,
+        direction: 'higher' as const,
+        time: '',
+        seconds: 1,
+      },
+      {
+        key: 'tracking:propagation:jf',
+        group: 'Label propagation · synthetic objects',
+        label: 'J&F',
+        value: jf,
+        unit: '' as const,
+        direction: 'higher' as const,
+        time: '',
+        seconds: 1,
+      },
+    ],
+  });
+  const evaluations = [evaluation(56.4, 0.322), evaluation(59.4, 0.31), undefined];
+  return ['demo', 'dino-baseline', 'lr-x4'].map((folder, i) => {
+    const info = JSON.parse(read(folder, 'run.json')) as RunInfo;
+    const metrics = read(folder, 'metrics.jsonl')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as MetricsRecord);
+    return runsTableRow({
+      dir: `/workspace/runs/${info.id}`,
+      folder: info.id,
+      info,
+      status: 'finished',
+      step: metrics[metrics.length - 1].step,
+      metrics,
+      config: JSON.parse(read(folder, 'config.json')),
+      evaluation: options.evaluated ? evaluations[i] : undefined,
+      hasCheckpoint: false,
+    });
+  });
 }
 
 // --- pixels --------------------------------------------------------------------------------------

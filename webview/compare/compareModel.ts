@@ -1,6 +1,7 @@
 // Pure transforms behind the compare view: flattened config diff and the metrics table with the
 // best checkpoint per row. No DOM, so they are unit-tested in Node.
 
+import { flattenConfig } from '../../src/core/configFlatten';
 import type { CompareCheckpoint } from '../../src/core/webviewMessages';
 
 export interface ConfigRow {
@@ -11,17 +12,7 @@ export interface ConfigRow {
   differs: boolean;
 }
 
-/** `{a: {b: 1}, c: [1, 2]}` → `a.b = 1`, `c = [1,2]` (arrays are leaves: they are compared whole). */
-export function flattenConfig(value: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0 && prefix) out.set(prefix, '{}');
-    for (const [key, child] of entries) flattenConfig(child, prefix ? `${prefix}.${key}` : key, out);
-  } else if (prefix) {
-    out.set(prefix, JSON.stringify(value) ?? 'undefined');
-  }
-  return out;
-}
+export { flattenConfig };
 
 /** One row per key of any config, in first-seen order; `differs` when not every checkpoint has the same value. */
 export function configRows(configs: readonly Record<string, unknown>[]): ConfigRow[] {

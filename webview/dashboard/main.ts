@@ -5,7 +5,7 @@
 import './dashboard.css';
 import {
   EMPTY_DASHBOARD_STATE,
-  isHostToWebviewMessage,
+  isHostToDashboardMessage,
   type DashboardState,
   type DashboardToHostMessage,
   type HostToDashboardMessage,
@@ -13,7 +13,9 @@ import {
 } from '../../src/core/webviewMessages';
 import { assertNever, listenToHost } from '../shared/dispatch';
 import { debounce, emptyState, h, replaceChildren } from '../shared/dom';
+import { buildExport } from '../shared/exportDom';
 import { formatStep } from '../shared/format';
+import { onThemeChange } from '../shared/theme';
 import { panel } from '../shared/panel';
 import { loadClip } from '../shared/snapshotData';
 import { createBridge } from '../shared/vscodeApi';
@@ -22,6 +24,7 @@ import { AssignmentPanel } from './assignmentPanel';
 import { DEFAULT_CHART_SETTINGS, LossChart, sanitizeChartSettings, type ChartSettings } from './lossChart';
 import { MasksPanel, type MasksSelection } from './masksPanel';
 import { MetricStore } from './series';
+import { initialSelection, reduceSelection, stepBarView, type SelectionEvent, type SnapshotSelection } from './snapshotSelection';
 import { StatusHeader } from './statusHeader';
 
 interface PersistedDashboard {
@@ -61,10 +64,16 @@ const store = new MetricStore();
 
 const header = new StatusHeader();
 const errorBanner = h('div', { class: 'error-banner', role: 'alert', hidden: true });
-const chart = new LossChart(store, persisted.chart, (settings) => {
-  persisted.chart = settings;
-  save();
-});
+const chart = new LossChart(
+  store,
+  persisted.chart,
+  (settings) => {
+    persisted.chart = settings;
+    save();
+  },
+  () => model.run?.name ?? 'run',
+  () => bridge.post({ type: 'exportMenu' }),
+);
 
 const assignment = new AssignmentPanel();
 const masks = new MasksPanel(
@@ -92,15 +101,7 @@ const followLatest = createCheckbox({
   label: 'Follow latest',
   ariaLabel: 'Show each new snapshot as it arrives',
   checked: persisted.followLatest,
-  onChange: (checked) => {
-    persisted.followLatest = checked;
-    if (checked) {
-      persisted.snapshotStep = null;
-      const newest = model.snapshotSteps[model.snapshotSteps.length - 1];
-      if (newest !== undefined) requestSnapshot(newest);
-    }
-    save();
-  },
+  onChange: (on) => dispatch({ type: 'follow', on }),
 });
 const snapshotStatus = h('div', { class: 'snapshot-status', role: 'status' });
 const snapshotEmpty = h('div', { class: 'snapshot-empty' });
@@ -135,53 +136,56 @@ const root = h(
 );
 document.body.append(root);
 
-// --- snapshot selection ---------------------------------------------------------------------------
+// --- snapshot selection (the state machine is snapshotSelection.ts) ------------------------------
 
 let displayed: SnapshotPayload | null = null;
-let requestedStep: number | null = null;
+let selection: SnapshotSelection = initialSelection(persisted.snapshotStep, persisted.followLatest);
+/** The step under the slider while the user drags it (the request is debounced). */
+let sliding: number | null = null;
 let loadToken = 0;
 
-function requestSnapshot(step: number): void {
-  if (displayed?.manifest.step === step && requestedStep === null) return;
-  if (requestedStep === step) return;
-  requestedStep = step;
-  bridge.post({ type: 'requestSnapshot', step });
+function dispatch(event: SelectionEvent): void {
+  const reduced = reduceSelection(selection, event);
+  selection = reduced.state;
+  if (reduced.persist) {
+    persisted.snapshotStep = selection.picked;
+    persisted.followLatest = selection.followLatest;
+    followLatest.setChecked(selection.followLatest);
+    save();
+  }
+  if (reduced.request !== undefined) bridge.post({ type: 'requestSnapshot', step: reduced.request });
   renderStepBar();
 }
 
-const requestSoon = debounce((step: number) => requestSnapshot(step), 150);
+const requestSoon = debounce((step: number) => {
+  sliding = null;
+  dispatch({ type: 'request', step });
+}, 150);
 
 stepSlider.addEventListener('input', () => {
-  const step = model.snapshotSteps[Number(stepSlider.value)];
-  if (step === undefined) return;
-  const newest = model.snapshotSteps[model.snapshotSteps.length - 1];
-  persisted.snapshotStep = step;
-  persisted.followLatest = step === newest && persisted.followLatest;
-  followLatest.setChecked(persisted.followLatest);
-  save();
-  stepLabel.textContent = `step ${formatStep(step)} · ${Number(stepSlider.value) + 1} of ${model.snapshotSteps.length}`;
-  requestSoon(step);
+  const index = Number(stepSlider.value);
+  sliding = selection.steps[index] ?? null;
+  dispatch({ type: 'slide', index });
+  if (sliding !== null) requestSoon(sliding);
 });
 stepSlider.addEventListener('change', () => {
-  const step = model.snapshotSteps[Number(stepSlider.value)];
-  if (step !== undefined) requestSnapshot(step);
+  const step = selection.steps[Number(stepSlider.value)];
+  if (step === undefined) return;
+  sliding = null;
+  dispatch({ type: 'request', step });
 });
 
 function renderStepBar(): void {
-  const steps = model.snapshotSteps;
-  stepSlider.max = String(Math.max(0, steps.length - 1));
-  stepSlider.disabled = steps.length <= 1;
-  const shown = requestedStep ?? displayed?.manifest.step ?? steps[steps.length - 1];
-  const index = shown === undefined ? -1 : steps.indexOf(shown);
-  if (index >= 0 && document.activeElement !== stepSlider) stepSlider.value = String(index);
-  stepLabel.textContent =
-    shown === undefined ? 'no snapshots' : `step ${formatStep(shown)}${index >= 0 ? ` · ${index + 1} of ${steps.length}` : ''}`;
-  stepSlider.setAttribute('aria-valuetext', stepLabel.textContent);
-  const loading = requestedStep !== null && requestedStep !== displayed?.manifest.step;
+  const view = stepBarView(selection, sliding);
+  stepSlider.max = String(view.max);
+  stepSlider.disabled = view.disabled;
+  if (view.index >= 0 && document.activeElement !== stepSlider) stepSlider.value = String(view.index);
+  stepLabel.textContent = view.label;
+  stepSlider.setAttribute('aria-valuetext', view.label);
   replaceChildren(
     snapshotStatus,
-    loading ? createProgressRing('Loading snapshot') : null,
-    loading ? `loading step ${formatStep(requestedStep ?? 0)}…` : '',
+    view.loading !== null ? createProgressRing('Loading snapshot') : null,
+    view.loading !== null ? `loading step ${formatStep(view.loading)}…` : '',
   );
   document.body.dataset.snapshotStep = displayed ? String(displayed.manifest.step) : '';
 }
@@ -195,7 +199,7 @@ function renderSnapshotEmpty(message?: string): void {
     const every = model.snapshotEvery ? `every ${formatStep(model.snapshotEvery)} steps` : 'every runtime.snapshotEvery steps';
     replaceChildren(
       snapshotEmpty,
-      model.snapshotSteps.length > 0
+      selection.steps.length > 0
         ? emptyState('Loading snapshot…', 'Pick a step on the slider above.')
         : emptyState(
             `No snapshot yet — the trainer writes one ${every}`,
@@ -208,7 +212,6 @@ function renderSnapshotEmpty(message?: string): void {
 async function showSnapshot(payload: SnapshotPayload): Promise<void> {
   const token = ++loadToken;
   displayed = payload;
-  if (requestedStep === payload.manifest.step) requestedStep = null;
   renderStepBar();
   renderSnapshotEmpty();
   try {
@@ -243,20 +246,7 @@ function applyUpdate(data: Partial<DashboardState>): void {
   }
   header.update({ run: model.run, status: model.status, last: store.last(), etaSeconds: model.etaSeconds });
 
-  if (data.snapshotSteps !== undefined) {
-    const previousNewest = model.snapshotSteps[model.snapshotSteps.length - 1];
-    model.snapshotSteps = [...data.snapshotSteps].sort((a, b) => a - b);
-    const newest = model.snapshotSteps[model.snapshotSteps.length - 1];
-    if (
-      persisted.followLatest &&
-      newest !== undefined &&
-      newest !== previousNewest &&
-      data.snapshot === undefined &&
-      displayed &&
-      displayed.manifest.step !== newest
-    )
-      requestSnapshot(newest);
-  }
+  if (data.snapshotSteps !== undefined) model.snapshotSteps = [...data.snapshotSteps].sort((a, b) => a - b);
   if (data.snapshot !== undefined) {
     model.snapshot = data.snapshot;
     if (data.snapshot) void showSnapshot(data.snapshot);
@@ -265,24 +255,33 @@ function applyUpdate(data: Partial<DashboardState>): void {
       assignment.clear();
     }
   }
-  // After a reload, ask again for the step the user had picked.
-  const wanted = persisted.followLatest ? null : persisted.snapshotStep;
-  if (wanted !== null && displayed && displayed.manifest.step !== wanted && requestedStep === null && model.snapshotSteps.includes(wanted))
-    requestSnapshot(wanted);
+  if (data.snapshotSteps !== undefined || data.snapshot !== undefined)
+    dispatch({
+      type: 'host',
+      steps: data.snapshotSteps,
+      snapshot: data.snapshot === undefined ? undefined : (data.snapshot?.manifest.step ?? null),
+    });
   renderStepBar();
   renderSnapshotEmpty();
 }
 
-listenToHost(isHostToWebviewMessage, (message: HostToDashboardMessage) => {
+listenToHost(isHostToDashboardMessage, (message: HostToDashboardMessage) => {
   switch (message.type) {
     case 'setData':
       applyUpdate(message.data);
       break;
+    case 'exportRequest':
+      void buildExport(chart, message.format, message.requestId).then((result) => bridge.post(result));
+      break;
     default:
-      assertNever(message.type, 'message type');
+      assertNever(message, 'message');
   }
 });
 
+onThemeChange(() => {
+  assignment.draw();
+  masks.draw();
+});
 renderStepBar();
 renderSnapshotEmpty();
 chart.draw();

@@ -2,6 +2,7 @@
 // min/max-per-pixel decimation and axis ticks. Pure (no DOM), so it is unit-tested in Node.
 
 import type { MetricsRecord } from '../../src/core/runRecords';
+import { xValues, type XAxisMode } from '../shared/xAxis';
 
 /** Keys that are not plotted: the x axis and the wall-clock time. */
 const NOT_PLOTTED = new Set(['step', 'time']);
@@ -29,6 +30,10 @@ const PREFERRED_ORDER = [
  */
 export class MetricStore {
   private steps = new Float64Array(1024);
+  /** Epoch milliseconds of each record (NaN when its time does not parse) and the ISO text, for exports. */
+  private times = new Float64Array(1024);
+  private iso: string[] = [];
+  private xCache: { key: string; xs: Float64Array } | null = null;
   private readonly columns = new Map<string, Float64Array>();
   private count = 0;
   private latest: MetricsRecord | null = null;
@@ -60,6 +65,9 @@ export class MetricStore {
     if (this.count === this.steps.length) this.grow();
     const row = this.count;
     this.steps[row] = record.step;
+    this.times[row] = Date.parse(record.time);
+    this.iso.length = row;
+    this.iso.push(record.time);
     for (const column of this.columns.values()) column[row] = Number.NaN;
     for (const [key, value] of Object.entries(record)) {
       if (NOT_PLOTTED.has(key) || typeof value !== 'number' || !Number.isFinite(value)) continue;
@@ -79,6 +87,9 @@ export class MetricStore {
     const steps = new Float64Array(capacity);
     steps.set(this.steps);
     this.steps = steps;
+    const times = new Float64Array(capacity);
+    times.set(this.times);
+    this.times = times;
     for (const [key, column] of this.columns) {
       const bigger = new Float64Array(capacity).fill(Number.NaN);
       bigger.set(column);
@@ -95,6 +106,24 @@ export class MetricStore {
 
   stepsView(): Float64Array {
     return this.steps.subarray(0, this.count);
+  }
+
+  /** Epoch milliseconds of each record. */
+  timesView(): Float64Array {
+    return this.times.subarray(0, this.count);
+  }
+
+  /** ISO time of each record, as logged. */
+  isoTimes(): readonly string[] {
+    return this.iso.slice(0, this.count);
+  }
+
+  /** The x value of each record for an x-axis mode (ascending; see xValues), cached until the data changes. */
+  xView(mode: XAxisMode): Float64Array {
+    if (mode === 'step') return this.stepsView();
+    const key = `${mode}|${this.version}|${this.count}`;
+    if (this.xCache?.key !== key) this.xCache = { key, xs: xValues(this.stepsView(), this.timesView(), mode) };
+    return this.xCache.xs;
   }
 
   /** Values of `key` (NaN where a record lacks it); empty when the key is unknown. */
@@ -225,39 +254,4 @@ export function decimateMinMax(
   return { points, count };
 }
 
-/** "Nice" tick values (1, 2, 5 × 10^n) covering [min, max] with about `target` ticks. */
-export function niceTicks(min: number, max: number, target = 5): number[] {
-  if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
-  if (min === max) return [min];
-  const raw = (max - min) / Math.max(1, target);
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw * (1 - 1e-9)) ?? 10 * magnitude;
-  const ticks: number[] = [];
-  const first = Math.ceil(min / step - 1e-9);
-  // Multiply rather than accumulate, and round to the step's decimals, so 0.1 steps print as 7.3, not 7.300000001.
-  const decimals = Math.max(0, -Math.floor(Math.log10(step)) + 1);
-  for (let i = first; i * step <= max + step * 1e-9; i++) ticks.push(Number((i * step).toFixed(Math.min(20, decimals))));
-  return ticks;
-}
-
-/** Ticks for the step axis: whole steps only (a short run zoomed to 1..4 gets 1, 2, 3, 4, never 1.5 printed as "2"). */
-export function stepTicks(min: number, max: number, target = 5): number[] {
-  return niceTicks(min, max, target).filter(Number.isInteger);
-}
-
-/** Ticks for a log10 axis given the range in log10 units: powers of ten, plus 2× and 5× when few decades. */
-export function logTicks(log10Min: number, log10Max: number): number[] {
-  const decades = log10Max - log10Min;
-  if (decades < 1) return niceTicks(10 ** log10Min, 10 ** log10Max, 4);
-  const ticks: number[] = [];
-  const multipliers = decades <= 3 ? [1, 2, 5] : [1];
-  const stride = Math.max(1, Math.ceil(decades / 8));
-  for (let e = Math.floor(log10Min); e <= Math.ceil(log10Max); e += stride) {
-    for (const m of multipliers) {
-      const v = Number(`${m}e${e}`); // exact decimal, unlike m * 10 ** e
-      const lv = Math.log10(v);
-      if (lv >= log10Min - 1e-9 && lv <= log10Max + 1e-9) ticks.push(v);
-    }
-  }
-  return ticks;
-}
+export { logTicks, niceTicks, stepTicks } from '../shared/ticks';

@@ -13,13 +13,25 @@ import { DashboardSession } from './dashboardSession';
 export const DASHBOARD_VIEW_TYPE = 'dora.dashboard';
 const OPEN_DASHBOARDS_KEY = 'dora.openDashboards';
 
+/** Chart export (src/host/chartExport): tracks each dashboard and takes its export messages. */
+export interface ChartPanelHooks {
+  track(panel: vscode.WebviewPanel, describe: () => string): vscode.Disposable;
+  handleMessage(panel: vscode.WebviewPanel, message: unknown): boolean;
+}
+
 export class DashboardPanels implements vscode.WebviewPanelSerializer {
   private readonly panels = new Map<string, { panel: vscode.WebviewPanel; session: DashboardSession }>();
 
   constructor(
     private readonly ctx: PanelContext,
     private readonly live: (runDir: string) => LiveRunState | undefined,
+    private readonly chartHooks?: ChartPanelHooks,
   ) {}
+
+  /** Closes the dashboard of a run (after the run was deleted). */
+  close(runDir: string): void {
+    this.panels.get(runDir)?.panel.dispose();
+  }
 
   async open(runDir: string, column = vscode.ViewColumn.Active): Promise<vscode.WebviewPanel> {
     const existing = this.panels.get(runDir);
@@ -94,9 +106,13 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer {
     });
     this.panels.set(runDir, { panel, session });
     rememberOpen(this.ctx.workspaceState, OPEN_DASHBOARDS_KEY, runDir, true);
-    const messages = panel.webview.onDidReceiveMessage((m) => void session.handleMessage(m));
+    const tracked = this.chartHooks?.track(panel, () => `loss chart of ${path.basename(runDir)}`);
+    const messages = panel.webview.onDidReceiveMessage((m) => {
+      if (!this.chartHooks?.handleMessage(panel, m)) void session.handleMessage(m);
+    });
     panel.onDidDispose(() => {
       messages.dispose();
+      tracked?.dispose();
       session.dispose();
       this.panels.delete(runDir);
       rememberOpen(this.ctx.workspaceState, OPEN_DASHBOARDS_KEY, runDir, false);

@@ -30,7 +30,7 @@ export interface StartedRun {
 }
 
 const BACKEND_DESCRIPTIONS: Record<string, string> = {
-  auto: 'best available: tensorflow-gpu, tensorflow, webgpu, then wasm',
+  auto: 'fastest that works: tensorflow-gpu, webgpu (hardware adapter), tensorflow, wasm, cpu',
   'tensorflow-gpu': 'native CUDA (needs @tensorflow/tfjs-node-gpu)',
   tensorflow: 'native CPU (needs @tensorflow/tfjs-node)',
   webgpu: 'GPU through Dawn (Vulkan/Metal/D3D12)',

@@ -15,6 +15,8 @@ import {
 } from '../../core/node/runDir';
 import { runPaths } from '../../core/node/runPaths';
 import { deriveRunStatus, isMetricsRecord, type MetricsRecord, type LivenessProbe } from '../../core/runRecords';
+import type { StudioInfo } from '../../core/studioFile';
+import { readStudioInfo } from '../runManagement/studioFiles';
 
 /**
  * Like core listRuns, but only looks into sub-folders: a stray file in a runs folder (README.md,
@@ -52,6 +54,7 @@ export class RunIndex {
   private runsByFolder = new Map<string, RunSummary[]>();
   private tails = new Map<string, MetricsTail>();
   private checkpointCache = new Map<string, CheckpointEntry[]>();
+  private studioInfo = new Map<string, StudioInfo>();
 
   constructor(private readonly probe: () => LivenessProbe = localLivenessProbe) {}
 
@@ -71,6 +74,19 @@ export class RunIndex {
     for (const runs of next.values()) for (const run of runs) live.add(run.dir);
     for (const dir of [...this.tails.keys()]) if (!live.has(dir)) this.tails.delete(dir);
     await Promise.all([...live].map((dir) => this.pollMetrics(dir)));
+    const studio = new Map<string, StudioInfo>();
+    await Promise.all(
+      [...live].map(async (dir) => {
+        const info = await readStudioInfo(dir);
+        if (info) studio.set(dir, info);
+      }),
+    );
+    this.studioInfo = studio;
+  }
+
+  /** The run's studio.json (display name, star) as of the last refresh. */
+  studio(runDir: string): StudioInfo | undefined {
+    return this.studioInfo.get(runDir);
   }
 
   /** Reads the metrics appended since the last call; returns the new records. */

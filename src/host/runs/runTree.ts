@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { evalHeadline, evalMarkdown, evalMetrics, type EvalSidecar } from '../../core/evalResults';
 import type { CheckpointEntry, RunSummary } from '../../core/node/runDir';
 import type { MetricsRecord, RunStatus } from '../../core/runRecords';
+import type { StudioInfo } from '../../core/studioFile';
 import { formatDuration, formatLoss, formatProgress, isActiveStatus, joinParts, STATUS_ICONS, STATUS_LABELS } from '../shared/format';
 import type { LiveRunState } from './liveRun';
 
@@ -54,6 +55,8 @@ export interface RunView {
   summary: RunSummary;
   lastMetrics?: MetricsRecord;
   live?: LiveRunState;
+  /** studio.json: display name and star. */
+  studio?: StudioInfo;
 }
 
 /**
@@ -73,10 +76,12 @@ export function effectiveStatus(view: RunView): RunStatus {
   return fromFiles === 'starting' && live.attached && live.phase !== 'starting' ? 'running' : fromFiles;
 }
 
-export function runContextValue(status: RunStatus, hasConfig: boolean): string {
-  // Space-separated flags; package.json matches them with `viewItem =~ /\bflag\b/`.
+export function runContextValue(status: RunStatus, hasConfig: boolean, starred = false): string {
+  // Space-separated flags; package.json matches them with `viewItem =~ /\bflag\b/`. `starred` comes last: Star Run
+  // matches the whole value without it (when-clause regexes are anchored rather than using a lookahead).
   const flags = ['doraRun', isActiveStatus(status) ? 'active' : 'ended', status];
   if (hasConfig) flags.push('hasConfig');
+  if (starred) flags.push('starred');
   return flags.join(' ');
 }
 
@@ -86,10 +91,13 @@ export function runNode(view: RunView): RunNode {
   const step = Math.max(summary.status.step, lastMetrics?.step ?? 0, live?.step ?? 0);
   const total = live?.totalSteps ?? summary.info?.totalSteps ?? null;
   const loss = live?.loss ?? lastMetrics?.loss;
-  const label = summary.info?.name && !summary.id.endsWith(summary.info.name) ? `${summary.info.name} (${summary.id})` : summary.id;
+  const name = view.studio?.displayName ?? summary.info?.name;
+  const label = name && !summary.id.endsWith(name) ? `${name} (${summary.id})` : summary.id;
+  const starred = view.studio?.starred === true;
   const phase =
     live && !live.finished && live.phase !== 'training' ? (live.phase === 'frame-cache' ? 'caching frames' : live.phase) : undefined;
   const description = joinParts([
+    starred ? '★' : undefined,
     STATUS_LABELS[status],
     phase,
     formatProgress(step, total),
@@ -129,7 +137,7 @@ export function runNode(view: RunView): RunNode {
     description,
     tooltip: lines.join('\n'),
     icon: { id: icon.icon, color: icon.color },
-    contextValue: runContextValue(status, Boolean(summary.info?.configFile)),
+    contextValue: runContextValue(status, Boolean(summary.info?.configFile), starred),
     collapsible: 'collapsed',
   };
 }

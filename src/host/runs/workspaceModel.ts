@@ -73,7 +73,12 @@ export class WorkspaceModel {
   }
 
   viewOf(summary: RunSummary): RunView {
-    return { summary, lastMetrics: this.o.runs.lastMetrics(summary.dir), live: this.o.manager.get(summary.dir) };
+    return {
+      summary,
+      lastMetrics: this.o.runs.lastMetrics(summary.dir),
+      live: this.o.manager.get(summary.dir),
+      studio: this.o.runs.studio(summary.dir),
+    };
   }
 
   hasActiveRuns(): boolean {

@@ -31,7 +31,7 @@ export interface WebviewShellOptions {
   scriptUri: string;
   styleUris: readonly string[];
   /** Which view the bundle should render; read from <body data-view>. */
-  view: 'dashboard' | 'compare';
+  view: 'dashboard' | 'compare' | 'plots' | 'runsTable';
   /** Shown instead of the app when the bundle is missing (e.g. the webviews were not built). */
   missingBundleMessage?: string;
   /** data-* attributes of <body>, e.g. { runDir } → data-run-dir, for the bundle to keep in its state. */

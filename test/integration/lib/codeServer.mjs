@@ -1,6 +1,6 @@
 // Starts and stops a throwaway code-server (VS Code 1.100.3 in the browser) with its config, logs,
 // user data and sockets inside one work folder, and drives it with playwright-core + Debian chromium.
-/* global fetch */
+/* global fetch, document, performance, window */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -156,51 +156,90 @@ export async function runExtensionTests(browser, url, timeoutMs, log = console.l
   return code;
 }
 
-/** Opens the workbench and waits until the extension's contributions (the DoRA activity bar entry) are in. */
+/**
+ * Opens the workbench and waits until it is usable: the DoRA activity-bar entry is in AND the workbench has created
+ * its Restored-phase contributions. Before that, context keys such as `isWorkspaceTrusted` are not set yet
+ * (`WorkspaceTrustContextKeys` is a Restored-phase contribution, created when the page is idle), so the palette hides
+ * every command whose precondition uses them: on a loaded machine that window lasts seconds after the activity bar is
+ * drawn (reproduced with 6x CPU throttling, see test/integration/README.md).
+ */
 export async function openWorkbench(browser, url) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await recordFocus(context);
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60_000 });
   await page.waitForSelector('.activitybar [aria-label="DoRA"]', { timeout: 60_000 });
+  await waitForRestoredPhase(page);
   return page;
 }
 
-/** F1, the command title, Enter. */
+/** The workbench's own performance mark for "all LifecyclePhase.Restored (3) contributions created". */
+export async function waitForRestoredPhase(page, timeoutMs = 120_000) {
+  await page.waitForFunction(() => performance.getEntriesByName('code/didCreateWorkbenchContributions/3').length > 0, null, {
+    timeout: timeoutMs,
+  });
+}
+
+/**
+ * Moves the keyboard focus out of any webview (a focused webview iframe keeps F1 and Enter to itself) onto the
+ * workbench, and waits until the page's active element is no longer an iframe. Blurring the iframe is not enough (the
+ * workbench gives an active webview editor its focus back), so the side bar's title, which is inert, is clicked.
+ */
+export async function focusWorkbench(page) {
+  await page.click('.part.sidebar .composite.title', { position: { x: 4, y: 4 }, timeout: 10_000 });
+  await page.waitForFunction(() => document.activeElement?.tagName !== 'IFRAME', null, { timeout: 10_000 });
+}
+
+/**
+ * Records every focus change of the page (`window.__doraFocusLog`), so that a quick pick that closed under a test can
+ * be explained: installed on every context the tests open.
+ */
+export async function recordFocus(context) {
+  await context.addInitScript(() => {
+    const log = [];
+    window.__doraFocusLog = log;
+    const describe = (el) =>
+      el ? `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${String(el.className).split(' ').slice(0, 2).join('.')}` : 'none';
+    document.addEventListener('focusin', (e) => log.push(`${Math.round(performance.now())} focus ${describe(e.target)}`), true);
+    document.addEventListener(
+      'focusout',
+      (e) => log.push(`${Math.round(performance.now())} blur ${describe(e.target)} → ${describe(e.relatedTarget)}`),
+      true,
+    );
+  });
+}
+
+/** The last focus changes of the page, for an error message. */
+export async function focusTrail(page, count = 12) {
+  return page.evaluate((n) => (window.__doraFocusLog ?? []).slice(-n).join(' | '), count).catch(() => 'no focus log');
+}
+
+/** F1, the command title, Enter on the row of that command. */
 export async function runPaletteCommand(page, title) {
-  // F1 is swallowed while a webview iframe holds the focus: then give the focus back to the workbench (the
-  // sidebar's title bar is inert) and try again.
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    try {
-      await page.waitForSelector('.quick-input-widget:visible', { timeout: 5_000 });
-      break;
-    } catch (error) {
-      if (attempt === 4) throw error;
-      await page.click('.part.sidebar .composite.title', { timeout: 5_000 }).catch(() => undefined);
-    }
-  }
+  await focusWorkbench(page);
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget:visible', { timeout: 30_000 });
   await page.keyboard.type(title);
   // Enter runs the FOCUSED row: wait until the list has re-filtered so that the focused row is this command (on a
-  // loaded machine the list lags the typing; clicking a row while it re-renders once hit a neighbour).
+  // loaded machine the list lags the typing).
   const focused = `.quick-input-widget:visible .quick-input-list .monaco-list-row.focused[aria-label*="${title}"]`;
   await page.waitForSelector(focused, { timeout: 30_000 });
-  await new Promise((r) => setTimeout(r, 200));
-  await page.waitForSelector(focused, { timeout: 5_000 });
   await page.keyboard.press('Enter');
-  await page
-    .waitForSelector(`.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*="${title}"]`, {
-      state: 'detached',
-      timeout: 10_000,
-    })
-    .catch(() => undefined);
+  await page.waitForSelector(`.quick-input-widget:visible .quick-input-list .monaco-list-row[aria-label*="${title}"]`, {
+    state: 'detached',
+    timeout: 30_000,
+  });
 }
 
 /** Waits for a quick pick row containing `text`, then picks it. */
 export async function pickQuickItem(page, text) {
-  await page.waitForSelector('.quick-input-widget:visible');
+  await page.waitForSelector('.quick-input-widget:visible', { timeout: 30_000 });
   await page.keyboard.type(text);
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${text}"]`, { timeout: 30_000 });
+  // Enter picks the FOCUSED row: wait until the filtered list has focused a row with this text.
+  await page.waitForSelector(`.quick-input-widget:visible .quick-input-list .monaco-list-row.focused[aria-label*="${text}"]`, {
+    timeout: 30_000,
+  });
   await page.keyboard.press('Enter');
 }
 

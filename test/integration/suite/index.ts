@@ -3,11 +3,13 @@
 import { writeFileSync } from 'node:fs';
 import Mocha from 'mocha';
 import { registerSuite } from './extensionHost.suite';
+import { registerExperimentsSuite } from './experiments.suite';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 60_000, color: false, reporter: 'spec' });
   mocha.suite.emit('pre-require', globalThis, 'extensionHost.suite', mocha);
   registerSuite();
+  registerExperimentsSuite();
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {
       const passes = runner.stats?.passes ?? 0;

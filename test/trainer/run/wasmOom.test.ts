@@ -61,7 +61,8 @@ test('a fixed micro-batch that does not fit the budget fails the run with one me
     error.message,
     /^out of wasm memory with 4 clip\(s\) per pass \(4 clips × 2 frames, 64 px\): wasm out of memory: over DORA_MEMORY_BUDGET_MB/,
   );
-  assert.match(error.fix ?? '', /^Set training\.microBatch to "auto"/);
+  assert.match(error.fix ?? '', /^Use training\.microBatch "auto"/);
+  assert.match(error.fix ?? '', /--set training\.microBatch=auto/, 'a fix that also works on resume (config.json is what a resume reads)');
   const events = readJsonl(join(result.runDir, 'events.jsonl'));
   assert.equal(events.at(-1)?.type, 'failed');
 });
