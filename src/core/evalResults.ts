@@ -38,6 +38,9 @@ export interface KnnScore {
   /** Percentages, as DINO's eval_knn.py prints them. */
   top1: number;
   top5: number;
+  /** Top-1 of each evaluation fold (KnnResult.folds), and the standard error of their mean. */
+  top1Folds?: number[];
+  top1StdErr?: number;
 }
 
 export interface KnnResult {
@@ -45,6 +48,8 @@ export interface KnnResult {
   numTest: number;
   classes: string[];
   scores: KnnScore[];
+  /** How the test samples were split into the folds behind the standard errors (`cv`: cross-validation). */
+  folds?: { count: number; unit: string; cv: boolean };
 }
 
 export interface PropagationScores {
@@ -55,6 +60,9 @@ export interface PropagationScores {
   sequences: number;
   boundaryTolerancePx: number;
   perObject: Record<string, { j: number; f: number; sequences: number }>;
+  /** J&F of each clip (mean over its objects), and the standard error of their mean. */
+  clipJAndF?: number[];
+  jAndFStdErr?: number;
 }
 
 export interface TrackerScores {
@@ -65,6 +73,9 @@ export interface TrackerScores {
   /** Mean over offsets ≥ 1. */
   meanIoU: number;
   matchedPairs: number;
+  /** Mean IoU on later frames of each clip, and the standard error of their mean. */
+  clipMeanIoU?: number[];
+  meanIoUStdErr?: number;
 }
 
 export interface TrackingResult {

@@ -104,22 +104,28 @@ export const qualityCommand: CommandSpec = {
   name: 'quality',
   positionals: '',
   arity: { min: 0, max: 0 },
-  summary: 'DoRA vs DINO vs random init on the synthetic tour (k-NN, J&F); prints a table',
+  summary: 'DoRA vs DINO vs random init vs raw pixels on synthetic tours (k-NN, J&F ± SE); prints a table',
   options: {
-    steps: { type: 'string', value: 'N', help: 'training steps per model (default: one epoch of the demo preset)' },
+    steps: { type: 'string', value: 'N', help: "training steps per model (default: the recipe's step budget)" },
     backend: BACKEND,
     out: { type: 'string', value: 'FILE', help: 'where to write the results (default: quality-results.json)' },
+    dir: { type: 'string', value: 'D', help: 'working folder for the tours, caches and runs (default: .cache/quality)' },
+    recipe: { type: 'string', value: 'FILE', help: 'a recipe file, e.g. scripts/device/quality-gpu.recipe.json' },
+    ffmpeg: FFMPEG,
   },
   async run({ values }) {
     const results = await qualityFromCli({
       steps: intOption(values, 'steps'),
       backend: backendOption(values),
       out: stringOption(values, 'out'),
+      dir: stringOption(values, 'dir'),
+      recipe: stringOption(values, 'recipe'),
+      ffmpegPath: stringOption(values, 'ffmpeg'),
     });
     const seconds = results.totalSeconds.toFixed(0);
     console.log(
-      `quality benchmark: demo preset, ${results.steps} steps per run, seed ${results.seed}, ` +
-        `backend ${results.backend}, ${seconds} s in total`,
+      `quality benchmark: ${results.recipe.preset} preset + quality recipe, ${results.steps} steps per run, ` +
+        `seed ${results.seed}, backend ${results.backend}, ${seconds} s in total`,
     );
     console.log(results.table);
     return 0;

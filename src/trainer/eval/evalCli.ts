@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { initBackend, type BackendName } from '../backend';
 import { configFromPresetOrFile, loadCheckpointEncoder, randomInitEncoder, type EvalEncoder } from './encoder';
 import { runEvaluation, type EvalOutcome, type EvalSuite } from './runEval';
-import { runQualityBenchmark, type QualityResults } from './quality';
+import { runQualityBenchmark, type QualityRecipe, type QualityResults } from './quality';
+import { isPresetName, presetNames } from '../../core/presets';
+import { readFileSync } from 'node:fs';
 
 export interface EvalCliOptions {
   checkpoint?: string;
@@ -49,6 +51,45 @@ export async function evalFromCli(options: EvalCliOptions): Promise<EvalOutcome 
   }
 }
 
-export function qualityFromCli(options: { steps?: number; backend?: BackendName; out?: string }): Promise<QualityResults> {
-  return runQualityBenchmark(options);
+/** A recipe file for `dora quality --recipe`: `{ "preset": …, "overrides": {…}, "trainThroughCli"?: bool, "trainSeconds"?: s }`. */
+export function readQualityRecipe(file: string): QualityRecipe {
+  const where = resolve(file);
+  let parsed: Partial<QualityRecipe>;
+  try {
+    parsed = JSON.parse(readFileSync(where, 'utf8')) as Partial<QualityRecipe>;
+  } catch (e) {
+    throw new Error(
+      `--recipe ${where}: not readable JSON (${(e as Error).message}). Fix: give a file like scripts/device/quality-gpu.recipe.json`,
+    );
+  }
+  if (!isPresetName(parsed.preset))
+    throw new Error(`--recipe ${where}: "preset" must be one of ${presetNames.join(', ')}, got ${JSON.stringify(parsed.preset)}`);
+  if (typeof parsed.overrides !== 'object' || parsed.overrides === null || Array.isArray(parsed.overrides))
+    throw new Error(`--recipe ${where}: "overrides" must be an object of config sections (as in a *.dora.json)`);
+  if (parsed.trainSeconds !== undefined && !(typeof parsed.trainSeconds === 'number' && parsed.trainSeconds > 0))
+    throw new Error(`--recipe ${where}: "trainSeconds" must be a positive number of seconds`);
+  return {
+    preset: parsed.preset,
+    overrides: parsed.overrides,
+    trainThroughCli: parsed.trainThroughCli === true,
+    trainSeconds: parsed.trainSeconds,
+  };
+}
+
+export function qualityFromCli(options: {
+  steps?: number;
+  backend?: BackendName;
+  out?: string;
+  dir?: string;
+  recipe?: string;
+  ffmpegPath?: string;
+}): Promise<QualityResults> {
+  return runQualityBenchmark({
+    steps: options.steps,
+    backend: options.backend,
+    out: options.out,
+    dir: options.dir ? resolve(options.dir) : undefined,
+    recipe: options.recipe ? readQualityRecipe(options.recipe) : undefined,
+    ffmpegPath: options.ffmpegPath,
+  });
 }

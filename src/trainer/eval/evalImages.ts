@@ -1,5 +1,6 @@
 /** Shared shapes and pixel helpers of the evaluation datasets. */
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/image/normalize';
+import type { KnnFolds } from './knn';
 
 /** Normalised NCHW images with integer class labels. */
 export interface LabelledImages {
@@ -16,6 +17,8 @@ export interface KnnDataset {
   classNames: string[];
   train: LabelledImages;
   test: LabelledImages;
+  /** Evaluation folds (knn.ts `KnnFolds`): the fold of every test sample, and of every train sample for cross-validation. */
+  folds?: KnnFolds;
 }
 
 /** Interleaved float RGB in [0, 1] → ImageNet-normalised planar CHW at `dst[offset..]` (ToTensor + Normalize). */

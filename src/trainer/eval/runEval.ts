@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify } from './knn';
+import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify, type KnnFolds } from './knn';
 import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
 import { encodeImages, evalProgress, type EvalEncoder, type EvalProgressReport } from './encoder';
 import type { EvalSuite, KnnResult, TrackingResult } from '../../core/evalResults';
@@ -18,7 +18,8 @@ import type { KnnDataset } from './evalImages';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';
 import { loadImageFolder } from './imageFolder';
 import { frameCacheSettings } from '../data/prepareFrames';
-import { objectCropDataset, openTourFrames, type TourFrames } from './syntheticTour';
+import { readSyntheticOptions } from '../data/syntheticVideo';
+import { longestSceneFrames, objectCropDataset, openTourFrames, type TourFrames } from './syntheticTour';
 import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
 import { writeAttentionMaps } from './attention';
 import { DINO_PROPAGATION_DEFAULTS } from './labelPropagation';
@@ -54,6 +55,9 @@ export interface EvalRequest {
   onProgress?: (report: EvalProgressReport) => void;
 }
 
+/** Evaluation folds of the k-NN standard errors (synthetic: scene mod 5, cross-validated; other sets: test index mod 5). */
+export const KNN_FOLDS = 5;
+
 export interface EvalOutcome {
   record: EvalRecord;
   cached: boolean;
@@ -83,11 +87,13 @@ export function defaultFashionMnistDir(): string {
 }
 
 /**
- * Frames the model did not train on: after the run's frame window when the video continues past it (the demo trains
- * on frames 0..511 of 1200), otherwise the second half of the video.
+ * Frames the model did not train on: all of them when the tour is not the run's training video; otherwise those after
+ * the run's frame window when the video continues past it (the demo trains on frames 0..511 of 1200), else the second
+ * half of the video.
  */
-export function evaluationFrameRange(encoder: EvalEncoder, frameCount: number): [number, number] {
+export function evaluationFrameRange(encoder: EvalEncoder, frameCount: number, video?: string): [number, number] {
   const d = encoder.config.data;
+  if (video !== undefined && resolve(video) !== resolve(d.video)) return [0, frameCount];
   const trainEnd = d.maxFrames !== undefined ? d.startFrame + d.maxFrames : frameCount;
   const start = frameCount - trainEnd >= frameCount / 4 ? trainEnd : Math.floor(frameCount / 2);
   return [start, frameCount];
@@ -132,11 +138,17 @@ function tourVideo(encoder: EvalEncoder, request: EvalRequest): string {
   return resolve(request.video ?? encoder.config.data.video);
 }
 
-/** Eval frames need a cache at least as large as the largest eval image (the run's cache size when it suffices). */
-async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number): Promise<TourFrames> {
+/**
+ * Eval frames need a cache at least as large as the largest eval image (the run's cache size when it suffices). Object
+ * crops of a synthetic tour cover a fraction of the frame, so k-NN asks for `objectCrops`: a cache of 3 × the image size
+ * (at most the tour's own short side) keeps the crops sharp.
+ */
+async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number, objectCrops = false): Promise<TourFrames> {
   const settings = frameCacheSettings(encoder.config, request.cacheRoot); // the same cache selection as training
-  const shortSide = Math.max(settings.shortSide, imageSize);
   const video = tourVideo(encoder, request);
+  const synthetic = readSyntheticOptions(video);
+  const wanted = objectCrops && synthetic ? Math.min(3 * imageSize, Math.min(synthetic.width, synthetic.height)) : imageSize;
+  const shortSide = Math.max(settings.shortSide, wanted);
   // A checkpoint's config.json comes from its run folder: its frameCache.dir is only read from, never written to.
   const { dir } = encoder.config.data.frameCache;
   const runCacheDir = encoder.sidecarPath ? cacheRootForRunVideo(video, shortSide, dir, undefined, settings.quality) : dir;
@@ -144,29 +156,39 @@ async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: n
   return openTourFrames(video, { ...settings, shortSide, cacheRoot, ffmpegPath: request.ffmpegPath });
 }
 
-async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalRequest): Promise<KnnResult> {
-  const progress = evalProgress(
-    `k-NN · encoding ${dataset.train.count} + ${dataset.test.count} images`,
-    dataset.train.count + dataset.test.count,
-    request,
+/** Folds behind the standard errors: the dataset's own (synthetic: scenes, cross-validated), else test index mod 5. */
+function foldsOf(dataset: KnnDataset): KnnFolds {
+  return (
+    dataset.folds ?? { test: Int32Array.from({ length: dataset.test.count }, (_, i) => i % KNN_FOLDS), count: KNN_FOLDS, unit: 'index' }
   );
+}
+
+async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalRequest): Promise<KnnResult> {
+  const pooled = dataset.train === dataset.test;
+  const total = dataset.train.count + (pooled ? 0 : dataset.test.count);
+  const progress = evalProgress(`k-NN · encoding ${total} images`, total, request);
   const pixels = (split: KnnDataset['train']) => ({
     cls: split.images,
     count: split.count,
     dim: split.images.length / Math.max(1, split.count),
   });
-  const train = request.rawPixels
-    ? pixels(dataset.train)
-    : await encodeImages(encoder, dataset.train.images, dataset.train.count, dataset.train.size, { progress });
-  const test = request.rawPixels
-    ? pixels(dataset.test)
-    : await encodeImages(encoder, dataset.test.images, dataset.test.count, dataset.test.size, { progress });
+  const encode = (split: KnnDataset['train']) =>
+    request.rawPixels ? Promise.resolve(pixels(split)) : encodeImages(encoder, split.images, split.count, split.size, { progress });
+  const train = await encode(dataset.train);
+  const test = pooled ? train : await encode(dataset.test);
+  const folds = foldsOf(dataset);
   const scores = knnClassify(
     { features: train.cls, labels: dataset.train.labels, count: train.count, dim: train.dim },
     { features: test.cls, labels: dataset.test.labels, count: test.count, dim: test.dim },
-    { ks: DINO_KNN_KS, temperature: DINO_KNN_TEMPERATURE, numClasses: dataset.classNames.length },
+    { ks: DINO_KNN_KS, temperature: DINO_KNN_TEMPERATURE, numClasses: dataset.classNames.length, folds },
   );
-  return { numTrain: train.count, numTest: test.count, classes: dataset.classNames, scores };
+  return {
+    numTrain: train.count,
+    numTest: test.count,
+    classes: dataset.classNames,
+    scores,
+    folds: { count: folds.count, unit: folds.unit, cv: folds.train !== undefined },
+  };
 }
 
 async function knnSuite(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
@@ -188,17 +210,17 @@ async function knnSuite(encoder: EvalEncoder, request: EvalRequest): Promise<Eva
     );
   }
   if (dataset === 'synthetic') {
-    const tour = await openTour(encoder, request, size);
+    const tour = await openTour(encoder, request, size, true);
     try {
-      const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
-      const middle = Math.floor((start + end) / 2);
       const settings = {
         ...base,
         video: tour.video,
-        trainFrames: [start, middle] as [number, number],
-        testFrames: [middle, end] as [number, number],
-        frameStep: 3,
-        context: 1.5,
+        frames: evaluationFrameRange(encoder, tour.frameCount, tour.video),
+        frameStep: 6,
+        folds: KNN_FOLDS,
+        crossValidation: 'scene',
+        context: [1.3, 2] as [number, number],
+        shift: 0.2,
         minVisible: 0.6,
         seed: 0,
       };
@@ -216,25 +238,29 @@ async function knnSuite(encoder: EvalEncoder, request: EvalRequest): Promise<Eva
   );
 }
 
+/**
+ * Tracking settings for an evaluation range whose longest scene has `sceneFrames` frames (clips never cross a cut):
+ * label propagation on up to 12 clips of up to 24 frames, 2 apart (≈ 1.6 s at 30 fps); the DoRA tracker as it runs in
+ * training (crop size, clip length, k objects) on up to 12 clips, its stride shortened when a clip would not fit a scene.
+ */
 export function trackingSettings(
   encoder: EvalEncoder,
   frames: [number, number],
+  sceneFrames: number,
   imageSize?: number,
 ): { propagation: PropagationSettings; tracker: TrackerSettings } {
   const c = encoder.config;
-  const length = frames[1] - frames[0];
   const frameStep = 2;
-  // 4 clips of 24 frames, 2 apart (≈ 1.6 s at 30 fps); shorter clips when the evaluation range is short.
-  const clipFrames = Math.max(2, Math.min(24, Math.floor((length - 2) / frameStep) + 1));
+  const clipFrames = Math.max(2, Math.min(24, Math.floor((sceneFrames - 1) / frameStep) + 1));
+  const f = c.data.framesPerClip;
   return {
     // Twice the training crop (DINO also evaluates segmentation above its training resolution) for a finer grid.
-    propagation: { imageSize: imageSize ?? 2 * c.data.globalSize, clips: 4, clipFrames, frameStep, ...DINO_PROPAGATION_DEFAULTS, frames },
-    // The tracker as it runs in training: the training crop size, clip length and stride, k objects.
+    propagation: { imageSize: imageSize ?? 2 * c.data.globalSize, clips: 12, clipFrames, frameStep, ...DINO_PROPAGATION_DEFAULTS, frames },
     tracker: {
       imageSize: c.data.globalSize,
-      clips: 8,
-      framesPerClip: c.data.framesPerClip,
-      stride: c.data.stride,
+      clips: 12,
+      framesPerClip: f,
+      stride: Math.max(1, Math.min(c.data.stride, Math.floor((sceneFrames - 1) / Math.max(1, f - 1)))),
       objects: c.dora.objects,
       frames,
     },
@@ -242,12 +268,13 @@ export function trackingSettings(
 }
 
 async function trackingSuite(encoder: EvalEncoder, request: EvalRequest): Promise<EvalOutcome> {
-  const probe = trackingSettings(encoder, [0, 1], request.imageSize);
+  const probe = trackingSettings(encoder, [0, 1], 2, request.imageSize);
   const tour = await openTour(encoder, request, Math.max(probe.propagation.imageSize, probe.tracker.imageSize));
   try {
     if (!tour.synthetic)
       throw new Error(`${tour.video}: tracking needs a synthetic walking tour (ground truth from its .json); pass --video <synthetic.mp4>`);
-    const settings = { video: tour.video, ...trackingSettings(encoder, evaluationFrameRange(encoder, tour.frameCount), request.imageSize) };
+    const range = evaluationFrameRange(encoder, tour.frameCount, tour.video);
+    const settings = { video: tour.video, ...trackingSettings(encoder, range, longestSceneFrames(tour, range), request.imageSize) };
     const { propagation, tracker } = settings;
     const images = propagation.clips * propagation.clipFrames + tracker.clips * tracker.framesPerClip;
     return await remember(encoder, request, 'synthetic', settings, async (): Promise<TrackingResult> => {
@@ -270,7 +297,7 @@ async function attentionSuite(encoder: EvalEncoder, request: EvalRequest): Promi
   const size = request.imageSize ?? encoder.config.data.globalSize;
   const tour = await openTour(encoder, request, size);
   try {
-    const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
+    const [start, end] = evaluationFrameRange(encoder, tour.frameCount, tour.video);
     const frames = request.frames ?? Array.from({ length: 4 }, (_, i) => start + Math.floor(((end - start - 1) * i) / 3));
     const outDir = encoder.sidecarPath ? attentionDirOf(encoder.sidecarPath) : resolve('attention-random-init');
     // Written beside the checkpoint: refused when step-NNNNNN.attention/ is a link that leads out of the run folder.

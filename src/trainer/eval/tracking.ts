@@ -18,9 +18,11 @@ import { disposeTeacherPass, framesFirst, teacherPass } from '../dora/step/teach
 import { encodeImages, type EvalEncoder, type EvalProgress } from './encoder';
 import { patchLabelsFromPixels, propagateLabels, upsampleToPixelLabels } from './labelPropagation';
 import { boundaryFMeasure, davisBoundaryTolerance, objectMask, regionIoU } from './segmentationMetrics';
-import { centreSquareBox, cropGroundTruth, cropNormalised, fullGroundTruth, type TourFrames } from './syntheticTour';
+import { SLOTS } from '../data/syntheticVideo';
+import { meanAndStdErr } from './knn';
+import { centreSquareBox, cropGroundTruth, cropNormalised, fullGroundTruth, sceneClipStarts, type TourFrames } from './syntheticTour';
 
-const NUM_LABELS = 5; // background + A..D
+const NUM_LABELS = 1 + SLOTS; // background + the scene's objects (mask slots)
 
 export interface PropagationSettings {
   imageSize: number;
@@ -43,13 +45,6 @@ export interface TrackerSettings {
   frames: [number, number];
 }
 
-/** Clip starts spread evenly over [start, end − span). */
-export function clipStarts(range: [number, number], clips: number, span: number): number[] {
-  const usable = range[1] - range[0] - span;
-  if (usable < 1) throw new Error(`tracking: frames [${range[0]}, ${range[1]}) are too few for clips spanning ${span + 1} frames`);
-  return Array.from({ length: clips }, (_, i) => range[0] + Math.floor((i * usable) / Math.max(1, clips)));
-}
-
 function mean(values: number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
 }
@@ -69,7 +64,8 @@ export async function labelPropagationScores(
   const perObject = new Map<number, { j: number[]; f: number[] }>();
   const sequenceJ: number[] = [];
   const sequenceF: number[] = [];
-  for (const start of clipStarts(s.frames, s.clips, (s.clipFrames - 1) * s.frameStep)) {
+  const clipJAndF: number[] = [];
+  for (const start of sceneClipStarts(tour, s.frames, (s.clipFrames - 1) * s.frameStep, s.clips)) {
     const frames = Array.from({ length: s.clipFrames }, (_, j) => start + j * s.frameStep);
     const images = new Float32Array(frames.length * 3 * size * size);
     frames.forEach((f, j) => images.set(cropNormalised(tour, f, box, size), j * 3 * size * size));
@@ -84,6 +80,7 @@ export async function labelPropagationScores(
       contextFrames: s.contextFrames,
     });
     const predicted = soft.map((p) => upsampleToPixelLabels(p, NUM_LABELS, grid, grid, patch));
+    const clipScores: number[] = [];
     for (const id of new Set(Array.from(firstPatchLabels).filter((v) => v !== 0))) {
       const js: number[] = [];
       const fs: number[] = [];
@@ -95,19 +92,23 @@ export async function labelPropagationScores(
       }
       sequenceJ.push(mean(js));
       sequenceF.push(mean(fs));
+      clipScores.push((mean(js) + mean(fs)) / 2);
       const entry = perObject.get(id) ?? { j: [], f: [] };
       entry.j.push(mean(js));
       entry.f.push(mean(fs));
       perObject.set(id, entry);
     }
+    if (clipScores.length) clipJAndF.push(mean(clipScores));
   }
   const jMean = mean(sequenceJ);
   const fMean = mean(sequenceF);
-  const names = ['background', 'A', 'B', 'C', 'D'];
+  const names = ['background', ...Array.from({ length: SLOTS }, (_, i) => `object ${i + 1}`)];
   return {
     jMean,
     fMean,
     jAndFMean: (jMean + fMean) / 2,
+    clipJAndF,
+    jAndFStdErr: meanAndStdErr(clipJAndF).stdErr,
     sequences: sequenceJ.length,
     boundaryTolerancePx: tolerance,
     perObject: Object.fromEntries(
@@ -180,7 +181,8 @@ export async function doraTrackerScores(
   const iou = Array.from({ length: f }, () => [] as number[]);
   const staticIoU = Array.from({ length: f }, () => [] as number[]);
   let matchedPairs = 0;
-  for (const start of clipStarts(s.frames, s.clips, (f - 1) * s.stride)) {
+  const clipMeanIoU: number[] = [];
+  for (const start of sceneClipStarts(tour, s.frames, (f - 1) * s.stride, s.clips)) {
     await progress?.throwIfCancelled();
     const frames = Array.from({ length: f }, (_, j) => start + j * s.stride);
     const images = new Float32Array(f * 3 * size * size);
@@ -201,6 +203,7 @@ export async function doraTrackerScores(
     if (present.length === 0) continue;
     const anchorScore = heads.map((_, o) => present.map((id) => regionIoU(maskOf(o, 0), objectMask(truth[0], id))));
     const assignment = bestAssignment(anchorScore);
+    const later: number[] = [];
     assignment.forEach((col, o) => {
       if (col < 0) return;
       matchedPairs++;
@@ -209,9 +212,18 @@ export async function doraTrackerScores(
         const t = objectMask(truth[j], id);
         iou[j].push(regionIoU(maskOf(o, j), t));
         staticIoU[j].push(regionIoU(maskOf(o, 0), t));
+        if (j > 0) later.push(iou[j][iou[j].length - 1]);
       }
     });
+    if (later.length) clipMeanIoU.push(mean(later));
   }
   const iouByOffset = iou.map(mean);
-  return { iouByOffset, staticIoUByOffset: staticIoU.map(mean), meanIoU: mean(iouByOffset.slice(1)), matchedPairs };
+  return {
+    iouByOffset,
+    staticIoUByOffset: staticIoU.map(mean),
+    meanIoU: mean(iouByOffset.slice(1)),
+    matchedPairs,
+    clipMeanIoU,
+    meanIoUStdErr: meanAndStdErr(clipMeanIoU).stdErr,
+  };
 }

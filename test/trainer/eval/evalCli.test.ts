@@ -39,13 +39,16 @@ test('eval of a checkpoint: tracking, k-NN on object crops and attention maps, c
   const knn = runCli(['eval', checkpoint, '--suite', 'knn', '--dataset', 'synthetic', '--backend', 'cpu']);
   assert.equal(knn.code, 0, knn.out);
   const knnResult = JSON.parse(knn.out.slice(knn.out.indexOf('{'))) as {
-    result: { scores: { k: number; top1: number }[]; classes: string[] };
+    result: { scores: { k: number; top1: number; top1StdErr?: number }[]; classes: string[]; folds: { unit: string; cv: boolean } };
   };
   assert.deepEqual(
     knnResult.result.scores.map((s) => s.k),
     [10, 20, 100, 200],
   );
-  assert.deepEqual(knnResult.result.classes, ['background', 'A', 'B', 'C', 'D']);
+  assert.deepEqual(knnResult.result.classes, ['background', 'wheel', 'star', 'ladder', 'cross']);
+  // The 4 s tour is one scene: its crops are cross-validated over blocks of time, and the result says so.
+  assert.deepEqual(knnResult.result.folds, { count: 5, unit: 'time block', cv: true });
+  assert.ok(knnResult.result.scores.every((s) => Number.isFinite(s.top1StdErr)));
 
   const attention = runCli(['eval', checkpoint, '--suite', 'attention', '--frames', '41,50', '--backend', 'cpu']);
   assert.equal(attention.code, 0, attention.out);

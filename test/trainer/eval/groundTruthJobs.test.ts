@@ -15,7 +15,7 @@ test('runs trained on a video without ground truth evaluate k-NN on objects and 
     return path.join(runDir, 'checkpoints', 'step-000010.json');
   };
   const synthetic = path.join(root, 'tour.mp4');
-  writeFileSync(path.join(root, 'tour.json'), JSON.stringify({ generator: 'dora-studio synthetic walking tour v1', options: {} }));
+  writeFileSync(path.join(root, 'tour.json'), JSON.stringify({ generator: 'dora-studio synthetic walking tour v3', options: {} }));
   const jobs = [
     { suite: 'knn' as const, dataset: 'synthetic' },
     { suite: 'knn' as const, dataset: 'fashion-mnist' },

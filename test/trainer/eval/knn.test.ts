@@ -1,7 +1,14 @@
 // DINO's weighted k-NN (eval_knn.py) on hand-made 2-D features whose neighbours and votes can be worked out by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { knnClassify, l2NormalizeRows, rankClassesByWeightedVote, type FeatureSet } from '../../../src/trainer/eval/knn';
+import {
+  knnClassify,
+  l2NormalizeRows,
+  meanAndStdErr,
+  rankClassesByWeightedVote,
+  type FeatureSet,
+  type KnnFolds,
+} from '../../../src/trainer/eval/knn';
 
 const set = (points: [number, number][], labels: number[]): FeatureSet => ({
   features: Float32Array.from(points.flat()),
@@ -89,4 +96,42 @@ test('accuracies are percentages over the test set, one score per k', () => {
     [1, 5],
   );
   assert.equal(scores[0].top1, 100); // nearest neighbours: class 0, 2, 1 and (0.8, 0.6) for (0.1, 1) → 1
+});
+
+test('meanAndStdErr: sample standard deviation over √n; NaN below two values', () => {
+  const { mean, stdErr } = meanAndStdErr([2, 4, 4, 4, 5, 5, 7, 9]);
+  assert.equal(mean, 5);
+  // Σ(x − 5)² = 32, variance 32 / 7, SE = √(32 / 7 / 8).
+  assert.ok(Math.abs(stdErr - Math.sqrt(32 / 7 / 8)) < 1e-12);
+  assert.ok(Number.isNaN(meanAndStdErr([3]).stdErr));
+});
+
+test('folds: per-fold top-1 and its standard error; cross-validation only votes with other folds', () => {
+  // Two groups of twins: each point's nearest neighbour is its twin (same fold), the other fold holds the other class
+  // near it too. Without cross-validation (leave nothing out) every point finds itself; with folds by twin pair the
+  // point must be classified from the other pair.
+  const pool = set(
+    [
+      [1, 0],
+      [0.99, 0.14],
+      [0.95, 0.31],
+      [0.2, 1],
+      [0.1, 1],
+      [0, 1],
+    ],
+    [0, 0, 1, 1, 1, 0],
+  );
+  const folds: KnnFolds = { test: Int32Array.from([0, 0, 1, 1, 2, 2]), count: 3, unit: 'pair' };
+  const plain = knnClassify(pool, pool, { ks: [1], numClasses: 2, folds })[0];
+  assert.equal(plain.top1, 100); // each point is its own nearest neighbour
+  assert.deepEqual(plain.top1Folds, [100, 100, 100]);
+  assert.equal(plain.top1StdErr, 0);
+  const cv = knnClassify(pool, pool, { ks: [1], numClasses: 2, folds: { ...folds, train: folds.test } })[0];
+  // fold 0 ([1,0]→0, [0.99,0.14]→0): nearest other-fold point is [0.95,0.31] (class 1): both wrong.
+  // fold 1 ([0.95,0.31]→1: nearest other-fold [0.99,0.14] class 0: wrong; [0.2,1]→1: nearest other-fold [0.1,1] class 1: right).
+  // fold 2 ([0.1,1]→1: nearest [0.2,1] class 1: right; [0,1]→0: nearest [0.2,1] class 1: wrong).
+  assert.deepEqual(cv.top1Folds, [0, 50, 50]);
+  assert.ok(Math.abs(cv.top1 - 100 / 3) < 1e-9);
+  assert.ok(Math.abs(cv.top1StdErr! - meanAndStdErr([0, 50, 50]).stdErr) < 1e-12);
+  assert.throws(() => knnClassify(pool, pool, { ks: [1], numClasses: 2, folds: { ...folds, test: Int32Array.from([0]) } }), /one fold per/);
 });
