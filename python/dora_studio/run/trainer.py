@@ -234,6 +234,8 @@ class Trainer:
         first, started, waited = self.iteration, time.monotonic(), 0.0
         fetch = time.perf_counter()
         for batch in loader:
+            if self.stop:
+                break  # asked to stop while the batch was being built: do not start another step
             wait = time.perf_counter() - fetch
             waited += wait
             self.one_step(batch, schedule(self.iteration), images, wait, stop_at)
