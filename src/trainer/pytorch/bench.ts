@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfigFile, resolveConfig, type DoraConfig, type PresetName } from '../../core/config';
+import type { DoraConfig, PresetName } from '../../core/config';
+import { loadConfigFile, resolveConfig } from '../../core/node/configFile';
 import { isPresetName } from '../../core/presets';
 import { findPython, PythonEngineError, runDoraStudio } from './interpreter';
 
