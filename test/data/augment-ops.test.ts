@@ -1,23 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng';
-import {
-  adjustBrightness,
-  adjustContrast,
-  adjustHue,
-  adjustSaturation,
-  centreCropBoxForRatio,
-  floatToPilU8,
-  gaussianBlurPil,
-  normalizationTable,
-  normalizeToPlanar,
-  pilLuma,
-  resizeBicubicPil,
-  resizeBilinearF32,
-  roundHalfEven,
-  sampleResizedCropBox,
-  toGrayscale,
-} from '../../src/trainer/data/imageOps';
+import { normalizationTable, normalizeToPlanar } from '../../src/trainer/data/image/normalize';
+import { gaussianBlurPil } from '../../src/trainer/data/image/blur';
+import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, pilLuma, toGrayscale } from '../../src/trainer/data/image/enhance';
+import { resizeBicubicPil } from '../../src/trainer/data/image/pilResample';
+import { floatToPilU8, resizeBilinearF32 } from '../../src/trainer/data/image/torchBilinear';
+import { centreCropBoxForRatio, roundHalfEven, sampleResizedCropBox } from '../../src/trainer/data/image/crop';
 
 function randomImage(seed: number, pixels: number): Uint8Array {
   const rng = new Rng(seed);

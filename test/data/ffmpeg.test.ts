@@ -3,8 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { probeVideo, resolveFfmpeg, scaledSize, VideoError } from '../../src/trainer/data/ffmpeg';
-import { buildFrameCache } from '../../src/trainer/data/frameCache';
+import { scaledSize } from '../../src/trainer/data/ffmpeg/decode';
+import { probeVideo } from '../../src/trainer/data/ffmpeg/probe';
+import { resolveFfmpeg } from '../../src/trainer/data/ffmpeg/tools';
+import { VideoError } from '../../src/trainer/data/ffmpeg/videoError';
+import { buildFrameCache } from '../../src/trainer/data/frameCache/build';
 import { ffmpegOrSkip, makeTempDir, testVideosOrSkip } from './helpers';
 
 const { tools, skip: noFfmpeg } = ffmpegOrSkip();

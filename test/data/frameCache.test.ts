@@ -3,16 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, realpathSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { scaleFilter } from '../../src/trainer/data/ffmpeg';
-import {
-  buildFrameCache,
-  detectBlankTail,
-  openFrameCache,
-  planFrameCache,
-  type FrameCache,
-  type FrameCacheProgress,
-  type ResumeMethod,
-} from '../../src/trainer/data/frameCache';
+import { scaleFilter } from '../../src/trainer/data/ffmpeg/decode';
+import { buildFrameCache, type FrameCacheProgress } from '../../src/trainer/data/frameCache/build';
+import type { ResumeMethod } from '../../src/trainer/data/frameCache/resume';
+import { detectBlankTail } from '../../src/trainer/data/frameCache/blankTail';
+import { openFrameCache, type FrameCache } from '../../src/trainer/data/frameCache/reader';
+import { planFrameCache } from '../../src/trainer/data/frameCache/plan';
 import { decodeSelectedFrames, ffmpegOrSkip, makeTempDir, seededRandom, testVideosOrSkip } from './helpers';
 
 const { tools, skip: noFfmpeg } = ffmpegOrSkip();

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { decodeFrames, resolveFfmpeg, type FfmpegTools } from '../../src/trainer/data/ffmpeg';
+import { decodeFrames } from '../../src/trainer/data/ffmpeg/decode';
+import { resolveFfmpeg, type FfmpegTools } from '../../src/trainer/data/ffmpeg/tools';
 
 export const repoRoot = resolve(__dirname, '..', '..');
 

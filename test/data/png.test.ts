@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { decodeFrames } from '../../src/trainer/data/ffmpeg';
+import { decodeFrames } from '../../src/trainer/data/ffmpeg/decode';
 import { encodePng } from '../../src/trainer/data/png';
 import { ffmpegOrSkip, makeTempDir, seededRandom } from './helpers';
 

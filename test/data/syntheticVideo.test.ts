@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { decodeFrames, probeVideo } from '../../src/trainer/data/ffmpeg';
+import { decodeFrames } from '../../src/trainer/data/ffmpeg/decode';
+import { probeVideo } from '../../src/trainer/data/ffmpeg/probe';
 import {
   ensureDemoVideo,
   generateSyntheticVideo,

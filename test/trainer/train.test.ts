@@ -99,6 +99,21 @@ test('a stop request finishes the current step, writes a checkpoint and reports 
   );
 });
 
+test('a stop while the frame cache is being built ends the run stopped (not failed); the frames done are kept', async () => {
+  const video = await tinySyntheticVideo(join(work, 'media'));
+  const config = writeConfig(join(work, 'stop-cache'), 'tiny', tinyConfig(video));
+  const controller = new AbortController();
+  controller.abort();
+  const result = await runTraining({ configPath: config, cacheRoot: join(work, 'stop-cache', 'frames'), signal: controller.signal });
+  assert.equal(result.reason, 'stopped');
+  assert.equal(result.message, 'stopped while building the frame cache');
+  const events = readJsonl(join(result.runDir, 'events.jsonl'));
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['stopped'],
+  );
+});
+
 test('missing ffmpeg, a missing video and a corrupt video fail with messages that name the file and the fix', async () => {
   const video = await tinySyntheticVideo(join(work, 'media'));
   const dir = join(work, 'bad');

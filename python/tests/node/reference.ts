@@ -3,13 +3,15 @@
 //   echo '{"op":"rng","seed":"x","n":4}' | node --import tsx python/tests/node/reference.ts
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../../src/core/atomicWrite';
-import { ARCH_DIMS, OFFICIAL_DEFAULTS, loadConfigFile } from '../../../src/core/config';
-import { createRunDir, runPaths } from '../../../src/core/runDir';
+import { writeJsonAtomic } from '../../../src/core/node/atomicWrite';
+import { ARCH_DIMS, OFFICIAL_DEFAULTS } from '../../../src/core/config';
+import { loadConfigFile } from '../../../src/core/node/configFile';
+import { createRunDir } from '../../../src/core/node/runDir';
+import { runPaths } from '../../../src/core/node/runPaths';
 import { Rng } from '../../../src/core/rng';
 import { ClipSampler } from '../../../src/trainer/data/clips';
 import { ClipAugmenter, augmentConfig, sampleAugmentParams, type ClipAugmentParams } from '../../../src/trainer/data/augment';
-import { buildFrameCache } from '../../../src/trainer/data/frameCache';
+import { buildFrameCache } from '../../../src/trainer/data/frameCache/build';
 import { stepRng } from '../../../src/trainer/run/batch';
 import { validateRunDir } from './validateRun';
 
@@ -86,8 +88,8 @@ async function main(): Promise<void> {
     buildCache: buildCacheOp,
     makeRun: makeRunOp,
     officialDefaults: () => ({ defaults: OFFICIAL_DEFAULTS, archDims: ARCH_DIMS }),
-    // Loaded on demand: train.ts brings in TF.js, which the other ops do not need.
-    loadRunConfig: async (r) => (await import('../../../src/trainer/run/train')).loadRunConfig(r.runDir),
+    // Loaded on demand: it brings in TF.js (through the model config), which the other ops do not need.
+    loadRunConfig: async (r) => (await import('../../../src/trainer/run/runConfig')).loadRunConfig(r.runDir),
     validateRun: (r) => validateRunDir(r.runDir),
   };
   if (!ops[request.op]) throw new Error(`unknown op ${request.op}`);

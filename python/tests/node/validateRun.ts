@@ -3,8 +3,8 @@
 // and the list of problems (empty when the folder is valid).
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isRunInfo } from '../../../src/core/runRecords';
 import {
-  isRunInfo,
   listCheckpoints,
   listSnapshots,
   readEvents,
@@ -13,7 +13,7 @@ import {
   readSnapshotArray,
   readSnapshotManifest,
   verifyCheckpoint,
-} from '../../../src/core/runDir';
+} from '../../../src/core/node/runDir';
 
 export async function validateRunDir(runDir: string) {
   const problems: string[] = [];

@@ -13,26 +13,14 @@
 // (renderAugmentedClip), so a run can log, replay or inspect exactly what was applied.
 
 import type { Rng } from '../../core/rng';
-import {
-  type CropBox,
-  adjustBrightness,
-  adjustContrast,
-  adjustHue,
-  adjustSaturation,
-  floatToPilU8,
-  gaussianBlurPil,
-  normalizationTable,
-  normalizeToPlanar,
-  resizeBicubicPil,
-  resizeBilinearF32,
-  resizeBilinearFromU8,
-  sampleResizedCropBox,
-  toGrayscale,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-} from './imageOps';
+import { normalizationTable, normalizeToPlanar, IMAGENET_MEAN, IMAGENET_STD } from './image/normalize';
+import { gaussianBlurPil } from './image/blur';
+import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, toGrayscale } from './image/enhance';
+import { resizeBicubicPil } from './image/pilResample';
+import { floatToPilU8, resizeBilinearF32, resizeBilinearFromU8 } from './image/torchBilinear';
+import { type CropBox, sampleResizedCropBox } from './image/crop';
 
-export type { CropBox } from './imageOps';
+export { type CropBox } from './image/crop';
 
 export interface AugmentConfig {
   /** Side of the shared pre-crop (official 300, main.py L495). */

@@ -9,7 +9,8 @@
 // overlay truncates, so without the epsilon some frames would be one pixel off.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveFfmpeg, runFfmpeg, type FfmpegTools } from './ffmpeg';
+import { runFfmpeg } from './ffmpeg/decode';
+import { resolveFfmpeg, type FfmpegTools } from './ffmpeg/tools';
 
 type Expr =
   | { op: 'num'; value: number }

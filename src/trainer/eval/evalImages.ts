@@ -1,5 +1,5 @@
 /** Shared shapes and pixel helpers of the evaluation datasets. */
-import { IMAGENET_MEAN, IMAGENET_STD } from '../data/imageOps';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/image/normalize';
 
 /** Normalised NCHW images with integer class labels. */
 export interface LabelledImages {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Rng } from '../../core/rng';
-import { resizeBilinearF32 } from '../data/imageOps';
+import { resizeBilinearF32 } from '../data/image/torchBilinear';
 import { normaliseUnitRgbToPlanar, stackImages, type KnnDataset, type LabelledImages } from './evalImages';
 
 export const FASHION_MNIST_CLASSES = [

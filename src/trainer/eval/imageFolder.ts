@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { resolveFfmpeg, type FfmpegTools } from '../data/ffmpeg';
+import { resolveFfmpeg, type FfmpegTools } from '../data/ffmpeg/tools';
 import { normaliseU8RgbToPlanar, stackImages, type KnnDataset, type LabelledImages } from './evalImages';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|bmp|webp|gif|tiff?)$/i;

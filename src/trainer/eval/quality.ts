@@ -130,6 +130,24 @@ async function evaluateModel(
   return { model, trainSeconds, checkpoint: encoder.sidecarPath ?? null, knnSynthetic, knnFashionMnist, tracking };
 }
 
+/** Trains one variant of the demo preset (DoRA with the tracker, DINO without) for `steps` steps; its last checkpoint. */
+async function trainVariant(
+  variant: { model: string; tracker: boolean },
+  o: { dir: string; video: string; cacheRoot: string; steps: number; backend: BackendName; log: (line: string) => void },
+): Promise<{ sidecar: string; trainSeconds: number }> {
+  const name = `quality-${variant.model.toLowerCase()}`;
+  const configPath = join(o.dir, `${name}.dora.json`);
+  const runtime = { runsDir: 'runs', backend: o.backend, checkpointEvery: o.steps, snapshotEvery: 1_000_000, keepCheckpoints: 1 };
+  const overrides = { data: { video: relative(o.dir, o.video) }, dora: { tracker: variant.tracker }, runtime };
+  await writeConfigFile(configPath, configFromPreset('demo', overrides, { expand: true, name }));
+  o.log(`${variant.model}: training ${o.steps} steps (dora.tracker ${variant.tracker})`);
+  const t0 = performance.now();
+  const trained = await runTraining({ configPath, cacheRoot: o.cacheRoot, maxSteps: o.steps, backend: o.backend });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  if (trained.reason === 'failed') throw new Error(`${variant.model} training failed: ${trained.message}`);
+  return { sidecar: checkpointPaths(trained.runDir, trained.step).sidecar, trainSeconds };
+}
+
 export async function runQualityBenchmark(options: QualityOptions = {}): Promise<QualityResults> {
   const log = options.log ?? ((line: string) => console.error(line));
   const started = performance.now();
@@ -158,25 +176,14 @@ export async function runQualityBenchmark(options: QualityOptions = {}): Promise
     { model: 'DoRA', tracker: true },
     { model: 'DINO', tracker: false },
   ]) {
-    const configPath = join(dir, `quality-${variant.model.toLowerCase()}.dora.json`);
-    await writeConfigFile(
-      configPath,
-      configFromPreset(
-        'demo',
-        {
-          data: { video: relative(dir, video.video) },
-          dora: { tracker: variant.tracker },
-          runtime: { runsDir: 'runs', backend: report.active, checkpointEvery: steps, snapshotEvery: 1_000_000, keepCheckpoints: 1 },
-        },
-        { expand: true, name: `quality-${variant.model.toLowerCase()}` },
-      ),
-    );
-    log(`${variant.model}: training ${steps} steps (dora.tracker ${variant.tracker})`);
-    const t0 = performance.now();
-    const trained = await runTraining({ configPath, cacheRoot, maxSteps: steps, backend: report.active });
-    const trainSeconds = (performance.now() - t0) / 1000;
-    if (trained.reason === 'failed') throw new Error(`${variant.model} training failed: ${trained.message}`);
-    const sidecar = checkpointPaths(trained.runDir, trained.step).sidecar;
+    const { sidecar, trainSeconds } = await trainVariant(variant, {
+      dir,
+      video: video.video,
+      cacheRoot,
+      steps,
+      backend: report.active,
+      log,
+    });
     const encoder = await loadCheckpointEncoder(sidecar);
     try {
       rows.push(await evaluateModel(encoder, variant.model, trainSeconds, video.video, cacheRoot, fashionDir, fashionSkipped, log));

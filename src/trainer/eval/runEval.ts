@@ -19,7 +19,7 @@ import { objectCropDataset, openTourFrames, type TourFrames } from './syntheticT
 import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
 import { writeAttentionMaps } from './attention';
 import { DINO_PROPAGATION_DEFAULTS } from './labelPropagation';
-import { resolveFfmpeg } from '../data/ffmpeg';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
 
 export { EVAL_SUITES, type EvalSuite, type KnnResult, type TrackingResult } from '../../core/evalResults';
 

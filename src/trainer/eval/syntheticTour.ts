@@ -7,10 +7,12 @@
  *    split into train and val by time.
  */
 import { Rng } from '../../core/rng';
-import type { CropBox } from '../data/imageOps';
-import { resizeBilinearFromU8 } from '../data/imageOps';
-import { resolveFfmpeg } from '../data/ffmpeg';
-import { buildFrameCache, planFrameCache, type FrameCache } from '../data/frameCache';
+import type { CropBox } from '../data/image/crop';
+import { resizeBilinearFromU8 } from '../data/image/torchBilinear';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
+import { buildFrameCache } from '../data/frameCache/build';
+import type { FrameCache } from '../data/frameCache/reader';
+import { planFrameCache } from '../data/frameCache/plan';
 import { groundTruthMask, readSyntheticOptions, syntheticObjects, type SyntheticVideoOptions } from '../data/syntheticVideo';
 import { normaliseUnitRgbToPlanar, stackImages, type KnnDataset } from './evalImages';
 

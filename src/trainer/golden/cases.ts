@@ -11,7 +11,7 @@ import { createAdamWState } from '../optim/adamw';
 import { doraParamNames, getter, makeParamMap, disposeDoraState, type DoraModelConfig, type DoraState } from '../dora/model';
 import { sinkhornKnopp, OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { maskImages, runTracker } from '../dora/tracker';
-import { doraTrainStep } from '../dora/trainStep';
+import { doraTrainStep, type DoraStepHyper, type StepOutcome } from '../dora/trainStep';
 import { cosineScheduler, teacherTempSchedule } from '../optim/schedules';
 import type { Array32, ToleranceSpec } from './tolerance';
 
@@ -258,9 +258,8 @@ async function runSchedules(c: GoldenCase): Promise<Outputs> {
   ]);
 }
 
-async function runTrainStep(c: GoldenCase): Promise<Outputs> {
-  const cfg = c.config;
-  const model: DoraModelConfig = { vit: vitConfigFrom(cfg), head: headConfigFrom(cfg, cfg.student_norm_last_layer === true) };
+/** The student, teacher, centre and (when the case has one) the AdamW state of a train_step case. */
+function stateFromCase(c: GoldenCase, model: DoraModelConfig): DoraState {
   const names = doraParamNames(model);
   const toValues = (prefix: string) =>
     new Map(
@@ -277,17 +276,20 @@ async function runTrainStep(c: GoldenCase): Promise<Outputs> {
     optimizer: createAdamWState(),
   };
   const adamStep = c.tensors.get('input.adam_step');
-  if (adamStep) {
-    // an optimiser that has already taken `adam_step` steps
-    for (const n of names) {
-      const m = c.tensors.get(`input.adam.exp_avg.${n}`);
-      const v = c.tensors.get(`input.adam.exp_avg_sq.${n}`);
-      if (!m || !v) continue;
-      state.optimizer.expAvg.set(n, tf.variable(toTensor(m), false));
-      state.optimizer.expAvgSq.set(n, tf.variable(toTensor(v), false));
-      state.optimizer.step.set(n, Number(adamStep.data[0]));
-    }
+  if (!adamStep) return state;
+  // an optimiser that has already taken `adam_step` steps
+  for (const n of names) {
+    const m = c.tensors.get(`input.adam.exp_avg.${n}`);
+    const v = c.tensors.get(`input.adam.exp_avg_sq.${n}`);
+    if (!m || !v) continue;
+    state.optimizer.expAvg.set(n, tf.variable(toTensor(m), false));
+    state.optimizer.expAvgSq.set(n, tf.variable(toTensor(v), false));
+    state.optimizer.step.set(n, Number(adamStep.data[0]));
   }
+  return state;
+}
+
+function hyperFromCase(cfg: GoldenCase['config']): DoraStepHyper {
   const epoch = num(cfg, 'epoch');
   const temps = teacherTempSchedule(
     num(cfg, 'warmup_teacher_temp'),
@@ -295,55 +297,61 @@ async function runTrainStep(c: GoldenCase): Promise<Outputs> {
     num(cfg, 'warmup_teacher_temp_epochs'),
     num(cfg, 'nepochs'),
   );
+  return {
+    epoch,
+    lr: num(cfg, 'lr'),
+    weightDecay: num(cfg, 'weight_decay'),
+    momentum: num(cfg, 'momentum'),
+    teacherTemp: temps[epoch],
+    freezeLastLayer: num(cfg, 'freeze_last_layer'),
+    clipGrad: num(cfg, 'clip_grad'),
+    studentTemp: num(cfg, 'student_temp', 0.1),
+    centerMomentum: num(cfg, 'center_momentum', 0.9),
+    lossVariant: 'official',
+    sinkhorn: OFFICIAL_SINKHORN,
+    tracker: true,
+  };
+}
+
+async function runTrainStep(c: GoldenCase): Promise<Outputs> {
+  const cfg = c.config;
+  const model: DoraModelConfig = { vit: vitConfigFrom(cfg), head: headConfigFrom(cfg, cfg.student_norm_last_layer === true) };
+  const state = stateFromCase(c, model);
   const global = toTensor(input(c, 'input.global'));
   const local = toTensor(input(c, 'input.local'));
   const heads = Array.from(input(c, 'input.heads').data as ArrayLike<number>);
-  const step = await doraTrainStep(
-    state,
-    { global, local, heads },
-    {
-      epoch,
-      lr: num(cfg, 'lr'),
-      weightDecay: num(cfg, 'weight_decay'),
-      momentum: num(cfg, 'momentum'),
-      teacherTemp: temps[epoch],
-      freezeLastLayer: num(cfg, 'freeze_last_layer'),
-      clipGrad: num(cfg, 'clip_grad'),
-      studentTemp: num(cfg, 'student_temp', 0.1),
-      centerMomentum: num(cfg, 'center_momentum', 0.9),
-      lossVariant: 'official',
-      sinkhorn: OFFICIAL_SINKHORN,
-      tracker: true,
-    },
-    { collect: true },
-  );
-  const [b, f] = global.shape;
-  const [nl] = local.shape;
-  const r = step.tracker!;
-  const k = heads.length;
-  const out: Outputs = new Map([
-    ['loss', { data: [step.loss], shape: [] }],
-    ['center', await read(state.center)],
-    ['teacher_output', { data: step.diagnostics!.teacherOut, shape: [f, b, model.head.outDim] }],
-    ['student_masked', { data: step.diagnostics!.studentMasked, shape: [k, f, b, model.head.outDim] }],
-    ['student_local', { data: step.diagnostics!.studentLocal, shape: [f, nl * b, model.head.outDim] }],
-    ['sk_logits', { data: r.skLogits, shape: [b, r.patches, k] }],
-    ['assignment', { data: r.assignment, shape: [b, r.patches, k] }],
-    ['mask_patch', { data: r.maskPatch, shape: [k, b, f, r.patches] }],
-    ['margin', { data: r.margin, shape: [k, b, f, r.patches] }],
-  ]);
+  const step = await doraTrainStep(state, { global, local, heads }, hyperFromCase(cfg), { collect: true });
+  const [b, f] = global.shape as number[];
+  const out = stepOutputs(step, { b, f, nl: local.shape[0] as number, k: heads.length, outDim: model.head.outDim });
+  out.set('center', await read(state.center));
   const order = (cfg.param_names_student as string[] | undefined) ?? [...step.gradNorms.keys()];
   out.set('grad_norm', { data: order.map((n) => step.gradNorms.get(n) ?? NaN), shape: [order.length] });
   for (const [n, g] of step.diagnostics!.clippedGrads) out.set(`grad.${n}`, { data: g, shape: state.student.get(n)!.shape });
   const get = getter(state.student);
   const getT = getter(state.teacher);
-  for (const n of names) {
+  for (const n of doraParamNames(model)) {
     out.set(`student.${n}`, await read(get(n)));
     out.set(`teacher.${n}`, await read(getT(n)));
   }
   tf.dispose([global, local]);
   disposeDoraState(state);
   return out;
+}
+
+/** The loss, the collected outputs and the tracker's intermediate results of a step, with their official shapes. */
+function stepOutputs(step: StepOutcome, d: { b: number; f: number; nl: number; k: number; outDim: number }): Outputs {
+  const r = step.tracker!;
+  const { b, f, nl, k, outDim } = d;
+  return new Map([
+    ['loss', { data: [step.loss], shape: [] }],
+    ['teacher_output', { data: step.diagnostics!.teacherOut, shape: [f, b, outDim] }],
+    ['student_masked', { data: step.diagnostics!.studentMasked, shape: [k, f, b, outDim] }],
+    ['student_local', { data: step.diagnostics!.studentLocal, shape: [f, nl * b, outDim] }],
+    ['sk_logits', { data: r.skLogits, shape: [b, r.patches, k] }],
+    ['assignment', { data: r.assignment, shape: [b, r.patches, k] }],
+    ['mask_patch', { data: r.maskPatch, shape: [k, b, f, r.patches] }],
+    ['margin', { data: r.margin, shape: [k, b, f, r.patches] }],
+  ]);
 }
 
 export const CASE_RUNNERS: Record<string, (c: GoldenCase) => Promise<Outputs>> = {

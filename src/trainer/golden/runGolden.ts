@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { assertNoGpuErrors } from '../backend';
+import type { NamedArray } from '../io/safetensors';
 import { CASE_RUNNERS, loadGoldenCase, type GoldenCase } from './cases';
 import { axis0Selector, compareMask, compareUpdate, compareValues, type TensorCheck } from './tolerance';
 
@@ -41,88 +42,91 @@ export function collectGoldenFiles(paths: string[]): string[] {
   return files;
 }
 
-export function checkCase(c: GoldenCase, actual: Map<string, { data: ArrayLike<number>; shape: number[] }>): TensorCheck[] {
-  const tol = c.tolerance;
+type Actual = Map<string, { data: ArrayLike<number>; shape: number[] }>;
+
+function missing(name: string, detail: string): TensorCheck {
+  return { name, pass: false, scaledError: Infinity, relativeError: Infinity, detail };
+}
+
+/** Every expected.* tensor of the case against what the implementation produced, with the case's tolerance rules. */
+export function checkCase(c: GoldenCase, actual: Actual): TensorCheck[] {
   const checks: TensorCheck[] = [];
-  const marginTol = tol.margin_tol ?? 0;
-  const expectedMargin = c.tensors.get('expected.margin');
   for (const [fullName, expected] of c.tensors) {
     if (!fullName.startsWith('expected.')) continue;
-    const name = fullName.slice('expected.'.length);
-    const got = actual.get(name);
-    if (!got) {
-      checks.push({
-        name: fullName,
-        pass: false,
-        scaledError: Infinity,
-        relativeError: Infinity,
-        detail: 'not produced by the implementation',
-      });
-      continue;
-    }
-    const exp = expected.data as ArrayLike<number>;
-    const sizeOk = got.data.length === exp.length;
-    if (!sizeOk) {
-      checks.push({
-        name: fullName,
-        pass: false,
-        scaledError: Infinity,
-        relativeError: Infinity,
-        detail: `shape [${got.shape}] vs expected [${expected.shape}]`,
-      });
-      continue;
-    }
-    const override = tol.per_tensor?.[fullName];
-    const rtol = override?.rtol ?? tol.rtol ?? 1e-4;
-    const atol = override?.atol ?? tol.atol ?? 0;
-    if (name === 'mask_patch' && expectedMargin) {
-      checks.push(compareMask(fullName, got.data, exp, expectedMargin.data as ArrayLike<number>, marginTol));
-      continue;
-    }
-    if (name === 'masked_images' && expectedMargin) {
-      // Only pixels of patches decided beyond margin_tol are comparable. masked_images is [k,B,F,3,H,W], margin [k,B,F,N].
-      const [, , , , h, w] = expected.shape;
-      const patch = Number(c.config.patch_size);
-      const cols = Math.floor(w / patch);
-      const n = expectedMargin.shape[expectedMargin.shape.length - 1];
-      const marginData = expectedMargin.data as ArrayLike<number>;
-      const include = (i: number) => {
-        const x = i % w;
-        const y = Math.floor(i / w) % h;
-        const view = Math.floor(i / (3 * h * w)); // (k, b, f) flattened
-        return Math.abs(marginData[view * n + Math.floor(y / patch) * cols + Math.floor(x / patch)]) > marginTol;
-      };
-      checks.push(compareValues(fullName, got.data, exp, rtol, atol, include));
-      continue;
-    }
-    const exclusion = tol.exclude_elements?.[fullName];
-    const excluded = exclusion ? axis0Selector(expected.shape, exclusion.axis0_range) : undefined;
-    const kept = excluded ? (i: number) => !excluded(i) : undefined;
-    checks.push(compareValues(fullName, got.data, exp, rtol, atol, kept));
-    const paramMatch = /^(student|teacher)\.(.+)$/.exec(name);
-    if (paramMatch && tol.update_rtol !== undefined) {
-      const before = c.tensors.get(`param.${paramMatch[1]}.${paramMatch[2]}`);
-      if (before) {
-        checks.push(compareUpdate(fullName, got.data, exp, before.data as ArrayLike<number>, tol.update_rtol, kept));
-        if (excluded) {
-          // Elements with an exactly-zero true gradient: a fresh AdamW step may move them by at most lr.
-          const lr = Number(c.config.lr);
-          let worst = 0;
-          for (let i = 0; i < exp.length; i++)
-            if (excluded(i)) worst = Math.max(worst, Math.abs(got.data[i] - (before.data as ArrayLike<number>)[i]));
-          const bound = lr * (1 + 1e-3) + 1e-7;
-          checks.push({
-            name: `${fullName} (excluded elements: |Δ| ≤ lr)`,
-            pass: worst <= bound,
-            scaledError: worst / bound,
-            relativeError: worst,
-            detail: `max|Δ| ${worst.toExponential(2)} vs lr ${lr}`,
-          });
-        }
-      }
-    }
+    const got = actual.get(fullName.slice('expected.'.length));
+    if (!got) checks.push(missing(fullName, 'not produced by the implementation'));
+    else if (got.data.length !== expected.data.length)
+      checks.push(missing(fullName, `shape [${got.shape}] vs expected [${expected.shape}]`));
+    else checks.push(...checkTensor(c, fullName, got.data, expected));
   }
   return checks;
+}
+
+function checkTensor(c: GoldenCase, fullName: string, got: ArrayLike<number>, expected: NamedArray): TensorCheck[] {
+  const tol = c.tolerance;
+  const name = fullName.slice('expected.'.length);
+  const exp = expected.data as ArrayLike<number>;
+  const override = tol.per_tensor?.[fullName];
+  const rtol = override?.rtol ?? tol.rtol ?? 1e-4;
+  const atol = override?.atol ?? tol.atol ?? 0;
+  const expectedMargin = c.tensors.get('expected.margin');
+  if (name === 'mask_patch' && expectedMargin)
+    return [compareMask(fullName, got, exp, expectedMargin.data as ArrayLike<number>, tol.margin_tol ?? 0)];
+  if (name === 'masked_images' && expectedMargin) {
+    const include = decidedPixels(c, expected.shape, expectedMargin);
+    return [compareValues(fullName, got, exp, rtol, atol, include)];
+  }
+  const exclusion = tol.exclude_elements?.[fullName];
+  const excluded = exclusion ? axis0Selector(expected.shape, exclusion.axis0_range) : undefined;
+  const kept = excluded ? (i: number) => !excluded(i) : undefined;
+  const checks = [compareValues(fullName, got, exp, rtol, atol, kept)];
+  const paramMatch = /^(student|teacher)\.(.+)$/.exec(name);
+  const before = paramMatch ? c.tensors.get(`param.${paramMatch[1]}.${paramMatch[2]}`) : undefined;
+  if (before && tol.update_rtol !== undefined) {
+    const start = before.data as ArrayLike<number>;
+    checks.push(compareUpdate(fullName, got, exp, start, tol.update_rtol, kept));
+    if (excluded) checks.push(excludedMoves(fullName, got, start, exp.length, excluded, Number(c.config.lr)));
+  }
+  return checks;
+}
+
+/**
+ * Only pixels of patches decided beyond margin_tol are comparable. masked_images is [k,B,F,3,H,W], margin [k,B,F,N].
+ */
+function decidedPixels(c: GoldenCase, shape: number[], margin: NamedArray): (i: number) => boolean {
+  const [, , , , h, w] = shape;
+  const patch = Number(c.config.patch_size);
+  const cols = Math.floor(w / patch);
+  const n = margin.shape[margin.shape.length - 1];
+  const marginData = margin.data as ArrayLike<number>;
+  const marginTol = c.tolerance.margin_tol ?? 0;
+  return (i: number) => {
+    const x = i % w;
+    const y = Math.floor(i / w) % h;
+    const view = Math.floor(i / (3 * h * w)); // (k, b, f) flattened
+    return Math.abs(marginData[view * n + Math.floor(y / patch) * cols + Math.floor(x / patch)]) > marginTol;
+  };
+}
+
+/** Elements with an exactly-zero true gradient: a fresh AdamW step may move them by at most lr. */
+function excludedMoves(
+  fullName: string,
+  got: ArrayLike<number>,
+  before: ArrayLike<number>,
+  length: number,
+  excluded: (i: number) => boolean,
+  lr: number,
+): TensorCheck {
+  let worst = 0;
+  for (let i = 0; i < length; i++) if (excluded(i)) worst = Math.max(worst, Math.abs(got[i] - before[i]));
+  const bound = lr * (1 + 1e-3) + 1e-7;
+  return {
+    name: `${fullName} (excluded elements: |Δ| ≤ lr)`,
+    pass: worst <= bound,
+    scaledError: worst / bound,
+    relativeError: worst,
+    detail: `max|Δ| ${worst.toExponential(2)} vs lr ${lr}`,
+  };
 }
 
 export async function runGoldenCase(file: string): Promise<CaseResult> {

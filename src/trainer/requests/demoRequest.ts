@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { DEMO_FOLDER, type PrepareDemoMessage } from '../../core/messages';
 import { writeConfigFile } from '../../core/node/configFile';
 import { configFromPreset } from '../../core/presets';
-import { resolveFfmpeg } from '../data/ffmpeg';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
 import { ensureDemoVideo, type SyntheticVideoFiles } from '../data/syntheticVideo';
 import { finishRequest, type RequestContext } from './requestContext';
 

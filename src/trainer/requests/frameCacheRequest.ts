@@ -2,8 +2,9 @@
 // train from, ahead of a run. In the engine process, so the extension host's thread never does the per-frame writes.
 import type { BuildFrameCacheMessage, FinishReason } from '../../core/messages';
 import { loadConfigFile } from '../../core/node/configFile';
-import { resolveFfmpeg } from '../data/ffmpeg';
-import { buildFrameCache, planFrameCache } from '../data/frameCache';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
+import { buildFrameCache } from '../data/frameCache/build';
+import { planFrameCache } from '../data/frameCache/plan';
 import { finishRequest, type RequestContext } from './requestContext';
 
 export function runBuildFrameCacheRequest(request: BuildFrameCacheMessage, ctx: RequestContext): Promise<FinishReason> {

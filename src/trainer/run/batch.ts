@@ -7,7 +7,7 @@ import type { DataConfig } from '../../core/config';
 import { Rng } from '../../core/rng';
 import { ClipAugmenter, type AugmentConfig } from '../data/augment';
 import type { ClipRef } from '../data/clips';
-import type { FrameCache } from '../data/frameCache';
+import type { FrameSource } from '../data/frameCache/reader';
 
 export interface HostBatch {
   clips: ClipRef[];
@@ -57,7 +57,7 @@ export class BatchBuilder {
   private readonly augmenter: ClipAugmenter;
 
   constructor(
-    private readonly cache: FrameCache,
+    private readonly cache: FrameSource,
     data: DataConfig,
     private readonly seed: number,
   ) {

@@ -6,8 +6,12 @@ import type { DoraConfig } from '../../core/config';
 import type { TrainerMessage } from '../../core/messages';
 import { initBackend, type BackendName, type BackendReport } from '../backend';
 import { ClipSampler } from '../data/clips';
-import { resolveFfmpeg } from '../data/ffmpeg';
-import { buildFrameCache, detectBlankTail, planFrameCache, type FrameCache } from '../data/frameCache';
+import { resolveFfmpeg } from '../data/ffmpeg/tools';
+import { buildFrameCache } from '../data/frameCache/build';
+import { FrameCacheError } from '../data/frameCache/errors';
+import { detectBlankTail } from '../data/frameCache/blankTail';
+import type { FrameCache, FrameSource } from '../data/frameCache/reader';
+import { planFrameCache } from '../data/frameCache/plan';
 import type { RunWriter } from './openRun';
 import { TrainingError } from './runConfig';
 
@@ -28,8 +32,11 @@ export async function initRunBackend(config: DoraConfig, options: DataOptions, w
   return report;
 }
 
-/** The frame cache of the config's video, built (or resumed) first when needed, with progress messages. */
-export async function openFrames(config: DoraConfig, options: DataOptions, writer: RunWriter): Promise<FrameCache> {
+/**
+ * The frame cache of the config's video, built (or resumed) first when needed, with progress messages; undefined when
+ * a stop request cancelled the build (the frames done so far are kept for next time).
+ */
+export async function openFrames(config: DoraConfig, options: DataOptions, writer: RunWriter): Promise<FrameCache | undefined> {
   const { emit } = options;
   emit({ type: 'progress', phase: 'frame-cache', done: 0, total: null, message: `Preparing ${config.data.video}` });
   const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });
@@ -45,19 +52,24 @@ export async function openFrames(config: DoraConfig, options: DataOptions, write
       'Free disk space, lower data.frameCache.shortSide, or point data.frameCache.dir at a larger disk.',
     );
   }
-  return buildFrameCache(plan, {
-    tools,
-    signal: options.signal,
-    onProgress: (p) =>
-      emit({
-        type: 'progress',
-        phase: 'frame-cache',
-        done: p.framesDone,
-        total: p.totalFrames,
-        rate: p.framesPerSecond,
-        eta: Number.isFinite(p.etaSeconds) ? p.etaSeconds : undefined,
-      }),
-  });
+  try {
+    return await buildFrameCache(plan, {
+      tools,
+      signal: options.signal,
+      onProgress: (p) =>
+        emit({
+          type: 'progress',
+          phase: 'frame-cache',
+          done: p.framesDone,
+          total: p.totalFrames,
+          rate: p.framesPerSecond,
+          eta: Number.isFinite(p.etaSeconds) ? p.etaSeconds : undefined,
+        }),
+    });
+  } catch (error) {
+    if (error instanceof FrameCacheError && error.code === 'CANCELLED') return undefined;
+    throw error;
+  }
 }
 
 export interface ClipRange {
@@ -68,7 +80,7 @@ export interface ClipRange {
 }
 
 /** The clip sampler over the usable frames; a trimmed blank tail is reported as a warning. */
-export async function clipRange(config: DoraConfig, cache: FrameCache, writer: RunWriter, emit: DataOptions['emit']): Promise<ClipRange> {
+export async function clipRange(config: DoraConfig, cache: FrameSource, writer: RunWriter, emit: DataOptions['emit']): Promise<ClipRange> {
   let endFrame = cache.frameCount;
   if (config.data.trimBlankTail) {
     const tail = detectBlankTail(cache);

@@ -11,7 +11,7 @@ import type { FinishReason, TrainerMessage } from '../../core/messages';
 import { writeFileAtomic } from '../../core/node/atomicWrite';
 import { Rng } from '../../core/rng';
 import type { BackendName } from '../backend';
-import type { FrameCache } from '../data/frameCache';
+import type { FrameCache } from '../data/frameCache/reader';
 import { createDoraState, disposeDoraState, type DoraState } from '../dora/model';
 import { loadCheckpoint } from './checkpoint';
 import { describeFailure } from './failure';
@@ -49,7 +49,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   try {
     const backend = await initRunBackend(run.config, { ...options, emit }, run.writer);
     cache = await openFrames(run.config, { ...options, emit }, run.writer);
-    if (options.signal?.aborted) return await finish(run, emit, 'stopped', 'stopped while building the frame cache');
+    if (!cache || options.signal?.aborted) return await finish(run, emit, 'stopped', 'stopped while building the frame cache');
     const { sampler, startFrame, endFrame } = await clipRange(run.config, cache, run.writer, emit);
     const itersPerEpoch = sampler.stepsPerEpoch;
     Object.assign(run.writer.info, {

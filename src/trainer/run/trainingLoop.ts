@@ -10,7 +10,7 @@ import { checkpointsToPrune, listCheckpoints } from '../../core/node/runDir';
 import type { MetricsRecord } from '../../core/runRecords';
 import { assertNoGpuErrors } from '../backend';
 import type { ClipSampler } from '../data/clips';
-import type { FrameCache } from '../data/frameCache';
+import type { FrameSource } from '../data/frameCache/reader';
 import type { DoraState } from '../dora/model';
 import { doraTrainStep, type DoraStepHyper, type StepOutcome } from '../dora/trainStep';
 import type { TrainingSchedules } from '../optim/schedules';
@@ -27,7 +27,7 @@ export interface LoopContext {
   writer: RunWriter;
   emit: (message: TrainerMessage) => void;
   state: DoraState;
-  cache: FrameCache;
+  cache: FrameSource;
   sampler: ClipSampler;
   schedules: TrainingSchedules;
   /** The backend in use ('webgpu' checks for dropped command buffers after each step). */
