@@ -8,6 +8,8 @@
 #   python3-torch …, black  the PyTorch engine (python/) and its tests: torch, torchvision, Pillow, PyAV, pytest,
 #                          numpy; libopenblas0-pthread makes libblas.so.3 OpenBLAS (else torch's CPU matmuls use the
 #                          reference BLAS, ~15x slower); black checks the Python formatting
+#   slurm-wlm, munge       a real single-node Slurm cluster that the DDP/launcher tests start in a temp folder
+#                          (python/tests/slurm_cluster.py; the packages' own services are not enabled or used)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -21,7 +23,8 @@ ldconfig -p | grep -q 'libvulkan.so.1' || need+=(libvulkan1)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 { command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; } || need+=(build-essential)   # node-gyp (code-server)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
-for pkg in python3-torch python3-torchvision python3-pil python3-av python3-pytest python3-numpy libopenblas0-pthread black; do
+for pkg in python3-torch python3-torchvision python3-pil python3-av python3-pytest python3-numpy libopenblas0-pthread black \
+           slurm-wlm munge; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
