@@ -8,12 +8,21 @@ export type Backend = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'was
 export type SinkhornVariant = 'official' | 'log-domain';
 export type LossVariant = 'official' | 'clean';
 export type LrScaling = 'linear' | 'none';
+/** Which engine trains: the built-in TF.js engine, or the PyTorch engine (python/, GPUs and clusters). */
+export type EngineName = 'tfjs' | 'pytorch';
+/** PyTorch engine device; `auto`: CUDA, else MPS, else CPU. */
+export type DeviceName = 'auto' | 'cuda' | 'cpu' | 'mps';
+/** PyTorch engine precision; `auto`: bf16 on a CUDA GPU that supports it, else fp32. */
+export type PrecisionName = 'auto' | 'fp32' | 'tf32' | 'bf16' | 'fp16';
 /** [min, max] of a RandomResizedCrop area fraction or of a blur sigma. */
 export type Range = [number, number];
 
 export const ARCH_NAMES: readonly ArchName[] = ['vit-tiny', 'vit-small', 'vit-base'];
 export const PRESET_NAMES: readonly PresetName[] = ['paper', 'cpu-small', 'demo'];
 export const BACKENDS: readonly Backend[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export const ENGINES: readonly EngineName[] = ['tfjs', 'pytorch'];
+export const DEVICES: readonly DeviceName[] = ['auto', 'cuda', 'cpu', 'mps'];
+export const PRECISIONS: readonly PrecisionName[] = ['auto', 'fp32', 'tf32', 'bf16', 'fp16'];
 
 /** Standard ViT widths (DeiT/DINO naming); patch size is chosen separately. */
 export const ARCH_DIMS: Readonly<Record<ArchName, { embedDim: number; depth: number; numHeads: number }>> = {
@@ -118,7 +127,10 @@ export interface DoraSettings {
 }
 
 export interface RuntimeConfig {
+  engine: EngineName;
   backend: Backend;
+  device: DeviceName;
+  precision: PrecisionName;
   logEvery: number;
   snapshotEvery: number;
   checkpointEvery: number;
@@ -226,7 +238,10 @@ export const OFFICIAL_DEFAULTS: Readonly<Omit<ConfigSections, 'data'> & { data: 
     loss: 'official',
   },
   runtime: {
+    engine: 'tfjs', // runs everywhere without Python; 'pytorch' for GPUs and clusters
     backend: 'wasm', // the one backend that runs everywhere offline (tfjs-backends notes)
+    device: 'auto',
+    precision: 'auto',
     logEvery: 10,
     snapshotEvery: 500,
     checkpointEvery: 2000,

@@ -3,7 +3,7 @@
 // so the two cannot drift. The mapped types make tsc fail when a key of the TypeScript types has no spec.
 
 import type { ConfigSections, DoraConfigFileShape } from './configDefaults';
-import { ARCH_NAMES, BACKENDS, PRESET_NAMES } from './configDefaults';
+import { ARCH_NAMES, BACKENDS, DEVICES, ENGINES, PRECISIONS, PRESET_NAMES } from './configDefaults';
 
 interface SpecBase {
   /** Markdown; the plain `description` is derived from it. */
@@ -274,10 +274,25 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
       kind: 'object',
       doc: 'Where and how the trainer runs and what it writes.',
       fields: {
+        engine: {
+          kind: 'enum',
+          values: ENGINES,
+          doc: "`tfjs`: the built-in TensorFlow.js engine (no Python needed; `runtime.backend` picks its backend). `pytorch`: the PyTorch engine for GPUs and clusters (needs a Python with PyTorch ≥ 1.13: the `dora.pythonPath` setting, or `--python` on the command line). Both write the same run folder and read each other's checkpoints.",
+        },
+        device: {
+          kind: 'enum',
+          values: DEVICES,
+          doc: 'PyTorch engine only. `auto`: CUDA when PyTorch sees a GPU, else Apple MPS, else CPU. `cuda` fails with a message when there is no GPU.',
+        },
+        precision: {
+          kind: 'enum',
+          values: PRECISIONS,
+          doc: 'PyTorch engine only. `auto`: bf16 autocast on a CUDA GPU that supports it, else fp32. `fp32`: exact (golden) mode. `tf32`: TF32 matmuls (CUDA). `fp16`: the official float16 autocast + GradScaler (CUDA).',
+        },
         backend: {
           kind: 'enum',
           values: BACKENDS,
-          doc: 'TensorFlow.js backend. `wasm`: CPU, works everywhere. `webgpu`: GPU via Dawn. `auto`: the fastest one that initialises. `cpu`: slow reference. `tensorflow`/`tensorflow-gpu`: tfjs-node, when installed.',
+          doc: 'TF.js engine only: the TensorFlow.js backend. `wasm`: CPU, works everywhere. `webgpu`: GPU via Dawn. `auto`: the fastest one that initialises. `cpu`: slow reference. `tensorflow`/`tensorflow-gpu`: tfjs-node, when installed.',
         },
         logEvery: positiveInt('Write a metrics record every N steps.'),
         snapshotEvery: {

@@ -2,7 +2,8 @@
 // The TF.js engine (dist/trainer.js) speaks it over Node `fork` IPC; a spawned engine (the PyTorch engine) speaks the same
 // messages as JSON lines: host → engine on its stdin, engine → host on fd 3 (env DORA_MESSAGE_FD=3), stdout/stderr are
 // free-text log. Discriminated on `type`. Every engine process sends `ready` first, then answers ONE request (`start`,
-// `evaluate`, `inspect`, `build-frame-cache` or `prepare-demo`) and ends with `finished`. The run directory stays the
+// `evaluate`, `inspect`, `build-frame-cache`, `prepare-demo`, `prepare-run` or `import-checkpoint`) and ends with
+// `finished`. The run directory stays the
 // durable record; these messages are the live feed, so a host that attaches late loses nothing by reading the files.
 
 import { EVAL_SUITES, type EvalSuite } from './evalResults';
@@ -21,6 +22,7 @@ export const PROGRESS_PHASES = [
   'evaluation',
   'inspection',
   'demo',
+  'import',
 ] as const;
 export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
 export type FinishReason = 'completed' | 'stopped' | 'failed';
@@ -118,6 +120,29 @@ export interface FrameCacheReadyMessage {
   summary: string;
 }
 
+/** The answer to `prepare-run`: the run folder holds its config.json and the video's frame cache is complete. */
+export interface RunPreparedMessage {
+  type: 'run-prepared';
+  runDir: string;
+  /** The complete frame cache of the run's video. */
+  frameCacheDir: string;
+  frameCount: number;
+}
+
+/** The answer to `import-checkpoint`: a new run folder holding the imported weights as checkpoint step 0. */
+export interface CheckpointImportedMessage {
+  type: 'checkpoint-imported';
+  runDir: string;
+  /** Absolute path of the checkpoint sidecar. */
+  checkpoint: string;
+  /** `official checkpoint` or `ViT state dict`. */
+  kind: string;
+  /** The step-0 snapshot of the tracker on the video (masks, attention, assignments); null without a video. */
+  snapshot: string | null;
+  /** One line for the user (architecture, where). */
+  summary: string;
+}
+
 /** The answer to `prepare-demo`. */
 export interface DemoReadyMessage {
   type: 'demo-ready';
@@ -130,6 +155,8 @@ export interface DemoReadyMessage {
 
 export type TrainerMessage =
   | ReadyMessage
+  | RunPreparedMessage
+  | CheckpointImportedMessage
   | EvalResultMessage
   | InspectResultMessage
   | FrameCacheReadyMessage
@@ -161,6 +188,9 @@ export interface StartMessage {
   maxSteps?: number;
   /** Overrides runtime.snapshotEvery (the dora.snapshotInterval setting). */
   snapshotEvery?: number;
+  /** PyTorch engine: overrides runtime.device / runtime.precision (the dora.device setting). */
+  device?: string;
+  precision?: string;
 }
 export interface StopMessage {
   type: 'stop';
@@ -236,8 +266,49 @@ export interface PrepareDemoMessage {
   durationSeconds?: number;
 }
 
+/**
+ * Readies a run folder for an engine that never resolves configs (the PyTorch engine reads `<run>/config.json` only):
+ * a new run gets its resolved config.json (TS resolver, absolute paths), a resumed run keeps its own; the video's frame
+ * cache is built when missing. Answered by `run-prepared` (the TF.js engine's process does it; it never trains here).
+ */
+export interface PrepareRunMessage {
+  type: 'prepare-run';
+  runDir: string;
+  /** The *.dora.json of a new run; absent when resuming. */
+  configPath?: string;
+  /** Set when resuming: the run's own config.json is kept. */
+  resumeCheckpoint?: string;
+  ffmpegPath?: string;
+  cacheRoot?: string;
+}
+
+/**
+ * Makes a run folder under `runsDir` from released weights (the official DoRA/DINO `.pth` or a ViT state dict) with the
+ * PyTorch engine (`python -m dora_studio import_pth`, run by the given interpreter), the video's frame cache built
+ * first so the run gets a snapshot. Answered by `checkpoint-imported`.
+ */
+export interface ImportCheckpointMessage {
+  type: 'import-checkpoint';
+  file: string;
+  runsDir: string;
+  /** The Python interpreter that runs the PyTorch engine (found by the host). */
+  python: string;
+  /** The video of the run's config; default the checkpoint's own `args.data_path`. */
+  video?: string;
+  name?: string;
+  ffmpegPath?: string;
+  cacheRoot?: string;
+}
+
 /** The requests an engine process answers (one per process). */
-export type EngineRequest = StartMessage | EvaluateMessage | InspectMessage | BuildFrameCacheMessage | PrepareDemoMessage;
+export type EngineRequest =
+  | StartMessage
+  | EvaluateMessage
+  | InspectMessage
+  | BuildFrameCacheMessage
+  | PrepareDemoMessage
+  | PrepareRunMessage
+  | ImportCheckpointMessage;
 export type HostMessage = EngineRequest | StopMessage;
 
 // Guards ----------------------------------------------------------------------------------------
@@ -274,6 +345,9 @@ const TRAINER_CHECKS: Record<TrainerMessage['type'], (m: Fields) => boolean> = {
     Array.isArray(m.results) &&
     m.results.every((r) => isObject(r) && isStr(r.checkpoint) && isStr(r.label) && isStep(r.step) && isStr(r.dir)),
   'frame-cache-ready': (m) => isStr(m.cacheDir) && isStep(m.frameCount) && typeof m.alreadyComplete === 'boolean' && isStr(m.summary),
+  'run-prepared': (m) => isStr(m.runDir) && isStr(m.frameCacheDir) && isStep(m.frameCount),
+  'checkpoint-imported': (m) =>
+    isStr(m.runDir) && isStr(m.checkpoint) && isStr(m.kind) && (m.snapshot === null || isStr(m.snapshot)) && isStr(m.summary),
   'demo-ready': (m) =>
     isStr(m.video) &&
     isStep(m.frameCount) &&
@@ -291,7 +365,9 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
     optional(isStr)(m.ffmpegPath) &&
     optional(isStr)(m.cacheRoot) &&
     optional(isStep)(m.maxSteps) &&
-    optional(isStep)(m.snapshotEvery),
+    optional(isStep)(m.snapshotEvery) &&
+    optional(isStr)(m.device) &&
+    optional(isStr)(m.precision),
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
   evaluate: (m) =>
     isStr(m.checkpoint) &&
@@ -316,6 +392,21 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
   'build-frame-cache': (m) => isStr(m.configPath) && optional(isStr)(m.ffmpegPath) && optional(isStr)(m.cacheRoot),
   'prepare-demo': (m) =>
     oneOf('workspace', 'tour')(m.target) && isStr(m.workspaceRoot) && optional(isStr)(m.ffmpegPath) && optional(isStep)(m.durationSeconds),
+  'prepare-run': (m) =>
+    isStr(m.runDir) &&
+    optional(isStr)(m.configPath) &&
+    optional(isStr)(m.resumeCheckpoint) &&
+    (isStr(m.configPath) || isStr(m.resumeCheckpoint)) &&
+    optional(isStr)(m.ffmpegPath) &&
+    optional(isStr)(m.cacheRoot),
+  'import-checkpoint': (m) =>
+    isStr(m.file) &&
+    isStr(m.runsDir) &&
+    isStr(m.python) &&
+    optional(isStr)(m.video) &&
+    optional(isStr)(m.name) &&
+    optional(isStr)(m.ffmpegPath) &&
+    optional(isStr)(m.cacheRoot),
 };
 
 function matches<T extends string>(checks: Record<T, (m: Fields) => boolean>, value: unknown): boolean {

@@ -29,7 +29,27 @@ export interface RunInfo {
   hostname: string;
   /** ISO time of the last heartbeat; written between steps and at least every HEARTBEAT_INTERVAL_MS while idle. */
   heartbeat: string;
-  versions: { doraStudio: string; node: string; tfjs?: string };
+  /** `node`/`tfjs` for the TF.js engine; `python`/`torch`/`cuda` for the PyTorch engine (no `node` there). */
+  versions: { doraStudio: string; node?: string; tfjs?: string; [name: string]: string | undefined };
+  /** The PyTorch engine's additions (docs/run-directory.md): absent in a TF.js run. */
+  engine?: string;
+  device?: string;
+  precision?: string;
+}
+
+/**
+ * Which engine runs a run, in a few words: `pytorch · cuda · bf16`, `tfjs · wasm` (from run.json or a live `ready`).
+ * A run.json without `engine` is the TF.js engine's.
+ */
+export function engineLabel(e: {
+  engine?: string | null;
+  backend?: string | null;
+  device?: string | null;
+  precision?: string | null;
+}): string {
+  const engine = e.engine ?? (e.backend?.startsWith('pytorch-') ? 'pytorch' : 'tfjs');
+  const parts = engine === 'pytorch' ? [engine, e.device ?? e.backend?.slice('pytorch-'.length), e.precision] : [engine, e.backend];
+  return parts.filter((p): p is string => typeof p === 'string' && p !== '').join(' · ');
 }
 
 /** One line of metrics.jsonl. Extra numeric fields may be present; readers keep them. */

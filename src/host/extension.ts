@@ -15,10 +15,12 @@ import { ConfigsTreeProvider } from './configs/configsView';
 import { registerDashboardCommands } from './dashboard/commands';
 import { DASHBOARD_VIEW_TYPE, DashboardPanels } from './dashboard/dashboardPanels';
 import { EngineClient, tfjsEngine } from './engine/engineClient';
+import { pythonInterpreterResolver } from './engine/pythonHost';
 import { registerEvaluationCommands } from './evaluation/commands';
 import { registerFrameCacheCommands } from './frameCache/commands';
 import { registerCheckpointCommands } from './runs/checkpointCommands';
 import { registerRunCommands } from './runs/commands';
+import { registerImportCommand } from './runs/importCommand';
 import { RunIndex } from './runs/runIndex';
 import { RunManager } from './runs/runManager';
 import { RunNotifications } from './runs/runNotifications';
@@ -27,6 +29,7 @@ import { RunsWatcher } from './runs/runsWatcher';
 import { RunStatusBar } from './runs/statusBar';
 import { WorkspaceModel } from './runs/workspaceModel';
 import type { HostServices } from './services';
+import { pythonExtensionInterpreter } from './shared/pythonExtension';
 import { readSettings, workspaceRoots } from './shared/settings';
 
 /** What activate() returns: used by the integration tests and available to other extensions. */
@@ -45,7 +48,7 @@ let disposeModel: (() => Promise<void>) | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<DoraStudioApi> {
   const output = vscode.window.createOutputChannel('DoRA Trainer');
   context.subscriptions.push(output);
-  const engines = new EngineClient({ launch: tfjsEngine(path.join(context.extensionPath, 'dist')) });
+  const engines = createEngineClient(context);
   const { configs, runs, manager, model } = createModels(engines);
   manager.onLog((line) => output.appendLine(`[${path.basename(line.runDir)}]${logPrefix(line.stream)} ${line.text}`));
   const runsTree = new RunsTreeProvider(model, runs);
@@ -74,6 +77,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
   for (const register of [
     registerConfigCommands,
     registerRunCommands,
+    registerImportCommand,
     registerCheckpointCommands,
     registerDashboardCommands,
     registerCompareCommands,
@@ -88,6 +92,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<DoraSt
 export async function deactivate(): Promise<void> {
   await disposeModel?.();
   disposeModel = undefined;
+}
+
+/** The TF.js engine (dist/trainer.js) and the PyTorch engine (python/, the interpreter from the settings). */
+function createEngineClient(context: vscode.ExtensionContext): EngineClient {
+  const interpreter = pythonInterpreterResolver({
+    setting: () => readSettings().pythonPath,
+    fromExtension: () => pythonExtensionInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri),
+  });
+  return new EngineClient({
+    launch: tfjsEngine(path.join(context.extensionPath, 'dist')),
+    python: { packageDir: path.join(context.extensionPath, 'python'), interpreter },
+  });
 }
 
 function createModels(engines: EngineClient) {

@@ -54,11 +54,19 @@ const USAGE = `usage: dora <command> [options]
                                                       DoRA vs DINO vs random init on the synthetic tour (k-NN, J&F); prints a table
   golden <dir-or-files...> [--backend wasm|cpu|webgpu|auto] [--verbose]
                                                       check the implementation against the official golden cases
-  golden|bench … --engine pytorch [--python P] [--device cpu|cuda|mps|auto]
-                                                      the same through the PyTorch engine (bench: also --official DIR, --precision)
+  train|golden|bench|inspect … --engine pytorch [--python P] [--device auto|cuda|cpu|mps] [--precision auto|fp32|tf32|bf16|fp16]
+                                                      the same through the PyTorch engine (train: also runtime.engine "pytorch"
+                                                      in the config; bench: also --official DIR)
+  eval … --engine pytorch                             the TF.js engine evaluates the checkpoint (either engine's) and says so
+  import <file.pth> [--video V] [--name N] [--runs-dir runs] [--python P]
+                                                      released DoRA/DINO weights → a run folder (dashboard, eval, compare, resume)
 backends: auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu`;
 
 class UsageError extends Error {}
+
+const PYTORCH_EVAL_NOTE =
+  '--engine pytorch: the PyTorch engine has no evaluation suites; this checkpoint was evaluated by the TF.js engine ' +
+  "(both engines read each other's checkpoints)";
 
 function backendFlag(flags: ParsedArgs['flags'], fallback?: BackendName): BackendName | undefined {
   const value = flags.get('backend') ?? fallback;
@@ -227,7 +235,10 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
     imageSize: intFlag(args.flags, 'image-size'),
     force: args.flags.has('force'),
   });
-  console.log(JSON.stringify({ model: outcome.model, cached: outcome.cached, ...outcome.record }, null, 1));
+  // The PyTorch engine has no evaluation suites: the TF.js engine evaluates (checkpoints are interoperable).
+  const engine = args.flags.get('engine') === 'pytorch' ? { engine: 'tfjs', engineNote: PYTORCH_EVAL_NOTE } : {};
+  if (engine.engineNote) console.error(`dora: ${engine.engineNote}`);
+  console.log(JSON.stringify({ model: outcome.model, cached: outcome.cached, ...engine, ...outcome.record }, null, 1));
   return 0;
 }
 

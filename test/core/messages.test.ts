@@ -26,7 +26,23 @@ const validTrainerMessages: TrainerMessage[] = [
   { type: 'warning', message: 'slow backend', fix: 'use webgpu' },
   { type: 'error', message: 'out of memory', fatal: true },
   { type: 'finished', reason: 'completed', step: 240 },
-  { type: 'ready', protocol: PROTOCOL_VERSION, pid: 12, versions: { engine: 'pytorch', python: '3.11.2', torch: '2.3.0', device: 'cuda' } },
+  // The PyTorch engine's ready: no `node` key (there is no Node in that process), extra keys of its own.
+  {
+    type: 'ready',
+    protocol: PROTOCOL_VERSION,
+    pid: 12,
+    versions: { doraStudio: '0.1.0', engine: 'pytorch', python: '3.11.2', torch: '2.3.0', cuda: '12.1', device: 'cuda', precision: 'bf16' },
+  },
+  { type: 'run-prepared', runDir: '/runs/r', frameCacheDir: '/c/v-1234', frameCount: 795 },
+  {
+    type: 'checkpoint-imported',
+    runDir: '/runs/r',
+    checkpoint: '/runs/r/checkpoints/step-000000.json',
+    kind: 'official checkpoint',
+    snapshot: null,
+    summary: 'imported',
+  },
+  { type: 'progress', phase: 'import', done: 1, total: 3, message: 'frame cache' },
   { type: 'progress', phase: 'inspection', done: 1, total: 2 },
   { type: 'inspect-result', results: [{ checkpoint: '/r/checkpoints/step-000100.json', label: 'r-step-100', step: 100, dir: '/i/r' }] },
   { type: 'frame-cache-ready', cacheDir: '/c/v-1234', frameCount: 795, alreadyComplete: false, summary: 'Caching 795 frames' },
@@ -64,6 +80,9 @@ test('malformed trainer messages are rejected', () => {
     { type: 'inspect-result', results: [{ checkpoint: '/c.json', label: 'x', step: -1, dir: '/d' }] },
     { type: 'frame-cache-ready', cacheDir: '/c', frameCount: 3, summary: 's' },
     { type: 'demo-ready', video: '/v.mp4', frameCount: 3, demo: { dir: '/w' } },
+    { type: 'ready', protocol: 1, pid: 1, versions: { engine: 'pytorch', cuda: null } },
+    { type: 'run-prepared', runDir: '/r', frameCount: 3 },
+    { type: 'checkpoint-imported', runDir: '/r', checkpoint: '/c.json', kind: 'x', summary: 's' },
   ];
   for (const value of bad) assert.ok(!isTrainerMessage(value), JSON.stringify(value));
   assert.equal(describeInvalidMessage({ type: 'hello' }), 'unknown type "hello"');
@@ -86,6 +105,18 @@ test('host messages', () => {
   assert.ok(!isHostMessage({ type: 'start', configPath: '/a.dora.json' }));
   assert.ok(!isHostMessage({ type: 'stop', checkpoint: 'no' }));
   assert.ok(!isTrainerMessage({ type: 'stop' }));
+  assert.ok(isHostMessage({ type: 'start', configPath: '/a.dora.json', runDir: '/runs/r', device: 'cuda', precision: 'bf16' }));
+  assert.ok(!isHostMessage({ type: 'start', configPath: '/a.dora.json', runDir: '/runs/r', device: 1 }));
+});
+
+test("the PyTorch engine's preparation and import requests", () => {
+  assert.ok(isHostMessage({ type: 'prepare-run', runDir: '/runs/r', configPath: '/w/a.dora.json', cacheRoot: '/c' }));
+  assert.ok(isHostMessage({ type: 'prepare-run', runDir: '/runs/r', resumeCheckpoint: '/runs/r/checkpoints/step-000002.json' }));
+  assert.ok(!isHostMessage({ type: 'prepare-run', runDir: '/runs/r' }), 'a config or a checkpoint to resume');
+  assert.ok(
+    isHostMessage({ type: 'import-checkpoint', file: '/w/dora.pth', runsDir: '/w/runs', python: '/usr/bin/python3', video: '/w/v.mp4' }),
+  );
+  assert.ok(!isHostMessage({ type: 'import-checkpoint', file: '/w/dora.pth', runsDir: '/w/runs' }), 'the interpreter is required');
 });
 
 test('the short requests: inspect, build-frame-cache and prepare-demo', () => {

@@ -35,7 +35,14 @@ test('the status bar shows step, loss, img/s and ETA from trainer messages', () 
     record: { step: 120, epoch: 0, time: 't', loss: 9.84123, lr: 1, wd: 1, momentum: 1, teacherTemp: 1, imgPerSec: 5.14, secPerStep: 1 },
   });
   assert.equal(s.pid, 42);
-  assert.equal(statusBarText(s), '$(sync~spin) venice 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s');
+  assert.equal(statusBarText(s), '$(sync~spin) venice 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s · tfjs');
+  const torch = applyTrainerMessage(s, {
+    type: 'ready',
+    protocol: 1,
+    pid: 43,
+    versions: { engine: 'pytorch', device: 'cuda', precision: 'bf16' },
+  });
+  assert.equal(statusBarText(torch), '$(sync~spin) venice 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s · pytorch · cuda · bf16');
   const other = { ...initialLiveRun('/runs/b', 'b', true), phase: 'training' as const };
   assert.match(statusBarTextForRuns([s, other]) ?? '', /\(\+1 more\)$/);
   assert.equal(statusBarTextForRuns([{ ...s, finished: { reason: 'completed' } }]), undefined);

@@ -345,6 +345,8 @@ async function vsixFlow(browser, { wsA }) {
       'extension/dist/trainer.js',
       'extension/media/dashboard.js',
       'extension/schemas/dora-config.schema.json',
+      'extension/python/dora_studio/__main__.py',
+      'extension/python/dora_studio/commands/train.py',
       'tfjs-backend-wasm-simd.wasm',
     ])
       if (!listing.includes(needed)) throw new Error(`${vsix} lacks ${needed}`);

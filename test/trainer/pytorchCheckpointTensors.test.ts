@@ -14,7 +14,7 @@ import { OFFICIAL_SINKHORN } from '../../src/trainer/dora/sinkhorn';
 import { doraTrainStep } from '../../src/trainer/dora/trainStep';
 import { parseSafetensors } from '../../src/trainer/io/safetensors';
 import { serializeState } from '../../src/trainer/run/checkpoint';
-import { findPython, pythonPackageDir } from '../../src/trainer/pytorch/interpreter';
+import { findCliPython, pythonPackageDir } from '../../src/trainer/pytorch/interpreter';
 
 const MODEL: DoraModelConfig = {
   vit: { embedDim: 24, depth: 2, numHeads: 3, patchSize: 8, imgSize: 32, mlpRatio: 4, lnEps: 1e-6, qkvBias: true },
@@ -60,7 +60,7 @@ test('TF.js checkpoint tensors load into the PyTorch state and round-trip under 
     const dir = mkdtempSync(join(tmpdir(), 'dora-interop-'));
     writeFileSync(join(dir, 'w.safetensors'), weights);
     writeFileSync(join(dir, 'o.safetensors'), optimizer);
-    const python = findPython().python;
+    const python = (await findCliPython()).python;
     const r = spawnSync(python, ['-c', PY, dir], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: pythonPackageDir() } });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim()), { weights: true, optimizer: true, steps: [2] });

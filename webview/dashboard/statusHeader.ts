@@ -1,6 +1,6 @@
 // Live status line: run name, status, step/total with a progress bar, last loss, throughput, ETA.
 
-import type { MetricsRecord, RunInfo, RunStatusReport } from '../../src/core/runRecords';
+import { engineLabel, type MetricsRecord, type RunInfo, type RunStatusReport } from '../../src/core/runRecords';
 import { h } from '../shared/dom';
 import { formatDuration, formatStep, formatValue } from '../shared/format';
 
@@ -51,11 +51,7 @@ export class StatusHeader {
     this.status.textContent = state;
     this.status.className = `status-pill status-${state}`;
     this.status.title = status?.reason ?? '';
-    this.detail.textContent = [
-      run?.preset ? `preset ${run.preset}` : '',
-      run?.backend ? `backend ${run.backend}` : '',
-      status?.reason ?? '',
-    ]
+    this.detail.textContent = [run?.preset ? `preset ${run.preset}` : '', run ? engineLabel(run) : '', status?.reason ?? '']
       .filter(Boolean)
       .join(' · ');
 

@@ -15,6 +15,8 @@ options:
                       naming rule finds one under --cache-root (default ~/.cache/dora-studio/frames)
   --cache-root DIR    where to look for that cache
   --json              print the result as one JSON line (for the Node front door)
+  --plan              print the config.json the run would get as one JSON line and write nothing (the Node front
+                      door builds the video's frame cache at its data.frameCache.shortSide first)
 exit status: 0 imported; 1 the file cannot be imported (the message lists missing/unexpected keys); 2 bad arguments.
 """
 
@@ -35,14 +37,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-cache", type=Path, help="a built frame cache of the video (for the first snapshot)")
     p.add_argument("--cache-root", type=Path, help="frame-cache root to look for the video's cache in")
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    p.add_argument("--plan", action="store_true", help="print the config the run would get; write nothing")
     return p
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from ..run.import_run import import_pth
+    from ..run.import_run import import_pth, plan_import
 
     try:
+        if args.plan:
+            print(json.dumps(plan_import(args.file, args.out_run_dir, args.video, args.name)[2]))
+            return 0
         result = import_pth(args.file, args.out_run_dir, args.video, args.name, args.frame_cache, args.cache_root)
     except FileNotFoundError as e:
         print(f"import: {e.filename or e}: no such file; fix: check the path", file=sys.stderr)

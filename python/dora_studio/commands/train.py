@@ -88,6 +88,8 @@ def options_from_start(message: dict[str, Any], base: argparse.Namespace) -> arg
             "max_steps": message.get("maxSteps"),
             "snapshot_every": message.get("snapshotEvery") or None,
             "cache_root": Path(message["cacheRoot"]) if message.get("cacheRoot") else base.cache_root,
+            "device": message.get("device") or base.device,
+            "precision": message.get("precision") or base.precision,
         }
     )
 

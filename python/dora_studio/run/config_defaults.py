@@ -76,7 +76,10 @@ OFFICIAL_DEFAULTS: dict[str, Any] = {
         "loss": "official",
     },
     "runtime": {
+        "engine": "tfjs",
         "backend": "wasm",
+        "device": "auto",
+        "precision": "auto",
         "logEvery": 10,
         "snapshotEvery": 500,
         "checkpointEvery": 2000,

@@ -83,6 +83,7 @@ def build_config(
             training[dst] = value
     config["dora"]["objects"] = min(config["dora"]["objects"], model["numHeads"])  # k distinct heads
     config["runtime"]["runsDir"] = str(run_dir.parent)
+    config["runtime"]["engine"] = "pytorch"  # imported by this engine; it continues the run (resume at the epoch)
     return config
 
 
@@ -122,11 +123,9 @@ def _tensors(parsed: Parsed, cfg: DoraModelConfig, file: str) -> tuple[Any, dict
     return state, optim
 
 
-def import_pth(file: str | os.PathLike, out_dir: str | os.PathLike, video: str | None = None, name: str | None = None,
-               frame_cache: str | os.PathLike | None = None, cache_root: str | os.PathLike | None = None
-               ) -> ImportResult:  # fmt: skip
-    """Imports `file` into the new run folder `out_dir`. With a frame cache of the video (given, or found by the
-    TF.js engine's naming rule under `cache_root`), the run also gets a snapshot of the tracker on one clip."""
+def plan_import(file: str | os.PathLike, out_dir: str | os.PathLike, video: str | None = None, name: str | None = None
+                ) -> tuple[Path, Parsed, dict[str, Any]]:  # fmt: skip
+    """The file read and checked, and the config.json its run would get (nothing is written)."""
     path = Path(file).absolute()
     parsed = parse_pth(load_pth(path), str(path))
     model, image_size = infer_model(parsed.teacher, parsed.args, str(path))
@@ -134,6 +133,16 @@ def import_pth(file: str | os.PathLike, out_dir: str | os.PathLike, video: str |
     run_dir = Path(out_dir).absolute()
     config = build_config(parsed, model, image_size, name or path.stem, os.path.abspath(source_video), run_dir)
     validate_run_config(config, str(run_dir / "config.json"))
+    return path, parsed, config
+
+
+def import_pth(file: str | os.PathLike, out_dir: str | os.PathLike, video: str | None = None, name: str | None = None,
+               frame_cache: str | os.PathLike | None = None, cache_root: str | os.PathLike | None = None
+               ) -> ImportResult:  # fmt: skip
+    """Imports `file` into the new run folder `out_dir`. With a frame cache of the video (given, or found by the
+    TF.js engine's naming rule under `cache_root`), the run also gets a snapshot of the tracker on one clip."""
+    path, parsed, config = plan_import(file, out_dir, video, name)
+    run_dir = Path(out_dir).absolute()
     state, optim = _tensors(parsed, DoraModelConfig.from_run_config(config), str(path))
     run_dir = _claim(run_dir)
     try:

@@ -1,4 +1,4 @@
-// Checks a run folder with the readers and guards the extension uses (src/core/runDir.ts, runRecords.ts): every
+// Checks a run folder with the readers and guards the extension uses (src/core/node/runDir.ts, src/core/runRecords.ts): every
 // record must pass its guard, every checkpoint its checksums, every snapshot array its byte count. Returns a summary
 // and the list of problems (empty when the folder is valid).
 import { readFile, readdir } from 'node:fs/promises';

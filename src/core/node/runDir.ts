@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isTempFileName } from './atomicWrite';
@@ -45,6 +45,28 @@ export async function createRunDir(runsDir: string, name: string, now: Date = ne
     return { id, dir };
   }
   throw new Error(`could not create a run folder for "${name}" in ${runsDir}`);
+}
+
+/**
+ * Removes a run folder that `createRunDir` made for a run that never started (its engine could not be prepared or
+ * launched): only when it holds nothing but `config.json` and the empty `checkpoints/` and `snapshots/`. Anything else
+ * (a run.json, an event, a file the user put there) keeps the folder. Returns whether it was removed.
+ */
+export async function removeUnstartedRunDir(runDir: string): Promise<boolean> {
+  const paths = runPaths(runDir);
+  const allowed = new Set<string>([RUN_FILES.config, RUN_FILES.checkpoints, RUN_FILES.snapshots]);
+  try {
+    const names = await readdir(runDir);
+    if (names.some((n) => !allowed.has(n))) return false;
+    for (const dir of [paths.checkpointsDir, paths.snapshotsDir])
+      if (names.includes(path.basename(dir)) && (await readdir(dir)).length > 0) return false; // never a recursive delete
+    if (names.includes(RUN_FILES.config)) await unlink(paths.config);
+    for (const dir of [paths.checkpointsDir, paths.snapshotsDir]) await rmdir(dir).catch(() => undefined);
+    await rmdir(runDir);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

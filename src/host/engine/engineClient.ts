@@ -1,36 +1,56 @@
 // The extension host's one door to the engines. Every trainer capability is a typed request over the one message
 // contract (src/core/messages.ts), answered by a child process: training (`train`, long-lived, followed by the run
-// manager), `evaluate`, `inspect`, `buildFrameCache` and `prepareDemo` (short requests that end with `finished`).
-// Which process answers is the launcher's choice (the TF.js engine today; a JSON-lines engine such as the PyTorch one
-// plugs in through `launch` without touching any caller). No vscode import.
+// manager), `evaluate`, `inspect`, `buildFrameCache`, `prepareDemo` and `importCheckpoint` (short requests that end
+// with `finished`). Two engines train: the TF.js engine (forked, Node IPC; it also answers every short request) and
+// the PyTorch engine (spawned, JSON lines; its run folder is readied by the TF.js engine's `prepare-run` first, see
+// stagedEngine.ts). No vscode import.
 
 import * as path from 'node:path';
+import type { EngineName } from '../../core/config';
 import type {
   BuildFrameCacheMessage,
+  CheckpointImportedMessage,
   DemoReadyMessage,
   EngineRequest,
   EvalResultMessage,
   EvaluateMessage,
   FinishReason,
   FrameCacheReadyMessage,
+  ImportCheckpointMessage,
   InspectMessage,
   InspectedCheckpoint,
   PrepareDemoMessage,
+  PrepareRunMessage,
   ProgressMessage,
+  RunPreparedMessage,
   StartMessage,
   TrainerMessage,
 } from '../../core/messages';
+import { pythonTrainLaunch, type PythonInterpreter, type PythonRequirements } from '../../core/node/pythonEngine';
 import { EngineProcess, type EngineLaunch, type EngineProcessOptions } from './engineProcess';
 import { classifyRequestEnd, type RequestEnd } from './exit';
+import { StagedEngine, type EngineHandle } from './stagedEngine';
+
+export interface PythonEngineOptions {
+  /** The folder that holds the `dora_studio` package (the extension's `python/`). */
+  packageDir: string;
+  /** The interpreter for a run (setting, Python extension, search); throws PythonEngineError with the fix. */
+  interpreter: (needs: PythonRequirements) => Promise<PythonInterpreter>;
+}
 
 export interface EngineClientOptions {
-  /** Which engine process answers a request. */
+  /** Which engine process answers a request (the TF.js engine's; training may go to the PyTorch engine instead). */
   launch: (request: EngineRequest) => EngineLaunch;
+  /** The PyTorch engine; without it a PyTorch run is refused with a message. */
+  python?: PythonEngineOptions;
   /** Base environment of engine processes (default process.env). */
   env?: NodeJS.ProcessEnv;
   forkProcess?: EngineProcessOptions['forkProcess'];
   spawnProcess?: EngineProcessOptions['spawnProcess'];
 }
+
+/** The engine a run trains in, checked before anything is created (`EngineClient.trainEngine`). */
+export type TrainEngine = { name: 'tfjs' } | { name: 'pytorch'; interpreter: PythonInterpreter };
 
 /** The built-in TF.js engine: dist/trainer.js forked with Node IPC. */
 export function tfjsEngine(distDir: string): (request: EngineRequest) => EngineLaunch {
@@ -71,17 +91,80 @@ export interface DemoOutcome extends RequestEnd {
   ready?: Omit<DemoReadyMessage, 'type'>;
 }
 
+export interface ImportOutcome extends RequestEnd {
+  imported?: Omit<CheckpointImportedMessage, 'type'>;
+}
+
 export class EngineClient {
   constructor(private readonly options: EngineClientOptions) {}
 
   /**
-   * Starts a training engine on `start` and hands back the process: training is long-lived, so the caller (the run
-   * manager) follows its messages and stops it.
+   * The engine for a run, checked before any run folder exists: for PyTorch, an interpreter that has Python ≥ 3.11,
+   * torch ≥ 1.13, numpy, Pillow and the device asked for. Throws PythonEngineError (what to install or set).
    */
-  train(start: StartMessage, handlers: Pick<EngineProcessOptions, 'onMessage' | 'onLog' | 'cwd'>): EngineProcess {
-    const engine = this.spawn(start, handlers);
-    engine.send(start, (error) => handlers.onLog('host', `could not send start to the engine: ${error.message}`));
-    return engine;
+  async trainEngine(name: EngineName, needs: PythonRequirements = {}): Promise<TrainEngine> {
+    if (name === 'tfjs') return { name };
+    if (!this.options.python) throw new Error('this build of DoRA Studio has no PyTorch engine');
+    return { name, interpreter: await this.options.python.interpreter(needs) };
+  }
+
+  /**
+   * Starts a training engine on `start` and hands it back: training is long-lived, so the caller (the run manager)
+   * follows its messages and stops it. A PyTorch run starts in two stages (stagedEngine.ts).
+   */
+  train(
+    start: StartMessage,
+    handlers: Pick<EngineProcessOptions, 'onMessage' | 'onLog' | 'cwd'>,
+    engine: TrainEngine = { name: 'tfjs' },
+  ): EngineHandle {
+    if (engine.name === 'pytorch') return this.trainPytorch(start, handlers, engine.interpreter);
+    const process = this.spawn(start, handlers);
+    process.send(start, (error) => handlers.onLog('host', `could not send start to the engine: ${error.message}`));
+    return process;
+  }
+
+  /** The PyTorch engine's process for a readied run folder: the one command line of src/core/node/pythonEngine.ts. */
+  pythonTrainLaunch(start: StartMessage, prepared: RunPreparedMessage, interpreter: PythonInterpreter): EngineLaunch {
+    const python = this.options.python!;
+    const launch = pythonTrainLaunch(
+      interpreter.python,
+      python.packageDir,
+      {
+        runDir: start.runDir,
+        resumeCheckpoint: start.resumeCheckpoint,
+        maxSteps: start.maxSteps,
+        snapshotEvery: start.snapshotEvery,
+        frameCache: prepared.frameCacheDir,
+        device: start.device,
+        precision: start.precision,
+      },
+      this.options.env ?? process.env,
+    );
+    return { transport: 'json-lines', ...launch };
+  }
+
+  private trainPytorch(
+    start: StartMessage,
+    handlers: Pick<EngineProcessOptions, 'onMessage' | 'onLog' | 'cwd'>,
+    interpreter: PythonInterpreter,
+  ): EngineHandle {
+    const prepare: PrepareRunMessage = {
+      type: 'prepare-run',
+      runDir: start.runDir,
+      ...(start.resumeCheckpoint ? { resumeCheckpoint: start.resumeCheckpoint } : { configPath: start.configPath }),
+      ...(start.ffmpegPath ? { ffmpegPath: start.ffmpegPath } : {}),
+      ...(start.cacheRoot ? { cacheRoot: start.cacheRoot } : {}),
+    };
+    return new StagedEngine({
+      prepare: (onMessage) => {
+        const first = this.spawn(prepare, { ...handlers, onMessage });
+        first.send(prepare, (error) => handlers.onLog('host', `could not send prepare-run to the engine: ${error.message}`));
+        return first;
+      },
+      train: (prepared) => this.start(this.pythonTrainLaunch(start, prepared, interpreter), handlers),
+      onMessage: handlers.onMessage,
+      onLog: (text) => handlers.onLog('host', text),
+    });
   }
 
   /** Evaluates a checkpoint's teacher: one `eval-result` per job (results are stored beside the checkpoint). */
@@ -135,6 +218,21 @@ export class EngineClient {
   }
 
   /**
+   * Released weights (.pth) → a new run folder under `runsDir`, through the PyTorch engine (its interpreter found like a
+   * run's; a missing one throws PythonEngineError before anything is written).
+   */
+  async importCheckpoint(
+    request: Omit<ImportCheckpointMessage, 'type' | 'python'>,
+    options: RequestOptions & { onProgress?: (p: ProgressMessage) => void } = {},
+  ): Promise<ImportOutcome> {
+    const { interpreter } = (await this.trainEngine('pytorch')) as Extract<TrainEngine, { name: 'pytorch' }>;
+    const message: ImportCheckpointMessage = { type: 'import-checkpoint', ...request, python: interpreter.python };
+    const end = await this.request(message, request.runsDir, withProgress(options), 'checkpoint-imported');
+    const imported = end.messages.find((m) => m.type === 'checkpoint-imported');
+    return { reason: end.reason, error: end.error, imported: imported && withoutType(imported) };
+  }
+
+  /**
    * One short request: start an engine, send it, collect its messages until it exits, classify the end. `answer` is the
    * message type without which a clean exit still counts as failed.
    */
@@ -183,7 +281,11 @@ export class EngineClient {
   }
 
   private spawn(request: EngineRequest, handlers: Pick<EngineProcessOptions, 'onMessage' | 'onLog' | 'cwd'>): EngineProcess {
-    return new EngineProcess(this.options.launch(request), {
+    return this.start(this.options.launch(request), handlers);
+  }
+
+  private start(launch: EngineLaunch, handlers: Pick<EngineProcessOptions, 'onMessage' | 'onLog' | 'cwd'>): EngineProcess {
+    return new EngineProcess(launch, {
       ...handlers,
       env: this.options.env,
       forkProcess: this.options.forkProcess,

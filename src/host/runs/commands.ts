@@ -6,17 +6,19 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BACKENDS, configBaseName } from '../../core/config';
 import { loadConfigFile } from '../../core/node/configFile';
+import { PythonEngineError } from '../../core/node/pythonEngine';
 import { listCheckpoints } from '../../core/node/runDir';
 import { runPaths } from '../../core/node/runPaths';
 import { configProblem } from '../configs/configIndex';
 import type { HostServices } from '../services';
 import { checkpointFromArg, configFromArg, runDirFromArg } from '../shared/commandArgs';
-import { askForFolder, backendOverride, registerCommand, requireTrust } from '../shared/commandHelpers';
+import { askForFolder, backendOverride, registerCommand, requireTrust, showPythonProblem } from '../shared/commandHelpers';
 import { isActiveStatus } from '../shared/format';
 import { allCheckpoints, pickConfig, pickRun } from '../shared/pickers';
 import { readSettings, workspaceRoots } from '../shared/settings';
 import { testOverrides } from '../shared/testOverrides';
 import { prepareDemoWorkspace, type DemoWorkspace } from './demo';
+import { chooseEngine } from './engineChoice';
 import { runsDirForNewRun } from './runsDirs';
 import { stepCap } from './stepCap';
 
@@ -73,6 +75,7 @@ export async function startRun(
   const settings = readSettings(request.configPath ? vscode.Uri.file(request.configPath) : undefined);
   let name = 'run';
   let runsDir = request.runsDir;
+  let config: unknown;
   if (request.configPath) {
     const problem = await configProblem(request.configPath);
     if (problem) {
@@ -80,29 +83,44 @@ export async function startRun(
       if (choice) await vscode.window.showTextDocument(vscode.Uri.file(request.configPath));
       return undefined;
     }
-    const config = await loadConfigFile(request.configPath).catch(() => undefined);
-    name = config?.name ?? configBaseName(request.configPath);
+    config = await loadConfigFile(request.configPath).catch(() => undefined);
+    name = (config as { name?: string } | undefined)?.name ?? configBaseName(request.configPath);
     runsDir ??= await runsDirForNewRun(request.configPath, settings.runsFolder, workspaceRoots());
   }
   try {
-    const started = await s.manager.start({
-      configPath: request.configPath,
-      runsDir,
-      name,
-      resumeCheckpoint: request.resumeCheckpoint,
-      backend: backendOverride(),
-      ffmpegPath: settings.ffmpegPath || undefined,
-      cacheRoot: request.cacheRoot,
-      maxSteps: await stepCap(testOverrides().maxSteps, request.resumeCheckpoint),
-      snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
-    });
+    const choice = await chooseEngine(settings, { config, resumeCheckpoint: request.resumeCheckpoint });
+    const maxSteps = await stepCap(testOverrides().maxSteps, request.resumeCheckpoint);
+    const started = await withEngineCheck(choice.engine, () =>
+      s.manager.start({
+        configPath: request.configPath,
+        runsDir,
+        name,
+        resumeCheckpoint: request.resumeCheckpoint,
+        engine: choice.engine,
+        requirements: choice.requirements,
+        device: choice.device,
+        backend: backendOverride(),
+        ffmpegPath: settings.ffmpegPath || undefined,
+        cacheRoot: request.cacheRoot,
+        maxSteps,
+        snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
+      }),
+    );
     await s.model.refresh();
     void s.dashboards.open(started.runDir, vscode.ViewColumn.Active);
     return started;
   } catch (error) {
-    void vscode.window.showErrorMessage(`DoRA: could not start the run: ${(error as Error).message}`);
+    if (error instanceof PythonEngineError) void showPythonProblem('could not start the run', error);
+    else void vscode.window.showErrorMessage(`DoRA: could not start the run: ${(error as Error).message}`);
     return undefined;
   }
+}
+
+/** Shows the engine's start as a notification while the PyTorch engine's interpreter is checked (imports torch). */
+function withEngineCheck<T>(engine: string, start: () => Promise<T>): Promise<T> {
+  if (engine !== 'pytorch') return start();
+  const title = 'DoRA: checking the Python for the PyTorch engine…';
+  return Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, start));
 }
 
 async function startDemoRun(s: HostServices): Promise<StartedRun | undefined> {

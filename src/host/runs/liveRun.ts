@@ -2,7 +2,7 @@
 // when there is no IPC channel, e.g. after a window reload). Pure reducer: no I/O, no vscode.
 
 import type { FinishReason, ProgressPhase, TrainerMessage } from '../../core/messages';
-import type { MetricsRecord } from '../../core/runRecords';
+import type { MetricsRecord, RunInfo } from '../../core/runRecords';
 import type { EngineExit } from '../engine/engineProcess';
 import { describeExit, stderrLines } from '../engine/exit';
 
@@ -28,6 +28,8 @@ export interface LiveRunState {
   finished?: { reason: FinishReason; message?: string };
   /** Whether this host holds an IPC channel to the trainer. */
   attached: boolean;
+  /** Which engine trains, and (from its `ready` or run.json) on which device/backend and in which precision. */
+  engine?: { name: string; device?: string; precision?: string; backend?: string; python?: string };
 }
 
 export function initialLiveRun(runDir: string, name: string, attached: boolean): LiveRunState {
@@ -46,8 +48,11 @@ export function applyMetrics(state: LiveRunState, record: MetricsRecord): LiveRu
 
 export function applyTrainerMessage(state: LiveRunState, message: TrainerMessage): LiveRunState {
   switch (message.type) {
-    case 'ready':
-      return { ...state, pid: message.pid };
+    case 'ready': {
+      const v = message.versions;
+      const engine = { ...state.engine, name: v.engine ?? state.engine?.name ?? 'tfjs', device: v.device, precision: v.precision };
+      return { ...state, pid: message.pid, engine };
+    }
     case 'progress': {
       const next: LiveRunState = { ...state, phase: message.phase };
       if (message.phase === 'frame-cache') {
@@ -65,6 +70,8 @@ export function applyTrainerMessage(state: LiveRunState, message: TrainerMessage
     case 'inspect-result':
     case 'frame-cache-ready':
     case 'demo-ready':
+    case 'run-prepared':
+    case 'checkpoint-imported':
       return state; // answers to other requests, each in its own engine process (src/host/engine)
     case 'warning':
       return { ...state, lastWarning: message.message };
@@ -101,11 +108,18 @@ export function applyExit(state: LiveRunState, exit: EngineExit): LiveRunState {
 export function stateFromFiles(
   runDir: string,
   name: string,
-  files: { step: number; totalSteps?: number | null; lastMetrics?: MetricsRecord },
+  files: { step: number; totalSteps?: number | null; lastMetrics?: MetricsRecord; info?: RunInfo },
 ): LiveRunState {
   const m = files.lastMetrics;
   const step = Math.max(files.step, m?.step ?? 0);
   const totalSteps = files.totalSteps ?? null;
   const eta = totalSteps !== null && m && m.secPerStep > 0 ? Math.max(0, totalSteps - step) * m.secPerStep : undefined;
-  return { runDir, name, phase: 'training', step, totalSteps, loss: m?.loss, imgPerSec: m?.imgPerSec, eta, attached: false };
+  const engine = files.info && engineFromInfo(files.info);
+  return { runDir, name, phase: 'training', step, totalSteps, loss: m?.loss, imgPerSec: m?.imgPerSec, eta, attached: false, engine };
+}
+
+/** The engine of a run as its run.json records it (a TF.js run.json has no `engine`). */
+export function engineFromInfo(info: RunInfo): NonNullable<LiveRunState['engine']> {
+  const name = info.engine ?? (info.backend?.startsWith('pytorch-') ? 'pytorch' : 'tfjs');
+  return { name, device: info.device, precision: info.precision, backend: info.backend ?? undefined };
 }

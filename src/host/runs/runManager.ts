@@ -4,11 +4,13 @@
 
 import { appendFile } from 'node:fs/promises';
 import * as os from 'node:os';
+import type { EngineName } from '../../core/config';
 import { PROTOCOL_VERSION, type StartMessage, type TrainerMessage } from '../../core/messages';
-import { createRunDir, isPidAlive, readRunInfo } from '../../core/node/runDir';
+import type { PythonRequirements } from '../../core/node/pythonEngine';
+import { createRunDir, isPidAlive, readRunInfo, removeUnstartedRunDir } from '../../core/node/runDir';
 import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
-import type { EngineClient } from '../engine/engineClient';
-import type { EngineProcess } from '../engine/engineProcess';
+import type { EngineClient, TrainEngine } from '../engine/engineClient';
+import type { EngineHandle } from '../engine/stagedEngine';
 import { Emitter } from '../shared/emitter';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
 
@@ -20,6 +22,10 @@ export type StartRunOptions = Omit<StartMessage, 'type' | 'configPath' | 'runDir
   runsDir?: string;
   /** Name used in the run id (config name or file base name). */
   name: string;
+  /** The engine that trains (default tfjs). */
+  engine?: EngineName;
+  /** What the PyTorch engine's interpreter must offer (the device asked for, and where that came from). */
+  requirements?: PythonRequirements;
 };
 
 export interface RunManagerOptions {
@@ -37,7 +43,9 @@ export interface LogLine {
 }
 
 interface ManagedRun {
-  engine: EngineProcess;
+  engine: EngineHandle;
+  /** This manager created the run folder (a new run, not a resume). */
+  created: boolean;
   state: LiveRunState;
   exited: Promise<void>;
 }
@@ -55,23 +63,33 @@ export class RunManager {
 
   constructor(private readonly options: RunManagerOptions) {}
 
-  /** Creates the run folder (so the tree shows it at once), starts a training engine and sends `start`. */
+  /**
+   * Checks the engine (a PyTorch run: its interpreter, torch, packages and device; PythonEngineError otherwise, before
+   * anything exists), creates the run folder (so the tree shows it at once), starts the engine and sends `start`.
+   */
   async start(request: StartRunOptions): Promise<{ runDir: string; pid: number | undefined }> {
-    const runDir = request.resumeCheckpoint ? await this.resumableRunDir(request.resumeCheckpoint) : await this.newRunDir(request);
+    const trainEngine = await this.options.engines.trainEngine(request.engine ?? 'tfjs', request.requirements);
+    const created = !request.resumeCheckpoint;
+    const runDir = created ? await this.newRunDir(request) : await this.resumableRunDir(request.resumeCheckpoint!);
     const start = startMessage(request, runDir);
-    const engine = this.options.engines.train(start, {
-      cwd: runDir, // exists for sure (a config's folder may not); the engine resolves paths against the config file
-      onMessage: (message) => this.onEngineMessage(runDir, message),
-      onLog: (stream, text) => this.logs.fire({ runDir, stream, text }),
-    });
+    const engine = this.options.engines.train(
+      start,
+      {
+        cwd: runDir, // exists for sure (a config's folder may not); the engine resolves paths against the config file
+        onMessage: (message) => this.onEngineMessage(runDir, message),
+        onLog: (stream, text) => this.logs.fire({ runDir, stream, text }),
+      },
+      trainEngine,
+    );
     const run: ManagedRun = {
       engine,
-      state: { ...initialLiveRun(runDir, request.name, true), pid: engine.pid },
+      created,
+      state: { ...initialLiveRun(runDir, request.name, true), pid: engine.pid, engine: engineOf(trainEngine) },
       exited: Promise.resolve(),
     };
     this.runs.set(runDir, run);
     run.exited = this.followExit(run);
-    this.log(runDir, `started engine pid ${engine.pid ?? '?'}: ${JSON.stringify(start)}`);
+    this.log(runDir, `started engine ${trainEngine.name} pid ${engine.pid ?? '?'}: ${JSON.stringify(start)}`);
     this.changed.fire(run.state);
     return { runDir, pid: engine.pid };
   }
@@ -155,14 +173,20 @@ export class RunManager {
   private async followExit(run: ManagedRun): Promise<void> {
     const exit = await run.engine.exited;
     if (exit.startError !== undefined) {
+      const pytorch = run.state.engine?.name === 'pytorch';
       run.state = {
         ...run.state,
         lastError: {
-          message: `Could not start the engine: ${exit.startError}`,
-          fix: 'Reinstall DoRA Studio, or run `npm run build` in a development checkout.',
+          message: `Could not start the ${pytorch ? 'PyTorch ' : ''}engine: ${exit.startError}`,
+          fix: pytorch
+            ? 'Check the dora.pythonPath setting (a Python with PyTorch ≥ 1.13).'
+            : 'Reinstall DoRA Studio, or run `npm run build` in a development checkout.',
         },
       };
     }
+    // A run that never began (its engine could not be prepared or started) leaves no folder behind.
+    if (run.created && (await removeUnstartedRunDir(run.state.runDir)))
+      this.log(run.state.runDir, 'removed the run folder: the run never started');
     this.update(run, applyExit(run.state, exit));
   }
 
@@ -202,7 +226,13 @@ function startMessage(request: StartRunOptions, runDir: string): StartMessage {
     ...(request.cacheRoot ? { cacheRoot: request.cacheRoot } : {}),
     ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
     ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
+    ...(request.device ? { device: request.device } : {}),
+    ...(request.precision ? { precision: request.precision } : {}),
   };
+}
+
+function engineOf(engine: TrainEngine): LiveRunState['engine'] {
+  return engine.name === 'pytorch' ? { name: 'pytorch', python: engine.interpreter.python } : { name: 'tfjs' };
 }
 
 /** The one write the extension makes to events.jsonl (docs/run-directory.md, "Ownership"). */

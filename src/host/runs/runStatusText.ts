@@ -1,11 +1,24 @@
 // What the status bar and notifications say about live runs. Pure, so the wording is unit-tested.
 
-import { stateFromFiles, type LiveRunState } from './liveRun';
+import { engineLabel } from '../../core/runRecords';
+import { engineFromInfo, stateFromFiles, type LiveRunState } from './liveRun';
 import type { RunView } from './runTree';
 import { formatDuration, formatLoss, formatProgress, formatRate, joinParts } from '../shared/format';
 
-/** `$(sync~spin) demo 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s` */
+/** `pytorch · cuda · bf16`, `tfjs · wasm`, or '' when not known yet. */
+export function engineText(state: LiveRunState): string {
+  const e = state.engine;
+  return e ? engineLabel({ engine: e.name, device: e.device, precision: e.precision, backend: e.backend }) : '';
+}
+
+/** `$(sync~spin) demo 120/240 · loss 9.841 · 5.1 img/s · ETA 2m 03s · pytorch · cpu · fp32` */
 export function statusBarText(state: LiveRunState): string {
+  const base = progressText(state);
+  const engine = state.phase === 'frame-cache' ? '' : engineText(state);
+  return engine ? `${base} · ${engine}` : base;
+}
+
+function progressText(state: LiveRunState): string {
   if (state.phase === 'frame-cache' && state.frameCache) {
     const fc = state.frameCache;
     const pct = fc.total ? ` ${Math.floor((100 * fc.done) / fc.total)}%` : '';
@@ -32,6 +45,7 @@ export function statusBarTextForRuns(states: readonly LiveRunState[]): string | 
  */
 export function liveRunsForStatusBar(started: readonly LiveRunState[], views: readonly RunView[]): LiveRunState[] {
   const attached = new Set(started.map((s) => s.runDir));
+  const infoOf = new Map(views.map((v) => [v.summary.dir, v.summary.info]));
   const detached = views
     .filter((v) => !attached.has(v.summary.dir) && v.summary.status.status === 'running')
     .map((v) =>
@@ -39,9 +53,21 @@ export function liveRunsForStatusBar(started: readonly LiveRunState[], views: re
         step: v.summary.status.step,
         totalSteps: v.summary.info?.totalSteps,
         lastMetrics: v.lastMetrics,
+        info: v.summary.info ?? undefined,
       }),
     );
-  return [...started.filter((s) => !s.finished), ...detached];
+  // run.json fills in what the engine's `ready` could not know (the TF.js backend, chosen after it).
+  const withFiles = started
+    .filter((s) => !s.finished)
+    .map((s) => {
+      const info = infoOf.get(s.runDir);
+      return info ? { ...s, engine: { ...engineFromInfo(info), ...definedOnly(s.engine) } } : s;
+    });
+  return [...withFiles, ...detached];
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Progress of a run's frame-cache phase: percent done and `120/795 frames, 14 s left`; undefined outside it. */

@@ -2,7 +2,7 @@
 
 import * as vscode from 'vscode';
 import type { RunManager } from './runManager';
-import { liveRunsForStatusBar, statusBarTextForRuns } from './runStatusText';
+import { engineText, liveRunsForStatusBar, statusBarTextForRuns } from './runStatusText';
 import type { WorkspaceModel } from './workspaceModel';
 
 export class RunStatusBar implements vscode.Disposable {
@@ -24,7 +24,8 @@ export class RunStatusBar implements vscode.Disposable {
     }
     this.item.text = text;
     this.item.tooltip = new vscode.MarkdownString(
-      live.map((s) => `**${s.name}** — \`${s.runDir}\``).join('\n\n') + '\n\nClick to open the dashboard.',
+      live.map((s) => `**${s.name}**${engineText(s) ? ` (${engineText(s)})` : ''} — \`${s.runDir}\``).join('\n\n') +
+        '\n\nClick to open the dashboard.',
     );
     this.item.command = { command: 'dora.openDashboard', title: 'Open Dashboard', arguments: [{ kind: 'run', dir: live[0].runDir }] };
     this.item.show();

@@ -1,8 +1,9 @@
 // Small vscode helpers every feature's commands use: registering a command, the Restricted Mode guard, the backend
-// override from the settings, and how a checkpoint is named in messages.
+// override from the settings, how a checkpoint is named in messages, and the PyTorch engine's interpreter errors.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { PythonEngineError } from '../../core/node/pythonEngine';
 import { runDirOfCheckpoint, stepOfCheckpoint } from '../../core/node/runPaths';
 import type { HostServices } from '../services';
 import { readSettings } from './settings';
@@ -40,4 +41,10 @@ export function checkpointLabel(sidecar: string): string {
 /** Shows "open a folder first" with an Open Folder button. */
 export function askForFolder(message: string): void {
   void vscode.window.showErrorMessage(message, 'Open Folder').then((c) => c && vscode.commands.executeCommand('vscode.openFolder'));
+}
+
+/** A Python that cannot run the PyTorch engine: what is wrong, the fix, and a button to the setting that fixes it. */
+export async function showPythonProblem(what: string, error: PythonEngineError): Promise<void> {
+  const choice = await vscode.window.showErrorMessage(`DoRA: ${what}: ${error.problem}. Fix: ${error.fix}`, 'Open Settings');
+  if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', error.setting);
 }

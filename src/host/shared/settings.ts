@@ -10,6 +10,12 @@ export interface DoraSettings {
   /** 0 = the config's runtime.snapshotEvery. */
   snapshotInterval: number;
   stopTimeoutSeconds: number;
+  /** 'fromConfig' leaves the config's runtime.engine in charge. */
+  engine: 'fromConfig' | 'tfjs' | 'pytorch';
+  /** The PyTorch engine's interpreter; '' = the Python extension's, else a search. */
+  pythonPath: string;
+  /** 'fromConfig' leaves the config's runtime.device in charge. */
+  device: 'fromConfig' | 'auto' | 'cuda' | 'cpu' | 'mps';
 }
 
 export function readSettings(scope?: vscode.Uri): DoraSettings {
@@ -20,6 +26,9 @@ export function readSettings(scope?: vscode.Uri): DoraSettings {
     runsFolder: c.get<string>('runsFolder', ''),
     snapshotInterval: c.get<number>('snapshotInterval', 0),
     stopTimeoutSeconds: c.get<number>('stopTimeoutSeconds', 60),
+    engine: c.get<DoraSettings['engine']>('engine', 'fromConfig'),
+    pythonPath: c.get<string>('pythonPath', '').trim(),
+    device: c.get<DoraSettings['device']>('device', 'fromConfig'),
   };
 }
 

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { DoraConfig, PresetName } from '../../core/config';
 import { loadConfigFile, resolveConfig } from '../../core/node/configFile';
 import { isPresetName } from '../../core/presets';
-import { findPython, PythonEngineError, runDoraStudio } from './interpreter';
+import { findCliPython, PythonEngineError, runDoraStudio } from './interpreter';
 
 export interface PytorchBenchOptions {
   config: string;
@@ -35,7 +35,7 @@ async function configFor(name: string): Promise<DoraConfig> {
 /** Runs the Python bench; its JSON lines go to stdout, its log to stderr. Returns the exit code. */
 export async function benchPytorchCommand(options: PytorchBenchOptions): Promise<number> {
   const config = await configFor(options.config);
-  const interpreter = findPython(options.python);
+  const interpreter = await findCliPython(options.python, { device: options.device, deviceSource: '--device' });
   const dir = mkdtempSync(join(tmpdir(), 'dora-bench-pytorch-'));
   try {
     const configJson = join(dir, 'config.json');
@@ -57,7 +57,8 @@ export async function benchPytorchCommand(options: PytorchBenchOptions): Promise
     const env = options.threads ? { OPENBLAS_NUM_THREADS: String(options.threads), OMP_NUM_THREADS: String(options.threads) } : {};
     const run = await runDoraStudio(interpreter.python, args, { env, echoStderr: true });
     process.stdout.write(run.stdout);
-    if (run.code !== 0) throw new PythonEngineError(`the PyTorch bench exited with code ${run.code}`, 'See the message above.');
+    if (run.code !== 0)
+      throw new PythonEngineError(`the PyTorch bench exited with code ${run.code}`, 'See the message above.', 'did-not-run');
     return 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,13 +1,23 @@
 /**
- * The CLI's `--engine pytorch` switch for the commands the PyTorch engine serves here (golden, bench). Kept apart from
- * cli.ts so the CLI needs one call: it returns the exit code, or undefined when the command is not (or not here)
- * a PyTorch one and the TF.js path should run.
+ * The CLI's `--engine pytorch` switch for the commands the PyTorch engine serves (train, golden, bench, inspect) and
+ * `dora import`. Kept apart from cli.ts so the CLI needs one call: it returns the exit code, or undefined when the
+ * command is not a PyTorch one and the TF.js path should run. `train` follows the config's `runtime.engine` when no
+ * --engine is given. `eval` has no PyTorch implementation: cli.ts runs it in the TF.js engine and says so.
  */
+import { resolve } from 'node:path';
+import { ENGINES, type EngineName } from '../../core/config';
+import { loadConfigFile } from '../../core/node/configFile';
+import { runDirOfCheckpoint } from '../../core/node/runPaths';
+import { loadRunConfig } from '../run/runConfig';
 import { benchPytorchCommand } from './bench';
 import { goldenPytorchCommand } from './golden';
+import { importCheckpoint } from './importCheckpoint';
+import { inspectPytorchCommand } from './inspect';
+import { findCliPython } from './interpreter';
+import { ProgressBar } from '../run/progressBar';
+import { trainPytorchCommand } from './train';
 
-export const ENGINES = ['tfjs', 'pytorch'] as const;
-export type EngineName = (typeof ENGINES)[number];
+export { ENGINES, type EngineName };
 
 type Flags = Map<string, string | true>;
 
@@ -28,8 +38,8 @@ function int(flags: Flags, name: string, min = 1): number | undefined {
   return n;
 }
 
-export function engineOf(flags: Flags): EngineName {
-  const engine = str(flags, 'engine') ?? 'tfjs';
+export function engineOf(flags: Flags, fallback: EngineName = 'tfjs'): EngineName {
+  const engine = str(flags, 'engine') ?? fallback;
   if (!(ENGINES as readonly string[]).includes(engine)) throw new EngineUsageError(`--engine must be tfjs or pytorch (got "${engine}")`);
   return engine as EngineName;
 }
@@ -37,7 +47,9 @@ export function engineOf(flags: Flags): EngineName {
 /** Returns the exit code of a PyTorch-engine command, or undefined for the TF.js path. Usage errors print and give 2. */
 export async function pytorchEngineCommand(command: string | undefined, positional: string[], flags: Flags): Promise<number | undefined> {
   try {
-    if (!flags.has('engine') || engineOf(flags) !== 'pytorch') return undefined;
+    if (command === 'import') return await importCommand(positional, flags);
+    const fallback = command === 'train' && !flags.has('engine') ? await configuredEngine(positional, flags) : 'tfjs';
+    if (engineOf(flags, fallback) !== 'pytorch') return undefined;
     return await dispatch(command, positional, flags);
   } catch (e) {
     if (!(e instanceof EngineUsageError)) throw e;
@@ -46,8 +58,78 @@ export async function pytorchEngineCommand(command: string | undefined, position
   }
 }
 
+/** `runtime.engine` of the config to train (or of the run to resume); tfjs when it cannot be read (the TF.js path reports why). */
+async function configuredEngine(positional: string[], flags: Flags): Promise<EngineName> {
+  const resume = str(flags, 'resume');
+  const runDir = str(flags, 'run-dir');
+  try {
+    if (resume) {
+      const dir = runDir ?? (resume !== 'latest' ? runDirOfCheckpoint(resolve(resume)) : undefined);
+      return dir ? (await loadRunConfig(resolve(dir))).runtime.engine : 'tfjs';
+    }
+    return positional[0] ? (await loadConfigFile(resolve(positional[0]))).runtime.engine : 'tfjs';
+  } catch {
+    return 'tfjs';
+  }
+}
+
+/** `dora import <file.pth> [--video V] [--name N] [--runs-dir D] [--python P] [--cache-dir R] [--ffmpeg F]`. */
+async function importCommand(positional: string[], flags: Flags): Promise<number> {
+  if (positional.length !== 1)
+    throw new EngineUsageError('import: give one .pth file (an official DoRA/DINO checkpoint or a ViT state dict)');
+  const interpreter = await findCliPython(str(flags, 'python'));
+  const bar = new ProgressBar(process.stderr);
+  try {
+    const imported = await importCheckpoint({
+      file: positional[0],
+      runsDir: str(flags, 'runs-dir') ?? 'runs',
+      python: interpreter.python,
+      video: str(flags, 'video'),
+      name: str(flags, 'name'),
+      ffmpegPath: str(flags, 'ffmpeg'),
+      cacheRoot: str(flags, 'cache-dir'),
+      emit: (m) => bar.handle(m),
+    });
+    bar.done();
+    console.log(imported.summary);
+    console.log(`checkpoint: ${imported.checkpoint}`);
+    return 0;
+  } finally {
+    bar.done();
+  }
+}
+
 async function dispatch(command: string | undefined, positional: string[], flags: Flags): Promise<number | undefined> {
   const common = { python: str(flags, 'python'), device: str(flags, 'device') };
+  if (command === 'train') {
+    if (!positional[0] && !flags.has('resume'))
+      throw new EngineUsageError('train: give a *.dora.json config (or --resume <checkpoint.json>)');
+    return trainPytorchCommand({
+      ...common,
+      configPath: positional[0],
+      resume: str(flags, 'resume'),
+      runDir: str(flags, 'run-dir'),
+      precision: str(flags, 'precision'),
+      ffmpegPath: str(flags, 'ffmpeg'),
+      cacheRoot: str(flags, 'cache-dir'),
+      maxSteps: int(flags, 'max-steps'),
+      snapshotEvery: int(flags, 'snapshot-every'),
+      workers: int(flags, 'workers', 0),
+    });
+  }
+  if (command === 'inspect') {
+    const out = str(flags, 'out');
+    if (!out) throw new EngineUsageError('inspect: --out <dir> is required');
+    return inspectPytorchCommand({
+      ...common,
+      checkpoints: positional,
+      outDir: out,
+      video: str(flags, 'video'),
+      clipStart: int(flags, 'clip-start', 0),
+      ffmpegPath: str(flags, 'ffmpeg'),
+      cacheRoot: str(flags, 'cache-dir'),
+    });
+  }
   if (command === 'golden') {
     if (positional.length === 0)
       throw new EngineUsageError('golden: give at least one folder or .safetensors file, e.g. `dora golden ../shared/golden`');

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { readSafetensors } from '../io/safetensors';
 import { loadGoldenCase } from '../golden/cases';
 import { checkCase, collectGoldenFiles, formatCaseLine, type CaseResult } from '../golden/runGolden';
-import { findPython, PythonEngineError, runDoraStudio, type PythonInterpreter } from './interpreter';
+import { findCliPython, PythonEngineError, runDoraStudio, type PythonInterpreter } from './interpreter';
 
 export interface PytorchGoldenOptions {
   python?: string;
@@ -52,13 +52,17 @@ export async function runGoldenPytorch(
   files: string[],
   options: PytorchGoldenOptions = {},
 ): Promise<{ results: CaseResult[]; interpreter: PythonInterpreter; device: string }> {
-  const interpreter = findPython(options.python);
+  const interpreter = await findCliPython(options.python, { device: options.device, deviceSource: '--device' });
   const dir = mkdtempSync(join(tmpdir(), 'dora-golden-pytorch-'));
   try {
     const run = await runDoraStudio(interpreter.python, ['golden-run', '--out', dir, '--device', options.device ?? 'cpu', ...files]);
     if (run.code !== 0) {
       const last = (run.stderr || run.stdout).trim().split('\n').slice(-3).join('\n');
-      throw new PythonEngineError(`the PyTorch engine's golden-run exited with code ${run.code}: ${last}`, 'See the message above.');
+      throw new PythonEngineError(
+        `the PyTorch engine's golden-run exited with code ${run.code}: ${last}`,
+        'See the message above.',
+        'did-not-run',
+      );
     }
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
     return { results: manifest.cases.map(resultOf), interpreter, device: manifest.device };

@@ -1,99 +1,25 @@
 /**
- * Finding the Python that runs the PyTorch engine (BRIEF contract 2): an explicit choice (`--python`, the
- * `dora.pythonPath` setting or the VS Code Python extension's interpreter, passed in by the caller; env DORA_PYTHON),
- * else the first of `python3`, `/usr/bin/python3`, `python` that can `import torch`. None → one clear message naming
- * what to install or set.
+ * The CLI's side of the PyTorch engine's process: the interpreter (`--python`, DORA_PYTHON, else the search of
+ * src/core/node/pythonEngine.ts), the checkout's `python/` package folder, and running `python -m dora_studio …`
+ * through the one command-line builder (`pythonEngineCommand`).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import {
+  findPython,
+  PythonEngineError,
+  pythonEngineCommand,
+  type PythonInterpreter,
+  type PythonLaunch,
+  type PythonRequirements,
+} from '../../core/node/pythonEngine';
 
-export const PYTHON_CANDIDATES = ['python3', '/usr/bin/python3', 'python'] as const;
-export const MIN_TORCH = [1, 13] as const;
+export { PythonEngineError, type PythonInterpreter } from '../../core/node/pythonEngine';
 
-export const INSTALL_HINT =
-  'Install PyTorch (≥ 1.13) for Python ≥ 3.11 — on Debian/Ubuntu `sudo apt-get install python3-torch python3-numpy python3-pil`, ' +
-  'elsewhere the CUDA build from pytorch.org — then select that interpreter with --python, the dora.pythonPath setting or DORA_PYTHON.';
-
-export class PythonEngineError extends Error {
-  constructor(
-    message: string,
-    readonly fix: string,
-  ) {
-    super(`${message}. ${fix}`);
-    this.name = 'PythonEngineError';
-  }
-}
-
-export interface PythonInterpreter {
-  /** The command or path that was run. */
-  python: string;
-  pythonVersion: string;
-  torchVersion: string;
-  cuda: string | null;
-}
-
-const PROBE = [
-  'import json, sys',
-  'try:',
-  '    import torch',
-  'except Exception as e:',
-  '    print(json.dumps({"python": sys.version.split()[0], "error": f"{type(e).__name__}: {e}"})); sys.exit(0)',
-  'print(json.dumps({"python": sys.version.split()[0], "torch": torch.__version__, "cuda": torch.version.cuda}))',
-].join('\n');
-
-interface Probe {
-  ok: boolean;
-  reason: string;
-  interpreter?: PythonInterpreter;
-}
-
-function versionAtLeast(version: string, min: readonly number[]): boolean {
-  const parts = version.split(/[.+a-z]/).map((p) => Number(p));
-  for (let i = 0; i < min.length; i++) {
-    const v = parts[i] ?? 0;
-    if (v !== min[i]) return v > min[i];
-  }
-  return true;
-}
-
-/** Runs the probe: can this interpreter run the engine? */
-export function probePython(python: string): Probe {
-  const r = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: 120_000 });
-  if (r.error)
-    return { ok: false, reason: `${python}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : r.error.message}` };
-  let info: { python?: string; torch?: string; cuda?: string | null; error?: string };
-  try {
-    info = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
-  } catch {
-    return { ok: false, reason: `${python}: did not run (${(r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.status}`})` };
-  }
-  if (!info.python || !versionAtLeast(info.python, [3, 11]))
-    return { ok: false, reason: `${python}: Python ${info.python} is older than 3.11` };
-  if (!info.torch) return { ok: false, reason: `${python}: Python ${info.python} cannot import torch (${info.error})` };
-  if (!versionAtLeast(info.torch, MIN_TORCH))
-    return { ok: false, reason: `${python}: torch ${info.torch} is older than ${MIN_TORCH.join('.')}` };
-  return { ok: true, reason: '', interpreter: { python, pythonVersion: info.python, torchVersion: info.torch, cuda: info.cuda ?? null } };
-}
-
-/** The interpreter to use; throws PythonEngineError naming every candidate tried and what to install. */
-export function findPython(explicit?: string, source = '--python'): PythonInterpreter {
-  const chosen = explicit ?? process.env.DORA_PYTHON;
-  if (chosen) {
-    const probe = probePython(chosen);
-    if (probe.interpreter) return probe.interpreter;
-    throw new PythonEngineError(
-      `the Python from ${explicit ? source : 'DORA_PYTHON'} cannot run the PyTorch engine: ${probe.reason}`,
-      INSTALL_HINT,
-    );
-  }
-  const reasons: string[] = [];
-  for (const candidate of PYTHON_CANDIDATES) {
-    const probe = probePython(candidate);
-    if (probe.interpreter) return probe.interpreter;
-    reasons.push(probe.reason);
-  }
-  throw new PythonEngineError(`no Python with PyTorch found (${reasons.join('; ')})`, INSTALL_HINT);
+/** The interpreter for a CLI command: `--python` when given (used or refused), else DORA_PYTHON, else the search. */
+export function findCliPython(python?: string, needs: PythonRequirements = {}): Promise<PythonInterpreter> {
+  return findPython({ explicit: python ? { python, source: '--python' } : undefined, needs });
 }
 
 /**
@@ -107,6 +33,7 @@ export function pythonPackageDir(from = __dirname): string {
     throw new PythonEngineError(
       `DORA_STUDIO_PYTHON_DIR=${explicit} has no dora_studio package`,
       'Point it at the python/ folder of a DoRA Studio checkout.',
+      'not-found',
     );
   }
   for (const start of [from, process.cwd()]) {
@@ -118,7 +45,14 @@ export function pythonPackageDir(from = __dirname): string {
   throw new PythonEngineError(
     'the dora_studio Python package is missing',
     'Run DoRA Studio from a complete checkout (it needs the python/ folder).',
+    'not-found',
   );
+}
+
+/** `python -m dora_studio <args>` of the checkout's package, with the environment to add. */
+export function doraStudioCommand(python: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): PythonLaunch {
+  const launch = pythonEngineCommand(python, pythonPackageDir(), args);
+  return { ...launch, env: { ...(env as Record<string, string>), ...launch.env } };
 }
 
 export interface PythonRun {
@@ -128,23 +62,17 @@ export interface PythonRun {
 }
 
 /**
- * Runs `python -m dora_studio <args>` with the checkout's package on PYTHONPATH. Output is returned in full and, as it
- * comes, echoed to this process's stderr: both streams with `echo`, stderr only with `echoStderr`.
+ * Runs `python -m dora_studio <args>`. Output is returned in full and, as it comes, echoed to this process's stderr:
+ * both streams with `echo`, stderr only with `echoStderr`.
  */
 export function runDoraStudio(
   python: string,
   args: string[],
   options: { echo?: boolean; echoStderr?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<PythonRun> {
-  const pkg = pythonPackageDir();
-  const env = {
-    ...process.env,
-    ...options.env,
-    PYTHONPATH: [pkg, process.env.PYTHONPATH].filter(Boolean).join(':'),
-    PYTHONUNBUFFERED: '1',
-  };
+  const launch = doraStudioCommand(python, args, options.env);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(python, ['-m', 'dora_studio', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(launch.command, launch.args, { env: { ...process.env, ...launch.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -158,4 +86,18 @@ export function runDoraStudio(
     child.on('error', reject);
     child.on('close', (code, signal) => resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
   });
+}
+
+/** Starts a launch with the given stdio (the terminal's, for `train`); resolves with the exit code (128+n on a signal). */
+export function runLaunch(launch: PythonLaunch, stdio: StdioOptions, onStart?: (pid: number | undefined) => void): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(launch.command, launch.args, { env: { ...process.env, ...launch.env }, stdio });
+    onStart?.(child.pid);
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolvePromise(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return ({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 1;
 }

@@ -5,7 +5,9 @@ import { runTraining } from '../run/train';
 import { runPrepareDemoRequest } from './demoRequest';
 import { runEvaluateRequest } from './evaluateRequest';
 import { runBuildFrameCacheRequest } from './frameCacheRequest';
+import { runImportCheckpointRequest } from './importRequest';
 import { runInspectRequest } from './inspectRequest';
+import { runPrepareRunRequest } from './prepareRunRequest';
 import type { RequestContext } from './requestContext';
 
 export async function handleEngineRequest(request: EngineRequest, ctx: RequestContext): Promise<FinishReason> {
@@ -33,5 +35,9 @@ export async function handleEngineRequest(request: EngineRequest, ctx: RequestCo
       return runBuildFrameCacheRequest(request, ctx);
     case 'prepare-demo':
       return runPrepareDemoRequest(request, ctx);
+    case 'prepare-run':
+      return runPrepareRunRequest(request, ctx);
+    case 'import-checkpoint':
+      return runImportCheckpointRequest(request, ctx);
   }
 }

@@ -1,8 +1,9 @@
 // What the status bar and the run notifications say.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { engineLabel } from '../../../src/core/runRecords';
 import { initialLiveRun } from '../../../src/host/runs/liveRun';
-import { failureText, frameCacheProgressOf, liveRunsForStatusBar } from '../../../src/host/runs/runStatusText';
+import { engineText, failureText, frameCacheProgressOf, liveRunsForStatusBar } from '../../../src/host/runs/runStatusText';
 import type { RunView } from '../../../src/host/runs/runTree';
 
 const view = (dir: string, status: 'running' | 'finished', step: number): RunView => ({
@@ -40,4 +41,25 @@ test('a failed run is announced with its first error line and the fix; other run
   };
   assert.equal(failureText(failed, 'a'), 'DoRA run a failed: out of memory Fix: lower training.microBatch');
   assert.equal(failureText({ ...failed, finished: { reason: 'stopped' } }, 'a'), undefined);
+});
+
+test('which engine runs a run: from run.json (a TF.js run.json has no engine) or the live ready', () => {
+  assert.equal(engineLabel({ backend: 'wasm' }), 'tfjs · wasm');
+  assert.equal(engineLabel({ engine: 'pytorch', backend: 'pytorch-cuda', device: 'cuda', precision: 'bf16' }), 'pytorch · cuda · bf16');
+  assert.equal(engineLabel({ backend: 'pytorch-cpu' }), 'pytorch · cpu');
+  assert.equal(engineLabel({ backend: null }), 'tfjs');
+  // A TF.js engine's ready cannot know the backend (chosen after it); run.json fills it in for the status bar.
+  const mine = { ...initialLiveRun('/runs/a', 'a', true), phase: 'training' as const, engine: { name: 'tfjs' } };
+  const info = { backend: 'webgpu' } as NonNullable<RunView['summary']['info']>;
+  const [live] = liveRunsForStatusBar([mine], [{ summary: { id: 'a', dir: '/runs/a', info, status: { status: 'running', step: 1 } } }]);
+  assert.equal(engineText(live), 'tfjs · webgpu');
+  const torch = { ...mine, engine: { name: 'pytorch', device: 'cuda', precision: 'fp16' } };
+  const pinfo = { engine: 'pytorch', backend: 'pytorch-cuda', device: 'cuda', precision: 'bf16' } as NonNullable<
+    RunView['summary']['info']
+  >;
+  const [p] = liveRunsForStatusBar(
+    [torch],
+    [{ summary: { id: 'a', dir: '/runs/a', info: pinfo, status: { status: 'running', step: 1 } } }],
+  );
+  assert.equal(engineText(p), 'pytorch · cuda · fp16', "the engine's own ready wins over the file");
 });
