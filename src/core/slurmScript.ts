@@ -30,22 +30,23 @@ export const CHECKPOINT_BEFORE_TIME_LIMIT_S = 120;
 const TIME = /^(\d+-\d{1,2}(:\d{1,2}(:\d{1,2})?)?|\d+(:\d{1,2}(:\d{1,2})?)?)$/;
 const SAFE_VALUE = /^[A-Za-z0-9_.,:@%+=-]+$/;
 
-/** Problems of the Slurm settings as `field: problem` strings (empty when fine). */
-export function slurmSettingsProblems(s: SlurmSettings): string[] {
-  const out: string[] = [];
+/** Problems of the Slurm settings: the field (dotted, from `runtime`) and what is wrong (empty when fine). */
+export function slurmSettingsProblems(s: SlurmSettings): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  const report = (field: string, message: string) => out.push({ field: `runtime.slurm.${field}`, message });
   if (s.time !== null && !TIME.test(s.time))
-    out.push(`runtime.slurm.time: ${JSON.stringify(s.time)} is not a Slurm time limit (minutes, HH:MM:SS or D-HH:MM:SS)`);
+    report('time', `${JSON.stringify(s.time)} is not a Slurm time limit (minutes, HH:MM:SS or D-HH:MM:SS)`);
   for (const key of ['partition', 'account'] as const) {
     const v = s[key];
-    if (v !== null && !SAFE_VALUE.test(v)) out.push(`runtime.slurm.${key}: ${JSON.stringify(v)} has characters Slurm names do not use`);
+    if (v !== null && !SAFE_VALUE.test(v)) report(key, `${JSON.stringify(v)} has characters Slurm names do not use`);
   }
   if (s.gpusPerNode !== null && (!Number.isInteger(s.gpusPerNode) || s.gpusPerNode < 0))
-    out.push(`runtime.slurm.gpusPerNode: expected an integer >= 0, got ${s.gpusPerNode}`);
+    report('gpusPerNode', `expected an integer >= 0, got ${s.gpusPerNode}`);
   s.extraSbatch.forEach((line, i) => {
     if (!/^#SBATCH\s+\S/.test(line) || /[\r\n]/.test(line))
-      out.push(`runtime.slurm.extraSbatch[${i}]: ${JSON.stringify(line)} must be one line starting with "#SBATCH "`);
+      report(`extraSbatch[${i}]`, `${JSON.stringify(line)} must be one line starting with "#SBATCH "`);
   });
-  if (s.setup !== null && /[\r\n\0]/.test(s.setup)) out.push('runtime.slurm.setup: must be one line (join commands with `&&` or `;`)');
+  if (s.setup !== null && /[\r\n\0]/.test(s.setup)) report('setup', 'must be one line (join commands with `&&` or `;`)');
   return out;
 }
 

@@ -22,6 +22,9 @@ interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
+/** Flags that never take a value (`dora train --wait cfg.dora.json` keeps cfg.dora.json positional). */
+const BOOLEAN_FLAGS = new Set(['wait']);
+
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
@@ -30,7 +33,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) flags.set(a.slice(2), argv[++i]);
+      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--') && !BOOLEAN_FLAGS.has(a.slice(2))) flags.set(a.slice(2), argv[++i]);
       else flags.set(a.slice(2), true);
     } else positional.push(a);
   }
@@ -57,6 +60,9 @@ const USAGE = `usage: dora <command> [options]
   train|golden|bench|inspect … --engine pytorch [--python P] [--device auto|cuda|cpu|mps] [--precision auto|fp32|tf32|bf16|fp16]
                                                       the same through the PyTorch engine (train: also runtime.engine "pytorch"
                                                       in the config; bench: also --official DIR)
+  train … --launcher local|torchrun|slurm [--nproc N] [--nodes N] [--partition P] [--wait] [--rdzv-endpoint HOST:PORT]
+                                                      PyTorch engine on N processes per node: torchrun here, or a Slurm job
+                                                      (slurm/job-N.sbatch in the run folder; --wait follows it to its end)
   eval … --engine pytorch                             the TF.js engine evaluates the checkpoint (either engine's) and says so
   import <file.pth> [--video V] [--name N] [--runs-dir runs] [--python P]
                                                       released DoRA/DINO weights → a run folder (dashboard, eval, compare, resume)
