@@ -252,7 +252,8 @@ export function isSnapshotManifest(v: unknown): v is SnapshotManifest {
 // ---------------------------------------------------------------------------------------------
 // Status
 
-export type RunStatus = 'starting' | 'running' | 'finished' | 'failed' | 'stopped' | 'crashed';
+/** `queued`: a launched run (a Slurm job) waiting for its resources; the trainer has not started. */
+export type RunStatus = 'queued' | 'starting' | 'running' | 'finished' | 'failed' | 'stopped' | 'crashed';
 
 export interface RunStatusReport {
   status: RunStatus;

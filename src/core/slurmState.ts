@@ -126,13 +126,12 @@ export interface SlurmJobView {
   end?: SlurmJobEnd;
   /** The last lines of the job's output file (logs/slurm-<job>.out), for a job that ended before the engine did. */
   outputTail?: string;
+  /** run.json's `launcher` (the engine writes it): "local"/"torchrun" when the run was continued outside Slurm. */
+  engineLauncher?: string;
 }
 
-export type LaunchStatus = RunStatusReport['status'] | 'queued';
-
-export interface LaunchStatusReport extends Omit<RunStatusReport, 'status'> {
-  status: LaunchStatus;
-}
+/** The run status with what the launcher knows (`queued`, a job that ended without the trainer's final event). */
+export type LaunchStatusReport = RunStatusReport;
 
 function ended(view: SlurmJobView): string | undefined {
   if (view.info && view.info.state !== 'queued' && view.info.state !== 'running')
@@ -150,6 +149,8 @@ function ended(view: SlurmJobView): string | undefined {
 export function slurmRunStatus(report: RunStatusReport, events: readonly RunEvent[], view: SlurmJobView): LaunchStatusReport {
   const since = Date.parse(view.record.submitted);
   const fresh = events.some((e) => LIFECYCLE.has(e.type) && Date.parse(e.time) >= since);
+  // Resumed outside Slurm after the job (e.g. one local process): that engine's records alone decide.
+  if (fresh && view.engineLauncher !== undefined && view.engineLauncher !== 'slurm') return report;
   const job = view.record.jobId;
   const end = ended(view);
   const detail = view.end?.reason ?? (view.outputTail ? `last lines of logs/slurm-${job}.out:\n${view.outputTail}` : undefined);

@@ -84,9 +84,17 @@ def _rank_log(run_dir: Path, rank: int) -> Path:
     return logs if logs.exists() else run_paths(run_dir).log
 
 
+def culprit(tasks: list[FailedTask]) -> FailedTask | None:
+    """The task that took the job down: the first one srun saw die of a signal or out of memory (not srun's own
+    `Terminated` of the survivors), else the first one that exited with an error. (Another rank may exit first, with
+    only "connection closed by peer" to say, so the order alone is not enough.)"""
+    died = [t for t in tasks if not t.what.startswith("Exited with exit code") and t.what != "Terminated"]
+    return (died or tasks or [None])[0]
+
+
 def failure_reason(run_dir: Path, job_id: str, exit_code: int, tasks: list[FailedTask]) -> str:
-    if tasks:
-        first = tasks[0]
+    first = culprit(tasks)
+    if first is not None:
         rank = first.ranks[0]
         log = _rank_log(run_dir, rank)
         tail = last_lines(log)
@@ -116,7 +124,12 @@ def record_job_end(run_dir: Path, job_id: str, exit_code: int) -> dict[str, Any]
     }
     if exit_code != 0:
         reason = failure_reason(run_dir, job_id, exit_code, tasks)
-        if last is None or last.get("type") not in TERMINAL:
+        kind = last.get("type") if last else None
+        # Rank 0 may have failed first with only "connection reset by peer" when another rank died: the rank srun
+        # names is the cause, so its failure is recorded after (the last failed event gives the run's reason).
+        cause = culprit(tasks)
+        other_rank_died = cause is not None and cause.ranks[0] != 0
+        if kind not in TERMINAL or (kind == "failed" and other_rank_died):
             fix = "resume the run: it continues from its last checkpoint (Resume Run, or `dora train --resume latest`)"
             append_json_line(
                 paths.events, {"type": "failed", "reason": reason, "fix": fix, "time": iso_now(), "step": step}

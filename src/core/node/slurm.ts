@@ -9,6 +9,7 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from './atomicWrite';
+import { readRunInfo } from './runDir';
 import { buildSbatchScript, type SbatchScriptOptions } from '../slurmScript';
 import {
   isSlurmJobEnd,
@@ -130,16 +131,33 @@ export async function queryJob(jobId: string, env?: NodeJS.ProcessEnv): Promise<
   }
 }
 
+export interface JobViewOptions {
+  env?: NodeJS.ProcessEnv;
+  /** True when the job's end is already settled in the run's files: Slurm is not asked (it may have forgotten the job). */
+  settled?: (record: SlurmJobRecord, end: SlurmJobEnd | undefined) => boolean;
+  query?: typeof queryJob;
+}
+
 /** Everything known of a run's current Slurm job, or undefined when the run was not launched by Slurm. */
-export async function readSlurmJobView(runDir: string, env?: NodeJS.ProcessEnv): Promise<SlurmJobView | undefined> {
+export async function readSlurmJobView(runDir: string, o: JobViewOptions = {}): Promise<SlurmJobView | undefined> {
   const jobs = await readSlurmJobs(runDir);
   const record = jobs?.jobs[jobs.jobs.length - 1];
   if (!record) return undefined;
-  const [answer, end] = await Promise.all([queryJob(record.jobId, env), readSlurmJobEnd(runDir, record.jobId)]);
+  const end = await readSlurmJobEnd(runDir, record.jobId);
+  const settled = o.settled?.(record, end) ?? false;
+  const answer = settled ? undefined : await (o.query ?? queryJob)(record.jobId, o.env);
   const info = answer === 'no-slurm' ? undefined : answer;
   const over = end !== undefined || (info !== undefined && info.state !== 'queued' && info.state !== 'running');
   const outputTail = over ? await tailFile(slurmPaths(runDir).output(record.jobId)) : undefined;
-  return { record, info, slurmAvailable: answer !== 'no-slurm', end, ...(outputTail ? { outputTail } : {}) };
+  const launcher = ((await readRunInfo(runDir)) as { launcher?: unknown } | undefined)?.launcher;
+  return {
+    record,
+    info,
+    slurmAvailable: settled || answer !== 'no-slurm',
+    end,
+    ...(outputTail ? { outputTail } : {}),
+    ...(typeof launcher === 'string' ? { engineLauncher: launcher } : {}),
+  };
 }
 
 export interface SubmitOptions extends Omit<SbatchScriptOptions, 'submitHost' | 'time'> {

@@ -19,6 +19,8 @@ import { readSettings, workspaceRoots } from '../shared/settings';
 import { testOverrides } from '../shared/testOverrides';
 import { prepareDemoWorkspace, type DemoWorkspace } from './demo';
 import { chooseEngine } from './engineChoice';
+import { pickLauncher, startLaunchedRun } from './launchCommands';
+import { listRunLogs } from './runLogs';
 import { runsDirForNewRun } from './runsDirs';
 import { stepCap } from './stepCap';
 
@@ -48,10 +50,17 @@ export function registerRunCommands(s: HostServices): void {
   registerCommand(s, 'dora.selectBackend', (arg?: unknown) => selectBackend(typeof arg === 'string' ? arg : undefined));
   registerCommand(s, 'dora.showTrainerLog', async (arg?: unknown) => {
     const runDir = runDirFromArg(arg);
-    if (runDir && existsSync(runPaths(runDir).log)) {
-      await vscode.window.showTextDocument(vscode.Uri.file(runPaths(runDir).log), { preview: true });
+    const logs = runDir ? (await listRunLogs(runDir)).filter((l) => existsSync(l.file)) : [];
+    // A multi-process run: pick a rank's log (or the launcher's output).
+    const log =
+      logs.length > 1
+        ? (await vscode.window.showQuickPick(logs, { title: 'DoRA: Show Trainer Log', placeHolder: 'Which process' }))?.file
+        : logs[0]?.file;
+    if (log) {
+      await vscode.window.showTextDocument(vscode.Uri.file(log), { preview: true });
       return;
     }
+    if (logs.length > 1) return; // dismissed
     s.output.show(true);
   });
   registerCommand(s, 'dora.revealRun', async (arg?: unknown) => {
@@ -90,6 +99,29 @@ export async function startRun(
   try {
     const choice = await chooseEngine(settings, { config, resumeCheckpoint: request.resumeCheckpoint });
     const maxSteps = await stepCap(testOverrides().maxSteps, request.resumeCheckpoint);
+    // A PyTorch run may start through torchrun or as a Slurm job instead (launchCommands.ts).
+    const launcher = choice.engine === 'pytorch' ? await pickLauncher(config, request.resumeCheckpoint) : 'local';
+    if (launcher === undefined) return undefined;
+    if (launcher !== 'local') {
+      const interpreter = await withEngineCheck('pytorch', () =>
+        s.engines.trainEngine('pytorch', launcher === 'slurm' ? {} : choice.requirements),
+      );
+      if (interpreter.name !== 'pytorch') return undefined;
+      return await startLaunchedRun(s, {
+        launcher,
+        configPath: request.configPath,
+        resumeCheckpoint: request.resumeCheckpoint,
+        runsDir,
+        name,
+        interpreter: interpreter.interpreter,
+        device: choice.device,
+        maxSteps,
+        snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
+        ffmpegPath: settings.ffmpegPath || undefined,
+        cacheRoot: request.cacheRoot,
+        log: (text) => s.output.appendLine(`[launch] ${text}`),
+      }).then((r) => r && { runDir: r.runDir, pid: undefined });
+    }
     const started = await withEngineCheck(choice.engine, () =>
       s.manager.start({
         configPath: request.configPath,
@@ -161,6 +193,8 @@ async function stopRun(s: HostServices, arg: unknown) {
   if (!runDir) return undefined;
   const result = await s.manager.stop(runDir);
   if (result === 'not-running') void vscode.window.showInformationMessage(`DoRA: ${path.basename(runDir)} is not running.`);
+  else if (result === 'cancelled')
+    vscode.window.setStatusBarMessage(`DoRA: cancelled the queued Slurm job of ${path.basename(runDir)}`, 5000);
   else vscode.window.setStatusBarMessage(`DoRA: stopping ${path.basename(runDir)} (it finishes the step and writes a checkpoint)…`, 5000);
   s.model.refreshSoon();
   return result;

@@ -11,7 +11,9 @@ import { createRunDir, isPidAlive, readRunInfo, removeUnstartedRunDir } from '..
 import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
 import type { EngineClient, TrainEngine } from '../engine/engineClient';
 import type { EngineHandle } from '../engine/stagedEngine';
+import { hasSlurmJobs } from '../../core/node/slurm';
 import { Emitter } from '../shared/emitter';
+import { stopSlurmRun } from './slurmRuns';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
 
 /** What starting a run needs: the engine's start message (one definition, src/core/messages.ts) minus what the
@@ -98,7 +100,15 @@ export class RunManager {
    * Asks the engine to stop (it finishes the step and writes a checkpoint), then escalates.
    * Also stops runs this window did not start (e.g. after a reload) through their pid on this host.
    */
-  async stop(runDir: string): Promise<'stopping' | 'signalled' | 'not-running'> {
+  async stop(runDir: string): Promise<'stopping' | 'signalled' | 'cancelled' | 'not-running'> {
+    // A Slurm run: its job is asked to checkpoint (SIGUSR1), then cancelled after the grace period (slurmRuns.ts).
+    if (await hasSlurmJobs(runDir)) {
+      const slurm = await stopSlurmRun(runDir, { graceMs: this.options.stopGraceMs ?? 120_000, log: (t) => this.log(runDir, t) });
+      if (slurm.result !== 'not-running') {
+        void slurm.done.then(() => this.log(runDir, 'the Slurm job has ended'));
+        return slurm.result === 'cancelled' ? 'cancelled' : 'signalled';
+      }
+    }
     const run = this.runs.get(runDir);
     if (run && run.engine.isRunning()) {
       run.engine.stop({

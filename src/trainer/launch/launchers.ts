@@ -4,57 +4,16 @@
  * batch job (`slurm/job-N.sbatch`, one task per process via srun). docs/launchers.md.
  */
 import { basename } from 'node:path';
-import type { DoraConfig, LauncherName } from '../../core/config';
-import { pythonTrainArgs, versionAtLeast, type PythonInterpreter, type PythonTrainRequest } from '../../core/node/pythonEngine';
+import type { DoraConfig } from '../../core/config';
+import { gpusPerNode, torchrunProblem, type LaunchOverrides, type ResolvedLaunch } from '../../core/node/launch';
+import { pythonTrainArgs, type PythonInterpreter, type PythonTrainRequest } from '../../core/node/pythonEngine';
 import { submitSlurmRun, SlurmError } from '../../core/node/slurm';
-import { torchrunArgs, type SlurmSettings } from '../../core/slurmScript';
+import { torchrunArgs } from '../../core/slurmScript';
 import { TrainingError } from '../run/runConfig';
 import { pythonPackageDir, runLaunch } from '../pytorch/interpreter';
 import { followSlurmRun } from './followSlurm';
 
-export interface LaunchOverrides {
-  launcher?: LauncherName;
-  nproc?: number;
-  nodes?: number;
-  partition?: string;
-  /** torchrun on several nodes: `host:port` of the rendezvous. */
-  rdzvEndpoint?: string;
-  /** Slurm: follow the job until it ends. */
-  wait?: boolean;
-}
-
-export interface ResolvedLaunch {
-  launcher: LauncherName;
-  nproc: number;
-  nodes: number;
-  slurm: SlurmSettings;
-}
-
-/** The config's launcher settings with the command line's overrides. */
-export function resolveLaunch(config: DoraConfig, o: LaunchOverrides): ResolvedLaunch {
-  const r = config.runtime;
-  return {
-    launcher: o.launcher ?? r.launcher,
-    nproc: o.nproc ?? r.distributed.nproc,
-    nodes: o.nodes ?? r.distributed.nodes,
-    slurm: { ...r.slurm, ...(o.partition ? { partition: o.partition } : {}) },
-  };
-}
-
-/** GPUs per node for the job: the setting, else one per process unless the run trains on the CPU. */
-export function gpusPerNode(config: DoraConfig, launch: ResolvedLaunch, device?: string): number {
-  if (launch.slurm.gpusPerNode !== null) return launch.slurm.gpusPerNode;
-  return (device ?? config.runtime.device) === 'cpu' ? 0 : launch.nproc;
-}
-
-/** Debian's torch 1.13 on Python 3.11: torchrun ends every launch in an AttributeError (fixed in torch 2.0). */
-export function torchrunProblem(interpreter: Pick<PythonInterpreter, 'pythonVersion' | 'torchVersion' | 'python'>): string | undefined {
-  if (versionAtLeast(interpreter.torchVersion, [2, 0]) || !versionAtLeast(interpreter.pythonVersion, [3, 11])) return undefined;
-  return (
-    `torchrun of torch ${interpreter.torchVersion} does not run on Python ${interpreter.pythonVersion} (${interpreter.python}): every launch ` +
-    "ends in AttributeError: 'NoneType' object has no attribute 'get' (torch.distributed.elastic; fixed in torch 2.0)"
-  );
-}
+export { resolveLaunch, type LaunchOverrides } from '../../core/node/launch';
 
 export interface LaunchContext {
   config: DoraConfig;
@@ -102,7 +61,7 @@ export async function launchSlurm(c: LaunchContext): Promise<number> {
       'no Python with PyTorch was found here to name in the batch script',
       'Set runtime.slurm.setup to the line that prepares the compute node\'s Python (e.g. "module load pytorch"), or pass --python with the interpreter the nodes share.',
     );
-  const gpus = gpusPerNode(c.config, c.launch, c.request.device);
+  const gpus = gpusPerNode(c.launch, c.request.device ?? c.config.runtime.device);
   try {
     const record = await submitSlurmRun({
       runDir: c.runDir,
