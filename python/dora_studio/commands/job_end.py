@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--job-id", required=True)
     p.add_argument("--exit-code", type=int, required=True)
     args = p.parse_args(argv)
+    if not re.fullmatch(r"\d+(_\d+)?", args.job_id):
+        print(f"job-end: {args.job_id!r} is not a Slurm job id", file=sys.stderr)
+        return 2
     if not (args.run_dir / "config.json").is_file():
         print(f"job-end: {args.run_dir} is not a run folder (no config.json)", file=sys.stderr)
         return 2

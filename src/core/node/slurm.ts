@@ -5,7 +5,7 @@
 // what its files say).
 
 import { execFile } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rmdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from './atomicWrite';
@@ -185,9 +185,13 @@ export async function submitSlurmRun(o: SubmitOptions): Promise<SlurmJobRecord> 
   await mkdir(paths.dir, { recursive: true });
   await mkdir(path.join(o.runDir, 'logs'), { recursive: true });
   await writeFileAtomic(paths.script(n), script);
-  const r = await slurmCommand('sbatch', ['--parsable', paths.script(n)], 60_000, o.env);
+  const r = await slurmCommand('sbatch', ['--parsable', paths.script(n)], 60_000, o.env).catch(async (error: unknown) => {
+    await unwrite(o.runDir, paths.script(n));
+    throw error;
+  });
   const jobId = r.code === 0 ? parseSbatchParsable(r.stdout) : undefined;
   if (!jobId) {
+    await unwrite(o.runDir, paths.script(n));
     const said = (r.stderr || r.stdout).trim() || `exit status ${r.code}`;
     throw new SlurmError(
       `sbatch rejected the job of ${o.runDir}: ${said}`,
@@ -207,6 +211,12 @@ export async function submitSlurmRun(o: SubmitOptions): Promise<SlurmJobRecord> 
   };
   await writeJsonAtomic(paths.jobs, { formatVersion: 1, jobs: [...previous, record] } satisfies SlurmJobsFile);
   return record;
+}
+
+/** Takes back a refused submission: its script, and slurm/ and logs/ when nothing else is in them. */
+async function unwrite(runDir: string, script: string): Promise<void> {
+  await unlink(script).catch(() => undefined);
+  for (const dir of [slurmPaths(runDir).dir, path.join(runDir, 'logs')]) await rmdir(dir).catch(() => undefined); // only when empty
 }
 
 /** `scancel [--signal=SIG] <job>`: with a signal, only the job's tasks get it (the engine checkpoints on SIGUSR1). */
