@@ -35,6 +35,9 @@ export interface RunInfo {
   engine?: string;
   device?: string;
   precision?: string;
+  /** Processes of a multi-process (DDP) run and how they were started (`local`, `torchrun`, `slurm`). */
+  worldSize?: number;
+  launcher?: string;
 }
 
 /**
@@ -46,9 +49,12 @@ export function engineLabel(e: {
   backend?: string | null;
   device?: string | null;
   precision?: string | null;
+  worldSize?: number | null;
+  launcher?: string | null;
 }): string {
   const engine = e.engine ?? (e.backend?.startsWith('pytorch-') ? 'pytorch' : 'tfjs');
-  const parts = engine === 'pytorch' ? [engine, e.device ?? e.backend?.slice('pytorch-'.length), e.precision] : [engine, e.backend];
+  const world = e.worldSize && e.worldSize > 1 ? `${e.worldSize} processes${e.launcher ? ` (${e.launcher})` : ''}` : undefined;
+  const parts = engine === 'pytorch' ? [engine, e.device ?? e.backend?.slice('pytorch-'.length), e.precision, world] : [engine, e.backend];
   return parts.filter((p): p is string => typeof p === 'string' && p !== '').join(' · ');
 }
 

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { zipEntryNames } from './lib/zipList.mjs';
+import { prepareSlurmWorkspace, slurmFlow, startSlurmCluster, stopSlurmCluster } from './slurmFlow.mjs';
 import {
   installVsix,
   launchBrowser,
@@ -375,7 +376,17 @@ async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const suite = await bundleSuite();
   const resultsFile = join(WORK, 'mocha-results.json');
-  const env = { DORA_STUDIO_MAX_STEPS: '4', DORA_STUDIO_DEMO_SECONDS: '6', DORA_TEST_RESULTS: resultsFile };
+  // A real Slurm cluster for the Slurm flow (its clients find it through SLURM_CONF, passed to the extension host).
+  const clusterDir = join(WORK, 'slurm-cluster');
+  let slurmEnv = {};
+  let slurmProblem;
+  if (!suiteOnly)
+    try {
+      slurmEnv = startSlurmCluster(ROOT, clusterDir);
+    } catch (error) {
+      slurmProblem = error; // reported as the flow's failure below
+    }
+  const env = { DORA_STUDIO_MAX_STEPS: '4', DORA_STUDIO_DEMO_SECONDS: '6', DORA_TEST_RESULTS: resultsFile, ...slurmEnv };
   const server = await startCodeServer({
     bin: BIN,
     work: join(WORK, 'server'),
@@ -401,6 +412,11 @@ async function main() {
     if (!suiteOnly) {
       console.log('UI flows:');
       await uiFlows(server, browser, workspaces);
+      const setPage = (p) => (currentPage = p);
+      const slurm = { server, browser, env: { ...process.env, ...slurmEnv }, root: ROOT, artifacts: ARTIFACTS, check, setPage };
+      if (slurmProblem) await check('UI: Start Run → Slurm on the test cluster', () => Promise.reject(slurmProblem));
+      else await slurmFlow({ ...slurm, ws: prepareSlurmWorkspace(WORK) });
+      currentPage = undefined;
     }
     await server.stop();
     if (!skipVsix && !suiteOnly) {
@@ -410,6 +426,7 @@ async function main() {
   } finally {
     await browser.close();
     await server.stop();
+    if (!suiteOnly) stopSlurmCluster(ROOT, clusterDir);
   }
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;

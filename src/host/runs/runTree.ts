@@ -121,7 +121,7 @@ export function runNode(view: RunView): RunNode {
   if (summary.slurm) lines.push('', slurmLine(summary.slurm));
   if (reason && (status === 'failed' || status === 'crashed' || status === 'stopped'))
     lines.push('', `${status === 'stopped' ? 'Reason' : 'Error'}: ${escapeMarkdown(reason)}`);
-  else if (reason && (status === 'queued' || status === 'starting')) lines.push('', escapeMarkdown(reason));
+  else if (reason && status === 'starting') lines.push('', escapeMarkdown(reason)); // queued: the job line says it
   if (live?.lastWarning && !live.finished) lines.push('', `Warning: ${escapeMarkdown(live.lastWarning)}`);
   lines.push('', `Folder: \`${summary.dir}\``);
   const icon = STATUS_ICONS[status];

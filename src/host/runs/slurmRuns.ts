@@ -5,7 +5,7 @@
 // - Stop: a queued job is cancelled; a running one gets SIGUSR1 (each rank finishes its step, rank 0 checkpoints, the
 //   job ends) and is cancelled if it is still there after the grace period.
 
-import type { RunSummary } from '../../core/node/runDir';
+import { readEvents, readRunStatus, type RunSummary } from '../../core/node/runDir';
 import { cancelJob, queryJob, readSlurmJobs, readSlurmJobView } from '../../core/node/slurm';
 import type { RunEvent, RunStatusReport } from '../../core/runRecords';
 import { slurmRunStatus, type SlurmJobInfo, type SlurmJobRecord } from '../../core/slurmState';
@@ -39,6 +39,12 @@ function describeJob(record: SlurmJobRecord, info: SlurmJobInfo | undefined, noS
     ...(info?.nodeList ? { nodeList: info.nodeList } : {}),
     ...(info?.reason ? { reason: info.reason } : {}),
   };
+}
+
+/** readRunStatus, with the job's state for a Slurm run (the dashboard's status badge). */
+export async function readLaunchStatus(runDir: string): Promise<RunStatusReport> {
+  const [report, events] = await Promise.all([readRunStatus(runDir), readEvents(runDir)]);
+  return (await slurmStatusOf(runDir, events.records, report).catch(() => undefined))?.status ?? report;
 }
 
 export interface SlurmStopOptions {
