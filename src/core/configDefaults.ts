@@ -62,6 +62,10 @@ export interface FrameCacheConfig {
   shortSide: number;
   /** Cache folder; absolute after resolution. Unset: the trainer's default cache folder. */
   dir?: string;
+  /** 'jpeg' (compact), 'rgb24' (raw) or 'auto' (src/trainer/data/prepareFrames.ts). */
+  format: 'auto' | 'jpeg' | 'rgb24';
+  /** ffmpeg mjpeg quantiser of the compact cache, 2 (best) … 31. */
+  quality: number;
 }
 
 export interface AugmentConfig {
@@ -199,7 +203,7 @@ export const OFFICIAL_DEFAULTS: Readonly<Omit<ConfigSections, 'data'> & { data: 
     head: { outDim: 65536, hiddenDim: 2048, bottleneckDim: 256, nlayers: 3, normLastLayer: false }, // §1.4
   },
   data: {
-    frameCache: { shortSide: 300 }, // keep short side >= the 300 px pre-crop (dora-method §7)
+    frameCache: { shortSide: 300, format: 'auto', quality: 3 }, // keep short side >= the 300 px pre-crop (dora-method §7)
     framesPerClip: 8, // README --frame_per_clip 8
     stride: 60, // README --step_between_clips 60 (argparse default is 30)
     precropSize: 300, // RandomResizedCropVideo(300, scale=(0.2,1)) (§1.2)

@@ -111,7 +111,8 @@ const rateAndFrameRules: Rule = ({ data, training }, report) => {
   if (data.maxFrames !== undefined && data.maxFrames <= clipSpan) {
     report(
       '$.data.maxFrames',
-      `data.maxFrames ${data.maxFrames} leaves no clip: one clip spans framesPerClip × stride = ${data.framesPerClip} × ${data.stride} = ${clipSpan} frames`,
+      `data.maxFrames ${data.maxFrames} leaves no clip: one clip spans framesPerClip × stride = ${data.framesPerClip} ` +
+        `× ${data.stride} = ${clipSpan} frames`,
       `set data.maxFrames above ${clipSpan}, or lower data.stride`,
     );
   }

@@ -3,61 +3,11 @@
 // so the two cannot drift. The mapped types make tsc fail when a key of the TypeScript types has no spec.
 
 import type { ConfigSections, DoraConfigFileShape } from './configDefaults';
-import { ARCH_NAMES, BACKENDS, DEVICES, ENGINES, LAUNCHERS, PRECISIONS, PRESET_NAMES } from './configDefaults';
+import { ARCH_NAMES, BACKENDS, DEVICES, ENGINES, PRECISIONS, PRESET_NAMES } from './configDefaults';
+import { LAUNCH_SPEC } from './launchSpec';
+import type { NumberSpec, ObjectSpec, RangeSpec } from './specTypes';
 
-interface SpecBase {
-  /** Markdown; the plain `description` is derived from it. */
-  doc: string;
-}
-export interface NumberSpec extends SpecBase {
-  kind: 'number';
-  /** null is a value too (meaning "not set"; the doc says what then). */
-  nullable?: boolean;
-  integer?: boolean;
-  minimum?: number;
-  exclusiveMinimum?: number;
-  maximum?: number;
-  /** Used in fix hints when the key has no default. */
-  example?: number;
-}
-export interface BooleanSpec extends SpecBase {
-  kind: 'boolean';
-}
-export interface StringSpec extends SpecBase {
-  kind: 'string';
-  example: string;
-  nullable?: boolean;
-}
-/** An array of non-empty strings. */
-export interface StringListSpec extends SpecBase {
-  kind: 'stringList';
-  example: string;
-}
-export interface EnumSpec extends SpecBase {
-  kind: 'enum';
-  values: readonly string[];
-}
-/** A [min, max] pair of numbers, each within [minimum, maximum] (or (minimum, maximum] when exclusiveMinimum). */
-export interface RangeSpec extends SpecBase {
-  kind: 'range';
-  minimum: number;
-  maximum: number;
-  exclusiveMinimum?: boolean;
-}
-export interface IntegerOrAutoSpec extends SpecBase {
-  kind: 'integerOrAuto';
-  minimum: number;
-}
-export type LeafSpec = NumberSpec | BooleanSpec | StringSpec | StringListSpec | EnumSpec | RangeSpec | IntegerOrAutoSpec;
-
-export interface ObjectSpec<T> extends SpecBase {
-  kind: 'object';
-  fields: { [K in keyof T]-?: SpecFor<NonNullable<T[K]>> };
-  required?: readonly (keyof T & string)[];
-}
-export type SpecFor<V> = V extends readonly unknown[] ? LeafSpec : V extends object ? ObjectSpec<V> : LeafSpec;
-/** Untyped view used when walking the tree at run time. */
-export type AnySpec = LeafSpec | { kind: 'object'; doc: string; fields: Record<string, AnySpec>; required?: readonly string[] };
+export type * from './specTypes';
 
 const positiveInt = (doc: string): NumberSpec => ({ kind: 'number', integer: true, minimum: 1, doc });
 const probability = (doc: string): NumberSpec => ({ kind: 'number', minimum: 0, maximum: 1, doc });
@@ -74,12 +24,15 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         arch: {
           kind: 'enum',
           values: [...ARCH_NAMES, 'custom'],
-          doc: 'Named ViT width: `vit-tiny` (192/12/3), `vit-small` (384/12/6, the paper), `vit-base` (768/12/12). Sets `embedDim`, `depth` and `numHeads` unless you set those too. `custom`: use the dims given.',
+          doc:
+            'Named ViT width: `vit-tiny` (192/12/3), `vit-small` (384/12/6, the paper), `vit-base` (768/12/12). ' +
+            'Sets `embedDim`, `depth` and `numHeads` unless you set those too. `custom`: use the dims given.',
         },
         embedDim: positiveInt('Token width. Must be divisible by `numHeads`. ViT-S: 384.'),
         depth: positiveInt('Number of transformer blocks. ViT-S: 12.'),
         numHeads: positiveInt(
-          "Attention heads per block. The tracker picks `dora.objects` distinct heads of the teacher's last block, so it must be ≥ `dora.objects`. ViT-S: 6.",
+          "Attention heads per block. The tracker picks `dora.objects` distinct heads of the teacher's last block, so it " +
+            'must be ≥ `dora.objects`. ViT-S: 6.',
         ),
         patchSize: positiveInt('Patch side in pixels. `data.globalSize` and `data.localSize` must be multiples of it. Official: 16.'),
         mlpRatio: { kind: 'number', exclusiveMinimum: 0, doc: 'MLP hidden width as a multiple of `embedDim`. Official: 4.' },
@@ -95,7 +48,8 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
           doc: 'DINO projection head: MLP → L2-normalise → weight-normalised linear layer to `outDim` prototypes.',
           fields: {
             outDim: positiveInt(
-              'Output dimension (number of prototypes). Official: 65536 (a 256×65536 last layer, 16.8 M weights); smaller values are a documented deviation for CPU budgets.',
+              'Output dimension (number of prototypes). Official: 65536 (a 256×65536 last layer, 16.8 M weights); ' +
+                'smaller values are a documented deviation for CPU budgets.',
             ),
             hiddenDim: positiveInt('Hidden width of the head MLP. Official: 2048.'),
             bottleneckDim: positiveInt('Width before the weight-normalised last layer. Official: 256.'),
@@ -128,7 +82,26 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
             dir: {
               kind: 'string',
               example: '.dora-cache',
-              doc: "Cache folder (relative to this config file or absolute). Default: the trainer's cache folder.",
+              doc:
+                'Cache folder (relative to this config file or absolute). Default: the `dora.cacheFolder` setting / ' +
+                "`--cache-dir`, else the trainer's cache folder.",
+            },
+            format: {
+              kind: 'enum',
+              values: ['auto', 'jpeg', 'rgb24'],
+              doc:
+                '`jpeg`: compact cache, JPEG frames encoded by ffmpeg in the decoding pass (≥ 10× smaller than RGB24; ' +
+                'what hour-long 4K videos need). `rgb24`: raw frames, exact but 3 bytes per pixel. `auto`: an existing ' +
+                'complete RGB24 cache keeps being used; otherwise RGB24 up to 2 GB, JPEG above.',
+            },
+            quality: {
+              kind: 'number',
+              integer: true,
+              minimum: 2,
+              maximum: 31,
+              doc:
+                "JPEG quantiser of the compact cache (ffmpeg's `-q:v`): 2 = best … 31. Default 3 (PSNR and sizes in " +
+                'docs/frame-cache.md).',
             },
           },
         },
@@ -137,7 +110,8 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
           'Source-video frames between consecutive frames of a clip (the official `--step_between_clips`). Official: 60 (1 s at 60 fps).',
         ),
         precropSize: positiveInt(
-          'Side of the shared "aggressive" pre-crop taken from each clip before the global and local crops. Official: 300 for 224-px training. Must be ≥ `globalSize`.',
+          'Side of the shared "aggressive" pre-crop taken from each clip before the global and local crops. Official: ' +
+            '300 for 224-px training. Must be ≥ `globalSize`.',
         ),
         precropScale: cropScale('Area range `[min, max]` of the pre-crop (RandomResizedCrop scale). Official: `[0.2, 1]`.'),
         globalSize: positiveInt(
@@ -171,11 +145,14 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         },
         trimBlankTail: {
           kind: 'boolean',
-          doc: 'Drop trailing blank (near-constant) frames. The figshare copy of WT-Venice is half blank (official repo issue #4). Not in the official code.',
+          doc:
+            'Drop trailing blank (near-constant) frames. The figshare copy of WT-Venice is half blank (official ' +
+            'repo issue #4). Not in the official code.',
         },
         startFrame: { kind: 'number', integer: true, minimum: 0, doc: 'First source frame to use.' },
         maxFrames: positiveInt(
-          'Use at most this many source frames from `startFrame`. Must exceed `framesPerClip × stride` so that one clip fits. Default: the whole video.',
+          'Use at most this many source frames from `startFrame`. Must exceed `framesPerClip × stride` so that one ' +
+            'clip fits. Default: the whole video.',
         ),
       },
     },
@@ -188,7 +165,9 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         microBatch: {
           kind: 'integerOrAuto',
           minimum: 1,
-          doc: 'Clips per forward/backward pass; gradients are accumulated over `batchClips / microBatch` passes. `"auto"` picks the largest that fits the backend\'s memory.',
+          doc:
+            'Clips per forward/backward pass; gradients are accumulated over `batchClips / microBatch` passes. ' +
+            '`"auto"` picks the largest that fits the backend\'s memory.',
         },
         lr: {
           kind: 'number',
@@ -253,10 +232,13 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
       fields: {
         tracker: {
           kind: 'boolean',
-          doc: '`true`: DoRA (the student sees tracked-object masked views). `false`: the DINO baseline on the same clips (the student sees the unmasked global crop).',
+          doc:
+            '`true`: DoRA (the student sees tracked-object masked views). `false`: the DINO baseline on the same ' +
+            'clips (the student sees the unmasked global crop).',
         },
         objects: positiveInt(
-          "Objects tracked per clip (k): k distinct heads of the teacher's last block, redrawn every step. Must be ≤ `model.numHeads`. Official: 3.",
+          "Objects tracked per clip (k): k distinct heads of the teacher's last block, redrawn every step. " +
+            'Must be ≤ `model.numHeads`. Official: 3.',
         ),
         sinkhorn: {
           kind: 'object',
@@ -274,7 +256,9 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         loss: {
           kind: 'enum',
           values: ['official', 'clean'],
-          doc: '`official`: reproduces the official loss with its two quirks (local crop 0 skipped; the per-object sum is not reset). `clean`: per-frame mean over all objects and all local crops.',
+          doc:
+            '`official`: reproduces the official loss with its two quirks (local crop 0 skipped; the per-object ' +
+            'sum is not reset). `clean`: per-frame mean over all objects and all local crops.',
         },
       },
     },
@@ -285,67 +269,32 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
         engine: {
           kind: 'enum',
           values: ENGINES,
-          doc: "`tfjs`: the built-in TensorFlow.js engine (no Python needed; `runtime.backend` picks its backend). `pytorch`: the PyTorch engine for GPUs and clusters (needs a Python with PyTorch ≥ 1.13: the `dora.pythonPath` setting, or `--python` on the command line). Both write the same run folder and read each other's checkpoints.",
+          doc:
+            '`tfjs`: the built-in TensorFlow.js engine (no Python needed; `runtime.backend` picks its backend). `pytorch`: ' +
+            'the PyTorch engine for GPUs and clusters (needs a Python with PyTorch ≥ 1.13: the `dora.pythonPath` setting, or ' +
+            "`--python` on the command line). Both write the same run folder and read each other's checkpoints.",
         },
-        launcher: {
-          kind: 'enum',
-          values: LAUNCHERS,
-          doc: 'PyTorch engine only: how its processes start. `local`: one process. `torchrun`: `runtime.distributed.nproc` processes per node through torchrun (torch ≥ 2.0). `slurm`: a batch job (`sbatch`) of `runtime.distributed.nodes` nodes × `nproc` tasks started by `srun`, one per GPU, with `runtime.slurm` settings. Every process trains the same model (DDP); rank 0 writes the run folder. See docs/launchers.md.',
-        },
-        distributed: {
-          kind: 'object',
-          doc: 'PyTorch engine, `torchrun` and `slurm` launchers: the processes of the run. The global batch is `training.batchClips` × processes, and the official linear lr scaling uses it.',
-          fields: {
-            nproc: positiveInt('Processes per node: one per GPU (on CPUs, each process gets its share of the cores).'),
-            nodes: positiveInt('Nodes. With `torchrun` on more than one node, run the printed command on every node.'),
-          },
-        },
-        slurm: {
-          kind: 'object',
-          doc: 'PyTorch engine, `slurm` launcher: the batch script written into the run folder (`slurm/job-N.sbatch`).',
-          fields: {
-            partition: { kind: 'string', nullable: true, example: 'gpu', doc: '`#SBATCH --partition`. null: the cluster default.' },
-            time: {
-              kind: 'string',
-              nullable: true,
-              example: '24:00:00',
-              doc: '`#SBATCH --time` (minutes, `HH:MM:SS` or `D-HH:MM:SS`). Two minutes before it the run checkpoints and stops (`--signal=USR1@120`); resume it with a new job. null: the partition default.',
-            },
-            account: { kind: 'string', nullable: true, example: 'myproject', doc: '`#SBATCH --account`. null: your default account.' },
-            gpusPerNode: {
-              kind: 'number',
-              integer: true,
-              minimum: 0,
-              nullable: true,
-              doc: '`#SBATCH --gres=gpu:N`. null: one GPU per process (`distributed.nproc`), none when `runtime.device` is `cpu`.',
-            },
-            extraSbatch: {
-              kind: 'stringList',
-              example: '#SBATCH --cpus-per-task=8',
-              doc: 'More lines for the script header, each starting with `#SBATCH ` (e.g. `--qos`, `--constraint`, `--cpus-per-task`, `--mem`).',
-            },
-            setup: {
-              kind: 'string',
-              nullable: true,
-              example: 'module load cuda/12.4 && source ~/venvs/dora/bin/activate',
-              doc: 'One shell line run on the compute node before the engine (modules, conda/venv). With it the job runs `python3` of the environment it sets up (unless `DORA_PYTHON` is set there); without it, the interpreter found where the job was submitted. It is shell code: only start runs from configs you trust.',
-            },
-          },
-        },
+        ...LAUNCH_SPEC,
         device: {
           kind: 'enum',
           values: DEVICES,
-          doc: 'PyTorch engine only. `auto`: CUDA when PyTorch sees a GPU, else Apple MPS, else CPU. `cuda` fails with a message when there is no GPU.',
+          doc:
+            'PyTorch engine only. `auto`: CUDA when PyTorch sees a GPU, else Apple MPS, else CPU. `cuda` fails with a message ' +
+            'when there is no GPU.',
         },
         precision: {
           kind: 'enum',
           values: PRECISIONS,
-          doc: 'PyTorch engine only. `auto`: bf16 autocast on a CUDA GPU that supports it, else fp32. `fp32`: exact (golden) mode. `tf32`: TF32 matmuls (CUDA). `fp16`: the official float16 autocast + GradScaler (CUDA).',
+          doc:
+            'PyTorch engine only. `auto`: bf16 autocast on a CUDA GPU that supports it, else fp32. `fp32`: exact (golden) ' +
+            'mode. `tf32`: TF32 matmuls (CUDA). `fp16`: the official float16 autocast + GradScaler (CUDA).',
         },
         backend: {
           kind: 'enum',
           values: BACKENDS,
-          doc: 'TF.js engine only: the TensorFlow.js backend. `wasm`: CPU, works everywhere. `webgpu`: GPU via Dawn. `auto`: the fastest one that initialises. `cpu`: slow reference. `tensorflow`/`tensorflow-gpu`: tfjs-node, when installed.',
+          doc:
+            'TF.js engine only: the TensorFlow.js backend. `wasm`: CPU, works everywhere. `webgpu`: GPU via Dawn. `auto`: the ' +
+            'fastest one that initialises. `cpu`: slow reference. `tensorflow`/`tensorflow-gpu`: tfjs-node, when installed.',
         },
         logEvery: positiveInt('Write a metrics record every N steps.'),
         snapshotEvery: {
@@ -385,7 +334,9 @@ export const CONFIG_FILE_SPEC: ObjectSpec<DoraConfigFileShape> = {
     preset: {
       kind: 'enum',
       values: PRESET_NAMES,
-      doc: 'Start from a preset: `paper` (ViT-S/16, 224 px, GPU), `cpu-small` (ViT-Ti/16, 96 px, CPU), `demo` (tiny, a few minutes on 2 CPU cores). Omitted: the official defaults only.',
+      doc:
+        'Start from a preset: `paper` (ViT-S/16, 224 px, GPU), `cpu-small` (ViT-Ti/16, 96 px, CPU), `demo` (tiny, ' +
+        'a few minutes on 2 CPU cores). Omitted: the official defaults only.',
     },
     name: {
       kind: 'string',

@@ -3,11 +3,30 @@
 // messages as JSON lines: host → engine on its stdin, engine → host on fd 3 (env DORA_MESSAGE_FD=3), stdout/stderr are
 // free-text log. Discriminated on `type`. Every engine process sends `ready` first, then answers ONE request (`start`,
 // `evaluate`, `inspect`, `build-frame-cache`, `prepare-demo`, `prepare-run` or `import-checkpoint`) and ends with
-// `finished`. The run directory stays the
-// durable record; these messages are the live feed, so a host that attaches late loses nothing by reading the files.
+// `finished`. The run directory stays the durable record; these messages are the live feed, so a host that attaches late
+// loses nothing by reading the files.
 
 import { EVAL_SUITES, type EvalSuite } from './evalResults';
+import type {
+  BuildFrameCacheMessage,
+  EvaluateMessage,
+  ImportCheckpointMessage,
+  InspectMessage,
+  PrepareDemoMessage,
+  PrepareRunMessage,
+} from './requestMessages';
 import { isMetricsRecord, type MetricsRecord } from './runRecords';
+
+export { DEMO_FOLDER } from './requestMessages';
+export type {
+  BuildFrameCacheMessage,
+  EvalJob,
+  EvaluateMessage,
+  ImportCheckpointMessage,
+  InspectMessage,
+  PrepareDemoMessage,
+  PrepareRunMessage,
+} from './requestMessages';
 
 /** Sent in `ready`; the host logs a mismatch (new message types are additive, so an older engine still trains). */
 export const PROTOCOL_VERSION = 1;
@@ -170,6 +189,7 @@ export type TrainerMessage =
   | FinishedMessage;
 
 // Host → trainer ------------------------------------------------------------------------------
+// (the short requests are declared in requestMessages.ts)
 
 export interface StartMessage {
   type: 'start';
@@ -188,6 +208,8 @@ export interface StartMessage {
   maxSteps?: number;
   /** Overrides runtime.snapshotEvery (the dora.snapshotInterval setting). */
   snapshotEvery?: number;
+  /** Config overrides `key=value` (as `dora train --set`): on resume, the changes of the .dora.json the user accepted. */
+  overrides?: string[];
   /** PyTorch engine: overrides runtime.device / runtime.precision (the dora.device setting). */
   device?: string;
   precision?: string;
@@ -196,108 +218,6 @@ export interface StopMessage {
   type: 'stop';
   /** The trainer saves a checkpoint before it exits unless this is false. */
   checkpoint?: boolean;
-}
-
-/** One evaluation to run: a suite and, for k-NN, the dataset (`synthetic`, `fashion-mnist` or an image folder). */
-export interface EvalJob {
-  suite: EvalSuite;
-  dataset?: string;
-  /** The synthetic walking tour to use when the run's own video has no ground truth (k-NN on objects, tracking). */
-  video?: string;
-}
-
-/**
- * Evaluate a checkpoint's teacher instead of training (the same child process, sent instead of `start`). The trainer
- * answers with `progress` (phase `evaluation`), one `eval-result` per job and a `finished` (`stopped` after `stop`).
- */
-export interface EvaluateMessage {
-  type: 'evaluate';
-  /** Absolute path of the checkpoint sidecar (checkpoints/step-NNNNNN.json). */
-  checkpoint: string;
-  jobs: EvalJob[];
-  backend?: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-  /** Recompute results that are already stored. */
-  force?: boolean;
-  /**
-   * Where the synthetic walking tour lives (generated there once) for jobs that need ground truth (k-NN on objects,
-   * tracking) when the run's own video has none. Without it such jobs use the run's video.
-   */
-  tour?: { dir: string; durationSeconds?: number };
-}
-
-/** Runs each checkpoint's teacher and tracker on the same frames (compare panel); answered by `inspect-result`. */
-export interface InspectMessage {
-  type: 'inspect';
-  /** Absolute paths of checkpoint sidecars. */
-  checkpoints: string[];
-  /** Folder for the results (one snapshot folder per checkpoint and inspect.json, written last). */
-  outDir: string;
-  /** Video to take the frames from; default: the first checkpoint's training video. */
-  video?: string;
-  /** First frame of the clip; default: the middle of the video. */
-  clipStart?: number;
-  backend?: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-}
-
-/** Decodes a config's video into the frame cache ahead of a run; answered by `frame-cache-ready`. */
-export interface BuildFrameCacheMessage {
-  type: 'build-frame-cache';
-  /** Absolute path of the *.dora.json file. */
-  configPath: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-}
-
-/** Folder of the demo inside a workspace folder (prepare-demo): media/, demo.dora.json, runs/. */
-export const DEMO_FOLDER = 'dora-demo';
-
-/** Generates the synthetic walking tour (once) and, for target "workspace", the demo config; answered by `demo-ready`. */
-export interface PrepareDemoMessage {
-  type: 'prepare-demo';
-  target: 'workspace' | 'tour';
-  /** The demo lives in <workspaceRoot>/dora-demo (video in media/, config demo.dora.json, runs in runs/). */
-  workspaceRoot: string;
-  ffmpegPath?: string;
-  /** Length of a newly generated tour (tests use a few seconds). */
-  durationSeconds?: number;
-}
-
-/**
- * Readies a run folder for an engine that never resolves configs (the PyTorch engine reads `<run>/config.json` only):
- * a new run gets its resolved config.json (TS resolver, absolute paths), a resumed run keeps its own; the video's frame
- * cache is built when missing. Answered by `run-prepared` (the TF.js engine's process does it; it never trains here).
- */
-export interface PrepareRunMessage {
-  type: 'prepare-run';
-  runDir: string;
-  /** The *.dora.json of a new run; absent when resuming. */
-  configPath?: string;
-  /** Set when resuming: the run's own config.json is kept. */
-  resumeCheckpoint?: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
-}
-
-/**
- * Makes a run folder under `runsDir` from released weights (the official DoRA/DINO `.pth` or a ViT state dict) with the
- * PyTorch engine (`python -m dora_studio import_pth`, run by the given interpreter), the video's frame cache built
- * first so the run gets a snapshot. Answered by `checkpoint-imported`.
- */
-export interface ImportCheckpointMessage {
-  type: 'import-checkpoint';
-  file: string;
-  runsDir: string;
-  /** The Python interpreter that runs the PyTorch engine (found by the host). */
-  python: string;
-  /** The video of the run's config; default the checkpoint's own `args.data_path`. */
-  video?: string;
-  name?: string;
-  ffmpegPath?: string;
-  cacheRoot?: string;
 }
 
 /** The requests an engine process answers (one per process). */
@@ -366,6 +286,7 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
     optional(isStr)(m.cacheRoot) &&
     optional(isStep)(m.maxSteps) &&
     optional(isStep)(m.snapshotEvery) &&
+    optional((v) => Array.isArray(v) && v.every(isStr))(m.overrides) &&
     optional(isStr)(m.device) &&
     optional(isStr)(m.precision),
   stop: (m) => optional((v) => typeof v === 'boolean')(m.checkpoint),
@@ -398,7 +319,8 @@ const HOST_CHECKS: Record<HostMessage['type'], (m: Fields) => boolean> = {
     optional(isStr)(m.resumeCheckpoint) &&
     (isStr(m.configPath) || isStr(m.resumeCheckpoint)) &&
     optional(isStr)(m.ffmpegPath) &&
-    optional(isStr)(m.cacheRoot),
+    optional(isStr)(m.cacheRoot) &&
+    optional((v) => Array.isArray(v) && v.every(isStr))(m.overrides),
   'import-checkpoint': (m) =>
     isStr(m.file) &&
     isStr(m.runsDir) &&

@@ -29,8 +29,10 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
       'The official DoRA recipe (README + main.py, see dora-method.md §1), on one device.',
       '- ViT-S/16 (384/12/6), head 2048/256 → 65536, global 224 px from a 300 px pre-crop, 6 local crops of 112 px.',
       '- Clips of 8 frames, 60 source frames apart; k = 3 objects; Sinkhorn 30 iterations, ε 0.05; official loss quirks kept.',
-      '- lr 0.0005 × batchClips/256, cosine to min_lr 1e-5 (dora-method §1.9), 10 warmup epochs, wd 0.04 → 0.4, teacher momentum 0.996, τ_t 0.04.',
-      '- Deviation: 16 clips per step on one device (the paper: 16 per GPU × 8 GPUs = 128), so the linearly scaled peak lr is 3.125e-5 instead of 2.5e-4.',
+      '- lr 0.0005 × batchClips/256, cosine to min_lr 1e-5 (dora-method §1.9), 10 warmup epochs, wd 0.04 → 0.4, ' +
+        'teacher momentum 0.996, τ_t 0.04.',
+      '- Deviation: 16 clips per step on one device (the paper: 16 per GPU × 8 GPUs = 128), so the linearly scaled ' +
+        'peak lr is 3.125e-5 instead of 2.5e-4.',
       '- Deviation: fp32 (the official code trains in fp16 autocast).',
       'Needs a GPU (backend `auto` picks webgpu); on wasm ViT-S at 224 px runs ~0.4 img/s.',
     ].join('\n'),
@@ -81,12 +83,17 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
     title: 'Demo: tiny ViT, 48 px, 240 steps, a few minutes on 2 CPU cores',
     description: [
       'Shows the whole loop (loss curve, Sinkhorn assignments, tracked masks) within minutes on a 2-core CPU. Not for real pretraining.',
-      '- ViT 96/4/3 with patch 8 (a 6×6 patch grid, so the tracked masks are legible); head 512/128 → 256 (paper: ViT-S 384/12/6, head 2048/256 → 65536). No stochastic depth.',
+      '- ViT 96/4/3 with patch 8 (a 6×6 patch grid, so the tracked masks are legible); head 512/128 → 256 (paper: ' +
+        'ViT-S 384/12/6, head 2048/256 → 65536). No stochastic depth.',
       '- Global 48 px from a 72 px pre-crop; 4 local crops of 24 px (paper: 224 from 300; 6 × 112).',
       '- Clips of 4 frames, 8 source frames apart (≈ 0.27 s on the 30 fps synthetic video).',
       '- Uses the first 512 frames only: (512 − 4·8) / 2 clips = 240 steps in 1 epoch.',
-      '- lr 5e-4 as the peak (no batch scaling), 0.1 warmup epochs (24 steps), no last-layer freeze, no teacher-temperature warmup (it is constant 0.04 anyway).',
-      '- Centre momentum 0.995 instead of 0.9: the official centre averages ≈ 10 batches of 1024 images; with 8 teacher images per step, 0.9 averages only ≈ 80 images and the centre cancels the per-image signal, so the teacher collapses to uniform within ~100 steps (measured: teacher entropy → log K, loss rising). 0.995 averages ≈ 1600 images.',
+      '- lr 5e-4 as the peak (no batch scaling), 0.1 warmup epochs (24 steps), no last-layer freeze, no ' +
+        'teacher-temperature warmup (it is constant 0.04 anyway).',
+      '- Centre momentum 0.995 instead of 0.9: the official centre averages ≈ 10 batches of 1024 images; with 8 ' +
+        'teacher images per step, 0.9 averages only ≈ 80 images and the centre cancels the per-image signal, so the ' +
+        'teacher collapses to uniform within ~100 steps (measured: teacher entropy → log K, loss rising). 0.995 ' +
+        'averages ≈ 1600 images.',
     ].join('\n'),
     overrides: {
       model: {

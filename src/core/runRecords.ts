@@ -26,6 +26,11 @@ export interface RunInfo {
   backend: string | null;
   /** Trainer process and host, for the liveness check. */
   pid: number;
+  /**
+   * Start time of the trainer process (field 22 of /proc/<pid>/stat on Linux, else null; absent in older runs):
+   * with `pid` it proves which process is the trainer before anything is signalled (src/core/processIdentity.ts).
+   */
+  processStart?: string | null;
   hostname: string;
   /** ISO time of the last heartbeat; written between steps and at least every HEARTBEAT_INTERVAL_MS while idle. */
   heartbeat: string;
@@ -206,6 +211,7 @@ export function isRunInfo(v: unknown): v is RunInfo {
     (v.stepsPerEpoch === null || isNum(v.stepsPerEpoch)) &&
     (v.backend === null || isStr(v.backend)) &&
     isNum(v.pid) &&
+    (v.processStart === undefined || v.processStart === null || isStr(v.processStart)) &&
     isStr(v.hostname) &&
     isStr(v.heartbeat) &&
     isObject(v.versions)
@@ -278,6 +284,8 @@ export interface LivenessProbe {
   hostname: string;
   /** Whether a process with this pid exists on this machine. */
   isPidAlive: (pid: number) => boolean;
+  /** The start time of a live process on this machine (null when unknown); compared with RunInfo.processStart. */
+  processStartOf?: (pid: number) => string | null;
   /** A live run with an older heartbeat than this counts as crashed. Default STALE_HEARTBEAT_MS. */
   staleAfterMs?: number;
 }
@@ -289,6 +297,8 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
  * slow backend can block the trainer's event loop for minutes and the heartbeat is written between steps.
  */
 export const STALE_HEARTBEAT_MS = 15 * 60_000;
+/** A heartbeat further in the future than this is not believed (a crafted run.json must not look alive forever). */
+export const FUTURE_HEARTBEAT_MS = 2 * 60_000;
 
 /**
  * The status of a run from its events (authoritative for how it ended) and, while it claims to run,
@@ -332,10 +342,29 @@ export function deriveRunStatus(events: readonly RunEvent[], info: RunInfo | und
       : { status, step };
   }
   const heartbeatTime = Date.parse(info.heartbeat);
-  const heartbeatAgeMs = Number.isNaN(heartbeatTime) ? Infinity : Math.max(0, probe.now - heartbeatTime);
+  const rawAgeMs = Number.isNaN(heartbeatTime) ? Infinity : probe.now - heartbeatTime;
+  const heartbeatAgeMs = Math.max(0, rawAgeMs);
   const staleAfter = probe.staleAfterMs ?? STALE_HEARTBEAT_MS;
   if (info.hostname === probe.hostname && !probe.isPidAlive(info.pid)) {
     return { status: 'crashed', reason: `trainer process ${info.pid} is gone without writing a final event`, step, heartbeatAgeMs };
+  }
+  if (info.hostname === probe.hostname && typeof info.processStart === 'string' && probe.processStartOf) {
+    const actual = probe.processStartOf(info.pid);
+    if (actual !== null && actual !== info.processStart)
+      return {
+        status: 'crashed',
+        reason: `trainer process ${info.pid} is gone (the pid now belongs to another process)`,
+        step,
+        heartbeatAgeMs,
+      };
+  }
+  if (rawAgeMs < -FUTURE_HEARTBEAT_MS) {
+    return {
+      status: 'crashed',
+      reason: `run.json's heartbeat ${info.heartbeat} is in the future, so it proves nothing`,
+      step,
+      heartbeatAgeMs,
+    };
   }
   if (heartbeatAgeMs > staleAfter) {
     const why = Number.isFinite(heartbeatAgeMs)

@@ -30,7 +30,7 @@ import { RunStatusBar } from './runs/statusBar';
 import { WorkspaceModel } from './runs/workspaceModel';
 import type { HostServices } from './services';
 import { pythonExtensionInterpreter } from './shared/pythonExtension';
-import { readSettings, workspaceRoots } from './shared/settings';
+import { cacheFolderSetting, readSettings, workspaceRoots } from './shared/settings';
 
 /** What activate() returns: used by the integration tests and available to other extensions. */
 export interface DoraStudioApi {
@@ -139,7 +139,8 @@ function createComparePanels(context: vscode.ExtensionContext, engines: EngineCl
   const runner = () => {
     const settings = readSettings();
     const backend = settings.backend === 'fromConfig' ? undefined : settings.backend;
-    return engineInspectRunner(engines, { backend, ffmpegPath: settings.ffmpegPath || undefined, log });
+    const cacheRoot = cacheFolderSetting(settings);
+    return engineInspectRunner(engines, { backend, ffmpegPath: settings.ffmpegPath || undefined, cacheRoot, log });
   };
   return new ComparePanels(context, inspectRoot, runner, log);
 }
@@ -177,6 +178,7 @@ function followRuns(s: HostServices): void {
     statusBar.update();
   });
   s.manager.onMessage(({ runDir, message }) => {
+    notifications.onMessage(runDir, message);
     if (['metrics', 'snapshot-ready', 'checkpoint-saved', 'finished', 'error'].includes(message.type)) {
       s.dashboards.refresh(runDir);
       s.model.refreshSoon();

@@ -47,8 +47,8 @@ process.on('message', (raw: unknown) => {
       (reason) => {
         process.exitCode = reason === 'failed' ? 1 : 0;
       },
-      (error: Error) => {
-        send({ type: 'error', message: error.message, fatal: true });
+      (error: Error & { fix?: unknown }) => {
+        send({ type: 'error', message: error.message, ...(typeof error.fix === 'string' ? { fix: error.fix } : {}), fatal: true });
         send({ type: 'finished', reason: 'failed', step: 0, message: error.message });
         process.exitCode = 1;
       },

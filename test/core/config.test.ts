@@ -41,18 +41,23 @@ test('wrong type: exact message with path, cause and fix', () => {
 test('out of range: integers, probabilities, ranges, enums, "auto"', () => {
   assert.deepEqual(lines(withVideo({ data: { framesPerClip: 0, augment: { grayscaleProb: 1.5 }, localScale: [0.4, 0.05] } })), [
     'configs/venice.dora.json: $.data.framesPerClip: expected an integer >= 1, got 0; set data.framesPerClip to e.g. 8',
-    'configs/venice.dora.json: $.data.augment.grayscaleProb: expected a number between 0 and 1, got 1.5; set data.augment.grayscaleProb to e.g. 0.2',
-    'configs/venice.dora.json: $.data.localScale: expected [min, max] with 0 < min <= max <= 1, got [0.4, 0.05]; set data.localScale to e.g. [0.05, 0.4]',
+    'configs/venice.dora.json: $.data.augment.grayscaleProb: expected a number between 0 and 1, got 1.5; set ' +
+      'data.augment.grayscaleProb to e.g. 0.2',
+    'configs/venice.dora.json: $.data.localScale: expected [min, max] with 0 < min <= max <= 1, got [0.4, 0.05]; set ' +
+      'data.localScale to e.g. [0.05, 0.4]',
   ]);
   assert.deepEqual(
     lines(
       withVideo({ training: { microBatch: 'max', epochs: 2.5 }, runtime: { backend: 'webgl' }, dora: { sinkhorn: { variant: 'fast' } } }),
     ),
     [
-      'configs/venice.dora.json: $.training.microBatch: expected "auto" or an integer >= 1, got "max"; set training.microBatch to e.g. "auto"',
+      'configs/venice.dora.json: $.training.microBatch: expected "auto" or an integer >= 1, got "max"; set ' +
+        'training.microBatch to e.g. "auto"',
       'configs/venice.dora.json: $.training.epochs: expected an integer >= 1, got 2.5; set training.epochs to e.g. 100',
-      'configs/venice.dora.json: $.runtime.backend: expected one of "auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu", got "webgl"; did you mean "webgpu"?',
-      'configs/venice.dora.json: $.dora.sinkhorn.variant: expected one of "official", "log-domain", got "fast"; set dora.sinkhorn.variant to e.g. "official"',
+      'configs/venice.dora.json: $.runtime.backend: expected one of "auto", "tensorflow-gpu", "tensorflow", "webgpu", ' +
+        '"wasm", "cpu", got "webgl"; did you mean "webgpu"?',
+      'configs/venice.dora.json: $.dora.sinkhorn.variant: expected one of "official", "log-domain", got "fast"; set ' +
+        'dora.sinkhorn.variant to e.g. "official"',
     ],
   );
 });
@@ -71,19 +76,23 @@ test('unknown keys get a did-you-mean suggestion', () => {
       'configs/venice.dora.json: $.data.lcoalCrops: unknown key "lcoalCrops"; did you mean "localCrops"?',
       'configs/venice.dora.json: $.training.warmup_epochs: unknown key "warmup_epochs"; did you mean "warmupEpochs"?',
       'configs/venice.dora.json: $.training.objects: unknown key "objects"; it belongs elsewhere: move it to dora.objects',
-      'configs/venice.dora.json: $.training.batch_size_per_gpu: unknown key "batch_size_per_gpu"; did you mean "batchClips"? (the official code\'s --batch_size_per_gpu flag)',
+      'configs/venice.dora.json: $.training.batch_size_per_gpu: unknown key "batch_size_per_gpu"; did you mean ' +
+        '"batchClips"? (the official code\'s --batch_size_per_gpu flag)',
       'configs/venice.dora.json: $.dora.loss: expected one of "official", "clean", got "offical"; did you mean "official"?',
-      'configs/venice.dora.json: $.colour: unknown key "colour"; remove it; known keys here: $schema, preset, name, model, data, training, dora, runtime',
+      'configs/venice.dora.json: $.colour: unknown key "colour"; remove it; known keys here: $schema, preset, name, ' +
+        'model, data, training, dora, runtime',
     ],
   );
 });
 
 test('missing video and non-object root', () => {
   assert.deepEqual(lines({ preset: 'paper' }), [
-    'configs/venice.dora.json: $.data.video: missing required key "video"; set data.video to your file (relative to this config file, or absolute), e.g. "videos/walk.mp4"',
+    'configs/venice.dora.json: $.data.video: missing required key "video"; set data.video to your file (relative to ' +
+      'this config file, or absolute), e.g. "videos/walk.mp4"',
   ]);
   assert.deepEqual(lines([1, 2]), [
-    'configs/venice.dora.json: $: expected a JSON object, got [1, 2]; write the config as an object, e.g. { "preset": "demo", "data": { "video": "videos/walk.mp4" } }',
+    'configs/venice.dora.json: $: expected a JSON object, got [1, 2]; write the config as an object, e.g. { "preset": ' +
+      '"demo", "data": { "video": "videos/walk.mp4" } }',
   ]);
 });
 
@@ -103,14 +112,22 @@ test('cross-field checks', () => {
       training: { microBatch: 5, batchClips: 16, warmupEpochs: 200, freezeLastLayer: 100 },
     }),
     [
-      'configs/venice.dora.json: $.model.embedDim: model.embedDim 100 is not divisible by model.numHeads 6; set model.embedDim to a multiple of 6, e.g. 96 or 102',
-      'configs/venice.dora.json: $.data.globalSize: data.globalSize 100 is not a multiple of model.patchSize 16; set data.globalSize to 96 or 112',
-      'configs/venice.dora.json: $.data.precropSize: data.precropSize 90 is smaller than data.globalSize 100; the global crop is cut from the pre-crop; set data.precropSize to at least 100 (official: 300 for 224)',
-      'configs/venice.dora.json: $.dora.objects: dora.objects 8 exceeds model.numHeads 6; the tracker needs one distinct teacher head per object; set dora.objects to at most 6, or use a model with more heads',
-      'configs/venice.dora.json: $.data.localCrops: data.localCrops 1 leaves the official loss no local crop (it skips crop 0) and divides by zero; set data.localCrops to 2 or more, or set dora.loss to "clean"',
-      'configs/venice.dora.json: $.training.microBatch: training.batchClips 16 is not divisible by training.microBatch 5; set training.microBatch to a divisor of 16 (1, 2, 4, 8, 16) or "auto"',
-      'configs/venice.dora.json: $.training.warmupEpochs: training.warmupEpochs 200 is longer than training.epochs 100; set training.warmupEpochs to at most 100',
-      "configs/venice.dora.json: $.training.freezeLastLayer: training.freezeLastLayer 100 freezes the head's last layer for all 100 epochs; set training.freezeLastLayer below 100, e.g. 0",
+      'configs/venice.dora.json: $.model.embedDim: model.embedDim 100 is not divisible by model.numHeads 6; set ' +
+        'model.embedDim to a multiple of 6, e.g. 96 or 102',
+      'configs/venice.dora.json: $.data.globalSize: data.globalSize 100 is not a multiple of model.patchSize 16; set ' +
+        'data.globalSize to 96 or 112',
+      'configs/venice.dora.json: $.data.precropSize: data.precropSize 90 is smaller than data.globalSize 100; the ' +
+        'global crop is cut from the pre-crop; set data.precropSize to at least 100 (official: 300 for 224)',
+      'configs/venice.dora.json: $.dora.objects: dora.objects 8 exceeds model.numHeads 6; the tracker needs one ' +
+        'distinct teacher head per object; set dora.objects to at most 6, or use a model with more heads',
+      'configs/venice.dora.json: $.data.localCrops: data.localCrops 1 leaves the official loss no local crop (it ' +
+        'skips crop 0) and divides by zero; set data.localCrops to 2 or more, or set dora.loss to "clean"',
+      'configs/venice.dora.json: $.training.microBatch: training.batchClips 16 is not divisible by ' +
+        'training.microBatch 5; set training.microBatch to a divisor of 16 (1, 2, 4, 8, 16) or "auto"',
+      'configs/venice.dora.json: $.training.warmupEpochs: training.warmupEpochs 200 is longer than training.epochs ' +
+        '100; set training.warmupEpochs to at most 100',
+      "configs/venice.dora.json: $.training.freezeLastLayer: training.freezeLastLayer 100 freezes the head's last layer " +
+        'for all 100 epochs; set training.freezeLastLayer below 100, e.g. 0',
     ],
   );
 });
@@ -119,17 +136,21 @@ test('cross-field checks depend on the other field', () => {
   // One local crop is fine with the clean loss; more objects than heads is fine without the tracker.
   assert.deepEqual(lines({ data: { video: 'v.mp4', localCrops: 1 }, dora: { loss: 'clean', tracker: false, objects: 9 } }), []);
   assert.deepEqual(lines({ data: { video: 'v.mp4' }, training: { batchClips: 2 } }), [
-    'configs/venice.dora.json: $.training.minLr: training.minLr 1e-5 is above the peak learning rate 3.90625e-6 (lr 0.0005 × batchClips 2 / 256); set training.minLr to at most 3.90625e-6, or raise training.lr (or set training.lrScaling to "none")',
+    'configs/venice.dora.json: $.training.minLr: training.minLr 1e-5 is above the peak learning rate 3.90625e-6 (lr ' +
+      '0.0005 × batchClips 2 / 256); set training.minLr to at most 3.90625e-6, or raise training.lr (or set ' +
+      'training.lrScaling to "none")',
   ]);
   assert.deepEqual(lines({ data: { video: 'v.mp4', maxFrames: 480 } }), [
-    'configs/venice.dora.json: $.data.maxFrames: data.maxFrames 480 leaves no clip: one clip spans framesPerClip × stride = 8 × 60 = 480 frames; set data.maxFrames above 480, or lower data.stride',
+    'configs/venice.dora.json: $.data.maxFrames: data.maxFrames 480 leaves no clip: one clip spans framesPerClip × ' +
+      'stride = 8 × 60 = 480 frames; set data.maxFrames above 480, or lower data.stride',
   ]);
   assert.deepEqual(lines({ data: { video: 'v.mp4', maxFrames: 481 } }), []);
 });
 
 test('cross-field checks see preset values: demo has 3 heads', () => {
   assert.deepEqual(lines({ preset: 'demo', data: { video: 'v.mp4' }, dora: { objects: 4 } }), [
-    'configs/venice.dora.json: $.dora.objects: dora.objects 4 exceeds model.numHeads 3; the tracker needs one distinct teacher head per object; set dora.objects to at most 3, or use a model with more heads',
+    'configs/venice.dora.json: $.dora.objects: dora.objects 4 exceeds model.numHeads 3; the tracker needs one ' +
+      'distinct teacher head per object; set dora.objects to at most 3, or use a model with more heads',
   ]);
 });
 

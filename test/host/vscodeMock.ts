@@ -47,7 +47,11 @@ export class TreeItem {
 }
 export const Uri = {
   file: (fsPath: string) => ({ scheme: 'file', fsPath, toString: () => `file://${fsPath}` }),
+  joinPath: (base: { fsPath: string }, ...parts: string[]) => Uri.file([base.fsPath, ...parts].join('/')),
 };
+export const ViewColumn = { Active: -1, Beside: -2 } as const;
+/** Filled in by tests that need it (e.g. createWebviewPanel for the panels). */
+export const window: Record<string, unknown> = {};
 
 /** Everything the tests observe. */
 export const recorded = {
@@ -65,6 +69,8 @@ export const workspace = {
   get workspaceFolders() {
     return recorded.workspaceFolders;
   },
+  /** Workspace trust: tests of Restricted Mode set it to false. */
+  isTrusted: true,
   getConfiguration: () => ({ get: <T>(_key: string, fallback: T) => fallback }),
 };
 
@@ -79,6 +85,8 @@ const mock = {
   Uri,
   commands,
   workspace,
+  window,
+  ViewColumn,
 };
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { zipEntryNames } from './lib/zipList.mjs';
+import { pytorchFlows } from './pytorchFlow.mjs';
 import { prepareSlurmWorkspace, slurmFlow, startSlurmCluster, stopSlurmCluster } from './slurmFlow.mjs';
 import {
   installVsix,
@@ -31,6 +32,8 @@ const WORK = join(ROOT, '.vscode-test', 'integration');
 const FIXTURE_RUN = '20261126-114909-demo';
 const skipVsix = process.argv.includes('--skip-vsix') || process.env.DORA_SKIP_VSIX === '1';
 const suiteOnly = process.argv.includes('--suite-only');
+/** Development: only the PyTorch engine's UI flows (pytorchFlow.mjs). */
+const pytorchOnly = process.argv.includes('--pytorch-only');
 const started = Date.now();
 const results = [];
 /** The page a UI check drives; screenshotted when the check fails. */
@@ -380,7 +383,7 @@ async function main() {
   const clusterDir = join(WORK, 'slurm-cluster');
   let slurmEnv = {};
   let slurmProblem;
-  if (!suiteOnly)
+  if (!suiteOnly && !pytorchOnly)
     try {
       slurmEnv = startSlurmCluster(ROOT, clusterDir);
     } catch (error) {
@@ -396,38 +399,51 @@ async function main() {
   });
   const browser = await launchBrowser();
   try {
-    console.log(`code-server ${server.base} (log ${server.log}); starting the extension-host suite at ${elapsed()}`);
-    const code = await runExtensionTests(
-      browser,
-      workbenchUrl(server.base, { folder: workspaces.wsA, devPath: ROOT, testsPath: suite }),
-      300_000,
-      console.log,
-      join(ARTIFACTS, 'extension-host-suite.png'),
-    );
-    const mocha = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { passes: 0, failures: 1 };
-    for (let i = 0; i < mocha.passes; i++) results.push({ name: `mocha ${i}`, ok: true });
-    for (let i = 0; i < mocha.failures; i++) results.push({ name: `mocha failure ${i}`, ok: false });
-    if (code !== 0 && mocha.failures === 0) results.push({ name: `extension tests exited with ${code}`, ok: false });
-    console.log(`extension-host suite exited with ${code} at ${elapsed()}`);
-    if (!suiteOnly) {
-      console.log('UI flows:');
-      await uiFlows(server, browser, workspaces);
-      const setPage = (p) => (currentPage = p);
-      const slurm = { server, browser, env: { ...process.env, ...slurmEnv }, root: ROOT, artifacts: ARTIFACTS, check, setPage };
-      if (slurmProblem) await check('UI: Start Run → Slurm on the test cluster', () => Promise.reject(slurmProblem));
-      else await slurmFlow({ ...slurm, ws: prepareSlurmWorkspace(WORK) });
-      currentPage = undefined;
-    }
-    await server.stop();
-    if (!skipVsix && !suiteOnly) {
-      console.log(`packaged extension at ${elapsed()}:`);
-      await vsixFlow(browser, workspaces);
-    }
+    if (pytorchOnly)
+      await pytorchFlows({ server, browser, check, root: ROOT, artifacts: ARTIFACTS, work: WORK, setPage: (p) => (currentPage = p) });
+    else await allChecks(server, browser, workspaces, suite, resultsFile, { env: slurmEnv, problem: slurmProblem });
   } finally {
     await browser.close();
     await server.stop();
-    if (!suiteOnly) stopSlurmCluster(ROOT, clusterDir);
+    if (!suiteOnly && !pytorchOnly) stopSlurmCluster(ROOT, clusterDir);
   }
+  summary();
+}
+
+async function allChecks(server, browser, workspaces, suite, resultsFile, slurmCluster) {
+  console.log(`code-server ${server.base} (log ${server.log}); starting the extension-host suite at ${elapsed()}`);
+  const code = await runExtensionTests(
+    browser,
+    workbenchUrl(server.base, { folder: workspaces.wsA, devPath: ROOT, testsPath: suite }),
+    300_000,
+    console.log,
+    join(ARTIFACTS, 'extension-host-suite.png'),
+  );
+  const mocha = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { passes: 0, failures: 1 };
+  for (let i = 0; i < mocha.passes; i++) results.push({ name: `mocha ${i}`, ok: true });
+  for (let i = 0; i < mocha.failures; i++) results.push({ name: `mocha failure ${i}`, ok: false });
+  if (code !== 0 && mocha.failures === 0) results.push({ name: `extension tests exited with ${code}`, ok: false });
+  console.log(`extension-host suite exited with ${code} at ${elapsed()}`);
+  if (!suiteOnly) {
+    console.log('UI flows:');
+    await uiFlows(server, browser, workspaces);
+    console.log(`PyTorch engine UI flows at ${elapsed()}:`);
+    await pytorchFlows({ server, browser, check, root: ROOT, artifacts: ARTIFACTS, work: WORK, setPage: (p) => (currentPage = p) });
+    console.log(`Slurm UI flow at ${elapsed()}:`);
+    const setPage = (p) => (currentPage = p);
+    const slurm = { server, browser, env: { ...process.env, ...slurmCluster.env }, root: ROOT, artifacts: ARTIFACTS, check, setPage };
+    if (slurmCluster.problem) await check('UI: Start Run → Slurm on the test cluster', () => Promise.reject(slurmCluster.problem));
+    else await slurmFlow({ ...slurm, ws: prepareSlurmWorkspace(WORK) });
+    currentPage = undefined;
+  }
+  await server.stop();
+  if (!skipVsix && !suiteOnly) {
+    console.log(`packaged extension at ${elapsed()}:`);
+    await vsixFlow(browser, workspaces);
+  }
+}
+
+function summary() {
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;
   console.log(`integration suite took ${elapsed()}; screenshots in ${ARTIFACTS}`);

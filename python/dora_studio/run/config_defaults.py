@@ -24,7 +24,7 @@ OFFICIAL_DEFAULTS: dict[str, Any] = {
         "head": {"outDim": 65536, "hiddenDim": 2048, "bottleneckDim": 256, "nlayers": 3, "normLastLayer": False},
     },
     "data": {
-        "frameCache": {"shortSide": 300},
+        "frameCache": {"shortSide": 300, "format": "auto", "quality": 3},
         "framesPerClip": 8,
         "stride": 60,
         "precropSize": 300,

@@ -21,7 +21,8 @@ from .atomic import write_json_atomic
 from .checkpoint import RNG_ALGORITHM, config_sha256, save_checkpoint
 from .config import validate_run_config
 from .config_defaults import official_defaults
-from ..data.frame_cache import FrameCacheError, locate_frame_cache, open_frame_source
+from ..data.compact_cache import locate_run_frame_cache
+from ..data.frame_cache import FrameCacheError, open_frame_source
 from .inspect import inspect_snapshot
 from .importer import Parsed, check_keys, infer_model, optimizer_tensors, parse_pth
 from .records import RunRecorder
@@ -162,7 +163,7 @@ def _snapshot(run_dir: Path, config: dict[str, Any], state: Any, epoch: int, fra
               ) -> Path | None:  # fmt: skip
     data = config["data"]
     try:
-        folder = frame_cache or locate_frame_cache(data["video"], data["frameCache"]["shortSide"], cache_root)
+        folder = frame_cache or locate_run_frame_cache(data, cache_root)  # raw RGB24 or compact JPEG
         source = open_frame_source(folder)
     except FrameCacheError:
         if frame_cache:

@@ -115,7 +115,8 @@ def run_session(
         # Not a run folder, it belongs to another trainer, or the processes cannot meet: write nothing into it.
         collective.close()
         message = str(e) if isinstance(e, (RunLockedError, OSError, TrainingError)) else explain(e)[0]
-        channel.send({"type": "error", "message": message, "fatal": True})
+        fix = {"fix": e.fix} if isinstance(e, (RunLockedError, TrainingError)) and e.fix else {}
+        channel.send({"type": "error", "message": message, "fatal": True, **fix})
         channel.send({"type": "finished", "reason": "failed", "step": 0, "message": message})
         return TrainResult("failed", 0, message)
     trainer = Trainer(opts, channel, stop, dist, collective, device)

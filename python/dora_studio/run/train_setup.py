@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..data.frame_cache import FrameCacheError, FrameSource, locate_frame_cache, open_frame_source
+from ..data.compact_cache import locate_run_frame_cache
+from ..data.frame_cache import FrameCacheError, FrameSource, open_frame_source
 from ..optim.schedules import cosine_scheduler, teacher_temp_schedule
 from .checkpoint import latest_checkpoint
 from .config import peak_lr
@@ -48,8 +49,7 @@ def open_frames(config: dict[str, Any], frame_cache: Path | None, cache_root: Pa
     data = config["data"]
     folder = frame_cache
     if folder is None:
-        root = data["frameCache"].get("dir") or cache_root
-        folder = locate_frame_cache(data["video"], data["frameCache"]["shortSide"], root)
+        folder = locate_run_frame_cache(data, cache_root)  # raw RGB24 or compact JPEG (compact_cache.py)
     try:
         source = open_frame_source(folder)
     except FrameCacheError as e:

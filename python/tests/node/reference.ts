@@ -7,6 +7,7 @@ import { ARCH_DIMS, OFFICIAL_DEFAULTS } from '../../../src/core/config';
 import { writeJsonAtomic } from '../../../src/core/node/atomicWrite';
 import { loadConfigFile } from '../../../src/core/node/configFile';
 import { createRunDir } from '../../../src/core/node/runDir';
+import { acquireRunLock, readRunLockState, RunLockedError } from '../../../src/core/node/runLock';
 import { runPaths } from '../../../src/core/node/runPaths';
 import { Rng } from '../../../src/core/rng';
 import { ClipSampler } from '../../../src/trainer/data/clips';
@@ -78,6 +79,28 @@ async function makeRunOp(r: Request) {
   return { runDir: dir, config };
 }
 
+/** The TF.js engine's verdict on the run.lock of each folder (`readRunLockState`): 'free', 'live' or 'stale'. */
+async function lockStatesOp(r: Request) {
+  const states = [];
+  for (const dir of r.runDirs as string[]) {
+    const found = await readRunLockState(dir);
+    states.push({ state: found.state, reason: found.state === 'free' ? '' : found.reason });
+  }
+  return { states };
+}
+
+/** The TF.js engine trying to take a run's lock (released at once when it gets it): what it says when refused. */
+async function acquireLockOp(r: Request) {
+  try {
+    const handle = await acquireRunLock(r.runDir, { engine: 'tfjs', command: 'train' });
+    await handle.release();
+    return { got: handle.tookOver ? 'took-over' : 'fresh', reason: handle.tookOver?.reason ?? null };
+  } catch (error) {
+    if (!(error instanceof RunLockedError)) throw error;
+    return { refused: error.message, fix: error.fix };
+  }
+}
+
 async function main(): Promise<void> {
   const request = JSON.parse(readFileSync(0, 'utf8')) as Request;
   const ops: Record<string, (r: Request) => unknown> = {
@@ -87,6 +110,8 @@ async function main(): Promise<void> {
     augmentRender: augmentRenderOp,
     buildCache: buildCacheOp,
     makeRun: makeRunOp,
+    lockStates: lockStatesOp,
+    acquireLock: acquireLockOp,
     officialDefaults: () => ({ defaults: OFFICIAL_DEFAULTS, archDims: ARCH_DIMS }),
     // Loaded on demand: the trainer's modules bring in TF.js, which the other ops do not need.
     loadRunConfig: async (r) => (await import('../../../src/trainer/run/runConfig')).loadRunConfig(r.runDir),

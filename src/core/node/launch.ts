@@ -44,7 +44,8 @@ export function gpusPerNode(launch: ResolvedLaunch, device: string): number {
 export function torchrunProblem(interpreter: Pick<PythonInterpreter, 'pythonVersion' | 'torchVersion' | 'python'>): string | undefined {
   if (versionAtLeast(interpreter.torchVersion, [2, 0]) || !versionAtLeast(interpreter.pythonVersion, [3, 11])) return undefined;
   return (
-    `torchrun of torch ${interpreter.torchVersion} does not run on Python ${interpreter.pythonVersion} (${interpreter.python}): every launch ` +
+    `torchrun of torch ${interpreter.torchVersion} does not run on Python ${interpreter.pythonVersion} (${interpreter.python}): ` +
+    'every launch ' +
     "ends in AttributeError: 'NoneType' object has no attribute 'get' (torch.distributed.elastic; fixed in torch 2.0)"
   );
 }

@@ -158,8 +158,10 @@ function judgeVersions({ python, source, who }: Candidate, info: ProbeOutput, ne
     return {
       ok: false,
       kind: 'no-torch',
-      reason: `${who} (Python ${info.python}) cannot import torch (${info.torchError ?? 'no torch'})`,
-      fix: `Install PyTorch ≥ ${MIN_TORCH.join('.')} into this interpreter (\`${python} -m pip install torch\`; for Debian's /usr/bin/python3: \`sudo apt-get install python3-torch\`), ${other}.`,
+      reason: `${who}: Python ${info.python} cannot import torch (${info.torchError ?? 'no torch'})`,
+      fix:
+        `Install PyTorch ≥ ${MIN_TORCH.join('.')} into this interpreter (\`${python} -m pip install torch\`; for Debian's ` +
+        `/usr/bin/python3: \`sudo apt-get install python3-torch\`), ${other}.`,
     };
   if (!versionAtLeast(info.torch, MIN_TORCH))
     return {
@@ -176,7 +178,9 @@ function judgeVersions({ python, source, who }: Candidate, info: ProbeOutput, ne
       ok: false,
       kind: 'missing-package',
       reason: `${who} has torch ${info.torch} but cannot import ${missing.map(([n, e]) => `${n} (${e})`).join(', ')}`,
-      fix: `Install ${names.join(' and ')} into this interpreter (\`${python} -m pip install ${names.join(' ')}\`; Debian: \`sudo apt-get install ${apt.join(' ')}\`), ${other}.`,
+      fix:
+        `Install ${names.join(' and ')} into this interpreter (\`${python} -m pip install ${names.join(' ')}\`; ` +
+        `Debian: \`sudo apt-get install ${apt.join(' ')}\`), ${other}.`,
     };
   }
   return judgeDevice({ python, source, who }, info, needs);
@@ -189,8 +193,10 @@ function judgeDevice({ python, source, who }: Candidate, info: ProbeOutput, need
     return {
       ok: false,
       kind: 'no-cuda',
-      reason: `${setting} is "cuda" but torch ${info.torch} in ${who} ${info.cuda ? `is built for CUDA ${info.cuda} and sees no GPU (driver, CUDA_VISIBLE_DEVICES?)` : 'is a CPU-only build'}`,
-      fix: `Install a CUDA build of PyTorch (pytorch.org) into this interpreter or set dora.pythonPath (CLI: --python) to one that has it, ${elsewhere}.`,
+      reason: `${setting} is "cuda" but torch ${info.torch} in ${who} ${cudaProblem(info.cuda)}`,
+      fix:
+        'Install a CUDA build of PyTorch (pytorch.org) into this interpreter or set dora.pythonPath (CLI: --python) to one ' +
+        `that has it, ${elsewhere}.`,
     };
   if (needs.device === 'mps' && !info.mpsAvailable)
     return {
@@ -211,6 +217,10 @@ function judgeDevice({ python, source, who }: Candidate, info: ProbeOutput, need
       mpsAvailable: info.mpsAvailable === true,
     },
   };
+}
+
+function cudaProblem(cuda: string | null | undefined): string {
+  return cuda ? `is built for CUDA ${cuda} and sees no GPU (driver, CUDA_VISIBLE_DEVICES?)` : 'is a CPU-only build';
 }
 
 const PROBE_TIMEOUT_MS = 120_000;

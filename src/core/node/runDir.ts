@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isTempFileName } from './atomicWrite';
 import { isNotFound, readJsonl, type JsonlParseResult } from './jsonl';
+import { isPidAlive, processStartOf } from './processIdentity';
+import { resolveFileNameInRun, resolveInside, UnsafeRunPathError } from './runPathSafety';
 import { isCheckpointSidecarName, makeRunId, parseStepLabel, RUN_FILES, runPaths, snapshotPaths, stepLabel } from './runPaths';
 import {
   deriveRunStatus,
@@ -45,6 +47,18 @@ export async function createRunDir(runsDir: string, name: string, now: Date = ne
     return { id, dir };
   }
   throw new Error(`could not create a run folder for "${name}" in ${runsDir}`);
+}
+
+/**
+ * Checks that the run folder's own files and folders (run.json, events.jsonl, checkpoints/, …) are not symbolic links
+ * leading outside it: a writer appends to and truncates these, so a crafted link would make it write elsewhere.
+ * Throws UnsafeRunPathError naming the entry.
+ */
+export async function checkRunFolderEntries(runDir: string): Promise<void> {
+  for (const name of Object.values(RUN_FILES)) {
+    if (name === RUN_FILES.snapshotManifest) continue; // lives inside each snapshot folder
+    await resolveInside(runDir, name, { file: runDir, field: 'entry' });
+  }
 }
 
 /**
@@ -99,17 +113,10 @@ export function readMetrics(runDir: string): Promise<JsonlParseResult<MetricsRec
   return readJsonl(runPaths(runDir).metrics, isMetricsRecord);
 }
 
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: unknown }).code === 'EPERM'; // exists, owned by someone else
-  }
-}
+export { isPidAlive };
 
 export function localLivenessProbe(): LivenessProbe {
-  return { now: Date.now(), hostname: os.hostname(), isPidAlive };
+  return { now: Date.now(), hostname: os.hostname(), isPidAlive, processStartOf };
 }
 
 export async function readRunStatus(runDir: string, probe: LivenessProbe = localLivenessProbe()): Promise<RunStatusReport> {
@@ -169,23 +176,42 @@ export interface CheckpointEntry {
   sidecar: CheckpointSidecar;
 }
 
-/** Complete checkpoints (those with a valid sidecar), ascending by step. */
-export async function listCheckpoints(runDir: string): Promise<CheckpointEntry[]> {
+/**
+ * The data files a sidecar names, checked: plain file names in the checkpoints folder, not leading outside the run
+ * folder through a symbolic link (docs/run-directory.md, "Paths inside a run folder"). Throws UnsafeRunPathError.
+ */
+export async function checkpointDataFiles(
+  sidecarFile: string,
+  sidecar: Pick<CheckpointSidecar, 'weightsFile' | 'optimizerFile'>,
+): Promise<{ weightsFile: string; optimizerFile: string }> {
+  const dir = path.dirname(sidecarFile);
+  const runDir = path.dirname(dir);
+  return {
+    weightsFile: await resolveFileNameInRun(runDir, dir, sidecar.weightsFile, { file: sidecarFile, field: 'weightsFile' }),
+    optimizerFile: await resolveFileNameInRun(runDir, dir, sidecar.optimizerFile, { file: sidecarFile, field: 'optimizerFile' }),
+  };
+}
+
+/**
+ * Complete checkpoints (those with a valid sidecar), ascending by step. A sidecar whose file names are unsafe is left
+ * out and reported to `onRefused` (it is never used, pruned or deleted through).
+ */
+export async function listCheckpoints(runDir: string, onRefused?: (error: UnsafeRunPathError) => void): Promise<CheckpointEntry[]> {
   const dir = runPaths(runDir).checkpointsDir;
   const names = await readdirOrEmpty(dir);
   const entries: CheckpointEntry[] = [];
   for (const name of names) {
     const step = parseStepLabel(name);
     if (step === undefined || !isCheckpointSidecarName(name)) continue;
-    const sidecar = await readJsonFile(path.join(dir, name));
+    const sidecarFile = path.join(dir, name);
+    const sidecar = await readJsonFile(sidecarFile);
     if (!isCheckpointSidecar(sidecar) || sidecar.step !== step) continue;
-    entries.push({
-      step,
-      sidecarFile: path.join(dir, name),
-      weightsFile: path.join(dir, sidecar.weightsFile),
-      optimizerFile: path.join(dir, sidecar.optimizerFile),
-      sidecar,
-    });
+    try {
+      entries.push({ step, sidecarFile, ...(await checkpointDataFiles(sidecarFile, sidecar)), sidecar });
+    } catch (error) {
+      if (!(error instanceof UnsafeRunPathError)) throw error;
+      onRefused?.(error);
+    }
   }
   return entries.sort((a, b) => a.step - b.step);
 }
@@ -254,9 +280,13 @@ export async function readSnapshotArray(
   snapshotDir: string,
   ref: { file: string; dtype: 'float32' | 'uint8'; shape: number[] },
 ): Promise<Float32Array | Uint8Array> {
-  const file = path.resolve(snapshotDir, ref.file);
-  if (path.relative(snapshotDir, file).startsWith('..') || path.isAbsolute(ref.file))
-    throw new Error(`snapshot file ${ref.file} is outside ${snapshotDir}`);
+  if (path.isAbsolute(ref.file))
+    throw new UnsafeRunPathError(
+      { file: path.join(snapshotDir, RUN_FILES.snapshotManifest), field: 'file' },
+      ref.file,
+      'is an absolute path',
+    );
+  const file = await resolveInside(snapshotDir, ref.file, { file: path.join(snapshotDir, RUN_FILES.snapshotManifest), field: 'file' });
   const bytes = await readFile(file);
   const count = ref.shape.reduce((a, b) => a * b, 1);
   const width = ref.dtype === 'float32' ? 4 : 1;

@@ -63,7 +63,8 @@ export function slurmCommand(command: string, args: string[], timeoutMs = 30_000
         reject(
           new SlurmError(
             `${command} not found: Slurm's commands are not installed on this machine (or not on PATH)`,
-            "Run this on the cluster's login node (in VS Code: Remote-SSH to it), or install the Slurm client (Debian: apt-get install slurm-client) configured for the cluster",
+            "Run this on the cluster's login node (in VS Code: Remote-SSH to it), or install the Slurm client " +
+              '(Debian: apt-get install slurm-client) configured for the cluster',
             true,
           ),
         );
@@ -195,7 +196,8 @@ export async function submitSlurmRun(o: SubmitOptions): Promise<SlurmJobRecord> 
     const said = (r.stderr || r.stdout).trim() || `exit status ${r.code}`;
     throw new SlurmError(
       `sbatch rejected the job of ${o.runDir}: ${said}`,
-      `Fix the Slurm settings (runtime.slurm: partition, account, time, gpusPerNode, extraSbatch) for this cluster; the script is ${paths.script(n)}`,
+      'Fix the Slurm settings (runtime.slurm: partition, account, time, gpusPerNode, extraSbatch) for this cluster; ' +
+        `the script is ${paths.script(n)}`,
     );
   }
   const record: SlurmJobRecord = {

@@ -34,7 +34,8 @@ async function compareCheckpoints(s: HostServices, args: unknown[]): Promise<str
   if (missing.length) {
     const verb = missing.length === 1 ? 'exists' : 'exist';
     void vscode.window.showErrorMessage(
-      `DoRA: cannot compare: ${missing.join(', ')} no longer ${verb} (deleted or pruned by runtime.keepCheckpoints). Tick other checkpoints.`,
+      `DoRA: cannot compare: ${missing.join(', ')} no longer ${verb} (deleted or pruned by runtime.keepCheckpoints). ` +
+        `Tick other checkpoints.`,
     );
     return undefined;
   }

@@ -32,8 +32,8 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
   /** One compare panel at a time: a new selection replaces the old one (like a diff editor). */
   open(checkpoints: readonly string[]): vscode.WebviewPanel {
     this.current?.panel.dispose();
-    // A localResourceRoot must exist when the webview starts, or resource loading can fail.
-    mkdirSync(this.inspectRoot, { recursive: true });
+    // A localResourceRoot must exist when the webview starts, or resource loading can fail. Restricted Mode writes nothing.
+    if (vscode.workspace.isTrusted) mkdirSync(this.inspectRoot, { recursive: true });
     const panel = vscode.window.createWebviewPanel(
       COMPARE_VIEW_TYPE,
       this.title(checkpoints),
@@ -60,7 +60,8 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
         scriptUri: '',
         styleUris: [],
         missingBundleMessage:
-          'The checkpoints of this comparison no longer exist (deleted or pruned). Close this tab and pick checkpoints again in the Runs view.',
+          'The checkpoints of this comparison no longer exist (deleted or pruned). Close this tab and pick ' +
+          'checkpoints again in the Runs view.',
       });
       return;
     }
@@ -88,7 +89,7 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
       enableScripts: true,
       localResourceRoots: [
         vscode.Uri.joinPath(this.ctx.extensionUri, 'media'),
-        vscode.Uri.file(this.inspectRoot),
+        ...(existsSync(this.inspectRoot) ? [vscode.Uri.file(this.inspectRoot)] : []),
         ...runDirs.map((d) => vscode.Uri.file(d)),
       ],
     };
@@ -96,12 +97,15 @@ export class ComparePanels implements vscode.WebviewPanelSerializer {
 
   private attach(panel: vscode.WebviewPanel, checkpoints: readonly string[]): void {
     panel.iconPath = vscode.Uri.joinPath(this.ctx.extensionUri, 'media', 'icons', 'dora.svg');
+    // Restricted Mode: no `dora inspect` engine (it runs ffmpeg and writes a frame cache); what is on disk is shown.
+    const restricted = !vscode.workspace.isTrusted;
     const session = new CompareSession({
       checkpoints,
       post: (message) => panel.webview.postMessage(message),
       toWebviewUri: (file) => panel.webview.asWebviewUri(vscode.Uri.file(file)).toString(),
       inspectRoot: this.inspectRoot,
-      runInspect: this.runInspect(),
+      runInspect: restricted ? undefined : this.runInspect(),
+      restricted,
       onLog: this.log,
       onEvaluateRequest: (list) => void vscode.commands.executeCommand('dora.evaluateCheckpoint', [...list]),
     });

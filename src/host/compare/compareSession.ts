@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readMetrics, readRunConfig, readRunInfo } from '../../core/node/runDir';
+import { listSnapshots, readMetrics, readRunConfig, readRunInfo } from '../../core/node/runDir';
 import { RUN_FILES, evalSidecarPath, runDirOfCheckpoint, stepOfCheckpoint, attentionDirOf } from '../../core/node/runPaths';
 import { isSnapshotManifest, type MetricsRecord } from '../../core/runRecords';
 import { attentionResultOf, evalMetrics } from '../../core/evalResults';
@@ -21,8 +21,8 @@ import { isInsideFolder, snapshotUriMap } from '../shared/snapshotUris';
 import type { EngineClient } from '../engine/engineClient';
 
 export interface InspectOutcome {
-  /** Snapshot folders in the order of the checkpoints, or undefined when inspect did not run. */
-  dirs?: string[];
+  /** Snapshot folders in the order of the checkpoints (undefined: none for that one), or undefined when inspect did not run. */
+  dirs?: Array<string | undefined>;
   /** Why there are no same-frame results. */
   problem?: string;
 }
@@ -39,6 +39,21 @@ export interface CompareSessionOptions {
   onLog?: (line: string) => void;
   /** The webview's "Evaluate" button. */
   onEvaluateRequest?: (checkpoints: readonly string[]) => void;
+  /**
+   * Restricted Mode: no child process, no ffmpeg, no writes. Each checkpoint shows what is already on disk: an earlier
+   * same-frame inspection of the same checkpoints, else its run's own snapshot nearest its step.
+   */
+  restricted?: boolean;
+}
+
+export const RESTRICTED_COMPARE_NOTE =
+  'Restricted Mode: same-frame inspection runs the model and ffmpeg, so it is off until you trust this workspace. ' +
+  "Each column shows what is on disk: the run's own snapshot nearest the checkpoint's step (not the same frames).";
+
+/** A run's snapshot at or just before `step` (its folder), for the Restricted Mode comparison. */
+export async function nearestSnapshotDir(runDir: string, step: number): Promise<string | undefined> {
+  const snapshots = await listSnapshots(runDir).catch(() => []);
+  return snapshots.filter((s) => s.step <= step).pop()?.dir ?? snapshots[0]?.dir;
 }
 
 /** A checkpoint's stored evaluation: metrics for the table and the attention maps (files checked to exist). */
@@ -143,7 +158,8 @@ export class CompareSession {
       const step = typeof sidecar?.step === 'number' ? sidecar.step : (stepOfCheckpoint(checkpoint) ?? 0);
       if (!sidecar)
         problems.push(
-          `${checkpoint}: the checkpoint sidecar is missing or unreadable (deleted, or pruned by runtime.keepCheckpoints). Tick other checkpoints.`,
+          `${checkpoint}: the checkpoint sidecar is missing or unreadable (deleted, or pruned by ` +
+            `runtime.keepCheckpoints). Tick other checkpoints.`,
         );
       if (!metricsByRun.has(runDir))
         metricsByRun.set(runDir, (await readMetrics(runDir).catch(() => ({ records: [] as MetricsRecord[] }))).records);
@@ -163,6 +179,7 @@ export class CompareSession {
       checkpoints.length === 1
         ? `Checkpoint ${checkpoints[0].label}`
         : `Compare ${checkpoints.length} checkpoints${runs > 1 ? ` of ${runs} runs` : ''}`;
+    if (this.o.restricted) problems.push(RESTRICTED_COMPARE_NOTE);
     this.state = { title, checkpoints, error: problems.length ? problems.join('\n') : null };
     this.loaded = true;
   }
@@ -170,7 +187,9 @@ export class CompareSession {
   private async inspectSameFrames(): Promise<void> {
     const run = this.o.runInspect;
     let outcome: InspectOutcome;
-    if (!run) {
+    if (this.o.restricted) {
+      outcome = await this.onDisk();
+    } else if (!run) {
       outcome = { problem: 'same-frame inspection is not available in this build' };
     } else {
       try {
@@ -198,6 +217,17 @@ export class CompareSession {
     this.send({ checkpoints });
   }
 
+  /** Restricted Mode: an earlier inspection of these checkpoints if there is one (read only), else each run's snapshot. */
+  private async onDisk(): Promise<InspectOutcome> {
+    const cached = await readInspectIndex(path.join(this.o.inspectRoot, await inspectKey(this.o.checkpoints)), this.o.checkpoints);
+    if (cached) return { dirs: cached };
+    const dirs = await Promise.all(
+      this.o.checkpoints.map(async (c, i) => nearestSnapshotDir(runDirOfCheckpoint(c), this.state.checkpoints[i]?.step ?? Infinity)),
+    );
+    const problem = 'Restricted Mode: this run has no snapshot on disk, and inspecting the checkpoint needs a trusted workspace';
+    return { dirs, problem };
+  }
+
   private send(data: Partial<CompareState>): void {
     void this.o.post({ type: 'setData', data });
   }
@@ -218,7 +248,7 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
  */
 export function engineInspectRunner(
   engines: EngineClient,
-  options: { backend?: string; ffmpegPath?: string; log?: (line: string) => void; timeoutMs?: number },
+  options: { backend?: string; ffmpegPath?: string; cacheRoot?: string; log?: (line: string) => void; timeoutMs?: number },
 ): InspectRunner {
   return async (checkpoints, outDir, signal) => {
     const cached = await readInspectIndex(outDir, checkpoints);
@@ -229,6 +259,7 @@ export function engineInspectRunner(
         outDir,
         ...(options.backend && options.backend !== 'auto' ? { backend: options.backend } : {}),
         ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}),
+        ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}),
       },
       { signal, timeoutMs: options.timeoutMs ?? 10 * 60_000, log: (line) => options.log?.(`inspect: ${line}`) },
     );

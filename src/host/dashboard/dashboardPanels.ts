@@ -42,7 +42,9 @@ export class DashboardPanels implements vscode.WebviewPanelSerializer {
         nonce: makeNonce(),
         scriptUri: '',
         styleUris: [],
-        missingBundleMessage: `The run folder of this dashboard${runDir ? ` (${runDir})` : ''} no longer exists. Close this tab and open the run again from the DoRA sidebar.`,
+        missingBundleMessage:
+          `The run folder of this dashboard${runDir ? ` (${runDir})` : ''} no longer exists. ` +
+          `Close this tab and open the run again from the DoRA sidebar.`,
       });
       return;
     }

@@ -137,7 +137,9 @@ export class DashboardSession {
     if (!manifest) {
       this.post({
         snapshot: null,
-        error: `${snapshotPaths(this.o.runDir, step).manifest}: no complete snapshot for step ${step}. Pick another step; the trainer writes one every runtime.snapshotEvery steps.`,
+        error:
+          `${snapshotPaths(this.o.runDir, step).manifest}: no complete snapshot for step ${step}. Pick another ` +
+          `step; the trainer writes one every runtime.snapshotEvery steps.`,
       });
       return;
     }

@@ -154,6 +154,7 @@ export class EngineClient {
       ...(start.resumeCheckpoint ? { resumeCheckpoint: start.resumeCheckpoint } : { configPath: start.configPath }),
       ...(start.ffmpegPath ? { ffmpegPath: start.ffmpegPath } : {}),
       ...(start.cacheRoot ? { cacheRoot: start.cacheRoot } : {}),
+      ...(start.overrides?.length ? { overrides: start.overrides } : {}),
     };
     return new StagedEngine({
       prepare: (onMessage) => {
@@ -242,7 +243,8 @@ export class EngineClient {
   ): Promise<ImportOutcome> {
     const { interpreter } = (await this.trainEngine('pytorch')) as Extract<TrainEngine, { name: 'pytorch' }>;
     const message: ImportCheckpointMessage = { type: 'import-checkpoint', ...request, python: interpreter.python };
-    const end = await this.request(message, request.runsDir, withProgress(options), 'checkpoint-imported');
+    // From the file's folder: the runs folder may not exist yet.
+    const end = await this.request(message, path.dirname(request.file), withProgress(options), 'checkpoint-imported');
     const imported = end.messages.find((m) => m.type === 'checkpoint-imported');
     return { reason: end.reason, error: end.error, imported: imported && withoutType(imported) };
   }

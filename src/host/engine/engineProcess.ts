@@ -127,7 +127,8 @@ export class EngineProcess {
     if (!this.send({ type: 'stop' }, () => child.kill('SIGTERM'))) child.kill('SIGTERM');
     const seconds = (ms: number) => Math.round(ms / 1000);
     this.log(
-      `stop requested; SIGTERM in ${seconds(timeouts.graceMs)} s and SIGKILL ${seconds(timeouts.killGraceMs)} s later if the engine has not exited`,
+      `stop requested; SIGTERM in ${seconds(timeouts.graceMs)} s and SIGKILL ${seconds(timeouts.killGraceMs)} s later ` +
+        `if the engine has not exited`,
     );
     const timers: ReturnType<typeof setTimeout>[] = [];
     timers.push(

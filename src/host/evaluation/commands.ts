@@ -12,7 +12,7 @@ import type { HostServices } from '../services';
 import { checkpointsFromArgs, evalCommandOptionsFromArgs } from '../shared/commandArgs';
 import { backendOverride, checkpointLabel, registerCommand, requireTrust } from '../shared/commandHelpers';
 import { allCheckpoints } from '../shared/pickers';
-import { readSettings, workspaceRoots } from '../shared/settings';
+import { cacheFolderSetting, readSettings, workspaceRoots } from '../shared/settings';
 import { testOverrides } from '../shared/testOverrides';
 import { EVAL_CHOICES } from './evalJob';
 import { evaluateCheckpoints, type CheckpointEvaluation } from './evaluateMany';
@@ -140,6 +140,7 @@ function runEvaluations(s: HostServices, checkpoints: readonly string[], jobs: E
         },
         backend: backendOverride(),
         ffmpegPath: readSettings().ffmpegPath || undefined,
+        cacheRoot: cacheFolderSetting(readSettings()), // the runs' own data.frameCache.dir wins (in the engine)
         signal: abort.signal,
         log: (line) => s.output.appendLine(line),
         onProgress: (percent, message) => {

@@ -42,7 +42,8 @@ export const EVAL_CHOICES: readonly EvalChoice[] = [
     id: 'knn-synthetic',
     label: 'k-NN · synthetic objects',
     detail:
-      'DINO weighted k-NN (T 0.07, k 10/20/100/200) on object crops of the synthetic walking tour (held-out frames; generated into dora-demo/ once when the run trained on another video)',
+      'DINO weighted k-NN (T 0.07, k 10/20/100/200) on object crops of the synthetic walking tour (held-out frames; ' +
+      'generated into dora-demo/ once when the run trained on another video)',
     jobs: [{ suite: 'knn', dataset: 'synthetic' }],
     picked: true,
   },

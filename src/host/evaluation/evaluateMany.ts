@@ -11,7 +11,7 @@ export interface CheckpointEvaluation extends EvaluateOutcome {
   checkpoint: string;
 }
 
-export interface EvaluateManyOptions extends Pick<EvaluateMessage, 'backend' | 'ffmpegPath' | 'tour' | 'force'> {
+export interface EvaluateManyOptions extends Pick<EvaluateMessage, 'backend' | 'ffmpegPath' | 'cacheRoot' | 'tour' | 'force'> {
   checkpoints: readonly string[];
   jobs: EvalJob[];
   signal?: AbortSignal;
@@ -46,6 +46,7 @@ export async function evaluateCheckpoints(engines: EngineClient, o: EvaluateMany
       tour: o.tour,
       backend: o.backend,
       ffmpegPath: o.ffmpegPath,
+      cacheRoot: o.cacheRoot,
       signal: o.signal,
       log: (line) => log(`[evaluate ${name}] ${line}`),
       onProgress: (update) => {

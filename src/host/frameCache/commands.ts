@@ -7,7 +7,7 @@ import type { HostServices } from '../services';
 import { configFromArg } from '../shared/commandArgs';
 import { registerCommand, requireTrust } from '../shared/commandHelpers';
 import { pickConfig } from '../shared/pickers';
-import { readSettings } from '../shared/settings';
+import { cacheFolderSetting, readSettings } from '../shared/settings';
 import { buildFrameCacheForConfig, FrameCacheJobError, frameProgressText, type FrameCacheJobResult } from './frameCacheJob';
 
 export function registerFrameCacheCommands(s: HostServices): void {
@@ -33,8 +33,10 @@ function buildWithProgress(s: HostServices, configPath: string): Thenable<FrameC
       token.onCancellationRequested(() => abort.abort());
       let reported = 0;
       try {
+        const settings = readSettings(vscode.Uri.file(configPath));
         const result = await buildFrameCacheForConfig(s.engines, configPath, {
-          ffmpegPath: readSettings().ffmpegPath,
+          ffmpegPath: settings.ffmpegPath,
+          cacheRoot: cacheFolderSetting(settings), // a config's data.frameCache.dir wins (in the engine)
           signal: abort.signal,
           log: (line) => s.output.appendLine(`[frame cache] ${line}`),
           onPlan: (summary) => {
@@ -47,11 +49,8 @@ function buildWithProgress(s: HostServices, configPath: string): Thenable<FrameC
             reported = pct;
           },
         });
-        void vscode.window.showInformationMessage(
-          result.alreadyComplete
-            ? `DoRA: the frame cache of ${path.basename(configPath)} is already complete (${result.frameCount} frames).`
-            : `DoRA: cached ${result.frameCount} frames in ${result.cacheDir}.`,
-        );
+        s.output.appendLine(`[frame cache] ${result.summary}`);
+        void vscode.window.showInformationMessage(`DoRA: ${result.summary}`); // sizes before → after, frames/s, folder
         return result;
       } catch (error) {
         if (abort.signal.aborted || (error instanceof FrameCacheJobError && error.cancelled)) {

@@ -1,5 +1,6 @@
-// "Build Frame Cache": decodes a config's video into the frame cache the engine will use, ahead of a run. The engine
-// does it (a `build-frame-cache` request in its own process), so the extension host never writes frames itself.
+// "Build Frame Cache": decodes a config's video into the frame cache the engine will use, ahead of a run (the format
+// data.frameCache.format selects: compact JPEG or raw RGB24). The engine does it (a `build-frame-cache` request in its
+// own process), so the extension host never encodes, decodes or writes a frame itself.
 
 import type { ProgressMessage } from '../../core/messages';
 import type { EngineClient } from '../engine/engineClient';
@@ -8,6 +9,7 @@ export interface FrameCacheJobResult {
   cacheDir: string;
   frameCount: number;
   alreadyComplete: boolean;
+  /** The engine's report: frames, format, sizes before → after, frames/s, folder. */
   summary: string;
 }
 
@@ -16,11 +18,22 @@ export interface FrameCacheJobProgress {
   totalFrames: number | null;
   /** Seconds left at the current speed, when known. */
   etaSeconds?: number;
+  /** Frames per second, when known. */
+  framesPerSecond?: number;
+  /** The engine's text: the size so far → projected and RGB24's (or what a repair does). */
+  sizes?: string;
 }
 
-/** `120/795 frames, 14 s left` */
+/** `120/795 frames · 31.2 frames/s · 14 s left · 40 MB → ≈ 160 MB (RGB24 2.7 GB)` */
 export function frameProgressText(p: FrameCacheJobProgress): string {
-  return `${p.framesDone}/${p.totalFrames ?? '?'} frames${p.etaSeconds !== undefined ? `, ${Math.round(p.etaSeconds)} s left` : ''}`;
+  return [
+    `${p.framesDone}/${p.totalFrames ?? '?'} frames`,
+    p.framesPerSecond ? `${p.framesPerSecond.toFixed(1)} frames/s` : '',
+    p.etaSeconds !== undefined ? `${Math.round(p.etaSeconds)} s left` : '',
+    p.sizes ?? '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 /** Thrown when the build did not complete: `cancelled` after the signal, else the engine's error. */
@@ -51,7 +64,7 @@ export async function buildFrameCacheForConfig(
     if (!planned && p.message) {
       planned = true;
       options.onPlan?.(p.message);
-    } else options.onProgress?.({ framesDone: p.done, totalFrames: p.total, etaSeconds: p.eta });
+    } else options.onProgress?.({ framesDone: p.done, totalFrames: p.total, etaSeconds: p.eta, framesPerSecond: p.rate, sizes: p.message });
   };
   const outcome = await engines.buildFrameCache(
     { configPath: configFile, ...(options.ffmpegPath ? { ffmpegPath: options.ffmpegPath } : {}), cacheRoot: options.cacheRoot },

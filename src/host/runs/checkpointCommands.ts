@@ -3,10 +3,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { listCheckpoints } from '../../core/node/runDir';
+import type { UnsafeRunPathError } from '../../core/node/runPathSafety';
 import { runDirOfCheckpoint } from '../../core/node/runPaths';
 import type { HostServices } from '../services';
 import { checkpointFromArg } from '../shared/commandArgs';
-import { registerCommand } from '../shared/commandHelpers';
+import { registerCommand, requireTrust } from '../shared/commandHelpers';
 import { checkpointBytes, deleteCheckpointFiles } from './checkpointFiles';
 
 export function registerCheckpointCommands(s: HostServices): void {
@@ -14,12 +15,19 @@ export function registerCheckpointCommands(s: HostServices): void {
 }
 
 async function deleteCheckpoint(s: HostServices, arg: unknown, confirmed: boolean): Promise<boolean> {
+  if (!requireTrust('delete a checkpoint')) return false;
   const sidecar = checkpointFromArg(arg);
   if (!sidecar) return false;
   const runDir = runDirOfCheckpoint(sidecar);
-  const entry = (await listCheckpoints(runDir)).find((c) => c.sidecarFile === sidecar);
+  // listCheckpoints checks the file names the sidecar gives: one that leads outside the run folder is refused.
+  let refused: string | undefined;
+  const onRefused = (e: UnsafeRunPathError) => {
+    if (path.resolve(e.source.file) === path.resolve(sidecar)) refused = e.message;
+  };
+  const entry = (await listCheckpoints(runDir, onRefused)).find((c) => c.sidecarFile === sidecar);
   if (!entry) {
-    void vscode.window.showErrorMessage(`DoRA: ${sidecar} is not a complete checkpoint (already deleted?).`);
+    const why = refused ? `nothing was deleted: ${refused}` : `${sidecar} is not a complete checkpoint (already deleted?).`;
+    void vscode.window.showErrorMessage(`DoRA: ${why}`);
     s.model.refreshSoon();
     return false;
   }

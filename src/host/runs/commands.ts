@@ -8,18 +8,19 @@ import { BACKENDS, configBaseName } from '../../core/config';
 import { loadConfigFile } from '../../core/node/configFile';
 import { PythonEngineError } from '../../core/node/pythonEngine';
 import { listCheckpoints } from '../../core/node/runDir';
-import { runPaths } from '../../core/node/runPaths';
+import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
 import { configProblem } from '../configs/configIndex';
 import type { HostServices } from '../services';
 import { checkpointFromArg, configFromArg, runDirFromArg } from '../shared/commandArgs';
 import { askForFolder, backendOverride, registerCommand, requireTrust, showPythonProblem } from '../shared/commandHelpers';
 import { isActiveStatus } from '../shared/format';
 import { allCheckpoints, pickConfig, pickRun } from '../shared/pickers';
-import { readSettings, workspaceRoots } from '../shared/settings';
+import { cacheFolderSetting, readSettings, workspaceRoots } from '../shared/settings';
 import { testOverrides } from '../shared/testOverrides';
 import { prepareDemoWorkspace, type DemoWorkspace } from './demo';
 import { chooseEngine } from './engineChoice';
 import { pickLauncher, startLaunchedRun } from './launchCommands';
+import { describeResumeChanges, resumeConfigChanges, resumeOverrides } from './resumeChanges';
 import { listRunLogs } from './runLogs';
 import { runsDirForNewRun } from './runsDirs';
 import { stepCap } from './stepCap';
@@ -46,12 +47,13 @@ export function registerRunCommands(s: HostServices): void {
   });
   registerCommand(s, 'dora.startDemoRun', () => startDemoRun(s));
   registerCommand(s, 'dora.stopRun', (arg?: unknown) => stopRun(s, arg));
-  registerCommand(s, 'dora.resumeRun', (arg?: unknown) => resumeRun(s, arg));
+  registerCommand(s, 'dora.resumeRun', (arg?: unknown, options?: unknown) => resumeRun(s, arg, options));
   registerCommand(s, 'dora.selectBackend', (arg?: unknown) => selectBackend(typeof arg === 'string' ? arg : undefined));
   registerCommand(s, 'dora.showTrainerLog', async (arg?: unknown) => {
     const runDir = runDirFromArg(arg);
-    const logs = runDir ? (await listRunLogs(runDir)).filter((l) => existsSync(l.file)) : [];
-    // A multi-process run: pick a rank's log (or the launcher's output).
+    const logs = runDir ? await listRunLogs(runDir) : [];
+    // A multi-process run: pick a rank's log (or the launcher's output). listRunLogs keeps only files of the run
+    // folder (no link to elsewhere).
     const log =
       logs.length > 1
         ? (await vscode.window.showQuickPick(logs, { title: 'DoRA: Show Trainer Log', placeHolder: 'Which process' }))?.file
@@ -79,21 +81,16 @@ export function registerRunCommands(s: HostServices): void {
 /** Starts (or resumes) a run with the settings of its config's scope and opens its dashboard. */
 export async function startRun(
   s: HostServices,
-  request: { configPath?: string; resumeCheckpoint?: string; cacheRoot?: string; runsDir?: string },
+  request: { configPath?: string; resumeCheckpoint?: string; cacheRoot?: string; runsDir?: string; overrides?: string[] },
 ): Promise<StartedRun | undefined> {
   const settings = readSettings(request.configPath ? vscode.Uri.file(request.configPath) : undefined);
   let name = 'run';
   let runsDir = request.runsDir;
   let config: unknown;
   if (request.configPath) {
-    const problem = await configProblem(request.configPath);
-    if (problem) {
-      const choice = await vscode.window.showErrorMessage(`Cannot start a run: ${problem}`, 'Open Config');
-      if (choice) await vscode.window.showTextDocument(vscode.Uri.file(request.configPath));
-      return undefined;
-    }
-    config = await loadConfigFile(request.configPath).catch(() => undefined);
-    name = (config as { name?: string } | undefined)?.name ?? configBaseName(request.configPath);
+    const checked = await checkedConfig(request.configPath);
+    if (!checked) return undefined;
+    ({ config, name } = checked);
     runsDir ??= await runsDirForNewRun(request.configPath, settings.runsFolder, workspaceRoots());
   }
   try {
@@ -118,7 +115,8 @@ export async function startRun(
         maxSteps,
         snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
         ffmpegPath: settings.ffmpegPath || undefined,
-        cacheRoot: request.cacheRoot,
+        cacheRoot: request.cacheRoot ?? cacheFolderSetting(settings),
+        ...(request.overrides?.length ? { overrides: request.overrides } : {}),
         log: (text) => s.output.appendLine(`[launch] ${text}`),
       }).then((r) => r && { runDir: r.runDir, pid: undefined });
     }
@@ -133,9 +131,10 @@ export async function startRun(
         device: choice.device,
         backend: backendOverride(),
         ffmpegPath: settings.ffmpegPath || undefined,
-        cacheRoot: request.cacheRoot,
+        cacheRoot: request.cacheRoot ?? cacheFolderSetting(settings), // a config's data.frameCache.dir wins (in the engine)
         maxSteps,
         snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
+        ...(request.overrides?.length ? { overrides: request.overrides } : {}),
       }),
     );
     await s.model.refresh();
@@ -146,6 +145,27 @@ export async function startRun(
     else void vscode.window.showErrorMessage(`DoRA: could not start the run: ${(error as Error).message}`);
     return undefined;
   }
+}
+
+/** The config a new run starts from, checked first so that a start that cannot work creates no run folder. */
+async function checkedConfig(configPath: string): Promise<{ config: unknown; name: string } | undefined> {
+  const problem = await configProblem(configPath);
+  if (problem) {
+    const choice = await vscode.window.showErrorMessage(`Cannot start a run: ${problem}`, 'Open Config');
+    if (choice) await vscode.window.showTextDocument(vscode.Uri.file(configPath));
+    return undefined;
+  }
+  const loaded = await loadConfigFile(configPath).catch(() => undefined);
+  if (loaded && !existsSync(loaded.data.video)) {
+    const choice = await vscode.window.showErrorMessage(
+      `Cannot start a run: ${configPath}: $.data.video: ${loaded.data.video} does not exist; ` +
+        'set data.video to your video file (relative to the config file, or absolute).',
+      'Open Config',
+    );
+    if (choice) await vscode.window.showTextDocument(vscode.Uri.file(configPath));
+    return undefined;
+  }
+  return { config: loaded, name: loaded?.name ?? configBaseName(configPath) };
 }
 
 /** Shows the engine's start as a notification while the PyTorch engine's interpreter is checked (imports torch). */
@@ -189,21 +209,55 @@ async function startDemoRun(s: HostServices): Promise<StartedRun | undefined> {
 }
 
 async function stopRun(s: HostServices, arg: unknown) {
+  // Stopping signals a process named by the run folder's files: only in a trusted workspace, and only a proven trainer.
+  if (!requireTrust('stop a run')) return undefined;
   const runDir = runDirFromArg(arg) ?? (await pickRun(s, 'Run to stop', (status) => isActiveStatus(status as never)));
   if (!runDir) return undefined;
   const result = await s.manager.stop(runDir);
   if (result === 'not-running') void vscode.window.showInformationMessage(`DoRA: ${path.basename(runDir)} is not running.`);
   else if (result === 'cancelled')
     vscode.window.setStatusBarMessage(`DoRA: cancelled the queued Slurm job of ${path.basename(runDir)}`, 5000);
+  else if (typeof result === 'object')
+    void vscode.window.showWarningMessage(
+      `DoRA: ${path.basename(runDir)} was not stopped: ${result.refused}. ` +
+        'If it is still training, stop it where it was started (Ctrl-C in its terminal).',
+    );
   else vscode.window.setStatusBarMessage(`DoRA: stopping ${path.basename(runDir)} (it finishes the step and writes a checkpoint)…`, 5000);
   s.model.refreshSoon();
   return result;
 }
 
-async function resumeRun(s: HostServices, arg: unknown): Promise<StartedRun | undefined> {
+/**
+ * Resume Run. A *.dora.json edited since the run started (e.g. a lower training.lr after a NaN) is applied as `--set`
+ * overrides after showing what changes (`options.configChanges` 'apply' | 'ignore' answers for tests and scripts).
+ */
+async function resumeRun(s: HostServices, arg: unknown, options: unknown): Promise<StartedRun | undefined> {
   if (!requireTrust('resume a run')) return undefined;
   const sidecar = checkpointFromArg(arg) ?? (await checkpointToResume(s, runDirFromArg(arg)));
-  return sidecar ? startRun(s, { resumeCheckpoint: sidecar }) : undefined;
+  if (!sidecar) return undefined;
+  const given = (typeof options === 'object' && options !== null ? options : {}) as { configChanges?: 'apply' | 'ignore' };
+  const overrides = await overridesForResume(s, runDirOfCheckpoint(sidecar), given.configChanges);
+  return overrides ? startRun(s, { resumeCheckpoint: sidecar, overrides }) : undefined;
+}
+
+/** The overrides a resume applies: [] when its .dora.json is unchanged (or ignored), undefined when the user cancels. */
+async function overridesForResume(s: HostServices, runDir: string, answer?: 'apply' | 'ignore'): Promise<string[] | undefined> {
+  const changes = await resumeConfigChanges(runDir);
+  if (!changes || (changes.apply.length === 0 && changes.refused.length === 0)) return [];
+  let choice = answer;
+  if (!choice) {
+    const picked = await vscode.window.showInformationMessage(
+      `${path.basename(changes.configFile)} changed since this run started.`,
+      { modal: true, detail: describeResumeChanges(changes) },
+      ...(changes.apply.length ? ['Resume with Changes'] : []),
+      'Resume Unchanged',
+    );
+    if (!picked) return undefined;
+    choice = picked === 'Resume with Changes' ? 'apply' : 'ignore';
+  }
+  const doing = choice === 'apply' ? 'applying' : 'ignoring';
+  s.output.appendLine(`[resume] ${changes.configFile} changed since the run started; ${doing}:\n${describeResumeChanges(changes)}`);
+  return choice === 'apply' ? resumeOverrides(changes) : [];
 }
 
 /** The newest checkpoint of a run, or (without a run) the one the user picks. */

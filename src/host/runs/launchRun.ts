@@ -33,6 +33,8 @@ export interface LaunchRunRequest {
   snapshotEvery?: number;
   ffmpegPath?: string;
   cacheRoot?: string;
+  /** `--set` overrides: a new run's, or the .dora.json changes accepted on resume (prepare-run applies them). */
+  overrides?: string[];
   onProgress?: (p: ProgressMessage) => void;
   log: (text: string) => void;
 }
@@ -69,6 +71,7 @@ export async function launchRun(engines: EngineClient, r: LaunchRunRequest): Pro
         ...(r.resumeCheckpoint ? { resumeCheckpoint: r.resumeCheckpoint } : { configPath: r.configPath }),
         ...(r.ffmpegPath ? { ffmpegPath: r.ffmpegPath } : {}),
         ...(r.cacheRoot ? { cacheRoot: r.cacheRoot } : {}),
+        ...(r.overrides?.length ? { overrides: r.overrides } : {}),
       },
       { onProgress: r.onProgress, log: r.log },
     );

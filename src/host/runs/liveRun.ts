@@ -20,7 +20,7 @@ export interface LiveRunState {
   /** Seconds left at the current rate. */
   eta?: number;
   /** Frame-cache progress while phase is 'frame-cache'. */
-  frameCache?: { done: number; total: number | null; eta?: number };
+  frameCache?: { done: number; total: number | null; eta?: number; rate?: number; message?: string };
   lastWarning?: string;
   /** The last error the trainer reported (or the exit that nobody explained), with its fix when known. */
   lastError?: { message: string; fix?: string };
@@ -56,7 +56,8 @@ export function applyTrainerMessage(state: LiveRunState, message: TrainerMessage
     case 'progress': {
       const next: LiveRunState = { ...state, phase: message.phase };
       if (message.phase === 'frame-cache') {
-        next.frameCache = { done: message.done, total: message.total, eta: message.eta };
+        // message: the engine's text, e.g. the sizes so far → projected while it builds the cache
+        next.frameCache = { done: message.done, total: message.total, eta: message.eta, rate: message.rate, message: message.message };
       } else if (message.phase === 'training') {
         next.step = Math.max(state.step, message.done);
         next.totalSteps = message.total ?? state.totalSteps;
@@ -96,7 +97,9 @@ export function applyExit(state: LiveRunState, exit: EngineExit): LiveRunState {
   const tail = stderrLines(exit, 5).length ? `\n${stderrLines(exit, 5).join('\n')}` : '';
   const lastError = state.lastError ?? {
     message: `The trainer (pid ${state.pid ?? '?'}) ${how} before it finished.${tail}`,
-    fix: 'See the "DoRA Trainer" output channel and trainer.log in the run folder; resume from the last checkpoint once the cause is fixed.',
+    fix:
+      'See the "DoRA Trainer" output channel and trainer.log in the run folder; resume from the last checkpoint ' +
+      'once the cause is fixed.',
   };
   return { ...state, attached: false, lastError, finished: state.finished ?? { reason: 'failed', message: lastError.message } };
 }

@@ -1,9 +1,12 @@
 // The logs of a run: trainer.log (rank 0), and for a multi-process run logs/rank-N.log of every rank, the Slurm job's
 // output (logs/slurm-<job>.out) or torchrun's (logs/torchrun.out). "Show Trainer Log" offers them when there are more
-// than one. Only plain names inside the run folder are listed (a run folder is untrusted input).
+// than one. Only plain names inside the run folder that exist and stay inside it after symlinks are listed (a run
+// folder is untrusted input: runPathSafety.ts).
 
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import { isSafelyInside } from '../../core/node/runPathSafety';
 import { runPaths } from '../../core/node/runPaths';
 
 export interface RunLog {
@@ -27,5 +30,5 @@ export async function listRunLogs(runDir: string): Promise<RunLog[]> {
   for (const n of names.filter((n) => JOB.test(n)).sort())
     logs.push({ label: `Slurm job ${JOB.exec(n)![1]} output`, file: path.join(runDir, 'logs', n) });
   if (names.includes('torchrun.out')) logs.push({ label: 'torchrun output', file: path.join(runDir, 'logs', 'torchrun.out') });
-  return logs;
+  return logs.filter((l) => existsSync(l.file) && isSafelyInside(runDir, path.relative(runDir, l.file)));
 }

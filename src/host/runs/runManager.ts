@@ -3,11 +3,11 @@
 // whole lifecycle is tested with a fake engine.
 
 import { appendFile } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readRunLockState, RunLockedError } from '../../core/node/runLock';
 import type { EngineName } from '../../core/config';
 import { PROTOCOL_VERSION, type StartMessage, type TrainerMessage } from '../../core/messages';
 import type { PythonRequirements } from '../../core/node/pythonEngine';
-import { createRunDir, isPidAlive, readRunInfo, removeUnstartedRunDir } from '../../core/node/runDir';
+import { createRunDir, readRunInfo, removeUnstartedRunDir } from '../../core/node/runDir';
 import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
 import type { EngineClient, TrainEngine } from '../engine/engineClient';
 import type { EngineHandle } from '../engine/stagedEngine';
@@ -15,6 +15,7 @@ import { hasSlurmJobs } from '../../core/node/slurm';
 import { Emitter } from '../shared/emitter';
 import { stopSlurmRun } from './slurmRuns';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
+import { proveTrainer } from './trainerProcess';
 
 /** What starting a run needs: the engine's start message (one definition, src/core/messages.ts) minus what the
  *  manager fills in itself (the run folder), plus where and under which name to create that folder. */
@@ -53,6 +54,9 @@ interface ManagedRun {
 }
 
 export const KILLED_REASON = 'killed by DoRA Studio after the stop timeout';
+
+/** What Stop did: asked our engine, signalled a proven trainer, found nothing running, or refused to signal (and why). */
+export type StopResult = 'stopping' | 'signalled' | 'cancelled' | 'not-running' | { refused: string };
 
 export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
@@ -98,9 +102,10 @@ export class RunManager {
 
   /**
    * Asks the engine to stop (it finishes the step and writes a checkpoint), then escalates.
-   * Also stops runs this window did not start (e.g. after a reload) through their pid on this host.
+   * Also stops runs this window did not start (e.g. after a reload) through their pid on this host, but only a process
+   * proven to be the trainer (pid + start time from run.lock or run.json: trainerProcess.ts) is ever signalled.
    */
-  async stop(runDir: string): Promise<'stopping' | 'signalled' | 'cancelled' | 'not-running'> {
+  async stop(runDir: string): Promise<StopResult> {
     // A Slurm run: its job is asked to checkpoint (SIGUSR1), then cancelled after the grace period (slurmRuns.ts).
     if (await hasSlurmJobs(runDir)) {
       const slurm = await stopSlurmRun(runDir, { graceMs: this.options.stopGraceMs ?? 120_000, log: (t) => this.log(runDir, t) });
@@ -119,11 +124,15 @@ export class RunManager {
       return 'stopping';
     }
     // Not ours: an engine started before a reload or from the CLI. SIGTERM makes it checkpoint and exit.
-    const info = await readRunInfo(runDir);
-    if (info && info.hostname === os.hostname() && isPidAlive(info.pid)) {
-      process.kill(info.pid, 'SIGTERM');
-      this.log(runDir, `sent SIGTERM to trainer pid ${info.pid} (started outside this window)`);
+    const proof = await proveTrainer(runDir);
+    if (proof.kind === 'proven') {
+      process.kill(proof.pid, 'SIGTERM');
+      this.log(runDir, `sent SIGTERM to trainer pid ${proof.pid} (started outside this window; identity from ${proof.source})`);
       return 'signalled';
+    }
+    if (proof.kind === 'unproven') {
+      this.log(runDir, `did not signal pid ${proof.pid}: ${proof.reason}`);
+      return { refused: `did not signal pid ${proof.pid}: ${proof.reason}` };
     }
     return 'not-running';
   }
@@ -161,16 +170,22 @@ export class RunManager {
     this.logs.dispose();
   }
 
-  /** The run folder of a checkpoint to resume, refused while an engine still writes it. */
+  /** The run folder of a checkpoint to resume, refused while an engine (this window's, or any holding run.lock) writes it. */
   private async resumableRunDir(resumeCheckpoint: string): Promise<string> {
     const runDir = runDirOfCheckpoint(resumeCheckpoint);
     if (this.runs.get(runDir)?.engine.isRunning()) {
       throw new Error(`${runDir}: this run is still training in this window. Stop it (DoRA: Stop Run) before resuming from a checkpoint.`);
     }
+    // Another trainer (the CLI, another window, another host, either engine) holds the run: refuse, as the engine would.
+    const lock = await readRunLockState(runDir);
+    if (lock.state === 'live') {
+      const locked = new RunLockedError(runDir, lock.lock);
+      throw new Error(`${locked.message}. ${locked.fix}`);
+    }
     const info = await readRunInfo(runDir);
-    const live = info && info.hostname === os.hostname() && isPidAlive(info.pid);
-    if (live && (info.statusHint === 'running' || info.statusHint === 'starting')) {
-      throw new Error(`${runDir}: trainer process ${info.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
+    const proof = await proveTrainer(runDir);
+    if (proof.kind === 'proven' && (info?.statusHint === 'running' || info?.statusHint === 'starting')) {
+      throw new Error(`${runDir}: trainer process ${proof.pid} is still writing this run. Stop it first (DoRA: Stop Run), then resume.`);
     }
     return runDir;
   }
@@ -236,6 +251,7 @@ function startMessage(request: StartRunOptions, runDir: string): StartMessage {
     ...(request.cacheRoot ? { cacheRoot: request.cacheRoot } : {}),
     ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}),
     ...(request.snapshotEvery ? { snapshotEvery: request.snapshotEvery } : {}),
+    ...(request.overrides?.length ? { overrides: request.overrides } : {}),
     ...(request.device ? { device: request.device } : {}),
     ...(request.precision ? { precision: request.precision } : {}),
   };

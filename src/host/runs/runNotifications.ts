@@ -1,8 +1,10 @@
 // Notifications about runs this window started: a cancellable progress notification while a run builds its frame
-// cache (cancel stops the run), and an error with "Open Dashboard" / "Show Log" when a run fails.
+// cache (cancel stops the run), the engine's warnings (a truncated or variable-frame-rate video, a trimmed black tail,
+// a refused checkpoint …) with "Show Log", and an error with "Open Dashboard" / "Show Log" when a run fails.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { TrainerMessage } from '../../core/messages';
 import type { HostServices } from '../services';
 import type { LiveRunState } from './liveRun';
 import { failureText, frameCacheProgressOf } from './runStatusText';
@@ -22,6 +24,14 @@ export class RunNotifications {
     this.followFrameCache(state);
     const text = failureText(state, path.basename(state.runDir));
     if (text) this.showFailure(state, text);
+  }
+
+  /** Call on every engine message: warnings are shown, not only logged. */
+  onMessage(runDir: string, message: TrainerMessage): void {
+    if (message.type !== 'warning') return;
+    void vscode.window
+      .showWarningMessage(`DoRA: ${path.basename(runDir)}: ${message.message}`, 'Show Log')
+      .then((choice) => choice && this.s.output.show(true));
   }
 
   private followFrameCache(state: LiveRunState): void {

@@ -29,7 +29,8 @@ function progressText(state: LiveRunState): string {
   const loss = formatLoss(state.loss);
   const rate = formatRate(state.imgPerSec);
   const eta = formatDuration(state.eta);
-  return `$(sync~spin) ${joinParts([`${state.name} ${formatProgress(state.step, state.totalSteps)}`, loss && `loss ${loss}`, rate && `${rate} img/s`, eta && `ETA ${eta}`])}`;
+  const progress = `${state.name} ${formatProgress(state.step, state.totalSteps)}`;
+  return `$(sync~spin) ${joinParts([progress, loss && `loss ${loss}`, rate && `${rate} img/s`, eta && `ETA ${eta}`])}`;
 }
 
 /** Status-bar text when several runs are live: the first in full, then `+N`. */
@@ -70,12 +71,22 @@ function definedOnly<T extends object>(value: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Progress of a run's frame-cache phase: percent done and `120/795 frames, 14 s left`; undefined outside it. */
+/**
+ * Progress of a run's frame-cache phase: percent done and `120/795 frames · 31.2 frames/s · 14 s left · 40 MB → ≈ 160 MB
+ * (RGB24 2.7 GB)` (the sizes are the engine's text); undefined outside it.
+ */
 export function frameCacheProgressOf(state: LiveRunState): { percent: number; message: string } | undefined {
   const fc = state.frameCache;
   if (!fc) return undefined;
   const percent = fc.total ? (100 * fc.done) / fc.total : 0;
-  return { percent, message: `${fc.done}${fc.total ? `/${fc.total}` : ''} frames${fc.eta ? `, ${Math.round(fc.eta)} s left` : ''}` };
+  if (!fc.total && fc.done === 0 && fc.message) return { percent, message: fc.message }; // "Preparing <video>", the plan
+  const parts = [
+    `${fc.done}${fc.total ? `/${fc.total}` : ''} frames`,
+    fc.rate ? `${fc.rate.toFixed(1)} frames/s` : '',
+    fc.eta ? `${Math.round(fc.eta)} s left` : '',
+    fc.message ?? '',
+  ];
+  return { percent, message: parts.filter(Boolean).join(' · ') };
 }
 
 /** The notification for a run that failed: its first error line and the fix. */

@@ -110,7 +110,11 @@ export function runNode(view: RunView): RunNode {
   const lines = [
     `**${escapeMarkdown(label)}** — ${STATUS_LABELS[status]}`,
     '',
-    `Step ${formatProgress(step, total)}${loss !== undefined ? ` · loss ${formatLoss(loss)}` : ''}${live?.eta ? ` · ETA ${formatDuration(live.eta)}` : ''}`,
+    joinParts([
+      `Step ${formatProgress(step, total)}`,
+      loss !== undefined && `loss ${formatLoss(loss)}`,
+      live?.eta ? `ETA ${formatDuration(live.eta)}` : undefined,
+    ]),
   ];
   if (summary.info)
     lines.push(
@@ -184,7 +188,8 @@ export function checkpointNodes(
       tooltip: [
         `**Checkpoint step ${entry.step}** of ${escapeMarkdown(runId)}`,
         '',
-        `Saved ${entry.sidecar.time} · epoch ${entry.sidecar.epoch} · next iteration ${entry.sidecar.schedule.iteration} of ${entry.sidecar.schedule.totalIters}`,
+        `Saved ${entry.sidecar.time} · epoch ${entry.sidecar.epoch} · next ` +
+          `iteration ${entry.sidecar.schedule.iteration} of ${entry.sidecar.schedule.totalIters}`,
         '',
         ...(table ? [table, ''] : ['Not evaluated yet: right-click → **Evaluate Checkpoint…**', '']),
         `\`${entry.sidecarFile}\``,

@@ -46,5 +46,8 @@ export function askForFolder(message: string): void {
 /** A Python that cannot run the PyTorch engine: what is wrong, the fix, and a button to the setting that fixes it. */
 export async function showPythonProblem(what: string, error: PythonEngineError): Promise<void> {
   const choice = await vscode.window.showErrorMessage(`DoRA: ${what}: ${error.problem}. Fix: ${error.fix}`, 'Open Settings');
-  if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', error.setting);
+  if (!choice) return;
+  // The interpreter is a machine setting: in a remote window (SSH, WSL, code-server) it lives in the Remote tab.
+  if (vscode.env.remoteName) await vscode.commands.executeCommand('workbench.action.openRemoteSettings', { query: error.setting });
+  else await vscode.commands.executeCommand('workbench.action.openSettings', error.setting);
 }

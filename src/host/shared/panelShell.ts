@@ -24,7 +24,8 @@ export function shellFor(
   );
   const missing = existsSync(script.fsPath)
     ? undefined
-    : `${script.fsPath} is missing, so the ${view} cannot be shown. Cause: the webviews were not built. Fix: run \`npm run build\` in the DoRA Studio folder, or reinstall the extension.`;
+    : `${script.fsPath} is missing, so the ${view} cannot be shown. Cause: the webviews were not built. Fix: run ` +
+      `\`npm run build\` in the DoRA Studio folder, or reinstall the extension.`;
   return webviewShellHtml({
     title,
     view,

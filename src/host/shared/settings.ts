@@ -1,5 +1,6 @@
 // Typed access to the `dora.*` settings and to the test-only environment overrides.
 
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 export interface DoraSettings {
@@ -7,6 +8,8 @@ export interface DoraSettings {
   backend: string;
   ffmpegPath: string;
   runsFolder: string;
+  /** Frame-cache folder (absolute, or relative to the first workspace folder); '' = the trainer's default. */
+  cacheFolder: string;
   /** 0 = the config's runtime.snapshotEvery. */
   snapshotInterval: number;
   stopTimeoutSeconds: number;
@@ -24,12 +27,20 @@ export function readSettings(scope?: vscode.Uri): DoraSettings {
     backend: c.get<string>('backend', 'fromConfig'),
     ffmpegPath: c.get<string>('ffmpegPath', ''),
     runsFolder: c.get<string>('runsFolder', ''),
+    cacheFolder: c.get<string>('cacheFolder', ''),
     snapshotInterval: c.get<number>('snapshotInterval', 0),
     stopTimeoutSeconds: c.get<number>('stopTimeoutSeconds', 60),
     engine: c.get<DoraSettings['engine']>('engine', 'fromConfig'),
     pythonPath: c.get<string>('pythonPath', '').trim(),
     device: c.get<DoraSettings['device']>('device', 'fromConfig'),
   };
+}
+
+/** The dora.cacheFolder setting as an absolute path, or undefined when it is empty. */
+export function cacheFolderSetting(settings: DoraSettings, roots: string[] = workspaceRoots()): string | undefined {
+  const folder = settings.cacheFolder.trim();
+  if (!folder) return undefined;
+  return path.isAbsolute(folder) ? folder : path.resolve(roots[0] ?? process.cwd(), folder);
 }
 
 export function workspaceRoots(): string[] {

@@ -1,8 +1,9 @@
 // A snapshot's files as the webview needs them: a map from each manifest-relative path to a
-// webview URI. Paths that would leave the snapshot folder are dropped (a crafted manifest must not
-// expose other files through localResourceRoots).
+// webview URI. Paths that would leave the snapshot folder, also through a symbolic link, are dropped (a crafted
+// manifest must not expose other files through localResourceRoots).
 
 import * as path from 'node:path';
+import { isSafelyInside } from '../../core/node/runPathSafety';
 import type { SnapshotManifest } from '../../core/runRecords';
 
 export function snapshotRelativeFiles(manifest: SnapshotManifest): string[] {
@@ -16,11 +17,9 @@ export function snapshotRelativeFiles(manifest: SnapshotManifest): string[] {
   return [...files];
 }
 
+/** `relative` stays inside `folder`, also after symbolic links are followed (src/core/node/runPathSafety.ts). */
 export function isInsideFolder(folder: string, relative: string): boolean {
-  if (path.isAbsolute(relative) || relative.includes('\0')) return false;
-  const resolved = path.resolve(folder, relative);
-  const rel = path.relative(folder, resolved);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return isSafelyInside(folder, relative);
 }
 
 export function snapshotUriMap(

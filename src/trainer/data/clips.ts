@@ -80,7 +80,8 @@ export class ClipSampler {
     requireInteger('endFrame', endFrame, 0);
     if (startFrame >= endFrame || endFrame > totalFrames) {
       throw new Error(
-        `ClipSampler: the usable range [${startFrame}, ${endFrame}) must satisfy 0 <= startFrame < endFrame <= totalFrames (${totalFrames})`,
+        `ClipSampler: the usable range [${startFrame}, ${endFrame}) must satisfy 0 <= startFrame < endFrame <= ` +
+          `totalFrames (${totalFrames})`,
       );
     }
     const usable = endFrame - startFrame;

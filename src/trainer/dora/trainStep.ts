@@ -68,7 +68,8 @@ export class NonFiniteLossError extends Error {
     readonly hyper: DoraStepHyper,
   ) {
     super(
-      `the loss is ${loss} at epoch ${hyper.epoch} (lr ${hyper.lr.toExponential(3)}, teacher temperature ${hyper.teacherTemp}); no parameter was updated`,
+      `the loss is ${loss} at epoch ${hyper.epoch} (lr ${hyper.lr.toExponential(3)}, teacher ` +
+        `temperature ${hyper.teacherTemp}); no parameter was updated`,
     );
     this.name = 'NonFiniteLossError';
   }

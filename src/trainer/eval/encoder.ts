@@ -142,7 +142,9 @@ export async function encodeImages(
   const heads = vit.numHeads;
   const batchSize = options.batchSize ?? 64;
   const perImage = 3 * size * size;
-  if (images.length !== count * perImage) throw new Error(`encodeImages: expected ${count}×3×${size}×${size} values, got ${images.length}`);
+  if (images.length !== count * perImage) {
+    throw new Error(`encodeImages: expected ${count}×3×${size}×${size} values, got ${images.length}`);
+  }
   const cls = new Float32Array(count * d);
   const patches = options.patches ? new Float32Array(count * n * d) : undefined;
   const clsAttention = options.attention ? new Float32Array(count * heads * n) : undefined;

@@ -82,7 +82,9 @@ export interface FashionMnistOptions {
 export function loadFashionMnist(options: FashionMnistOptions): KnnDataset {
   if (!hasFashionMnist(options.dir)) {
     throw new Error(
-      `${options.dir}: Fashion-MNIST is missing. Fix: \`sudo apt install dataset-fashion-mnist\` (Debian/Ubuntu; installs it in ${DEBIAN_FASHION_MNIST_DIR}), or run scripts/fetch-fashion-mnist.sh from the DoRA Studio sources (downloads that .deb and unpacks it into ${options.dir}), or copy the four *-ubyte.gz files there.`,
+      `${options.dir}: Fashion-MNIST is missing. Fix: \`sudo apt install dataset-fashion-mnist\` (Debian/Ubuntu; ` +
+        `installs it in ${DEBIAN_FASHION_MNIST_DIR}), or run scripts/fetch-fashion-mnist.sh from the DoRA Studio ` +
+        `sources (downloads that .deb and unpacks it into ${options.dir}), or copy the four *-ubyte.gz files there.`,
     );
   }
   const f = FASHION_MNIST_FILES;

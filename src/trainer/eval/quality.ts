@@ -72,27 +72,31 @@ function ensureFashionMnist(dir: string, log: (line: string) => void): string | 
 }
 
 const pct = (x: number) => x.toFixed(1).padStart(5);
+const top1 = (r: KnnResult, k: number) => r.scores.find((s) => s.k === k)!.top1;
 const num = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '  n/a');
 
 type TableRow = Pick<ModelRow, 'model' | 'knnSynthetic' | 'knnFashionMnist'> & { tracking?: TrackingResult };
 
+/** `top-1 at k 10 / 20 / 100 / 200 (top-5 at k 20)` of a k-NN result. */
+function fashionMnistCell(result: KnnResult): string {
+  const top1s = [10, 20, 100, 200].map((k) => pct(top1(result, k))).join(' /');
+  return `${top1s} (${pct(result.scores.find((s) => s.k === 20)!.top5)})`;
+}
+
 export function formatQualityTable(rows: readonly TableRow[]): string {
-  const top1 = (r: KnnResult, k: number) => r.scores.find((s) => s.k === k)!.top1;
   const lines = [
-    '| model       | kNN synthetic top-1 k=10 / 20 / 100 / 200 | kNN Fashion-MNIST top-1 k=10 / 20 / 100 / 200 (top-5 k=20) | J&F   | J     | F     | tracker IoU (anchor / later) |',
-    '|-------------|-------------------------------------------|------------------------------------------------------------|-------|-------|-------|------------------------------|',
+    '| model       | kNN synthetic top-1 k=10 / 20 / 100 / 200 | kNN Fashion-MNIST top-1 k=10 / 20 / 100 / 200 (top-5 ' +
+      'k=20) | J&F   | J     | F     | tracker IoU (anchor / later) |',
+    '|-------------|-------------------------------------------|------------------------------------------------------' +
+      '------|-------|-------|-------|------------------------------|',
   ];
   for (const r of rows) {
     const synth = [10, 20, 100, 200].map((k) => pct(top1(r.knnSynthetic, k))).join(' /');
-    const fm =
-      'skipped' in r.knnFashionMnist
-        ? 'skipped'.padEnd(58)
-        : `${[10, 20, 100, 200].map((k) => pct(top1(r.knnFashionMnist as KnnResult, k))).join(' /')} (${pct((r.knnFashionMnist as KnnResult).scores.find((s) => s.k === 20)!.top5)})`.padEnd(
-            58,
-          );
+    const fm = 'skipped' in r.knnFashionMnist ? 'skipped'.padEnd(58) : fashionMnistCell(r.knnFashionMnist).padEnd(58);
     if (!r.tracking) {
       lines.push(
-        `| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} | ${'—'.padEnd(28)} |`,
+        `| ${r.model.padEnd(11)} | ${synth.padEnd(41)} | ${fm} | ${'—'.padEnd(5)} | ${'—'.padEnd(5)} ` +
+          `| ${'—'.padEnd(5)} | ${'—'.padEnd(28)} |`,
       );
       continue;
     }

@@ -11,10 +11,13 @@ import { DINO_KNN_KS, DINO_KNN_TEMPERATURE, knnClassify } from './knn';
 import { cachedEvaluation, evalSidecarPath, type EvalRecord } from './evalSidecar';
 import { encodeImages, evalProgress, type EvalEncoder, type EvalProgressReport } from './encoder';
 import type { EvalSuite, KnnResult, TrackingResult } from '../../core/evalResults';
+import { resolveInside } from '../../core/node/runPathSafety';
 import { attentionDirOf } from '../../core/node/runPaths';
+import { cacheRootForRunVideo } from '../data/frameCache/runCacheRoot';
 import type { KnnDataset } from './evalImages';
 import { DEBIAN_FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from './fashionMnist';
 import { loadImageFolder } from './imageFolder';
+import { frameCacheSettings } from '../data/prepareFrames';
 import { objectCropDataset, openTourFrames, type TourFrames } from './syntheticTour';
 import { doraTrackerScores, labelPropagationScores, type PropagationSettings, type TrackerSettings } from './tracking';
 import { writeAttentionMaps } from './attention';
@@ -131,12 +134,14 @@ function tourVideo(encoder: EvalEncoder, request: EvalRequest): string {
 
 /** Eval frames need a cache at least as large as the largest eval image (the run's cache size when it suffices). */
 async function openTour(encoder: EvalEncoder, request: EvalRequest, imageSize: number): Promise<TourFrames> {
-  const shortSide = Math.max(encoder.config.data.frameCache.shortSide, imageSize);
-  return openTourFrames(tourVideo(encoder, request), {
-    shortSide,
-    cacheRoot: request.cacheRoot ?? encoder.config.data.frameCache.dir,
-    ffmpegPath: request.ffmpegPath,
-  });
+  const settings = frameCacheSettings(encoder.config, request.cacheRoot); // the same cache selection as training
+  const shortSide = Math.max(settings.shortSide, imageSize);
+  const video = tourVideo(encoder, request);
+  // A checkpoint's config.json comes from its run folder: its frameCache.dir is only read from, never written to.
+  const { dir } = encoder.config.data.frameCache;
+  const runCacheDir = encoder.sidecarPath ? cacheRootForRunVideo(video, shortSide, dir, undefined, settings.quality) : dir;
+  const cacheRoot = request.cacheRoot ?? runCacheDir;
+  return openTourFrames(video, { ...settings, shortSide, cacheRoot, ffmpegPath: request.ffmpegPath });
 }
 
 async function knnOn(encoder: EvalEncoder, dataset: KnnDataset, request: EvalRequest): Promise<KnnResult> {
@@ -268,6 +273,9 @@ async function attentionSuite(encoder: EvalEncoder, request: EvalRequest): Promi
     const [start, end] = evaluationFrameRange(encoder, tour.frameCount);
     const frames = request.frames ?? Array.from({ length: 4 }, (_, i) => start + Math.floor(((end - start - 1) * i) / 3));
     const outDir = encoder.sidecarPath ? attentionDirOf(encoder.sidecarPath) : resolve('attention-random-init');
+    // Written beside the checkpoint: refused when step-NNNNNN.attention/ is a link that leads out of the run folder.
+    if (encoder.sidecarPath)
+      await resolveInside(dirname(dirname(resolve(encoder.sidecarPath))), outDir, { file: encoder.sidecarPath, field: 'attention folder' });
     const settings = { video: tour.video, frames, imageSize: size };
     // A cached record is only good while its files exist (someone may have deleted the folder).
     const force = request.force || !existsSync(join(outDir, 'manifest.json'));

@@ -1,5 +1,6 @@
 /**
- * The synthetic walking tour as evaluation data: frames come from the frame cache (decoded once, like training),
+ * The synthetic walking tour as evaluation data: frames come from the frame cache (decoded once, in the format training
+ * uses),
  * ground truth from `groundTruthMask` (exact: the same formulas ffmpeg drew with), and both are mapped through the
  * same crop boxes so pixels and labels line up.
  *  - `centreSquare…`: the largest centred square (the deterministic crop training's centreCrop uses), resized;
@@ -10,9 +11,8 @@ import { Rng } from '../../core/rng';
 import type { CropBox } from '../data/image/crop';
 import { resizeBilinearFromU8 } from '../data/image/torchBilinear';
 import { resolveFfmpeg } from '../data/ffmpeg/tools';
-import { buildFrameCache } from '../data/frameCache/build';
-import type { FrameCache } from '../data/frameCache/reader';
-import { planFrameCache } from '../data/frameCache/plan';
+import type { FrameSource } from '../data/frameCache/reader';
+import { prepareFrames, type FrameCacheSettings } from '../data/prepareFrames';
 import { groundTruthMask, readSyntheticOptions, syntheticObjects, type SyntheticVideoOptions } from '../data/syntheticVideo';
 import { normaliseUnitRgbToPlanar, stackImages, type KnnDataset } from './evalImages';
 
@@ -24,20 +24,18 @@ export { readSyntheticOptions };
 
 export interface TourFrames {
   video: string;
-  cache: FrameCache;
+  cache: FrameSource;
   /** Present for a synthetic tour: its ground truth can be computed. */
   synthetic?: SyntheticOptions;
   frameCount: number;
   close(): void;
 }
 
-export async function openTourFrames(
-  video: string,
-  options: { shortSide: number; cacheRoot?: string; ffmpegPath?: string },
-): Promise<TourFrames> {
-  const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });
-  const plan = await planFrameCache(video, { shortSide: options.shortSide, cacheRoot: options.cacheRoot, tools });
-  const cache = await buildFrameCache(plan, { tools });
+/** The frames of a video from the cache the settings select (data.frameCache.format: compact JPEG or raw RGB24). */
+export async function openTourFrames(video: string, options: FrameCacheSettings & { ffmpegPath?: string }): Promise<TourFrames> {
+  const { ffmpegPath, ...settings } = options;
+  const tools = resolveFfmpeg({ explicitPath: ffmpegPath });
+  const { source: cache } = await prepareFrames(video, { ...settings, tools, workers: 0 });
   const synthetic = readSyntheticOptions(video);
   return { video, cache, synthetic, frameCount: cache.frameCount, close: () => cache.close() };
 }

@@ -2,8 +2,8 @@
  * Tracking against the synthetic tour's exact ground truth, on frames the model did not train on:
  *  (a) `labelPropagationScores`: DINO's video-segmentation protocol (labelPropagation.ts) on the teacher's final-norm
  *      patch tokens, scored like DAVIS: per object J and F averaged over the frames after the first (the DAVIS 2017
- *      scorer also drops the last frame; it is kept here), then over objects (and clips); J&F mean = (J + F) / 2. Only objects present in the first frame are tracked (DAVIS gives
- *      the first-frame masks of the objects to segment).
+ *      scorer also drops the last frame; it is kept here), then over objects (and clips); J&F mean = (J + F) / 2. Only
+ *      objects present in the first frame are tracked (DAVIS gives the first-frame masks of the objects to segment).
  *  (b) `doraTrackerScores`: DoRA's own tracker (runTracker on teacherPass outputs, batch of one clip, heads 0..k−1 as
  *      `dora inspect` uses) → k patch masks per frame; each tracker object is matched to at most one ground-truth
  *      object by the assignment that maximises the summed IoU on the anchor frame (exhaustive, k ≤ a few), then the

@@ -183,5 +183,9 @@ export function formatCaseLine(r: CaseResult): string {
   const worstRel = numeric.reduce((m, c) => Math.max(m, Number.isFinite(c.relativeError) ? c.relativeError : Infinity), 0);
   const masks = r.checks.filter((c) => c.name.endsWith('mask_patch'));
   const maskText = masks.length ? `  masks: ${masks.map((m) => m.detail).join('; ')}` : '';
-  return `${r.name.padEnd(24)} ${r.pass ? 'PASS' : 'FAIL'}  ${String(r.checks.length).padStart(3)} checks  worst err/bound ${worst ? worst.scaledError.toExponential(2) : '-'} (${worst?.name ?? '-'})  worst rel ${worstRel.toExponential(2)}  ${r.seconds.toFixed(1)}s${maskText}`;
+  return (
+    `${r.name.padEnd(24)} ${r.pass ? 'PASS' : 'FAIL'}  ${String(r.checks.length).padStart(3)} checks  worst ` +
+    `err/bound ${worst ? worst.scaledError.toExponential(2) : '-'} (${worst?.name ?? '-'})  worst ` +
+    `rel ${worstRel.toExponential(2)}  ${r.seconds.toFixed(1)}s${maskText}`
+  );
 }

@@ -69,12 +69,13 @@ export function compareValues(
   const scale = maxAbs(expected, include);
   const bound = rtol * scale + atol;
   const scaledError = bound > 0 ? maxErr / bound : maxErr === 0 ? 0 : Infinity;
+  const where = worstIndex >= 0 && maxErr > bound ? ` at flat index ${worstIndex}: ${actual[worstIndex]} vs ${expected[worstIndex]}` : '';
   return {
     name,
     pass: maxErr <= bound,
     scaledError,
     relativeError: scale > 0 ? maxErr / scale : maxErr,
-    detail: `max|Δ| ${maxErr.toExponential(2)} (bound ${bound.toExponential(2)})${worstIndex >= 0 && maxErr > bound ? ` at flat index ${worstIndex}: ${actual[worstIndex]} vs ${expected[worstIndex]}` : ''}`,
+    detail: `max|Δ| ${maxErr.toExponential(2)} (bound ${bound.toExponential(2)})${where}`,
   };
 }
 

@@ -73,7 +73,8 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
     if (end - begin !== count * bpe || dataStart + end > bytes.length) {
       throw new SafetensorsError(
         file,
-        `tensor ${name}: data_offsets [${begin}, ${end}] do not match shape [${info.shape}] ${info.dtype} or run past the end (truncated file?)`,
+        `tensor ${name}: data_offsets [${begin}, ${end}] do not match shape [${info.shape}] ${info.dtype} or run past ` +
+          `the end (truncated file?)`,
       );
     }
     // Copy into an aligned buffer: the source offset need not be a multiple of the element size.

@@ -59,7 +59,8 @@ export async function launchSlurm(c: LaunchContext): Promise<number> {
   if (!c.interpreter && !setup)
     throw new TrainingError(
       'no Python with PyTorch was found here to name in the batch script',
-      'Set runtime.slurm.setup to the line that prepares the compute node\'s Python (e.g. "module load pytorch"), or pass --python with the interpreter the nodes share.',
+      'Set runtime.slurm.setup to the line that prepares the compute node\'s Python (e.g. "module load pytorch"), ' +
+        'or pass --python with the interpreter the nodes share.',
     );
   const gpus = gpusPerNode(c.launch, c.request.device ?? c.config.runtime.device);
   try {

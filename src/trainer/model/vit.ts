@@ -41,7 +41,10 @@ export interface VitOutput {
   /** [B, heads, 1+N, head_dim] last block queries and keys (before the 1/√d scale). */
   q: tf.Tensor4D;
   k: tf.Tensor4D;
-  /** Only with `keepIntermediates`: patch embeddings [B,N,D], the positional embedding used [1,1+N,D], and each block's residual output [B,1+N,D]. */
+  /**
+   * Only with `keepIntermediates`: patch embeddings [B,N,D], the positional embedding used [1,1+N,D], and each
+   * block's residual output [B,1+N,D].
+   */
   patchEmbed?: tf.Tensor3D;
   posEmbed?: tf.Tensor3D;
   blockOutputs?: tf.Tensor3D[];

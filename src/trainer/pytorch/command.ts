@@ -46,14 +46,19 @@ export function engineOf(flags: Flags, fallback: EngineName = 'tfjs'): EngineNam
 }
 
 /** Returns the exit code of a PyTorch-engine command, or undefined for the TF.js path. Usage errors print and give 2. */
-export async function pytorchEngineCommand(command: string | undefined, positional: string[], flags: Flags): Promise<number | undefined> {
+export async function pytorchEngineCommand(
+  command: string | undefined,
+  positional: string[],
+  flags: Flags,
+  overrides: readonly string[] = [],
+): Promise<number | undefined> {
   try {
     if (command === 'import') return await importCommand(positional, flags);
     const fallback = command === 'train' && !flags.has('engine') ? await configuredEngine(positional, flags) : 'tfjs';
     if (command === 'train' && launcherOf(flags) && launcherOf(flags) !== 'local' && engineOf(flags, 'pytorch') !== 'pytorch')
       throw new EngineUsageError(`--launcher ${launcherOf(flags)} starts the PyTorch engine; drop --engine tfjs`);
     if (engineOf(flags, fallback) !== 'pytorch') return undefined;
-    return await dispatch(command, positional, flags);
+    return await dispatch(command, positional, flags, overrides);
   } catch (e) {
     if (!(e instanceof EngineUsageError)) throw e;
     console.error(`dora: ${e.message}`);
@@ -124,7 +129,12 @@ async function importCommand(positional: string[], flags: Flags): Promise<number
   }
 }
 
-async function dispatch(command: string | undefined, positional: string[], flags: Flags): Promise<number | undefined> {
+async function dispatch(
+  command: string | undefined,
+  positional: string[],
+  flags: Flags,
+  overrides: readonly string[],
+): Promise<number | undefined> {
   const common = { python: str(flags, 'python'), device: str(flags, 'device') };
   if (command === 'train') {
     if (!positional[0] && !flags.has('resume'))
@@ -141,6 +151,7 @@ async function dispatch(command: string | undefined, positional: string[], flags
       snapshotEvery: int(flags, 'snapshot-every'),
       workers: int(flags, 'workers', 0),
       launch: launchOverrides(flags),
+      overrides,
     });
   }
   if (command === 'inspect') {

@@ -76,7 +76,8 @@ export async function goldenPytorchCommand(paths: string[], options: PytorchGold
   const files = collectGoldenFiles(paths);
   const { results, interpreter, device } = await runGoldenPytorch(files, options);
   console.log(
-    `engine: pytorch — Python ${interpreter.pythonVersion}, torch ${interpreter.torchVersion} (${interpreter.python}), device ${device}, float32`,
+    `engine: pytorch — Python ${interpreter.pythonVersion}, torch ${interpreter.torchVersion} ` +
+      `(${interpreter.python}), device ${device}, float32`,
   );
   let failed = 0;
   for (const result of results) {

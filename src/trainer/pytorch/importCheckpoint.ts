@@ -12,6 +12,7 @@ import type { DoraConfig } from '../../core/config';
 import type { CheckpointImportedMessage, TrainerMessage } from '../../core/messages';
 import { createRunDir, removeUnstartedRunDir } from '../../core/node/runDir';
 import { runPaths } from '../../core/node/runPaths';
+import { frameCacheSettings } from '../data/prepareFrames';
 import { ensureFrameCache } from '../run/ensureFrameCache';
 import { TrainingError } from '../run/runConfig';
 import { runDoraStudio } from './interpreter';
@@ -56,12 +57,15 @@ export async function importCheckpoint(options: ImportCheckpointOptions): Promis
   let frameCache: string | undefined;
   if (existsSync(config.data.video)) {
     progress(1, `frame cache of ${basename(config.data.video)}`);
-    const cache = await ensureFrameCache(config.data.video, config.data.frameCache.shortSide, {
-      cacheRoot: options.cacheRoot,
-      ffmpegPath: options.ffmpegPath,
-      signal: options.signal,
-      emit: options.emit,
-    });
+    const cache = await ensureFrameCache(
+      config.data.video,
+      { ...frameCacheSettings(config), cacheRoot: options.cacheRoot },
+      {
+        ffmpegPath: options.ffmpegPath,
+        signal: options.signal,
+        emit: options.emit,
+      },
+    );
     frameCache = cache.cacheDir;
   }
   options.signal?.throwIfAborted();

@@ -5,6 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { runDirOfCheckpoint } from '../../core/node/runPaths';
+import { cacheRootForRunVideo } from '../data/frameCache/runCacheRoot';
+import { frameCacheSettings } from '../data/prepareFrames';
 import { ensureFrameCache } from '../run/ensureFrameCache';
 import { ProgressBar } from '../run/progressBar';
 import { loadRunConfig, TrainingError } from '../run/runConfig';
@@ -35,11 +37,17 @@ export async function inspectPytorchCommand(o: PytorchInspectOptions): Promise<n
   try {
     for (let i = 0; i < sidecars.length; i++) {
       const data = configs[i].data;
-      const cache = await ensureFrameCache(video, data.frameCache.shortSide, {
-        cacheRoot: data.frameCache.dir ?? o.cacheRoot,
-        ffmpegPath: o.ffmpegPath,
-        emit: (m) => bar.handle(m),
-      });
+      const settings = frameCacheSettings(configs[i], o.cacheRoot);
+      // config.json is from a run folder: its frameCache.dir is used only when reading it suffices (runCacheRoot.ts).
+      const cacheRoot = cacheRootForRunVideo(video, settings.shortSide, data.frameCache.dir, o.cacheRoot, settings.quality);
+      const cache = await ensureFrameCache(
+        video,
+        { ...settings, cacheRoot },
+        {
+          ffmpegPath: o.ffmpegPath,
+          emit: (m) => bar.handle(m),
+        },
+      );
       args.push('--checkpoint', sidecars[i], '--frame-cache', cache.cacheDir);
     }
   } finally {

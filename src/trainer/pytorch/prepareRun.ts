@@ -8,10 +8,11 @@ import { resolve } from 'node:path';
 import type { DoraConfig } from '../../core/config';
 import type { TrainerMessage } from '../../core/messages';
 import { writeJsonAtomic } from '../../core/node/atomicWrite';
-import { loadConfigFile } from '../../core/node/configFile';
+import { readRunLockState, RunLockedError } from '../../core/node/runLock';
 import { runPaths } from '../../core/node/runPaths';
+import { frameCacheSettings } from '../data/prepareFrames';
 import { ensureFrameCache } from '../run/ensureFrameCache';
-import { loadRunConfig, TrainingError } from '../run/runConfig';
+import { loadRunConfigWith, readConfigFile, resolveWithOverrides, TrainingError } from '../run/runConfig';
 
 export interface PrepareRunOptions {
   runDir: string;
@@ -21,6 +22,9 @@ export interface PrepareRunOptions {
   resume?: boolean;
   ffmpegPath?: string;
   cacheRoot?: string;
+  /** `--set key=value` overrides (runConfig.ts): on a new run applied before config.json is written; on resume they
+   *  rewrite config.json (refused while another trainer holds the run). */
+  overrides?: readonly string[];
   signal?: AbortSignal;
   emit: (message: TrainerMessage) => void;
 }
@@ -34,19 +38,34 @@ export interface PreparedRun {
 
 export async function prepareRun(options: PrepareRunOptions): Promise<PreparedRun> {
   const runDir = resolve(options.runDir);
-  let config: DoraConfig;
-  if (options.resume) config = await loadRunConfig(runDir);
-  else {
-    if (!options.configPath)
-      throw new TrainingError('no config file given', 'Pass a *.dora.json file (create one with `dora init <preset>`).');
-    config = await loadConfigFile(resolve(options.configPath));
-    await writeJsonAtomic(runPaths(runDir).config, config);
-  }
-  const cache = await ensureFrameCache(config.data.video, config.data.frameCache.shortSide, {
-    cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
+  const config = await preparedConfig(runDir, options);
+  const cache = await ensureFrameCache(config.data.video, frameCacheSettings(config, options.cacheRoot), {
     ffmpegPath: options.ffmpegPath,
     signal: options.signal,
     emit: options.emit,
   });
   return { config, runDir, frameCacheDir: cache.cacheDir, frameCount: cache.frameCount };
+}
+
+/** The run's config: a new run's is written to config.json; a resume's is rewritten only when overrides changed it. */
+async function preparedConfig(runDir: string, options: PrepareRunOptions): Promise<DoraConfig> {
+  const overrides = options.overrides ?? [];
+  if (options.resume) {
+    const { config, changes } = await loadRunConfigWith(runDir, overrides);
+    if (changes.length > 0) {
+      const lock = await readRunLockState(runDir);
+      if (lock.state === 'live') {
+        const locked = new RunLockedError(runDir, lock.lock);
+        throw new TrainingError(locked.message, locked.fix);
+      }
+      await writeJsonAtomic(runPaths(runDir).config, config);
+    }
+    return config;
+  }
+  if (!options.configPath)
+    throw new TrainingError('no config file given', 'Pass a *.dora.json file (create one with `dora init <preset>`).');
+  const file = resolve(options.configPath);
+  const { config } = resolveWithOverrides(await readConfigFile(file), file, overrides, { resume: false });
+  await writeJsonAtomic(runPaths(runDir).config, config);
+  return config;
 }

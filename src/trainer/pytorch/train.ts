@@ -34,6 +34,8 @@ export interface PytorchTrainOptions {
   workers?: number;
   /** --launcher / --nproc / --nodes / --partition / --wait / --rdzv-endpoint (src/trainer/launch). */
   launch?: LaunchOverrides;
+  /** `--set key=value` config overrides (as the TF.js engine's; on resume they rewrite config.json). */
+  overrides?: readonly string[];
 }
 
 interface RunTarget {
@@ -71,11 +73,11 @@ async function claimRunDir(target: RunTarget): Promise<{ runDir: string; created
 export async function trainPytorchCommand(o: PytorchTrainOptions): Promise<number> {
   const target = await runTarget(o);
   const device = o.device ?? target.config.runtime.device;
-  const launch = resolveLaunch(target.config, o.launch ?? {});
+  const asked = resolveLaunch(target.config, o.launch ?? {}); // before --set: which interpreter this machine needs
   // A Slurm job runs on other machines: this one (a login node) needs neither the GPU nor, with a setup line, torch.
   const interpreter =
-    launch.launcher === 'slurm'
-      ? await findCliPython(o.python).catch((error: unknown) => (launch.slurm.setup && !o.python ? undefined : Promise.reject(error)))
+    asked.launcher === 'slurm'
+      ? await findCliPython(o.python).catch((error: unknown) => (asked.slurm.setup && !o.python ? undefined : Promise.reject(error)))
       : await findCliPython(o.python, { device, deviceSource: o.device ? '--device' : 'runtime.device' });
   if (interpreter)
     console.error(`engine: pytorch — Python ${interpreter.pythonVersion}, torch ${interpreter.torchVersion} (${interpreter.python})`);
@@ -89,6 +91,7 @@ export async function trainPytorchCommand(o: PytorchTrainOptions): Promise<numbe
       resume: target.resuming,
       ffmpegPath: o.ffmpegPath,
       cacheRoot: o.cacheRoot,
+      overrides: o.overrides,
       emit: (m) => bar.handle(m),
     });
   } catch (error) {
@@ -107,13 +110,16 @@ export async function trainPytorchCommand(o: PytorchTrainOptions): Promise<numbe
     precision: o.precision,
     workers: o.workers,
   };
+  const launch = resolveLaunch(prepared.config, o.launch ?? {}); // the run's config.json, --set overrides applied
   if (launch.launcher !== 'local') {
     const context = { config: prepared.config, runDir, request, interpreter, launch, overrides: o.launch ?? {} };
     const code = launch.launcher === 'slurm' ? await launchSlurm(context) : await launchTorchrun(context);
     console.log(`run folder: ${relative(process.cwd(), runDir) || runDir}`);
     return code;
   }
-  const code = await runEngineInTerminal(doraStudioCommand(interpreter!.python, pythonTrainArgs(request)));
+  // --set runtime.launcher=local on a run first asked for Slurm: this machine trains, so its Python must have torch.
+  const local = interpreter ?? (await findCliPython(o.python, { device, deviceSource: o.device ? '--device' : 'runtime.device' }));
+  const code = await runEngineInTerminal(doraStudioCommand(local.python, pythonTrainArgs(request)));
   const where = relative(process.cwd(), runDir) || runDir;
   console.log(`run folder: ${where}`);
   return code;

@@ -22,6 +22,7 @@ export async function handleEngineRequest(request: EngineRequest, ctx: RequestCo
         cacheRoot: request.cacheRoot,
         maxSteps: request.maxSteps,
         snapshotEvery: request.snapshotEvery || undefined,
+        overrides: request.overrides,
         signal: ctx.signal,
         emit: ctx.emit,
       });

@@ -12,6 +12,7 @@ export function runPrepareRunRequest(request: PrepareRunMessage, ctx: RequestCon
       resume: request.resumeCheckpoint !== undefined,
       ffmpegPath: request.ffmpegPath,
       cacheRoot: request.cacheRoot,
+      overrides: request.overrides,
       signal: ctx.signal,
       emit: ctx.emit,
     });

@@ -111,7 +111,10 @@ export async function benchStep(options: BenchOptions): Promise<BenchResult> {
       secPerStepMin: +sorted[0].toFixed(3),
       imgPerSec: +(images / median).toFixed(2),
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-      shapes: `${config.model.embedDim}/${config.model.depth}/${config.model.numHeads} p${config.model.patchSize}, B${b} F${f} k${k}, global ${d.globalSize}, ${d.localCrops}×${d.localSize}, out ${config.model.head.outDim}; ${describeBackend().kernelPatches.length} patched kernels`,
+      shapes:
+        `${config.model.embedDim}/${config.model.depth}/${config.model.numHeads} p${config.model.patchSize}, ` +
+        `B${b} F${f} k${k}, global ${d.globalSize}, ${d.localCrops}×${d.localSize}, ` +
+        `out ${config.model.head.outDim}; ${describeBackend().kernelPatches.length} patched kernels`,
       ...(profile ? { profile } : {}),
     };
   } finally {

@@ -8,8 +8,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions } from '../../core/node/atomicWrite';
+import { checkpointDataFiles, checkpointsToPrune, listCheckpoints } from '../../core/node/runDir';
+import type { UnsafeRunPathError } from '../../core/node/runPathSafety';
 import { isCheckpointSidecar, RUN_DIR_FORMAT_VERSION, type CheckpointSidecar } from '../../core/runRecords';
 import { checkpointPaths, attentionDirOf, evalSidecarPath } from '../../core/node/runPaths';
 import { parseSafetensors, serializeSafetensors, type TensorToWrite } from '../io/safetensors';
@@ -119,9 +121,9 @@ export async function loadCheckpoint(sidecarPath: string, state: DoraState): Pro
       'is not a checkpoint sidecar',
       'Pass the .json sidecar of a complete checkpoint (checkpoints/step-NNNNNN.json).',
     );
-  const dir = dirname(sidecarPath);
-  const weightsBytes = await readFile(join(dir, sidecar.weightsFile));
-  const optimBytes = await readFile(join(dir, sidecar.optimizerFile));
+  const files = await checkpointDataFiles(sidecarPath, sidecar); // refuses names that lead outside the run folder
+  const weightsBytes = await readFile(files.weightsFile);
+  const optimBytes = await readFile(files.optimizerFile);
   if (sha256(weightsBytes) !== sidecar.weightsSha256 || sha256(optimBytes) !== sidecar.optimizerSha256) {
     throw new CheckpointError(
       sidecarPath,
@@ -129,8 +131,8 @@ export async function loadCheckpoint(sidecarPath: string, state: DoraState): Pro
       'Resume from an earlier checkpoint of this run.',
     );
   }
-  const weights = parseSafetensors(weightsBytes, join(dir, sidecar.weightsFile)).tensors;
-  const optim = parseSafetensors(optimBytes, join(dir, sidecar.optimizerFile)).tensors;
+  const weights = parseSafetensors(weightsBytes, files.weightsFile).tensors;
+  const optim = parseSafetensors(optimBytes, files.optimizerFile).tensors;
   const assign = (v: tf.Variable, name: string, data: ArrayLike<number> | undefined, shape: number[] | undefined) => {
     if (!data || !shape || shape.join(',') !== v.shape.join(',')) {
       throw new CheckpointError(
@@ -169,13 +171,33 @@ export async function loadCheckpoint(sidecarPath: string, state: DoraState): Pro
   return sidecar;
 }
 
-/** Deletes a checkpoint: the sidecar first (so it stops looking complete), then the data files. */
+/**
+ * Deletes a checkpoint: the sidecar first (so it stops looking complete), then the data files. The file names come
+ * from the sidecar, so they are checked first: a name leading outside the run folder deletes nothing and throws.
+ */
 export async function deleteCheckpoint(sidecarPath: string, sidecar: CheckpointSidecar): Promise<void> {
-  const dir = dirname(sidecarPath);
+  const files = await checkpointDataFiles(sidecarPath, sidecar);
   await unlink(sidecarPath).catch(() => undefined);
-  await unlink(join(dir, sidecar.weightsFile)).catch(() => undefined);
-  await unlink(join(dir, sidecar.optimizerFile)).catch(() => undefined);
+  await unlink(files.weightsFile).catch(() => undefined);
+  await unlink(files.optimizerFile).catch(() => undefined);
   // Its evaluation results describe weights that are gone.
   await rm(evalSidecarPath(sidecarPath), { force: true });
   await rm(attentionDirOf(sidecarPath), { recursive: true, force: true });
+}
+
+/**
+ * Deletes the oldest checkpoints beyond `keepCount` (0 keeps all). `keep` (the sidecar a run resumes from) is never
+ * deleted and counts as one of the kept. A sidecar naming files outside the run folder is not a checkpoint: it is
+ * reported to `onRefused` and nothing is deleted through it.
+ */
+export async function pruneCheckpoints(
+  runDir: string,
+  keepCount: number,
+  options: { keep?: string; onRefused?: (error: UnsafeRunPathError) => void } = {},
+): Promise<void> {
+  if (keepCount <= 0) return;
+  const keep = options.keep === undefined ? undefined : resolve(options.keep);
+  const list = (await listCheckpoints(runDir, options.onRefused)).filter((c) => resolve(c.sidecarFile) !== keep);
+  const others = keep ? keepCount - 1 : keepCount;
+  for (const old of others === 0 ? list : checkpointsToPrune(list, others)) await deleteCheckpoint(old.sidecarFile, old.sidecar);
 }

@@ -1,16 +1,16 @@
 /**
- * The frame cache of one video, built (or resumed) when it is not complete, with `frame-cache` progress messages: the
- * plan first (what caching will cost), then frames. Shared by the `build-frame-cache` request, the preparation of a
- * PyTorch run (the PyTorch engine reads the cache, it never decodes video) and the import of released weights.
+ * The frame cache of one video, built (or resumed, or repaired) when it is not complete, in the format the config's
+ * data.frameCache selects (prepareFrames: compact JPEG or raw RGB24; the PyTorch engine reads both), with `frame-cache`
+ * progress messages: the plan first (what caching will cost), then frames with their sizes. Shared by the preparation
+ * of a PyTorch run (the PyTorch engine reads the cache, it never decodes video), its inspect and the import of
+ * released weights.
  */
 import type { TrainerMessage } from '../../core/messages';
+import { frameCacheProgressMessage } from '../data/cacheJob';
 import { resolveFfmpeg } from '../data/ffmpeg/tools';
-import { buildFrameCache } from '../data/frameCache/build';
-import { planFrameCache } from '../data/frameCache/plan';
+import { prepareFrames, type FrameCacheSettings } from '../data/prepareFrames';
 
 export interface EnsureFrameCacheOptions {
-  /** The folder that holds caches: the config's `data.frameCache.dir`, else the caller's, else the default. */
-  cacheRoot?: string;
   ffmpegPath?: string;
   signal?: AbortSignal;
   emit: (message: TrainerMessage) => void;
@@ -23,30 +23,25 @@ export interface EnsuredFrameCache {
   summary: string;
 }
 
-export async function ensureFrameCache(video: string, shortSide: number, options: EnsureFrameCacheOptions): Promise<EnsuredFrameCache> {
+/** `settings.cacheRoot`: the folder that holds caches (the config's `data.frameCache.dir`, else the caller's, else the default). */
+export async function ensureFrameCache(
+  video: string,
+  settings: FrameCacheSettings,
+  options: EnsureFrameCacheOptions,
+): Promise<EnsuredFrameCache> {
   const { emit } = options;
-  const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath || undefined });
-  const plan = await planFrameCache(video, { shortSide, cacheRoot: options.cacheRoot, tools });
-  emit({ type: 'progress', phase: 'frame-cache', done: plan.completedFrames, total: plan.expectedFrames, message: plan.summary });
-  const ready = { cacheDir: plan.cacheDir, alreadyComplete: plan.alreadyComplete, summary: plan.summary };
-  if (plan.alreadyComplete) return { ...ready, frameCount: plan.expectedFrames };
-  const cache = await buildFrameCache(plan, {
-    tools,
+  const prepared = await prepareFrames(video, {
+    ...settings,
+    tools: resolveFfmpeg({ explicitPath: options.ffmpegPath || undefined }),
     signal: options.signal,
-    progressIntervalMs: 250,
-    onProgress: (p) =>
-      emit({
-        type: 'progress',
-        phase: 'frame-cache',
-        done: p.framesDone,
-        total: p.totalFrames,
-        rate: p.framesPerSecond,
-        eta: Number.isFinite(p.etaSeconds) ? p.etaSeconds : undefined,
-      }),
+    workers: 0,
+    onPlan: (summary) => emit({ type: 'progress', phase: 'frame-cache', done: 0, total: null, message: summary }),
+    onProgress: (p) => emit(frameCacheProgressMessage(p)),
   });
   try {
-    return { ...ready, frameCount: cache.frameCount };
+    const { cacheDir, alreadyComplete, summary } = prepared;
+    return { cacheDir, alreadyComplete, summary, frameCount: prepared.source.frameCount };
   } finally {
-    cache.close();
+    prepared.source.close();
   }
 }

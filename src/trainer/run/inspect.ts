@@ -6,17 +6,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import type { DoraConfig } from '../../core/config';
 import { writeJsonAtomic } from '../../core/node/atomicWrite';
 import { initBackend, type BackendName } from '../backend';
 import { clipFrameIndices } from '../data/clips';
-import { resolveFfmpeg } from '../data/ffmpeg/tools';
-import { buildFrameCache } from '../data/frameCache/build';
-import { planFrameCache } from '../data/frameCache/plan';
+import { resolveFfmpeg, type FfmpegTools } from '../data/ffmpeg/tools';
+import { cacheRootForRunVideo } from '../data/frameCache/runCacheRoot';
+import { frameCacheSettings, prepareFrames } from '../data/prepareFrames';
 import { createDoraState, disposeDoraState } from '../dora/model';
 import { OFFICIAL_SINKHORN } from '../dora/sinkhorn';
 import { runTracker } from '../dora/tracker';
 import { disposeTeacherPass, framesFirst, teacherPass } from '../dora/step/teacherPass';
-import { BatchBuilder } from './batch';
+import { BatchBuilder, type HostBatch } from './batch';
 import { loadCheckpoint } from './checkpoint';
 import { loadRunConfig, modelConfigOf, TrainingError } from './runConfig';
 import { runDirOfCheckpoint } from '../../core/node/runPaths';
@@ -58,21 +59,7 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
     options.signal?.throwIfAborted();
     const config = configs[i];
     const sidecarPath = resolve(options.checkpoints[i]);
-    const plan = await planFrameCache(video, {
-      shortSide: config.data.frameCache.shortSide,
-      cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
-      tools,
-    });
-    const cache = await buildFrameCache(plan, { tools });
-    const span = (config.data.framesPerClip - 1) * config.data.stride;
-    const start = Math.max(0, Math.min(options.clipStart ?? Math.floor((cache.frameCount - span) / 2), cache.frameCount - 1 - span));
-    if (start < 0 || start + span >= cache.frameCount)
-      throw new TrainingError(
-        `${video}: too short for one clip of ${config.data.framesPerClip} frames ${config.data.stride} apart`,
-        'Inspect on a longer video.',
-      );
-    const clip = { start, frameIndices: clipFrameIndices(start, config.data.framesPerClip, config.data.stride) };
-    const batch = new BatchBuilder(cache, config.data, config.training.seed).build([clip], 0, { augment: false });
+    const batch = await inspectedClip(video, config, options, tools);
     const state = createDoraState(modelConfigOf(config), () => 0.5);
     try {
       const sidecar = await loadCheckpoint(sidecarPath, state);
@@ -99,9 +86,29 @@ export async function inspectCheckpoints(options: InspectOptions): Promise<Inspe
       options.onCheckpoint?.(results.length);
     } finally {
       disposeDoraState(state);
-      cache.close();
     }
   }
   await writeJsonAtomic(join(options.outDir, 'inspect.json'), { video, results });
   return results;
+}
+
+/** The one clip inspect shows, read from the cache this run's config selects (compact JPEG or raw RGB24). */
+async function inspectedClip(video: string, config: DoraConfig, options: InspectOptions, tools: FfmpegTools): Promise<HostBatch> {
+  const settings = frameCacheSettings(config, options.cacheRoot);
+  // config.json is from a run folder: its frameCache.dir is used only when reading it suffices (runCacheRoot.ts).
+  const cacheRoot = cacheRootForRunVideo(video, settings.shortSide, config.data.frameCache.dir, options.cacheRoot, settings.quality);
+  const { source: cache } = await prepareFrames(video, { ...settings, cacheRoot, tools, workers: 0 });
+  try {
+    const span = (config.data.framesPerClip - 1) * config.data.stride;
+    const start = Math.max(0, Math.min(options.clipStart ?? Math.floor((cache.frameCount - span) / 2), cache.frameCount - 1 - span));
+    if (start < 0 || start + span >= cache.frameCount)
+      throw new TrainingError(
+        `${video}: too short for one clip of ${config.data.framesPerClip} frames ${config.data.stride} apart`,
+        'Inspect on a longer video.',
+      );
+    const clip = { start, frameIndices: clipFrameIndices(start, config.data.framesPerClip, config.data.stride) };
+    return new BatchBuilder(cache, config.data, config.training.seed).build([clip], 0, { augment: false });
+  } finally {
+    cache.close();
+  }
 }

@@ -1,17 +1,20 @@
 /**
- * Preparing a run's data: the backend, the frame cache (one decode pass, resumable; its cost checked against the free
- * disk space first), the blank tail trimmed, and the clip sampler over the usable frames.
+ * Preparing a run's data: the backend, the frame cache (data.frameCache.format: compact JPEG or raw RGB24; one decode
+ * pass, resumable; its cost checked against the free disk space), the blank tail trimmed, and the clip sampler over the
+ * usable frames.
  */
 import type { DoraConfig } from '../../core/config';
 import type { TrainerMessage } from '../../core/messages';
 import { initBackend, type BackendName, type BackendReport } from '../backend';
 import { ClipSampler } from '../data/clips';
 import { resolveFfmpeg } from '../data/ffmpeg/tools';
-import { buildFrameCache } from '../data/frameCache/build';
 import { FrameCacheError } from '../data/frameCache/errors';
 import { detectBlankTail } from '../data/frameCache/blankTail';
-import type { FrameCache, FrameSource } from '../data/frameCache/reader';
-import { planFrameCache } from '../data/frameCache/plan';
+import { formatBytes } from '../data/frameCache/layout';
+import type { FrameSource } from '../data/frameCache/reader';
+import { frameCacheProgressMessage } from '../data/cacheJob';
+import { frameCacheSettings, prepareFrames } from '../data/prepareFrames';
+import { videoIntegrityWarnings, type IntegrityIndex } from '../data/videoIntegrity';
 import type { RunWriter } from './openRun';
 import { TrainingError } from './runConfig';
 
@@ -33,40 +36,64 @@ export async function initRunBackend(config: DoraConfig, options: DataOptions, w
 }
 
 /**
- * The frame cache of the config's video, built (or resumed) first when needed, with progress messages; undefined when
- * a stop request cancelled the build (the frames done so far are kept for next time).
+ * The frames of the config's video (see buildFrames), and what the decode revealed about the file (truncated, variable
+ * frame rate) reported: a message, an event and the log.
  */
-export async function openFrames(config: DoraConfig, options: DataOptions, writer: RunWriter): Promise<FrameCache | undefined> {
+export async function openFrames(config: DoraConfig, options: DataOptions, writer: RunWriter): Promise<FrameSource | undefined> {
+  const source = await buildFrames(config, options, writer);
+  for (const warning of source ? videoIntegrityWarnings(integrityIndexOf(source)) : []) {
+    options.emit({ type: 'warning', message: warning });
+    await writer.event({ type: 'warning', message: warning });
+    await writer.log(`warning: ${warning}`);
+  }
+  return source;
+}
+
+/** The index of a raw cache or the metadata of a compact one: both carry the probe and the frames decoded. */
+function integrityIndexOf(source: FrameSource): IntegrityIndex {
+  const cache = source as FrameSource & { index?: IntegrityIndex; meta?: IntegrityIndex };
+  return (
+    cache.index ??
+    cache.meta ?? {
+      probe: {
+        file: source.sourcePath,
+        frameCount: source.frameCount,
+        frameCountSource: 'estimated',
+        constantFrameRate: true,
+        fps: source.fps,
+      },
+      completedFrames: source.frameCount,
+      complete: true,
+    }
+  );
+}
+
+/**
+ * The frames of the config's video, from the cache format `data.frameCache.format` selects (prepareFrames: the compact
+ * JPEG cache or raw RGB24), built (or resumed, or repaired) first when needed, with progress messages that carry the
+ * sizes (so far → projected, and what RGB24 would take); undefined when a stop request cancelled the build (the frames
+ * done so far are kept for next time).
+ */
+async function buildFrames(config: DoraConfig, options: DataOptions, writer: RunWriter): Promise<FrameSource | undefined> {
   const { emit } = options;
   emit({ type: 'progress', phase: 'frame-cache', done: 0, total: null, message: `Preparing ${config.data.video}` });
-  const tools = resolveFfmpeg({ explicitPath: options.ffmpegPath });
-  const plan = await planFrameCache(config.data.video, {
-    shortSide: config.data.frameCache.shortSide,
-    cacheRoot: config.data.frameCache.dir ?? options.cacheRoot,
-    tools,
-  });
-  await writer.log(plan.summary);
-  if (!plan.alreadyComplete && plan.freeBytes !== null && plan.freeBytes < plan.estimatedBytes - plan.completedFrames * plan.frameBytes) {
-    throw new TrainingError(
-      `${plan.summary}: not enough free disk space`,
-      'Free disk space, lower data.frameCache.shortSide, or point data.frameCache.dir at a larger disk.',
-    );
-  }
+  const lines: string[] = [];
   try {
-    return await buildFrameCache(plan, {
-      tools,
+    const prepared = await prepareFrames(config.data.video, {
+      ...frameCacheSettings(config, options.cacheRoot),
+      tools: resolveFfmpeg({ explicitPath: options.ffmpegPath }),
       signal: options.signal,
-      onProgress: (p) =>
-        emit({
-          type: 'progress',
-          phase: 'frame-cache',
-          done: p.framesDone,
-          total: p.totalFrames,
-          rate: p.framesPerSecond,
-          eta: Number.isFinite(p.etaSeconds) ? p.etaSeconds : undefined,
-        }),
+      onPlan: (summary) => lines.push(summary),
+      log: (line) => lines.push(line),
+      onProgress: (p) => emit(frameCacheProgressMessage(p)),
     });
+    for (const line of lines) await writer.log(line);
+    const { source } = prepared;
+    const size = formatBytes(prepared.cacheBytes);
+    await writer.log(`frames: ${prepared.format} cache, ${source.frameCount} frames, ${size} in ${prepared.cacheDir}`);
+    return source;
   } catch (error) {
+    for (const line of lines) await writer.log(line);
     if (error instanceof FrameCacheError && error.code === 'CANCELLED') return undefined;
     throw error;
   }

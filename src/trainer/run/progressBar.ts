@@ -41,7 +41,8 @@ export class ProgressBar {
           this.line(`caching frames ${bar} ${m.done}/${total || '?'} ${m.rate ? `${m.rate.toFixed(0)} fps` : ''} ETA ${clock(m.eta)}`);
         else if (m.phase === 'training')
           this.line(
-            `training ${bar} step ${m.done}/${total} loss ${this.lastLoss?.toFixed(4) ?? '-'} ${this.lastImgPerSec ? `${this.lastImgPerSec.toFixed(1)} img/s` : ''} ETA ${clock(m.eta)}`,
+            `training ${bar} step ${m.done}/${total} loss ${this.lastLoss?.toFixed(4) ?? '-'} ` +
+              `${this.lastImgPerSec ? `${this.lastImgPerSec.toFixed(1)} img/s` : ''} ETA ${clock(m.eta)}`,
           );
         break;
       }
@@ -50,7 +51,9 @@ export class ProgressBar {
         this.lastImgPerSec = m.record.imgPerSec;
         if (!this.out.isTTY)
           this.print(
-            `step ${m.record.step} epoch ${m.record.epoch} loss ${m.record.loss.toFixed(4)} lr ${m.record.lr.toExponential(2)} ${m.record.secPerStep.toFixed(2)} s/step ${m.record.imgPerSec.toFixed(1)} img/s`,
+            `step ${m.record.step} epoch ${m.record.epoch} loss ${m.record.loss.toFixed(4)} ` +
+              `lr ${m.record.lr.toExponential(2)} ${m.record.secPerStep.toFixed(2)} ` +
+              `s/step ${m.record.imgPerSec.toFixed(1)} img/s`,
           );
         break;
       case 'warning':

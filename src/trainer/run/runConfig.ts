@@ -4,7 +4,9 @@
  * imports the training loop).
  */
 import { readFile } from 'node:fs/promises';
-import type { DoraConfig } from '../../core/config';
+import { parseConfigText, type DoraConfig } from '../../core/config';
+import { applyOverrides, diffConfigs, parseOverride, type ConfigChange } from '../../core/configOverrides';
+import { ConfigError } from '../../core/configProblem';
 import { peakLr } from '../../core/configRules';
 import { resolveConfig } from '../../core/node/configFile';
 import { runPaths } from '../../core/node/runPaths';
@@ -76,8 +78,20 @@ export function microBatchOf(training: DoraConfig['training']): number | undefin
   return training.microBatch === 'auto' ? undefined : training.microBatch;
 }
 
+/** A config read from a *.dora.json or a run's config.json, with the `--set` overrides applied and validated. */
+export interface ResolvedTrainingConfig {
+  config: DoraConfig;
+  /** What the overrides changed (empty without overrides). */
+  changes: ConfigChange[];
+}
+
 /** The resolved config a run was started with (its config.json): what resume, inspect and evaluation use. */
 export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
+  return (await loadRunConfigWith(runDir, [])).config;
+}
+
+/** loadRunConfig with `--set` overrides applied (a resume), and what they changed. */
+export async function loadRunConfigWith(runDir: string, overrides: readonly string[]): Promise<ResolvedTrainingConfig> {
   const file = runPaths(runDir).config;
   let raw: unknown;
   try {
@@ -89,11 +103,52 @@ export async function loadRunConfig(runDir: string): Promise<DoraConfig> {
     );
   }
   const configFile = (raw as { configFile?: string }).configFile ?? file;
-  return resolveConfig(stripResolvedFields(raw), { file: configFile });
+  return resolveWithOverrides(raw, file, overrides, { resume: true, configFile });
 }
 
-/** config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys. */
-function stripResolvedFields(raw: unknown): unknown {
+/** A *.dora.json, parsed (not yet validated). */
+export async function readConfigFile(file: string): Promise<unknown> {
+  return parseConfigText(await readFile(file, 'utf8'), file);
+}
+
+/**
+ * Resolves a config file's raw JSON with `--set` overrides (core/configOverrides.ts). On resume (`resume: true`) `raw`
+ * is the run's config.json, and keys that cannot change on resume are refused. Problems name the file, the JSON path
+ * and the `--set` that caused them.
+ */
+export function resolveWithOverrides(
+  raw: unknown,
+  file: string,
+  overrides: readonly string[],
+  options: { resume: boolean; configFile?: string },
+): ResolvedTrainingConfig {
+  const base = options.resume ? stripResolvedFields(raw) : (raw as Record<string, unknown>);
+  const configFile = options.configFile ?? file;
+  const before = resolveConfig(base, { file: configFile });
+  if (overrides.length === 0) return { config: before, changes: [] };
+  const parsed = overrides.map(parseOverride);
+  const label = `${file} with ${parsed.map((o) => `--set ${o.text}`).join(' ')}`;
+  let after: DoraConfig;
+  try {
+    after = resolveConfig(applyOverrides(base, parsed, options), { file: configFile });
+  } catch (error) {
+    // The same JSON-path problems, attributed to the overrides rather than to the file.
+    if (error instanceof ConfigError)
+      throw new ConfigError(
+        label,
+        error.problems.map((p) => ({ ...p, file: label })),
+      );
+    throw error;
+  }
+  return { config: after, changes: diffConfigs(before, after) };
+}
+
+/**
+ * config.json holds a resolved DoraConfig; its bookkeeping fields are not config-file keys, and the `"preset": null`
+ * that resolveConfig writes for a config without a preset means "no preset" (the file key takes a name only).
+ */
+function stripResolvedFields(raw: unknown): Record<string, unknown> {
   const { configFile: _c, ...rest } = raw as Record<string, unknown>;
+  if (rest.preset === null) delete rest.preset;
   return rest;
 }

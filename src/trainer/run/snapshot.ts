@@ -5,7 +5,7 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../core/node/atomicWrite';
+import { writeJsonAtomic, type AtomicWriteOptions } from '../../core/node/atomicWrite';
 import { RUN_DIR_FORMAT_VERSION, type SnapshotClip, type SnapshotManifest } from '../../core/runRecords';
 import { snapshotPaths } from '../../core/node/runPaths';
 import { encodePng } from '../data/png';
@@ -24,6 +24,8 @@ export interface SnapshotInput {
   maxClips?: number;
   /** Write here instead of the run's snapshots/step-NNNNNN (inspect mode); written via `<dir>.partial`. */
   outDir?: string;
+  /** Options of the manifest's atomic write (fault-injection tests pass a file system that fails). */
+  writeOptions?: AtomicWriteOptions;
 }
 
 function bytesOf(a: Float32Array | Uint8Array): Uint8Array {
@@ -92,7 +94,7 @@ export async function writeSnapshot(input: SnapshotInput): Promise<string> {
     heads: input.heads,
     clips,
   };
-  await writeJsonAtomic(join(paths.tempDir, 'snapshot.json'), manifest);
+  await writeJsonAtomic(join(paths.tempDir, 'snapshot.json'), manifest, input.writeOptions);
   await rm(paths.dir, { recursive: true, force: true });
   await rename(paths.tempDir, paths.dir);
   return paths.dir;

@@ -28,10 +28,27 @@ test('build-frame-cache: the plan, frame progress and the cache, then "already c
   assert.equal(messages[0].type === 'ready' && messages[0].protocol, PROTOCOL_VERSION, '`ready` with the real protocol comes first');
   const progress = messages.filter((m) => m.type === 'progress');
   assert.match(progress[0].type === 'progress' ? (progress[0].message ?? '') : '', /Caching 60 frames/);
+  // data.frameCache.format "auto": a 60-frame video stays raw RGB24; the frame progress carries the sizes as text.
+  assert.match(
+    progress.at(-1)?.type === 'progress' ? (progress.at(-1)?.message ?? '') : '',
+    /^[\d.]+ [KM]B → ≈ [\d.]+ [KM]B \(RGB24 [\d.]+ [KM]B\)$/,
+  );
+  assert.match(built.ready?.summary ?? '', /^Frame cache built: 60 frames at \d+×\d+ \(rgb24\), [\d.]+ [KM]B/);
   assert.equal(messages.at(-1)?.type, 'finished');
   const again = await engines.buildFrameCache({ configPath: config });
   assert.equal(again.ready?.alreadyComplete, true);
   assert.equal(again.ready?.cacheDir, built.ready?.cacheDir);
+});
+
+test('build-frame-cache with data.frameCache.format "jpeg": the compact cache, sizes before → after', { timeout: 120_000 }, async () => {
+  const video = await tinySyntheticVideo(join(work, 'media'));
+  const frameCache = { dir: join(work, 'jpeg-frames'), format: 'jpeg' };
+  const config = writeConfig(join(work, 'jpeg'), 'tiny-jpeg', tinyConfig(video, { data: { frameCache } }));
+  const built = await engines.buildFrameCache({ configPath: config });
+  assert.equal(built.reason, 'completed', built.error);
+  assert.equal(built.ready?.frameCount, 60);
+  assert.match(built.ready?.summary ?? '', /^Frame cache built: 60 frames at \d+×\d+ \(jpeg\), .* — RGB24 would take .*× smaller\)/);
+  assert.equal(JSON.parse(readFileSync(join(built.ready!.cacheDir, 'index.json'), 'utf8')).format, 'jpeg');
 });
 
 test('build-frame-cache on a broken config fails with the config problem', async () => {

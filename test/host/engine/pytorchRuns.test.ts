@@ -13,7 +13,7 @@ import { EngineClient } from '../../../src/host/engine/engineClient';
 import { pythonInterpreterResolver } from '../../../src/host/engine/pythonHost';
 import { statusBarText } from '../../../src/host/runs/runStatusText';
 import { RunManager, type StartRunOptions } from '../../../src/host/runs/runManager';
-import { brokenPython, fakePython, GOOD, MISSING_PYTHON } from '../../core/fakePython';
+import { brokenPython, fakePython, GOOD, MISSING_PYTHON } from '../../core/node/fakePython';
 import { FAKE_ENGINE } from './fakeEngine';
 
 function setup(python: string, mode = 'normal') {

@@ -16,9 +16,13 @@ test('the plan, then frames, then the cache', async () => {
     onPlan: (summary) => plans.push(summary),
     onProgress: (p) => progress.push(frameProgressText(p)),
   });
-  assert.deepEqual(result, { cacheDir: '/cache/v-1', frameCount: 10, alreadyComplete: false, summary: 'Caching 10 frames' });
+  const summary = 'Frame cache built: 10 frames at 32×32 (jpeg), 10 MB — RGB24 would take 100 MB (10.0× smaller) — /cache/v-1';
+  assert.deepEqual(result, { cacheDir: '/cache/v-1', frameCount: 10, alreadyComplete: false, summary });
   assert.deepEqual(plans, [`Caching 10 frames of ${config}`]);
-  assert.deepEqual(progress, ['5/10 frames, 1 s left', '10/10 frames, 0 s left']);
+  assert.deepEqual(progress, [
+    '5/10 frames · 250.0 frames/s · 1 s left · 5 MB → ≈ 10 MB (RGB24 100 MB)',
+    '10/10 frames · 250.0 frames/s · 0 s left · 10 MB → ≈ 10 MB (RGB24 100 MB)',
+  ]);
 });
 
 test('cancelling stops the engine and says so', async () => {

@@ -150,7 +150,8 @@ export function registerSuite(): void {
           console.log('[screenshot] compare-not-ready');
           await new Promise((r) => setTimeout(r, 1500));
           throw new Error(
-            `${error.message}; compare tab active: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label}; messages from compare webviews: ${api.compares.messagesReceived}; visible: ${api.compares.isVisible()}`,
+            `${error.message}; compare tab active: ${vscode.window.tabGroups.activeTabGroup.activeTab?.label}; ` +
+              `messages from compare webviews: ${api.compares.messagesReceived}; visible: ${api.compares.isVisible()}`,
           );
         },
       );
@@ -160,7 +161,7 @@ export function registerSuite(): void {
       api.runsTree.clearChecked();
     });
 
-    test('Evaluate Checkpoint runs k-NN and attention maps in a trainer child; the tree item and a one-checkpoint panel show them', async () => {
+    test('Evaluate Checkpoint runs k-NN and attention maps in the engine; the tree item and a one-checkpoint panel show them', async () => {
       const run = (await runNodes(api)).find((n) => n.dir === demoRunDir)!;
       const [newest] = (await api.runsTree.getChildren(run)) as CheckpointNode[];
       assert.match(newest.tooltip ?? '', /Not evaluated yet/);
@@ -197,7 +198,8 @@ export function registerSuite(): void {
         90_000,
       ).catch((error: Error) => {
         throw new Error(
-          `${error.message}; messages from compare webviews: ${api.compares.messagesReceived}; visible: ${api.compares.isVisible()}; state: ${JSON.stringify(session.currentState()).slice(0, 300)}`,
+          `${error.message}; messages from compare webviews: ${api.compares.messagesReceived}; ` +
+            `visible: ${api.compares.isVisible()}; state: ${JSON.stringify(session.currentState()).slice(0, 300)}`,
         );
       });
       assert.ok(state.evaluation!.some((m) => m.key === 'knn:synthetic:top1@20'));

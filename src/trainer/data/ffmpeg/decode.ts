@@ -48,6 +48,11 @@ export interface DecodeOptions {
   /** Stop after this many output frames. */
   maxFrames?: number;
   signal?: AbortSignal;
+  /**
+   * ffmpeg's stderr (at `-v error`) when it exited 0 but said something: a truncated file decodes "successfully" with
+   * "partial file" errors, so callers check this (data/videoIntegrity.ts).
+   */
+  onDiagnostics?: (stderr: string) => void;
 }
 
 /**
@@ -107,10 +112,12 @@ export async function* decodeFrames(tools: FfmpegTools, file: string, options: D
       throw unreadableVideo(file, stderr);
     throw new VideoError('FFMPEG_FAILED', `ffmpeg failed on "${file}" (exit code ${code}): ${ffmpegReason(stderr, file)}`);
   }
+  if (stderr.trim()) options.onDiagnostics?.(stderr);
   if (filled !== 0) {
     throw new VideoError(
       'FFMPEG_FAILED',
-      `ffmpeg returned a partial frame for "${file}" (${filled} of ${frameBytes} bytes): the output size does not match ${options.width}x${options.height}.`,
+      `ffmpeg returned a partial frame for "${file}" (${filled} of ${frameBytes} bytes): ` +
+        `the output size does not match ${options.width}x${options.height}.`,
     );
   }
 }

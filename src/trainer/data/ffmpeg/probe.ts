@@ -51,7 +51,8 @@ async function probeWithFfprobe(
     '-v',
     'error',
     '-show_entries',
-    'stream=codec_type,codec_name,width,height,r_frame_rate,avg_frame_rate,nb_frames,duration:stream_tags=rotate:stream_side_data=rotation:format=duration',
+    'stream=codec_type,codec_name,width,height,r_frame_rate,avg_frame_rate,nb_frames,duration:stream_tags=rotate:strea' +
+      'm_side_data=rotation:format=duration',
     '-of',
     'json',
     file,
@@ -172,7 +173,8 @@ export async function probeVideo(file: string, tools: FfmpegTools = resolveFfmpe
       frameCount = Math.round(info.durationSeconds * info.fps);
       frameCountSource = 'estimated';
       notes.push(
-        `Frame count estimated from duration × fps (${info.durationSeconds.toFixed(2)} s × ${info.fps.toFixed(3)}); the real count is known after decoding.`,
+        `Frame count estimated from duration × fps (${info.durationSeconds.toFixed(2)} s × ${info.fps.toFixed(3)}); ` +
+          `the real count is known after decoding.`,
       );
     }
   }

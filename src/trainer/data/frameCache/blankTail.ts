@@ -42,7 +42,8 @@ export function detectBlankTail(cache: FrameSource, options: BlankTailOptions = 
   const blankSeconds = blankFrames / cache.fps;
   const message =
     first === 0
-      ? `"${cache.sourcePath}" is entirely near-black (mean luminance ≤ ${maxLuminance}/255 in all ${luma.length} frames). Fix: check the video.`
+      ? `"${cache.sourcePath}" is entirely near-black (mean luminance ≤ ${maxLuminance}/255 in all ${luma.length} ` +
+        `frames). Fix: check the video.`
       : `"${cache.sourcePath}" ends with ${formatClock(blankSeconds)} of near-black frames (frames ${first}–${luma.length - 1}, ` +
         `from ${formatClock(first / cache.fps)}); training uses frames 0–${first - 1} only.`;
   return { firstBlankFrame: first, blankFrames, totalFrames: luma.length, blankSeconds, message };

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { scaleFilter } from '../ffmpeg/decode';
 import { resolveFfmpeg, type FfmpegTools } from '../ffmpeg/tools';
 import { zeroFramesError } from '../ffmpeg/videoError';
+import { summarizeFfmpegDiagnostics } from '../videoIntegrity';
 import { FrameCacheError } from './errors';
 import {
   chunkPath,
@@ -159,7 +160,9 @@ async function runBuild(plan: FrameCachePlan, source: FrameCacheIndex['source'],
   const writer = new CacheWriter(plan.cacheDir, index);
   const progress = new ProgressReporter(index, options);
   try {
-    const { frames, method } = await resumeDecoder(plan, tools, plan.cacheDir, index.completedFrames, options);
+    const diagnostics: string[] = [];
+    const decodeOptions = { ...options, onDiagnostics: (stderr: string) => diagnostics.push(stderr) };
+    const { frames, method } = await resumeDecoder(plan, tools, plan.cacheDir, index.completedFrames, decodeOptions);
     progress.resumeMethod = method;
     for await (const frame of frames) {
       if (options.signal?.aborted) break;
@@ -176,6 +179,8 @@ async function runBuild(plan: FrameCachePlan, source: FrameCacheIndex['source'],
     }
     if (index.completedFrames === 0) throw zeroFramesError(plan.videoPath);
     index.expectedFrames = index.completedFrames;
+    const summary = summarizeFfmpegDiagnostics(diagnostics.join('\n'));
+    if (summary.length) index.decodeDiagnostics = summary;
     writer.flush(true);
     progress.report(true);
   } catch (err) {

@@ -48,6 +48,8 @@ export interface FrameCacheIndex {
   completedFrames: number;
   complete: boolean;
   probe: VideoProbe;
+  /** ffmpeg's diagnostics of the decode (summarised; e.g. "partial file" of a truncated video): data/videoIntegrity.ts. */
+  decodeDiagnostics?: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -90,7 +92,7 @@ export function frameCacheKey(source: FrameCacheIndex['source'], shortSide: numb
 export function readIndex(dir: string): FrameCacheIndex | null {
   try {
     const index = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8')) as FrameCacheIndex;
-    return index.version === FRAME_CACHE_VERSION ? index : null;
+    return index.version === FRAME_CACHE_VERSION && index.format === 'rgb24' ? index : null; // compact caches say "jpeg"
   } catch {
     return null;
   }

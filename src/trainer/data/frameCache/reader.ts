@@ -6,7 +6,8 @@ import { chunkPath, INDEX_FILE, LUMA_FILE, readIndex, type FrameCacheIndex } fro
 
 /**
  * What training, evaluation and inspection read from a decoded video, whatever stores it: any cache format implements
- * this (frames are RGB24, height × width × 3, row-major).
+ * this (frames are RGB24, height × width × 3, row-major; indices are decode-order frame numbers): the raw RGB24 cache
+ * below and the compact JPEG cache (../compactCache/reader.ts).
  */
 export interface FrameSource {
   /** Frames readable now (a partially built cache: those finished so far). */
@@ -24,6 +25,10 @@ export interface FrameSource {
   readFrames(indices: readonly number[]): Uint8Array;
   /** Mean luminance (0..255) per frame (blank-tail detection). */
   luminance(): Float32Array;
+  /** Starts decoding these frames off the calling thread (formats that decode, e.g. the compact JPEG cache). */
+  prefetch?(frames: readonly number[]): void;
+  /** Resolves when these frames can be read without decoding on the calling thread. */
+  ready?(frames: readonly number[]): Promise<void>;
   close(): void;
 }
 

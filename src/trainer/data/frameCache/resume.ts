@@ -11,6 +11,8 @@ export interface ResumeOptions {
   signal?: AbortSignal;
   /** 'auto' seeks when that is verifiably exact, else decodes and skips. */
   resumeStrategy?: 'auto' | 'seek' | 'decode-skip';
+  /** ffmpeg's stderr of a decode that exited 0 (build.ts records it in the index: data/videoIntegrity.ts). */
+  onDiagnostics?: (stderr: string) => void;
 }
 
 function readCachedFrame(dir: string, index: Pick<FrameCacheIndex, 'frameBytes' | 'framesPerChunk'>, frame: number): Buffer {
@@ -39,7 +41,7 @@ export async function resumeDecoder(
   options: ResumeOptions,
 ): Promise<{ frames: AsyncIterable<Buffer>; method: ResumeMethod }> {
   const vf = scaleFilter(plan.width, plan.height);
-  const common = { width: plan.width, height: plan.height, signal: options.signal };
+  const common = { width: plan.width, height: plan.height, signal: options.signal, onDiagnostics: options.onDiagnostics };
   if (resumeAt === 0) return { frames: decodeFrames(tools, plan.videoPath, { ...common, videoFilter: vf }), method: 'start' };
 
   const strategy = options.resumeStrategy ?? 'auto';
