@@ -144,6 +144,9 @@ def run_session(
             source.close()
         if lock is not None:
             lock.release()
+        engine = getattr(trainer, "engine", None)
+        if engine is not None:
+            engine.disconnect()  # DDP's Reducer must not outlive the process group (a deadlock at exit otherwise)
         collective.close()
 
 

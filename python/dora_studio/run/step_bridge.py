@@ -65,6 +65,13 @@ class StepEngine:
 
             wrap_student(self.state, self.device)
 
+    def disconnect(self) -> None:
+        """Before the process group is destroyed: the student without its DDP wrapper (distributed/ddp.py)."""
+        if self.collective is not None:
+            from ..distributed.ddp import unwrap_student
+
+            unwrap_student(self.state)
+
     def choose_micro_batch(self) -> str:
         """training.microBatch: a number as it is, "auto" from free device memory; returns the line for the log."""
         self.micro_batch, reason = micro_batch_for_config(self.config, self.model_cfg, self.device, self.precision)
