@@ -48,6 +48,8 @@ export interface SlurmJobInfo {
   reason?: string;
   exitCode?: string;
   nodeList?: string;
+  /** The batch script the job runs (scontrol's `Command=`): what proves a job is a run's own (slurm.ts slurmJobProblem). */
+  command?: string;
 }
 
 const JOB_ID = /^\d+(_\d+)?$/;
@@ -105,6 +107,8 @@ export function parseScontrolJob(text: string): SlurmJobInfo | undefined {
   const raw = field('JobState');
   if (!jobId || !raw) return undefined;
   const reason = field('Reason');
+  // A path may hold spaces: Command runs up to the next ` Key=` of the one-line output (`(null)`: a --wrap job).
+  const command = /(?:^|\s)Command=(.*?)(?=\s+[A-Za-z][\w:/]*=|\s*$)/.exec(text)?.[1];
   return {
     jobId,
     state: normaliseSlurmState(raw),
@@ -112,8 +116,12 @@ export function parseScontrolJob(text: string): SlurmJobInfo | undefined {
     ...(reason && reason !== 'None' && reason !== '(null)' ? { reason } : {}),
     ...(field('ExitCode') ? { exitCode: field('ExitCode') } : {}),
     ...(field('NodeList') && field('NodeList') !== '(null)' ? { nodeList: field('NodeList') } : {}),
+    ...(command ? { command } : {}),
   };
 }
+
+/** A batch script the launcher writes (`slurm/job-N.sbatch`): the only names a jobs.json record may give. */
+export const SBATCH_SCRIPT_NAME = /^job-[1-9]\d*\.sbatch$/;
 
 const LIFECYCLE = new Set(['started', 'resumed', 'finished', 'stopped', 'failed']);
 

@@ -133,6 +133,12 @@ test("Slurm's answers: scontrol show job -o, sbatch --parsable, the state words"
   assert.equal(failed?.state, 'failed');
   assert.equal(failed?.nodeList, 'gpu[01-02]');
   assert.equal(parseScontrolJob('slurm_load_jobs error: Invalid job id specified'), undefined);
+  // The batch script (what proves a job is a run's own): a path may hold spaces; it ends at the next Key=.
+  const running = parseScontrolJob(
+    'JobId=44 JobState=RUNNING Command=/home/me/my runs/r1/slurm/job-1.sbatch WorkDir=/home/me StdErr=/x/slurm-44.out',
+  );
+  assert.equal(running?.command, '/home/me/my runs/r1/slurm/job-1.sbatch');
+  assert.equal(parseScontrolJob('JobId=45 JobState=RUNNING Command=/r/slurm/job-2.sbatch')?.command, '/r/slurm/job-2.sbatch');
   assert.equal(parseSbatchParsable('1234\n'), '1234');
   assert.equal(parseSbatchParsable('1234;cluster2'), '1234');
   assert.equal(parseSbatchParsable('sbatch: error: Batch job submission failed'), undefined);

@@ -5,17 +5,19 @@
 // what its files say).
 
 import { execFile } from 'node:child_process';
-import { mkdir, open, readFile, rmdir, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, realpath, rmdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from './atomicWrite';
 import { readRunInfo } from './runDir';
+import { isSafelyInside } from './runPathSafety';
 import { buildSbatchScript, type SbatchScriptOptions } from '../slurmScript';
 import {
   isSlurmJobEnd,
   isSlurmJobId,
   isSlurmJobsFile,
   parseScontrolJob,
+  SBATCH_SCRIPT_NAME,
   type SlurmJobEnd,
   type SlurmJobInfo,
   type SlurmJobRecord,
@@ -226,6 +228,23 @@ export async function cancelJob(jobId: string, signal?: 'USR1', env?: NodeJS.Pro
   if (!isSlurmJobId(jobId)) throw new SlurmError(`${jobId}: not a Slurm job id`, 'Use the job id recorded in slurm/jobs.json');
   const r = await slurmCommand('scancel', [...(signal ? [`--signal=${signal}`] : []), jobId], 30_000, env);
   if (r.code !== 0) throw new SlurmError(`scancel ${jobId}: ${(r.stderr || r.stdout).trim()}`, 'Check the job with squeue');
+}
+
+/**
+ * Why the job a run folder's slurm/jobs.json names cannot be proven to be that run's own (undefined: it is). The folder
+ * is untrusted input (docs/run-directory.md): Stop signals or cancels a job only when Slurm says it runs this run's
+ * batch script, a plain `slurm/job-N.sbatch` inside the folder (symlinks resolved), so a crafted jobs.json cannot make
+ * Stop cancel another job of the user.
+ */
+export async function slurmJobProblem(runDir: string, record: SlurmJobRecord, info: SlurmJobInfo): Promise<string | undefined> {
+  const script = path.join(SLURM_DIR, record.script);
+  if (!SBATCH_SCRIPT_NAME.test(record.script) || !isSafelyInside(runDir, script))
+    return `slurm/jobs.json names ${JSON.stringify(record.script)} as the script of job ${record.jobId}: not a batch script of this run`;
+  if (!info.command || info.command === '(null)')
+    return `Slurm does not say which script job ${record.jobId} runs, so it cannot be proven to be this run's job`;
+  const real = (file: string) => realpath(file).catch(() => path.resolve(file));
+  const [ours, theirs] = await Promise.all([real(path.join(runDir, script)), real(info.command)]);
+  return ours === theirs ? undefined : `Slurm job ${record.jobId} runs ${info.command}, not this run's ${path.join(runDir, script)}`;
 }
 
 /** Whether a run folder was launched through Slurm (has slurm/jobs.json). */

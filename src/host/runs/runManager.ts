@@ -103,12 +103,14 @@ export class RunManager {
   /**
    * Asks the engine to stop (it finishes the step and writes a checkpoint), then escalates.
    * Also stops runs this window did not start (e.g. after a reload) through their pid on this host, but only a process
-   * proven to be the trainer (pid + start time from run.lock or run.json: trainerProcess.ts) is ever signalled.
+   * proven to be the trainer (pid + start time from run.lock or run.json: trainerProcess.ts) is ever signalled, and only
+   * a Slurm job that runs the run's own batch script is signalled or cancelled (slurmRuns.ts).
    */
   async stop(runDir: string): Promise<StopResult> {
     // A Slurm run: its job is asked to checkpoint (SIGUSR1), then cancelled after the grace period (slurmRuns.ts).
     if (await hasSlurmJobs(runDir)) {
       const slurm = await stopSlurmRun(runDir, { graceMs: this.options.stopGraceMs ?? 120_000, log: (t) => this.log(runDir, t) });
+      if (slurm.result === 'refused') return { refused: slurm.reason ?? 'the Slurm job is not proven to be this run' };
       if (slurm.result !== 'not-running') {
         void slurm.done.then(() => this.log(runDir, 'the Slurm job has ended'));
         return slurm.result === 'cancelled' ? 'cancelled' : 'signalled';

@@ -3,10 +3,11 @@
 //   without them, what `scontrol show job` says (queued, starting, failed with the job's reason). A run folder opened
 //   where Slurm's commands are missing (a shared drive on another machine) shows what its files say.
 // - Stop: a queued job is cancelled; a running one gets SIGUSR1 (each rank finishes its step, rank 0 checkpoints, the
-//   job ends) and is cancelled if it is still there after the grace period.
+//   job ends) and is cancelled if it is still there after the grace period. Only a job Slurm says runs this run's own
+//   batch script is ever signalled or cancelled (slurmJobProblem: the folder's jobs.json is untrusted input).
 
 import { readEvents, readRunStatus, type RunSummary } from '../../core/node/runDir';
-import { cancelJob, queryJob, readSlurmJobs, readSlurmJobView } from '../../core/node/slurm';
+import { cancelJob, queryJob, readSlurmJobs, readSlurmJobView, slurmJobProblem } from '../../core/node/slurm';
 import type { RunEvent, RunStatusReport } from '../../core/runRecords';
 import { slurmRunStatus, type SlurmJobInfo, type SlurmJobRecord } from '../../core/slurmState';
 
@@ -58,12 +59,13 @@ export interface SlurmStopOptions {
 
 /**
  * Stops the current job of a Slurm run: 'cancelled' (it was still queued), 'stopping' (SIGUSR1 sent; `done` resolves
- * once the job ended, cancelled after the grace period if need be), or 'not-running'.
+ * once the job ended, cancelled after the grace period if need be), 'not-running', or 'refused' (with the reason) when
+ * the job cannot be proven to be this run's.
  */
 export async function stopSlurmRun(
   runDir: string,
   o: SlurmStopOptions,
-): Promise<{ result: 'cancelled' | 'stopping' | 'not-running'; done: Promise<void> }> {
+): Promise<{ result: 'cancelled' | 'stopping' | 'not-running' | 'refused'; done: Promise<void>; reason?: string }> {
   const query = o.query ?? queryJob;
   const cancel = o.cancel ?? cancelJob;
   const jobs = await readSlurmJobs(runDir);
@@ -71,6 +73,11 @@ export async function stopSlurmRun(
   const info = record ? await query(record.jobId) : undefined;
   if (!record || info === undefined || info === 'no-slurm' || (info.state !== 'queued' && info.state !== 'running'))
     return { result: 'not-running', done: Promise.resolve() };
+  const problem = await slurmJobProblem(runDir, record, info);
+  if (problem) {
+    o.log(`did not stop Slurm job ${record.jobId}: ${problem}`);
+    return { result: 'refused', done: Promise.resolve(), reason: problem };
+  }
   if (info.state === 'queued') {
     await cancel(record.jobId);
     o.log(`cancelled Slurm job ${record.jobId} (it had not started)`);

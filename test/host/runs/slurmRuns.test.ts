@@ -2,7 +2,7 @@
 // wrote anything, Stop cancels a queued job and asks a running one for a checkpoint before cancelling it, and a
 // launch that sbatch refuses (or cannot run) names Slurm's message and leaves no run folder.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,16 +12,20 @@ import { normaliseSlurmState, type SlurmJobInfo } from '../../../src/core/slurmS
 import type { EngineClient } from '../../../src/host/engine/engineClient';
 import { listRunFolders } from '../../../src/host/runs/runIndex';
 import { launchRun, LaunchError } from '../../../src/host/runs/launchRun';
+import { RunManager } from '../../../src/host/runs/runManager';
 import { runNode } from '../../../src/host/runs/runTree';
 import { slurmStatusOf, stopSlurmRun } from '../../../src/host/runs/slurmRuns';
 import { deadProbe } from '../helpers';
 
-const info = (slurmState: string, reason?: string): SlurmJobInfo => ({
+/** Slurm's answer for job 41; `command`: the batch script it runs (by default the one submittedRun wrote). */
+const info = (slurmState: string, reason?: string, command = scriptOf41): SlurmJobInfo => ({
   jobId: '41',
   state: normaliseSlurmState(slurmState),
   slurmState,
   ...(reason ? { reason } : {}),
+  command,
 });
+let scriptOf41 = '';
 
 /** A folder of fake Slurm commands (sbatch/scancel answering as told), first on PATH while `fn` runs. */
 async function withFakeSlurm<T>(scripts: Record<string, string>, fn: (calls: string) => Promise<T>): Promise<T> {
@@ -43,6 +47,7 @@ async function withFakeSlurm<T>(scripts: Record<string, string>, fn: (calls: str
 async function submittedRun(root: string): Promise<string> {
   const runDir = join(root, 'runs', '20260101-000000-venice');
   mkdirSync(runDir, { recursive: true });
+  scriptOf41 = join(runDir, 'slurm', 'job-1.sbatch');
   writeFileSync(join(runDir, 'config.json'), '{}');
   await withFakeSlurm({ sbatch: 'echo 41' }, () =>
     submitSlurmRun({
@@ -105,6 +110,42 @@ test('Stop: a queued job is cancelled; a running one gets SIGUSR1, then scancel 
   assert.deepEqual(cancels, ['USR1 41'], 'the job ended by itself (checkpoint written): no scancel');
   const gone = await stopSlurmRun(runDir, { graceMs: 1000, log, cancel, query: async () => undefined });
   assert.equal(gone.result, 'not-running');
+});
+
+test("Stop never signals a job that is not the run's own: another script, a script outside the folder, a link", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'slurm-crafted-'));
+  const runDir = await submittedRun(root);
+  const cancels: string[] = [];
+  const cancel = async (job: string, signal?: 'USR1') => void cancels.push(signal ? `${signal} ${job}` : job);
+  const stop = (command: string | undefined) =>
+    stopSlurmRun(runDir, { graceMs: 100, log: () => undefined, cancel, query: async () => ({ ...info('RUNNING'), command }) });
+  // A crafted jobs.json naming job 41 of the user, which runs another script.
+  const other = await stop('/home/me/other-project/train.sbatch');
+  assert.equal(other.result, 'refused');
+  assert.match(other.reason ?? '', /runs \/home\/me\/other-project\/train\.sbatch, not this run's .*job-1\.sbatch/);
+  assert.equal((await stop(undefined)).result, 'refused', 'Slurm does not say which script: not proven');
+  // The run's own script name made a link to the other job's script.
+  const outside = join(root, 'victim.sbatch');
+  writeFileSync(outside, '#!/bin/sh\n');
+  rmSync(scriptOf41);
+  symlinkSync(outside, scriptOf41);
+  const linked = await stop(outside);
+  assert.equal(linked.result, 'refused');
+  assert.match(linked.reason ?? '', /not a batch script of this run/);
+  // A record naming a script outside slurm/.
+  const jobsFile = join(runDir, 'slurm', 'jobs.json');
+  const jobs = JSON.parse(readFileSync(jobsFile, 'utf8'));
+  jobs.jobs[0].script = '../../victim.sbatch';
+  writeFileSync(jobsFile, JSON.stringify(jobs));
+  assert.equal((await stop(outside)).result, 'refused');
+  assert.deepEqual(cancels, [], 'nothing was signalled or cancelled');
+  // The manager reports the refusal (the command shows it) instead of signalling anything.
+  const manager = new RunManager({ engines: {} as EngineClient });
+  await withFakeSlurm({ scontrol: `echo "JobId=41 JobState=RUNNING Command=${outside} WorkDir=/"`, scancel: 'exit 0' }, async (calls) => {
+    const result = await manager.stop(runDir);
+    assert.ok(typeof result === 'object' && /not a batch script of this run/.test(result.refused), JSON.stringify(result));
+    assert.doesNotMatch(readFileSync(calls, 'utf8'), /scancel/);
+  });
 });
 
 const preparingEngines = (frameCacheDir: string) =>
