@@ -11,7 +11,8 @@
 #   python3-torch …, black    the PyTorch engine (python/) and its tests: torch, torchvision, Pillow, PyAV, pytest,
 #                             numpy; libopenblas0-pthread makes libblas.so.3 OpenBLAS (else torch's CPU matmuls use the
 #                             reference BLAS, ~15x slower); black checks the Python formatting
-#   slurm-wlm, munge          the Slurm launcher's tests (sbatch/srun on PATH; the daemons are not started)
+#   slurm-wlm, munge          a real single-node Slurm cluster that the DDP/launcher tests start in a temp folder
+#                             (python/tests/slurm_cluster.py; the packages' own services are not enabled or used)
 # DORA_SKIP_SYSTEM_DEPS=1 skips the check (a non-Debian machine where you installed the equivalents yourself).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from dora_studio.engine.channel import Channel, StopFlag
-from dora_studio.run.dist_env import DistInfo, dist_info
+from dora_studio.distributed.env import DistInfo
 from dora_studio.run.session import run_session
 from dora_studio.run.trainer import TrainOptions
 from pyrun_support import read_jsonl
@@ -70,12 +70,3 @@ def test_not_a_run_folder_writes_nothing(tmp_path):
     result, messages = session(tmp_path / "nothing")
     assert "not a run folder (no config.json)" in result.message and not (tmp_path / "nothing").exists()
     assert messages[-1]["reason"] == "failed"
-
-
-def test_multi_process_launches_are_refused_until_ddp(run):
-    assert dist_info({"SLURM_PROCID": "1", "SLURM_NTASKS": "2", "SLURM_LOCALID": "1"}) == DistInfo(1, 2, 1, "slurm")
-    assert dist_info({"RANK": "0", "WORLD_SIZE": "4", "LOCAL_RANK": "0"}).launcher == "torchrun"
-    result, _ = session(run, dist=DistInfo(0, 2, 0, "torchrun"))
-    assert "multi-process training (DDP) is not part of this engine yet" in result.message
-    with pytest.raises(ValueError, match="outside the world"):
-        dist_info({"RANK": "3", "WORLD_SIZE": "2"})

@@ -67,7 +67,7 @@ function describeNumberRule(spec: NumberSpec): string {
     spec.exclusiveMinimum !== undefined ? `> ${spec.exclusiveMinimum}` : spec.minimum !== undefined ? `>= ${spec.minimum}` : undefined;
   if (spec.minimum !== undefined && spec.maximum !== undefined) return `${noun} between ${spec.minimum} and ${spec.maximum}`;
   if (low && spec.maximum !== undefined) return `${noun} ${low} and <= ${spec.maximum}`;
-  if (low) return `${noun} ${low}`;
+  if (low) return `${noun} ${low}${spec.nullable ? ' or null' : ''}`;
   if (spec.maximum !== undefined) return `${noun} <= ${spec.maximum}`;
   return noun;
 }
@@ -85,7 +85,8 @@ function valueAt(root: unknown, keys: readonly string[]): unknown {
 function exampleFor(keys: readonly string[], spec: LeafSpec): string {
   const official = valueAt(OFFICIAL_DEFAULTS, keys);
   if (official !== undefined) return describeValue(official);
-  if (spec.kind === 'string' || (spec.kind === 'number' && spec.example !== undefined)) return describeValue(spec.example);
+  if (spec.kind === 'string' || spec.kind === 'stringList' || (spec.kind === 'number' && spec.example !== undefined))
+    return describeValue(spec.example);
   if (spec.kind === 'enum') return describeValue(spec.values[0]);
   if (spec.kind === 'number') return String(spec.exclusiveMinimum !== undefined ? spec.exclusiveMinimum + 1 : (spec.minimum ?? 0));
   return 'a valid value';
@@ -98,6 +99,7 @@ function checkLeaf(value: unknown, spec: LeafSpec, keys: readonly string[], repo
   const where = dotted(keys);
   const setTo = `set ${where} to e.g. ${exampleFor(keys, spec)}`;
   const got = describeValue(value);
+  if (value === null && 'nullable' in spec && spec.nullable) return;
   switch (spec.kind) {
     case 'number': {
       const ok =
@@ -114,7 +116,12 @@ function checkLeaf(value: unknown, spec: LeafSpec, keys: readonly string[], repo
       if (typeof value !== 'boolean') report(`expected true or false, got ${got}`, `set ${where} to true or false`);
       return;
     case 'string':
-      if (typeof value !== 'string' || value.trim() === '') report(`expected a non-empty string, got ${got}`, setTo);
+      if (typeof value !== 'string' || value.trim() === '')
+        report(`expected a non-empty string${spec.nullable ? ' or null' : ''}, got ${got}`, setTo);
+      return;
+    case 'stringList':
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.trim() !== ''))
+        report(`expected an array of non-empty strings, got ${got}`, `set ${where} to e.g. [${JSON.stringify(spec.example)}]`);
       return;
     case 'enum': {
       if (typeof value === 'string' && spec.values.includes(value)) return;

@@ -2,6 +2,8 @@
 // Pure data: no I/O, so the webview, the host and the trainer can all import it.
 // References "dora-method §x.y" point to /work/shared/notes/dora-method.md (official code read at 0508b2c).
 
+import type { SlurmSettings } from './slurmScript';
+
 export type ArchName = 'vit-tiny' | 'vit-small' | 'vit-base';
 export type PresetName = 'paper' | 'cpu-small' | 'demo';
 export type Backend = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -14,6 +16,8 @@ export type EngineName = 'tfjs' | 'pytorch';
 export type DeviceName = 'auto' | 'cuda' | 'cpu' | 'mps';
 /** PyTorch engine precision; `auto`: bf16 on a CUDA GPU that supports it, else fp32. */
 export type PrecisionName = 'auto' | 'fp32' | 'tf32' | 'bf16' | 'fp16';
+/** How the PyTorch engine's processes are started: one process, torchrun (N per node), or a Slurm job (srun). */
+export type LauncherName = 'local' | 'torchrun' | 'slurm';
 /** [min, max] of a RandomResizedCrop area fraction or of a blur sigma. */
 export type Range = [number, number];
 
@@ -23,6 +27,7 @@ export const BACKENDS: readonly Backend[] = ['auto', 'tensorflow-gpu', 'tensorfl
 export const ENGINES: readonly EngineName[] = ['tfjs', 'pytorch'];
 export const DEVICES: readonly DeviceName[] = ['auto', 'cuda', 'cpu', 'mps'];
 export const PRECISIONS: readonly PrecisionName[] = ['auto', 'fp32', 'tf32', 'bf16', 'fp16'];
+export const LAUNCHERS: readonly LauncherName[] = ['local', 'torchrun', 'slurm'];
 
 /** Standard ViT widths (DeiT/DINO naming); patch size is chosen separately. */
 export const ARCH_DIMS: Readonly<Record<ArchName, { embedDim: number; depth: number; numHeads: number }>> = {
@@ -130,8 +135,18 @@ export interface DoraSettings {
   loss: LossVariant;
 }
 
+/** `runtime.distributed`: the processes of a torchrun or Slurm run (one per GPU). */
+export interface DistributedConfig {
+  /** Processes per node. */
+  nproc: number;
+  nodes: number;
+}
+
 export interface RuntimeConfig {
   engine: EngineName;
+  launcher: LauncherName;
+  distributed: DistributedConfig;
+  slurm: SlurmSettings;
   backend: Backend;
   device: DeviceName;
   precision: PrecisionName;
@@ -243,6 +258,9 @@ export const OFFICIAL_DEFAULTS: Readonly<Omit<ConfigSections, 'data'> & { data: 
   },
   runtime: {
     engine: 'tfjs', // runs everywhere without Python; 'pytorch' for GPUs and clusters
+    launcher: 'local',
+    distributed: { nproc: 1, nodes: 1 },
+    slurm: { partition: null, time: null, account: null, gpusPerNode: null, extraSbatch: [], setup: null },
     backend: 'wasm', // the one backend that runs everywhere offline (tfjs-backends notes)
     device: 'auto',
     precision: 'auto',

@@ -3,6 +3,7 @@
 
 import type { ConfigSections } from './configDefaults';
 import { formatNumber, type ConfigProblem } from './configProblem';
+import { slurmSettingsProblems } from './slurmScript';
 
 /** Peak learning rate after the official linear batch scaling. */
 export function peakLr(training: { lr: number; batchClips: number; lrScaling: 'linear' | 'none' }): number {
@@ -117,7 +118,18 @@ const rateAndFrameRules: Rule = ({ data, training }, report) => {
   }
 };
 
-const CROSS_FIELD_RULES: readonly Rule[] = [modelAndCropRules, trackerAndLossRules, scheduleRules, rateAndFrameRules];
+const launcherRules: Rule = ({ runtime }, report) => {
+  if (runtime.launcher !== 'local' && runtime.engine !== 'pytorch')
+    report(
+      '$.runtime.launcher',
+      `runtime.launcher "${runtime.launcher}" starts processes of the PyTorch engine, but runtime.engine is "${runtime.engine}"`,
+      'set runtime.engine to "pytorch" (or runtime.launcher to "local")',
+    );
+  for (const { field, message } of slurmSettingsProblems(runtime.slurm))
+    report(`$.${field}`, `${field}: ${message}`, `fix ${field} (docs/launchers.md)`);
+};
+
+const CROSS_FIELD_RULES: readonly Rule[] = [modelAndCropRules, trackerAndLossRules, scheduleRules, rateAndFrameRules, launcherRules];
 
 /** Every cross-field problem of a merged, well-typed config, in the order the rules are listed. */
 export function crossFieldProblems(c: ConfigSections, file: string): ConfigProblem[] {

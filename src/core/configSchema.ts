@@ -34,6 +34,11 @@ function valuesNote(keys: readonly string[]): string {
 }
 
 function leafSchema(spec: LeafSpec): JsonSchema {
+  const base = leafSchemaOf(spec);
+  return 'nullable' in spec && spec.nullable ? { anyOf: [base, { type: 'null' }] } : base;
+}
+
+function leafSchemaOf(spec: LeafSpec): JsonSchema {
   switch (spec.kind) {
     case 'number': {
       const schema: JsonSchema = { type: spec.integer ? 'integer' : 'number' };
@@ -46,6 +51,8 @@ function leafSchema(spec: LeafSpec): JsonSchema {
       return { type: 'boolean' };
     case 'string':
       return { type: 'string', minLength: 1, pattern: '\\S' };
+    case 'stringList':
+      return { type: 'array', items: { type: 'string', minLength: 1, pattern: '\\S' } };
     case 'enum':
       return { type: 'string', enum: [...spec.values] };
     case 'integerOrAuto':

@@ -4,52 +4,10 @@
 
 import type { ConfigSections, DoraConfigFileShape } from './configDefaults';
 import { ARCH_NAMES, BACKENDS, DEVICES, ENGINES, PRECISIONS, PRESET_NAMES } from './configDefaults';
+import { LAUNCH_SPEC } from './launchSpec';
+import type { NumberSpec, ObjectSpec, RangeSpec } from './specTypes';
 
-interface SpecBase {
-  /** Markdown; the plain `description` is derived from it. */
-  doc: string;
-}
-export interface NumberSpec extends SpecBase {
-  kind: 'number';
-  integer?: boolean;
-  minimum?: number;
-  exclusiveMinimum?: number;
-  maximum?: number;
-  /** Used in fix hints when the key has no default. */
-  example?: number;
-}
-export interface BooleanSpec extends SpecBase {
-  kind: 'boolean';
-}
-export interface StringSpec extends SpecBase {
-  kind: 'string';
-  example: string;
-}
-export interface EnumSpec extends SpecBase {
-  kind: 'enum';
-  values: readonly string[];
-}
-/** A [min, max] pair of numbers, each within [minimum, maximum] (or (minimum, maximum] when exclusiveMinimum). */
-export interface RangeSpec extends SpecBase {
-  kind: 'range';
-  minimum: number;
-  maximum: number;
-  exclusiveMinimum?: boolean;
-}
-export interface IntegerOrAutoSpec extends SpecBase {
-  kind: 'integerOrAuto';
-  minimum: number;
-}
-export type LeafSpec = NumberSpec | BooleanSpec | StringSpec | EnumSpec | RangeSpec | IntegerOrAutoSpec;
-
-export interface ObjectSpec<T> extends SpecBase {
-  kind: 'object';
-  fields: { [K in keyof T]-?: SpecFor<NonNullable<T[K]>> };
-  required?: readonly (keyof T & string)[];
-}
-export type SpecFor<V> = V extends readonly unknown[] ? LeafSpec : V extends object ? ObjectSpec<V> : LeafSpec;
-/** Untyped view used when walking the tree at run time. */
-export type AnySpec = LeafSpec | { kind: 'object'; doc: string; fields: Record<string, AnySpec>; required?: readonly string[] };
+export type * from './specTypes';
 
 const positiveInt = (doc: string): NumberSpec => ({ kind: 'number', integer: true, minimum: 1, doc });
 const probability = (doc: string): NumberSpec => ({ kind: 'number', minimum: 0, maximum: 1, doc });
@@ -316,6 +274,7 @@ const SECTIONS_SPEC: ObjectSpec<ConfigSections> = {
             'the PyTorch engine for GPUs and clusters (needs a Python with PyTorch ≥ 1.13: the `dora.pythonPath` setting, or ' +
             "`--python` on the command line). Both write the same run folder and read each other's checkpoints.",
         },
+        ...LAUNCH_SPEC,
         device: {
           kind: 'enum',
           values: DEVICES,

@@ -42,6 +42,9 @@ export interface RunInfo {
   precision?: string;
   /** Clips per forward/backward pass in use (training.microBatch; "auto" resolved from the backend's memory). */
   microBatch?: { clips: number; auto: boolean; reason: string };
+  /** Processes of a multi-process (DDP) run and how they were started (`local`, `torchrun`, `slurm`). */
+  worldSize?: number;
+  launcher?: string;
 }
 
 /**
@@ -53,9 +56,12 @@ export function engineLabel(e: {
   backend?: string | null;
   device?: string | null;
   precision?: string | null;
+  worldSize?: number | null;
+  launcher?: string | null;
 }): string {
   const engine = e.engine ?? (e.backend?.startsWith('pytorch-') ? 'pytorch' : 'tfjs');
-  const parts = engine === 'pytorch' ? [engine, e.device ?? e.backend?.slice('pytorch-'.length), e.precision] : [engine, e.backend];
+  const world = e.worldSize && e.worldSize > 1 ? `${e.worldSize} processes${e.launcher ? ` (${e.launcher})` : ''}` : undefined;
+  const parts = engine === 'pytorch' ? [engine, e.device ?? e.backend?.slice('pytorch-'.length), e.precision, world] : [engine, e.backend];
   return parts.filter((p): p is string => typeof p === 'string' && p !== '').join(' · ');
 }
 
@@ -260,7 +266,8 @@ export function isSnapshotManifest(v: unknown): v is SnapshotManifest {
 // ---------------------------------------------------------------------------------------------
 // Status
 
-export type RunStatus = 'starting' | 'running' | 'finished' | 'failed' | 'stopped' | 'crashed';
+/** `queued`: a launched run (a Slurm job) waiting for its resources; the trainer has not started. */
+export type RunStatus = 'queued' | 'starting' | 'running' | 'finished' | 'failed' | 'stopped' | 'crashed';
 
 export interface RunStatusReport {
   status: RunStatus;

@@ -47,7 +47,8 @@ test('the shipped schema is the one generated from the validator spec', () => {
 
 test('every schema property is a key the validator accepts', () => {
   for (const leaf of schemaLeaves(shipped)) {
-    const example = schemaAt(leaf).default ?? (leaf === 'preset' ? 'demo' : leaf === 'data.maxFrames' ? 10_000 : 'x.mp4');
+    const node = schemaAt(leaf);
+    const example = 'default' in node ? node.default : leaf === 'preset' ? 'demo' : leaf === 'data.maxFrames' ? 10_000 : 'x.mp4';
     const raw = setAt({ data: { video: 'v.mp4' } }, leaf, example);
     assert.deepEqual(validateConfig(raw, 'f.json'), [], `schema property ${leaf}`);
   }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { zipEntryNames } from './lib/zipList.mjs';
 import { pytorchFlows } from './pytorchFlow.mjs';
+import { prepareSlurmWorkspace, slurmFlow, startSlurmCluster, stopSlurmCluster } from './slurmFlow.mjs';
 import {
   focusTrail,
   focusWorkbench,
@@ -593,7 +594,17 @@ async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const suite = await bundleSuite();
   const resultsFile = join(WORK, 'mocha-results.json');
-  const env = { DORA_STUDIO_MAX_STEPS: '4', DORA_STUDIO_DEMO_SECONDS: '6', DORA_TEST_RESULTS: resultsFile };
+  // A real Slurm cluster for the Slurm flow (its clients find it through SLURM_CONF, passed to the extension host).
+  const clusterDir = join(WORK, 'slurm-cluster');
+  let slurmEnv = {};
+  let slurmProblem;
+  if (!suiteOnly && !pytorchOnly)
+    try {
+      slurmEnv = startSlurmCluster(ROOT, clusterDir);
+    } catch (error) {
+      slurmProblem = error; // reported as the flow's failure below
+    }
+  const env = { DORA_STUDIO_MAX_STEPS: '4', DORA_STUDIO_DEMO_SECONDS: '6', DORA_TEST_RESULTS: resultsFile, ...slurmEnv };
   const server = await startCodeServer({
     bin: BIN,
     work: join(WORK, 'server'),
@@ -605,15 +616,16 @@ async function main() {
   try {
     if (pytorchOnly)
       await pytorchFlows({ server, browser, check, root: ROOT, artifacts: ARTIFACTS, work: WORK, setPage: (p) => (currentPage = p) });
-    else await allChecks(server, browser, workspaces, suite, resultsFile);
+    else await allChecks(server, browser, workspaces, suite, resultsFile, { env: slurmEnv, problem: slurmProblem });
   } finally {
     await browser.close();
     await server.stop();
+    if (!suiteOnly && !pytorchOnly) stopSlurmCluster(ROOT, clusterDir);
   }
   summary();
 }
 
-async function allChecks(server, browser, workspaces, suite, resultsFile) {
+async function allChecks(server, browser, workspaces, suite, resultsFile, slurmCluster) {
   console.log(`code-server ${server.base} (log ${server.log}); starting the extension-host suite at ${elapsed()}`);
   const code = await runExtensionTests(
     browser,
@@ -633,6 +645,12 @@ async function allChecks(server, browser, workspaces, suite, resultsFile) {
     await experimentFlows(server, browser, workspaces);
     console.log(`PyTorch engine UI flows at ${elapsed()}:`);
     await pytorchFlows({ server, browser, check, root: ROOT, artifacts: ARTIFACTS, work: WORK, setPage: (p) => (currentPage = p) });
+    console.log(`Slurm UI flow at ${elapsed()}:`);
+    const setPage = (p) => (currentPage = p);
+    const slurm = { server, browser, env: { ...process.env, ...slurmCluster.env }, root: ROOT, artifacts: ARTIFACTS, check, setPage };
+    if (slurmCluster.problem) await check('UI: Start Run → Slurm on the test cluster', () => Promise.reject(slurmCluster.problem));
+    else await slurmFlow({ ...slurm, ws: prepareSlurmWorkspace(WORK) });
+    currentPage = undefined;
   }
   await server.stop();
   if (!skipVsix && !suiteOnly) {

@@ -25,7 +25,8 @@ from ..data.clips import ClipSampler
 from ..data.loader import SnapshotSchedule, StepDataset, default_workers, make_loader
 from ..data.usable_range import usable_range
 from ..run.config import load_run_config
-from ..run.trainer import TrainOptions, build_schedules, open_frames
+from ..run.train_setup import build_schedules, open_frames
+from ..run.trainer import TrainOptions
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _dataset(config: dict, opts: TrainOptions) -> tuple[StepDataset, int]:
-    source = open_frames(config, opts)
+    source = open_frames(config, opts.frame_cache, opts.cache_root)
     data, t = config["data"], config["training"]
     start, end, _ = usable_range(source, data)
     sampler = ClipSampler(source.frame_count, data["framesPerClip"], data["stride"], t["batchClips"], t["seed"],

@@ -1,7 +1,7 @@
 """``python -m dora_studio train``: train a run folder that the Node front door created (its resolved config.json is
 the only config read). Spawned by the host with ``DORA_MESSAGE_FD=3``, it speaks the message protocol (``ready``
-first, then progress/metrics/…; ``stop`` on stdin); run by hand it prints a progress line. Ctrl-C or SIGTERM finishes
-the current step, writes a checkpoint and exits (a second Ctrl-C exits at once; resume from the last checkpoint).
+first, then progress/metrics/…; ``stop`` on stdin); run by hand it prints a progress line. Ctrl-C, SIGTERM or SIGUSR1
+finishes the current step, writes a checkpoint and exits (a second Ctrl-C exits at once; resume from the last checkpoint).
 
 usage: python -m dora_studio train --run-dir DIR [--resume SIDECAR|latest] [--max-steps N] [--snapshot-every N]
            [--frame-cache DIR] [--cache-root DIR] [--workers N] [--device auto|cuda|cpu|mps]
@@ -24,7 +24,7 @@ from typing import Any
 from .. import __version__
 from ..engine.channel import Channel, HostReader, StopFlag
 from ..engine.protocol import PROTOCOL_VERSION
-from ..run.dist_env import dist_info
+from ..distributed.env import dist_info
 from ..run.trainer import TrainOptions
 
 
@@ -73,6 +73,9 @@ def install_signal_handlers(stop: StopFlag) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    # SIGUSR1: the checkpoint request of a Slurm job (Stop = `scancel --signal=USR1`, `#SBATCH --signal=USR1@120`
+    # before the time limit); one rank receiving it is enough, the ranks agree on the step to stop after.
+    signal.signal(signal.SIGUSR1, handler)
 
 
 def options_from_start(message: dict[str, Any], base: argparse.Namespace) -> argparse.Namespace:

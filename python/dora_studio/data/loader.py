@@ -102,10 +102,23 @@ def _worker_init(_: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def default_workers() -> int:
-    """Loader processes per rank: all but one core, at most 8 (0 = build batches in the training process)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(0, min(8, cores - 1))
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def core_share(processes_on_node: int = 1) -> int:
+    """The cores of one of `processes_on_node` processes: its CPU affinity when the launcher bound it to fewer cores
+    than the machine has (Slurm's task/affinity, taskset), else the machine's cores divided among the processes."""
+    cores = available_cores()
+    if cores < (os.cpu_count() or cores):
+        return cores
+    return max(1, cores // max(1, processes_on_node))
+
+
+def default_workers(processes_on_node: int = 1) -> int:
+    """Loader processes per rank: its share of the cores but one, at most 8 (0 = build batches in the training
+    process)."""
+    return max(0, min(8, core_share(processes_on_node) - 1))
 
 
 def make_loader(

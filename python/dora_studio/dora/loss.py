@@ -12,7 +12,7 @@ With q_t = softmax((teacher_t − c)/τ_t) (a constant for the gradient) and CE(
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 
@@ -81,17 +81,14 @@ def dora_loss(
 
 
 @torch.no_grad()
-def updated_center(
-    center: torch.Tensor,
-    teacher_out: torch.Tensor,
-    momentum: float = 0.9,
-    all_reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
-) -> torch.Tensor:
-    """update_center: c ← m·c + (1 − m)·mean over all F·B teacher rows (summed over ranks by ``all_reduce``)."""
+def center_from_batch_mean(center: torch.Tensor, batch_mean: torch.Tensor, momentum: float = 0.9) -> torch.Tensor:
+    """c ← m·c + (1 − m)·batch mean (the mean teacher output of the global batch, see step_stats)."""
+    return center * momentum + batch_mean * (1 - momentum)
+
+
+@torch.no_grad()
+def updated_center(center: torch.Tensor, teacher_out: torch.Tensor, momentum: float = 0.9) -> torch.Tensor:
+    """update_center of one process's rows: c ← m·c + (1 − m)·mean over all F·B teacher rows. (Under DDP the mean
+    spans every process's rows: step_stats.step_statistics all-reduces it.)"""
     rows = teacher_out.float().reshape(-1, teacher_out.shape[-1])
-    total = rows.sum(dim=0, keepdim=True)
-    count = rows.shape[0]
-    if all_reduce is not None:
-        total = all_reduce(total)
-        count *= torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-    return center * momentum + (total / count) * (1 - momentum)
+    return center_from_batch_mean(center, rows.sum(dim=0, keepdim=True) / rows.shape[0], momentum)

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from ..model.dora_model import DoraModelConfig, DoraNetwork, build_dora_networks
+from ..model.dora_model import DoraModelConfig, DoraNetwork, StudentPass, build_dora_networks
 from ..optim.adamw import adamw_state_tensors, build_adamw, load_adamw_state_tensors
 from .runtime import Precision
 
@@ -29,6 +29,12 @@ class DoraState:
     scaler: Any | None = None
     #: student parameter → official name (``backbone.*`` / ``head.*``).
     names: dict[nn.Parameter, str] = field(default_factory=dict)
+    #: The student's forward of a step (StudentPass), replaced by its DDP wrapper in a multi-process run.
+    student_pass: nn.Module | None = None
+
+    def __post_init__(self) -> None:
+        if self.student_pass is None:
+            self.student_pass = StudentPass(self.student)
 
     @property
     def device(self) -> torch.device:

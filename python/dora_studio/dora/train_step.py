@@ -5,8 +5,10 @@
  3. student forward on the k masked views and the local crops              student_outputs
  4. DINO loss (official or clean)                                          dora_loss
  5. backward, accumulated over micro-batches of clips                      accumulate_gradients
+    (under DDP the last micro-batch's backward all-reduces the gradients; step_statistics all-reduces the centre's
+    batch sum and the logged numbers in one call)
  6. per-tensor clipping, 7. last-layer freeze, 8. AdamW over the two official groups
- 9. EMA teacher, 10. centre update                                         apply_update
+ 9. EMA teacher, 10. centre update                                         apply_update (update.py)
 
 The official code loops over frames, objects and crops; here every frame, object and crop goes through one batched
 forward (row-for-row the same computation). On CUDA the step never waits for the device: a non-finite loss is
@@ -17,21 +19,22 @@ the official code does.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
 
-from ..optim.adamw import adamw_step, uses_fused
-from ..optim.clip import cancel_last_layer_gradients, clip_gradients_per_tensor
-from ..optim.ema import ema_update_teacher
-from .loss import LossVariant, dora_loss, teacher_targets, updated_center
+from ..optim.adamw import uses_fused
+from .loss import LossVariant, dora_loss, teacher_targets
 from .memory import DoraOutOfMemoryError, divisors, is_out_of_memory, out_of_memory_message
 from .runtime import Precision, to_device_async
 from .sinkhorn import OFFICIAL_SINKHORN, SinkhornOptions
 from .state import DoraState
+from .step_stats import Collective, step_statistics
 from .tracker import TrackerResult, masked_views, run_tracker
+from .update import apply_update, update_collecting
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class StepOptions:
     precision: Precision | None = None
     #: Keep what the golden cases and snapshots need (student outputs, clipped gradients).
     collect: bool = False
+    #: The other processes of a DDP run (dist.group.Collective); None for one process.
+    collective: Collective | None = None
 
 
 @dataclass
@@ -176,15 +181,20 @@ def student_outputs(
     state: DoraState, masked: torch.Tensor, local: torch.Tensor, precision: Precision
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Student head outputs for masked views [V, F, b, 3, H, W] → [V, F, b, out] and local crops
-    [F, nl, b, 3, h, w] → [F, nl·b, out]: two backbone passes (one per resolution), one head pass."""
+    [F, nl, b, 3, h, w] → [F, nl·b, out]: one call of ``state.student_pass`` (two backbone passes, one per
+    resolution, and one head pass; the DDP-wrapped module in a multi-process run)."""
     v, f, bc = masked.shape[:3]
     nl = local.shape[1]
     with precision.autocast():
-        cls_masked = state.student.backbone(masked.flatten(0, 2), cls_only=True).cls
-        cls_local = state.student.backbone(local.flatten(0, 2), cls_only=True).cls
-        out = state.student.head(torch.cat([cls_masked, cls_local]))
+        out = state.student_pass(masked.flatten(0, 2), local.flatten(0, 2))
     split = v * f * bc
     return out[:split].reshape(v, f, bc, -1), out[split:].reshape(f, nl * bc, -1)
+
+
+def _gradient_sync(state: DoraState, last: bool) -> contextlib.AbstractContextManager:
+    """DDP all-reduces the gradients in the backward of the last micro-batch only (``no_sync`` before it)."""
+    no_sync = getattr(state.student_pass, "no_sync", None)
+    return contextlib.nullcontext() if last or no_sync is None else no_sync()
 
 
 @dataclass
@@ -215,29 +225,40 @@ def accumulate_gradients(
     acc = Accumulated(zero, zero, zero)
     for b0 in range(0, b, micro_batch):
         b1 = min(b, b0 + micro_batch)
-        masked_out, local_out = student_outputs(state, views[:, :, b0:b1], local_grid[:, :, b0:b1], precision)
-        parts = dora_loss(
-            teacher.teacher_out[:, b0:b1],
-            masked_out,
-            local_out,
-            state.center,
-            hyper.teacher_temp,
-            hyper.student_temp,
-            hyper.loss_variant,
-            targets=targets[:, b0:b1],
-        )
-        weight = (b1 - b0) / b
-        scaled = parts.loss * weight
-        (state.scaler.scale(scaled) if state.scaler is not None else scaled).backward()
-        acc.loss = acc.loss + scaled.detach()
-        acc.loss_masked = acc.loss_masked + parts.ce_masked.detach().mean() * weight
-        acc.loss_local = acc.loss_local + parts.ce_local.detach().mean() * weight
-        if opts.collect:
-            acc.student_masked.append(masked_out.detach().float())
-            acc.student_local.append(
-                local_out.detach().float().reshape(local_out.shape[0], -1, b1 - b0, local_out.shape[-1])
-            )
+        with _gradient_sync(state, last=b1 == b):
+            _accumulate_chunk(state, views, local_grid, teacher, targets, hyper, (b0, b1), acc, opts, precision)
     return acc
+
+
+def _accumulate_chunk(
+    state: DoraState, views: torch.Tensor, local_grid: torch.Tensor, teacher: TeacherPass, targets: torch.Tensor,
+    hyper: DoraStepHyper, chunk: tuple[int, int], acc: Accumulated, opts: StepOptions, precision: Precision,
+) -> None:  # fmt: skip
+    """Forward, loss and backward of clips [b0, b1) of the batch, weighted by their share of it."""
+    b = views.shape[2]
+    b0, b1 = chunk
+    masked_out, local_out = student_outputs(state, views[:, :, b0:b1], local_grid[:, :, b0:b1], precision)
+    parts = dora_loss(
+        teacher.teacher_out[:, b0:b1],
+        masked_out,
+        local_out,
+        state.center,
+        hyper.teacher_temp,
+        hyper.student_temp,
+        hyper.loss_variant,
+        targets=targets[:, b0:b1],
+    )
+    weight = (b1 - b0) / b
+    scaled = parts.loss * weight
+    (state.scaler.scale(scaled) if state.scaler is not None else scaled).backward()
+    acc.loss = acc.loss + scaled.detach()
+    acc.loss_masked = acc.loss_masked + parts.ce_masked.detach().mean() * weight
+    acc.loss_local = acc.loss_local + parts.ce_local.detach().mean() * weight
+    if opts.collect:
+        acc.student_masked.append(masked_out.detach().float())
+        acc.student_local.append(
+            local_out.detach().float().reshape(local_out.shape[0], -1, b1 - b0, local_out.shape[-1])
+        )
 
 
 def accumulate_with_backoff(
@@ -263,39 +284,6 @@ def accumulate_with_backoff(
             micro = max(smaller)
 
 
-def entropies(targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean per-row entropy of the teacher targets, and the entropy of their batch mean (collapse watch)."""
-    q = targets.reshape(-1, targets.shape[-1])
-    entropy = lambda p: -(p * torch.log(p + 1e-12)).sum(dim=-1)  # noqa: E731
-    return entropy(q).mean(), entropy(q.mean(dim=0))
-
-
-def apply_update(
-    state: DoraState, hyper: DoraStepHyper, teacher_out: torch.Tensor, finite: torch.Tensor, device_guard: bool
-) -> tuple[torch.Tensor, list[str]]:
-    """Clip (per tensor) → cancel the last layer → AdamW → EMA teacher → centre. Returns the raw gradient norms."""
-    named = list(state.student.named_parameters())
-    if state.scaler is not None:
-        state.scaler.unscale_(state.optimizer)
-    norm_names = [n for n, p in named if p.grad is not None]
-    norms = clip_gradients_per_tensor([p for _, p in named], hyper.clip_grad)
-    cancel_last_layer_gradients(state.student, hyper.epoch, hyper.freeze_last_layer)
-    guard = device_guard and state.scaler is None
-    if guard:
-        state.optimizer.found_inf = (~finite).float()  # type: ignore[attr-defined]
-    try:
-        adamw_step(state.optimizer, hyper.lr, hyper.weight_decay, state.scaler)
-    finally:
-        if guard:
-            del state.optimizer.found_inf  # type: ignore[attr-defined]
-    state.optimizer.zero_grad(set_to_none=True)
-    apply = finite if device_guard else None
-    ema_update_teacher(list(state.teacher.parameters()), [p for _, p in named], hyper.momentum, apply)
-    new_center = updated_center(state.center, teacher_out, hyper.center_momentum)
-    state.center.copy_(torch.where(finite, new_center, state.center) if device_guard else new_center)
-    return norms, norm_names
-
-
 def _heads_tensor(heads: Sequence[int] | torch.Tensor, device: torch.device, num_heads: int) -> torch.Tensor:
     if isinstance(heads, torch.Tensor):
         return heads.to(device=device, dtype=torch.long, non_blocking=True)
@@ -316,7 +304,7 @@ def dora_train_step(
     opts = opts or StepOptions()
     device = state.device
     precision = opts.precision or Precision("fp32", device.type)
-    opts = StepOptions(opts.micro_batch, precision, opts.collect)
+    opts = StepOptions(opts.micro_batch, precision, opts.collect, opts.collective)
     b, f = batch.global_crops.shape[:2]
     global_ff = batch.global_crops.transpose(0, 1)  # [F, B, 3, H, W]
     local_grid = batch.local_crops.permute(2, 0, 1, 3, 4, 5)  # [F, nl, B, 3, h, w]
@@ -332,11 +320,19 @@ def dora_train_step(
         views = global_ff.unsqueeze(0)
     targets = teacher_targets(teacher.teacher_out, state.center, hyper.teacher_temp)
     acc, micro = accumulate_with_backoff(state, views, local_grid, teacher, targets, hyper, opts)
-    finite = torch.isfinite(acc.loss)
+    c = opts.collective
+    stats = step_statistics(
+        teacher.teacher_out,
+        targets,
+        (acc.loss, acc.loss_masked, acc.loss_local),
+        c.all_reduce_sum_ if c is not None else None,
+        c.world_size if c is not None else 1,
+    )
+    finite = torch.isfinite(stats.loss)  # of the global batch: every process decides alike
     device_guard = device.type == "cuda" and (uses_fused(state.optimizer) or state.scaler is not None)
     if not device_guard and not bool(finite):
         state.optimizer.zero_grad(set_to_none=True)
-        raise NonFiniteLossError(float(acc.loss), hyper)
+        raise NonFiniteLossError(float(stats.loss), hyper)
     diagnostics = None
     if opts.collect:
         diagnostics = StepDiagnostics(
@@ -344,17 +340,16 @@ def dora_train_step(
             student_masked=torch.cat(acc.student_masked, dim=2),
             student_local=torch.cat(acc.student_local, dim=2).reshape(f, -1, teacher.teacher_out.shape[-1]),
         )
-    teacher_entropy, batch_entropy = entropies(targets)
     if diagnostics is not None:
-        norms, names = _update_collecting(state, hyper, teacher.teacher_out, finite, device_guard, diagnostics)
+        norms, names = update_collecting(state, hyper, stats.batch_center, finite, device_guard, diagnostics)
     else:
-        norms, names = apply_update(state, hyper, teacher.teacher_out, finite, device_guard)
+        norms, names = apply_update(state, hyper, stats.batch_center, finite, device_guard)
     return StepOutcome(
-        loss=acc.loss,
-        loss_masked=acc.loss_masked,
-        loss_local=acc.loss_local,
-        teacher_entropy=teacher_entropy,
-        teacher_batch_entropy=batch_entropy,
+        loss=stats.loss,
+        loss_masked=stats.loss_masked,
+        loss_local=stats.loss_local,
+        teacher_entropy=stats.teacher_entropy,
+        teacher_batch_entropy=stats.teacher_batch_entropy,
         grad_norms=norms,
         grad_norm_names=names,
         finite=finite,
@@ -363,27 +358,3 @@ def dora_train_step(
         tracker=tracker,
         diagnostics=diagnostics,
     )
-
-
-def _update_collecting(
-    state: DoraState,
-    hyper: DoraStepHyper,
-    teacher_out: torch.Tensor,
-    finite: torch.Tensor,
-    device_guard: bool,
-    diagnostics: StepDiagnostics,
-) -> tuple[torch.Tensor, list[str]]:
-    """apply_update, keeping a copy of the gradients AdamW consumes (golden cases, debugging)."""
-    original = state.optimizer.step
-
-    def step_and_record(*args, **kwargs):  # type: ignore[no-untyped-def]
-        for name, p in state.student.named_parameters():
-            if p.grad is not None:
-                diagnostics.clipped_grads[name] = p.grad.detach().float().clone()
-        return original(*args, **kwargs)
-
-    state.optimizer.step = step_and_record  # type: ignore[method-assign]
-    try:
-        return apply_update(state, hyper, teacher_out, finite, device_guard)
-    finally:
-        del state.optimizer.step  # back to the class method

@@ -83,6 +83,22 @@ class DoraNetwork(nn.Module):
         return self.head(self.backbone(images, cls_only=True).cls)
 
 
+class StudentPass(nn.Module):
+    """The student's part of one step as ONE module call: masked views and local crops through the backbone (one pass
+    per resolution), then all [CLS] tokens through the head. Wrapped in DistributedDataParallel for a multi-process run,
+    which needs the whole forward of a backward to go through one call of its module."""
+
+    def __init__(self, student: DoraNetwork) -> None:
+        super().__init__()
+        self.student = student
+
+    def forward(self, masked: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
+        """masked [V, 3, H, W], local [v, 3, h, w] → head outputs [V + v, out_dim] (masked rows first)."""
+        cls_masked = self.student.backbone(masked, cls_only=True).cls
+        cls_local = self.student.backbone(local, cls_only=True).cls
+        return self.student.head(torch.cat([cls_masked, cls_local]))
+
+
 def build_dora_networks(
     cfg: DoraModelConfig, device: torch.device | str = "cpu", seed: int | None = None
 ) -> tuple[DoraNetwork, DoraNetwork]:

@@ -77,6 +77,16 @@ OFFICIAL_DEFAULTS: dict[str, Any] = {
     },
     "runtime": {
         "engine": "tfjs",
+        "launcher": "local",
+        "distributed": {"nproc": 1, "nodes": 1},
+        "slurm": {
+            "partition": None,
+            "time": None,
+            "account": None,
+            "gpusPerNode": None,
+            "extraSbatch": [],
+            "setup": None,
+        },
         "backend": "wasm",
         "device": "auto",
         "precision": "auto",

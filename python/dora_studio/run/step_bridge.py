@@ -28,15 +28,28 @@ class StepResult:
     tracker: dict[str, np.ndarray] | None
 
 
-def step_seed(seed: int, iteration: int) -> int:
-    """torch's RNG (stochastic depth) is reseeded every step from (seed, iteration): a resumed run redraws the same."""
-    return step_rng(seed, "torch", iteration).next_uint32()
+def step_seed(seed: int, iteration: int, rank: int = 0) -> int:
+    """torch's RNG (stochastic depth) is reseeded every step from (seed, iteration): a resumed run redraws the same.
+    Every process of a multi-process run has its own stream (rank 0's is the single-process one), so the processes
+    do not drop the same residual branches of their different clips."""
+    return step_rng(seed, "torch" if rank == 0 else f"torch-rank{rank}", iteration).next_uint32()
 
 
 class StepEngine:
-    def __init__(self, config: dict[str, Any], device: str | None = None, precision: str | None = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        device: str | None = None,
+        precision: str | None = None,
+        torch_device: torch.device | None = None,
+        collective: Any = None,
+    ) -> None:
+        """``torch_device``: this process's device when already chosen (a rank's GPU); ``collective``: the other
+        processes of a multi-process run (dist.group), None for one process."""
         runtime = config.get("runtime", {})
-        self.device = resolve_device(device or runtime.get("device") or "auto")
+        self.device = torch_device or resolve_device(device or runtime.get("device") or "auto")
+        self.collective = collective if collective is not None and collective.world_size > 1 else None
+        self.rank = collective.rank if self.collective is not None else 0
         self.precision = resolve_precision(precision or runtime.get("precision") or "auto", self.device)
         self.precision.apply_matmul_settings()
         self.model_cfg = DoraModelConfig.from_run_config(config)
@@ -44,6 +57,20 @@ class StepEngine:
         self.state = create_dora_state(self.model_cfg, self.device, self.seed, self.precision)
         self.config = config
         self.micro_batch: int | None = None
+
+    def connect(self) -> None:
+        """A multi-process run: the student's forward under DDP (after any checkpoint was loaded)."""
+        if self.collective is not None:
+            from ..distributed.ddp import wrap_student
+
+            wrap_student(self.state, self.device)
+
+    def disconnect(self) -> None:
+        """Before the process group is destroyed: the student without its DDP wrapper (distributed/ddp.py)."""
+        if self.collective is not None:
+            from ..distributed.ddp import unwrap_student
+
+            unwrap_student(self.state)
 
     def choose_micro_batch(self) -> str:
         """training.microBatch: a number as it is, "auto" from free device memory; returns the line for the log."""
@@ -65,7 +92,7 @@ class StepEngine:
         return self.state.optimizer_tensors()
 
     def step(self, batch: dict[str, Any], iteration: int, hyper: dict[str, float], snapshot: bool) -> StepResult:
-        torch.manual_seed(step_seed(self.seed, iteration))
+        torch.manual_seed(step_seed(self.seed, iteration, self.rank))
         dora_batch = DoraBatch(
             global_crops=to_device_async(batch["global"], self.device),
             local_crops=to_device_async(batch["local"], self.device),
@@ -74,7 +101,8 @@ class StepEngine:
         h = DoraStepHyper.from_run_config(
             self.config, int(hyper["epoch"]), hyper["lr"], hyper["wd"], hyper["momentum"], hyper["teacherTemp"]
         )
-        outcome = dora_train_step(self.state, dora_batch, h, StepOptions(self.micro_batch, self.precision))
+        options = StepOptions(self.micro_batch, self.precision, collective=self.collective)
+        outcome = dora_train_step(self.state, dora_batch, h, options)
         outcome.check_finite()
         tracker = None
         if snapshot and outcome.tracker is not None:

@@ -14,37 +14,30 @@ from typing import Any
 
 from ..data.augment import AugmentConfig
 from ..data.clips import ClipSampler
-from ..data.compact_cache import locate_run_frame_cache
-from ..data.frame_cache import FrameCacheError, FrameSource, open_frame_source
 from ..data.loader import SnapshotSchedule, StepDataset, default_workers, make_loader
 from ..data.usable_range import usable_range
+from ..distributed.env import DistInfo
+from ..distributed.group import SingleProcess
 from ..engine.channel import Channel, StopFlag
-from ..optim.schedules import cosine_scheduler, teacher_temp_schedule
 from .checkpoint import (
     RNG_ALGORITHM,
     checkpoints_to_prune,
     config_sha256,
     delete_checkpoint,
-    latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
     save_checkpoint,
 )
-from .config import load_run_config, peak_lr
-from .dist_env import DistInfo
+from .config import load_run_config
 from .lock import iso_now
-from .paths import inside, run_paths
+from .paths import run_paths
 from .records import RunRecorder
+from .resume_position import ResumeMismatch, resume_position
 from .snapshot import SnapshotInput, write_snapshot
 from .step_bridge import StepEngine
+from .train_setup import TrainingError, build_schedules, open_frames, resolve_resume
 
-
-class TrainingError(Exception):
-    """A problem the user must fix; `fix` says how."""
-
-    def __init__(self, message: str, fix: str | None = None) -> None:
-        super().__init__(message)
-        self.fix = fix
+__all__ = ["Trainer", "TrainingError", "TrainOptions", "TrainResult", "build_schedules", "resolve_resume"]
 
 
 @dataclass
@@ -67,56 +60,22 @@ class TrainResult:
     message: str | None = None
 
 
-def resolve_resume(run_dir: Path, resume: str | None) -> Path | None:
-    """The sidecar to resume from: 'latest' of the run, or a given sidecar that must lie inside the run folder."""
-    if resume is None:
-        return None
-    if resume == "latest":
-        return latest_checkpoint(run_dir)
-    return inside(run_paths(run_dir).checkpoints, resume, "--resume checkpoint")
-
-
-def build_schedules(config: dict[str, Any], iters_per_epoch: int, world_size: int) -> dict[str, Any]:
-    """train.ts `buildRunSchedules`: lr, wd, momentum per iteration; teacher temperature per epoch."""
-    t = config["training"]
-    epochs = t["epochs"]
-    return {
-        "lr": cosine_scheduler(peak_lr(config, world_size), t["minLr"], epochs, iters_per_epoch, t["warmupEpochs"]),
-        "wd": cosine_scheduler(t["weightDecay"], t["weightDecayEnd"], epochs, iters_per_epoch),
-        "momentum": cosine_scheduler(t["momentumTeacher"], 1, epochs, iters_per_epoch),
-        "teacherTemp": teacher_temp_schedule(
-            t["warmupTeacherTemp"], t["teacherTemp"], min(t["warmupTeacherTempEpochs"], epochs), epochs
-        ),
-    }
-
-
-def open_frames(config: dict[str, Any], opts: TrainOptions) -> FrameSource:
-    data = config["data"]
-    folder = opts.frame_cache
-    if folder is None:
-        folder = locate_run_frame_cache(data, opts.cache_root)  # raw RGB24 or compact JPEG (compact_cache.py)
-    try:
-        source = open_frame_source(folder)
-    except FrameCacheError as e:
-        raise TrainingError(
-            f"{data['video']}: no usable frame cache ({e})",
-            "build the frame cache first: `node dist/cli.js train <config> --engine pytorch` builds it before starting "
-            "this engine (or pass --frame-cache <folder> of a built cache)",
-        ) from e
-    if not getattr(source, "complete", True):
-        raise TrainingError(
-            f"{folder}: the frame cache of {data['video']} is incomplete ({source.frame_count} frames so far)",
-            "let `node dist/cli.js train` finish building it, then start again",
-        )
-    return source
-
-
 class Trainer:
-    def __init__(self, opts: TrainOptions, channel: Channel, stop: StopFlag, dist: DistInfo) -> None:
+    def __init__(
+        self,
+        opts: TrainOptions,
+        channel: Channel,
+        stop: StopFlag,
+        dist: DistInfo,
+        collective: SingleProcess | None = None,
+        device: Any = None,
+    ) -> None:
         self.opts = opts
         self.channel = channel
         self.stop = stop
         self.dist = dist
+        self.collective = collective or SingleProcess()
+        self.device = device  # this rank's torch device (None: resolved from the config)
         self.run_dir = opts.run_dir.resolve()
         self.paths = run_paths(self.run_dir)
         self.rec = RunRecorder(self.run_dir, dist.rank, dist.world_size)
@@ -126,12 +85,7 @@ class Trainer:
 
     # ---- set-up ------------------------------------------------------------------------------------
     def setup(self, versions: dict[str, str]) -> None:
-        if self.dist.world_size > 1:
-            raise TrainingError(
-                f"{self.dist.world_size} processes were launched ({self.dist.launcher}), but multi-process training "
-                "(DDP) is not part of this engine yet; every process would train its own model",
-                'launch one process (runtime.launcher "local"), e.g. srun --ntasks=1 or torchrun --nproc-per-node=1',
-            )
+        """Everything this process does alone (no collective: a rank that fails here is reported by all of them)."""
         self.config = load_run_config(self.run_dir)
         self.resume = resolve_resume(self.run_dir, self.opts.resume)
         self.paths.checkpoints.mkdir(exist_ok=True)
@@ -139,19 +93,35 @@ class Trainer:
         if self.resume:
             self.rec.repair_tails()
         self.config_sha = config_sha256(self.run_dir)
-        self.rec.start_info(self.config, versions, {"engine": "pytorch", "worldSize": self.dist.world_size})
+        world = {"worldSize": self.dist.world_size, "launcher": self.dist.launcher}
+        self.rec.start_info(self.config, versions, {"engine": "pytorch", **world})
         self.rec.start_heartbeat()
         self.setup_data()
         self.progress("model-init", 0, None)
-        self.engine = StepEngine(self.config, self.opts.device, self.opts.precision)
+        self.engine = StepEngine(self.config, self.opts.device, self.opts.precision, self.device, self.collective)
         d = self.engine.describe()
         self.rec.write_info(backend=f"pytorch-{d['device']}", device=d["device"], precision=d["precision"])
         self.rec.log(f"engine pytorch on {d['deviceName']} ({d['device']}), precision {d['precision']}")
+        self.log_world()
         self.setup_model()
+
+    def log_world(self) -> None:
+        w, b = self.dist.world_size, self.config["training"]["batchClips"]
+        if w == 1:
+            return
+        lr = self.schedules["lr"]
+        self.rec.log(
+            f"process {self.dist.rank} of {w} (pid {os.getpid()}, {self.dist.launcher}, local rank {self.dist.local_rank} of "
+            f"{self.dist.local_world_size}), {self.collective.backend} process group; global batch {b} clips x {w} processes = {b * w} clips; peak lr {max(lr):.3e}"
+        )
+
+    def connect(self) -> None:
+        """After every process is set up: the student under DDP (parameters broadcast from rank 0)."""
+        self.engine.connect()
 
     def setup_data(self) -> None:
         self.progress("frame-cache", 0, None, f"Opening the frame cache of {self.config['data']['video']}")
-        self.source = open_frames(self.config, self.opts)
+        self.source = open_frames(self.config, self.opts.frame_cache, self.opts.cache_root)
         data, training = self.config["data"], self.config["training"]
         start, end, warning = usable_range(self.source, data)
         if warning:
@@ -182,21 +152,24 @@ class Trainer:
         if isinstance(imported, dict):
             # Imported weights (import_pth): the official restart semantics, at the start of the saved epoch.
             start = min(int(imported.get("epoch") or 0) * self.itpe, self.total)
-        elif schedule.get("itersPerEpoch") != self.itpe:
-            raise TrainingError(
-                f"{self.resume}: the run had {schedule.get('itersPerEpoch')} steps per epoch, the video now gives "
-                f"{self.itpe}",
-                "the video, its frame cache or the number of processes changed; start a new run",
-            )
         else:
-            start = int(schedule["iteration"])
+            try:
+                position = resume_position(schedule, self.sampler)
+            except ResumeMismatch as e:
+                raise TrainingError(
+                    f"{self.resume}: {e}", "the video or its frame cache changed since this checkpoint; start a new run"
+                ) from e
+            start = position.iteration
+            if position.note:
+                self.warn(position.note)
         if ckpt.sidecar["configSha256"] != self.config_sha:
             self.warn(f"{self.paths.config} changed since {self.resume} was written; resuming with the current file")
         self.engine.load(ckpt)
         self.iteration = self.rec.last_step = start
         self.last_checkpoint = start if ckpt.sidecar["step"] == start else -1
-        self.rec.drop_metrics_after(self.iteration)
-        self.rec.event("resumed", pid=self._pid(), checkpoint=str(self.resume))
+        self.rec.drop_metrics_after(int(ckpt.sidecar["step"]))
+        world = {"worldSize": self.dist.world_size, "checkpointWorldSize": int(schedule.get("worldSize") or 1)}
+        self.rec.event("resumed", pid=self._pid(), checkpoint=str(self.resume), **world)
         self.rec.log(f"resumed from {self.resume} at step {self.iteration}")
 
     @staticmethod
@@ -224,17 +197,19 @@ class Trainer:
         heads = (cfg["dora"]["objects"], cfg["model"]["numHeads"]) if tracker else None
         augment = AugmentConfig.from_data_config(cfg["data"])
         dataset = StepDataset(self.source, self.sampler, augment, t["seed"], heads, schedule, self.dist.rank)
-        workers = default_workers() if self.opts.workers is None else self.opts.workers
+        workers = default_workers(self.dist.local_world_size) if self.opts.workers is None else self.opts.workers
         cuda = self.engine.device.type == "cuda"
         loader = make_loader(dataset, range(self.iteration, stop_at), workers, pin_memory=cuda)
         self.rec.log(self.engine.choose_micro_batch())
         k = cfg["dora"]["objects"] if tracker else 1
-        images = t["batchClips"] * cfg["data"]["framesPerClip"] * (1 + k + cfg["data"]["localCrops"])
+        images = (
+            t["batchClips"] * self.dist.world_size * cfg["data"]["framesPerClip"] * (1 + k + cfg["data"]["localCrops"])
+        )
         self.rec.log(f"loader: {workers} worker process(es), 2 batches prefetched each")
         first, started, waited = self.iteration, time.monotonic(), 0.0
         fetch = time.perf_counter()
         for batch in loader:
-            if self.stop:
+            if self.agreed_stop():
                 break  # asked to stop while the batch was being built: do not start another step
             wait = time.perf_counter() - fetch
             waited += wait
@@ -245,7 +220,7 @@ class Trainer:
             if self.iteration % cfg["runtime"]["checkpointEvery"] == 0:
                 self.checkpoint()
             self.rec.write_info()
-            if self.stop:
+            if self.agreed_stop():
                 break
             fetch = time.perf_counter()
         steps = self.iteration - first
@@ -260,6 +235,16 @@ class Trainer:
         return self.finish(
             "stopped", self.stop.reason if self.stop else f"stopped after {self.iteration} steps (--max-steps)"
         )
+
+    def agreed_stop(self) -> bool:
+        """Stop when any process was asked to (signals reach one rank, or all of them at different moments): every
+        rank leaves the loop after the same step, and rank 0 writes the checkpoint."""
+        stop, checkpoint = self.collective.agree_stop(bool(self.stop), self.stop.checkpoint if self.stop else True)
+        if stop and not self.stop:
+            self.stop.set("stop requested on another process of the run", checkpoint)
+        elif stop:
+            self.stop.checkpoint = checkpoint
+        return stop
 
     def one_step(self, batch: dict[str, Any], snapshot: bool, images: int, wait: float, stop_at: int) -> None:
         it = self.iteration
@@ -319,7 +304,13 @@ class Trainer:
         meta = {
             "epoch": max(0, it - 1) // self.itpe,
             "rng": {"algorithm": RNG_ALGORITHM, "state": {"seed": self.config["training"]["seed"], "iteration": it}},
-            "schedule": {"iteration": it, "itersPerEpoch": self.itpe, "totalIters": self.total},
+            "schedule": {
+                "iteration": it,
+                "itersPerEpoch": self.itpe,
+                "totalIters": self.total,
+                "globalBatch": self.sampler.global_batch,
+                "worldSize": self.dist.world_size,
+            },
             "configSha256": self.config_sha,
         }
         try:

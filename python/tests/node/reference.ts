@@ -3,8 +3,8 @@
 //   echo '{"op":"rng","seed":"x","n":4}' | node --import tsx python/tests/node/reference.ts
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../../src/core/node/atomicWrite';
 import { ARCH_DIMS, OFFICIAL_DEFAULTS } from '../../../src/core/config';
+import { writeJsonAtomic } from '../../../src/core/node/atomicWrite';
 import { loadConfigFile } from '../../../src/core/node/configFile';
 import { createRunDir } from '../../../src/core/node/runDir';
 import { acquireRunLock, readRunLockState, RunLockedError } from '../../../src/core/node/runLock';
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     lockStates: lockStatesOp,
     acquireLock: acquireLockOp,
     officialDefaults: () => ({ defaults: OFFICIAL_DEFAULTS, archDims: ARCH_DIMS }),
-    // Loaded on demand: it brings in TF.js (through the model config), which the other ops do not need.
+    // Loaded on demand: the trainer's modules bring in TF.js, which the other ops do not need.
     loadRunConfig: async (r) => (await import('../../../src/trainer/run/runConfig')).loadRunConfig(r.runDir),
     validateRun: (r) => validateRunDir(r.runDir),
   };

@@ -129,6 +129,8 @@ export interface RunSummary {
   dir: string;
   info?: RunInfo;
   status: RunStatusReport;
+  /** A run launched as a Slurm job: its current job (src/core/node/slurm.ts). */
+  slurm?: { jobId: string; slurmState?: string; nodeList?: string; reason?: string };
 }
 
 /** Every run folder in `runsDir` (a folder with a run.json or events.jsonl), newest id first. */

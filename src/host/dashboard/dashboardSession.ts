@@ -3,7 +3,8 @@
 // as the run advances. No vscode import: `post` and `toWebviewUri` are injected.
 
 import { JsonlFollower } from '../../core/node/jsonl';
-import { listSnapshots, readRunConfig, readRunInfo, readRunStatus, readSnapshotManifest } from '../../core/node/runDir';
+import { listSnapshots, readRunConfig, readRunInfo, readSnapshotManifest } from '../../core/node/runDir';
+import { readLaunchStatus } from '../runs/slurmRuns';
 import { runPaths, snapshotPaths } from '../../core/node/runPaths';
 import { isMetricsRecord, type MetricsRecord, type RunInfo, type RunStatusReport } from '../../core/runRecords';
 import { isWebviewToHostMessage, type HostToWebviewMessage, type WebviewState } from '../../core/webviewMessages';
@@ -110,7 +111,7 @@ export class DashboardSession {
   private async changedHeader(): Promise<Partial<WebviewState>> {
     const [info, status, snapshots] = await Promise.all([
       readRunInfo(this.o.runDir).catch((): RunInfo | undefined => undefined),
-      readRunStatus(this.o.runDir).catch((): RunStatusReport | null => null),
+      readLaunchStatus(this.o.runDir).catch((): RunStatusReport | null => null),
       listSnapshots(this.o.runDir).catch(() => []),
     ]);
     const data: Partial<WebviewState> = {};

@@ -168,6 +168,21 @@ export class EngineClient {
     });
   }
 
+  /** The folder of the `dora_studio` package (for a launcher's command line: torchrun, a Slurm batch script). */
+  get pythonPackageDir(): string | undefined {
+    return this.options.python?.packageDir;
+  }
+
+  /** Readies a run folder for the PyTorch engine without starting it (config.json, frame cache): a launched run. */
+  async prepareRun(
+    request: Omit<PrepareRunMessage, 'type'>,
+    options: RequestOptions & { onProgress?: (p: ProgressMessage) => void } = {},
+  ): Promise<RequestEnd & { prepared?: RunPreparedMessage }> {
+    const end = await this.request({ type: 'prepare-run', ...request }, request.runDir, withProgress(options), 'run-prepared');
+    const prepared = end.messages.find((m): m is RunPreparedMessage => m.type === 'run-prepared');
+    return { reason: end.reason, error: end.error, prepared };
+  }
+
   /** Evaluates a checkpoint's teacher: one `eval-result` per job (results are stored beside the checkpoint). */
   async evaluate(request: EvaluateRequest, options: RequestOptions & { onResult?: (r: EvalResultMessage) => void } = {}) {
     const results: EvalResultMessage[] = [];

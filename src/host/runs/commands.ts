@@ -8,7 +8,6 @@ import { BACKENDS, configBaseName } from '../../core/config';
 import { loadConfigFile } from '../../core/node/configFile';
 import { PythonEngineError } from '../../core/node/pythonEngine';
 import { listCheckpoints } from '../../core/node/runDir';
-import { isSafelyInside } from '../../core/node/runPathSafety';
 import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
 import { configProblem } from '../configs/configIndex';
 import type { HostServices } from '../services';
@@ -20,7 +19,9 @@ import { cacheFolderSetting, readSettings, workspaceRoots } from '../shared/sett
 import { testOverrides } from '../shared/testOverrides';
 import { prepareDemoWorkspace, type DemoWorkspace } from './demo';
 import { chooseEngine } from './engineChoice';
+import { pickLauncher, startLaunchedRun } from './launchCommands';
 import { describeResumeChanges, resumeConfigChanges, resumeOverrides } from './resumeChanges';
+import { listRunLogs } from './runLogs';
 import { runsDirForNewRun } from './runsDirs';
 import { stepCap } from './stepCap';
 
@@ -50,11 +51,18 @@ export function registerRunCommands(s: HostServices): void {
   registerCommand(s, 'dora.selectBackend', (arg?: unknown) => selectBackend(typeof arg === 'string' ? arg : undefined));
   registerCommand(s, 'dora.showTrainerLog', async (arg?: unknown) => {
     const runDir = runDirFromArg(arg);
-    // trainer.log is opened only when it is a file of the run folder (not a link to elsewhere).
-    if (runDir && existsSync(runPaths(runDir).log) && isSafelyInside(runDir, 'trainer.log')) {
-      await vscode.window.showTextDocument(vscode.Uri.file(runPaths(runDir).log), { preview: true });
+    const logs = runDir ? await listRunLogs(runDir) : [];
+    // A multi-process run: pick a rank's log (or the launcher's output). listRunLogs keeps only files of the run
+    // folder (no link to elsewhere).
+    const log =
+      logs.length > 1
+        ? (await vscode.window.showQuickPick(logs, { title: 'DoRA: Show Trainer Log', placeHolder: 'Which process' }))?.file
+        : logs[0]?.file;
+    if (log) {
+      await vscode.window.showTextDocument(vscode.Uri.file(log), { preview: true });
       return;
     }
+    if (logs.length > 1) return; // dismissed
     s.output.show(true);
   });
   registerCommand(s, 'dora.revealRun', async (arg?: unknown) => {
@@ -80,30 +88,38 @@ export async function startRun(
   let runsDir = request.runsDir;
   let config: unknown;
   if (request.configPath) {
-    const problem = await configProblem(request.configPath);
-    if (problem) {
-      const choice = await vscode.window.showErrorMessage(`Cannot start a run: ${problem}`, 'Open Config');
-      if (choice) await vscode.window.showTextDocument(vscode.Uri.file(request.configPath));
-      return undefined;
-    }
-    const loaded = await loadConfigFile(request.configPath).catch(() => undefined);
-    config = loaded;
-    // Checked here too, so that a start that cannot work creates no run folder.
-    if (loaded && !existsSync(loaded.data.video)) {
-      const choice = await vscode.window.showErrorMessage(
-        `Cannot start a run: ${request.configPath}: $.data.video: ${loaded.data.video} does not exist; ` +
-          'set data.video to your video file (relative to the config file, or absolute).',
-        'Open Config',
-      );
-      if (choice) await vscode.window.showTextDocument(vscode.Uri.file(request.configPath));
-      return undefined;
-    }
-    name = loaded?.name ?? configBaseName(request.configPath);
+    const checked = await checkedConfig(request.configPath);
+    if (!checked) return undefined;
+    ({ config, name } = checked);
     runsDir ??= await runsDirForNewRun(request.configPath, settings.runsFolder, workspaceRoots());
   }
   try {
     const choice = await chooseEngine(settings, { config, resumeCheckpoint: request.resumeCheckpoint });
     const maxSteps = await stepCap(testOverrides().maxSteps, request.resumeCheckpoint);
+    // A PyTorch run may start through torchrun or as a Slurm job instead (launchCommands.ts).
+    const launcher = choice.engine === 'pytorch' ? await pickLauncher(config, request.resumeCheckpoint) : 'local';
+    if (launcher === undefined) return undefined;
+    if (launcher !== 'local') {
+      const interpreter = await withEngineCheck('pytorch', () =>
+        s.engines.trainEngine('pytorch', launcher === 'slurm' ? {} : choice.requirements),
+      );
+      if (interpreter.name !== 'pytorch') return undefined;
+      return await startLaunchedRun(s, {
+        launcher,
+        configPath: request.configPath,
+        resumeCheckpoint: request.resumeCheckpoint,
+        runsDir,
+        name,
+        interpreter: interpreter.interpreter,
+        device: choice.device,
+        maxSteps,
+        snapshotEvery: settings.snapshotInterval > 0 ? settings.snapshotInterval : undefined,
+        ffmpegPath: settings.ffmpegPath || undefined,
+        cacheRoot: request.cacheRoot ?? cacheFolderSetting(settings),
+        ...(request.overrides?.length ? { overrides: request.overrides } : {}),
+        log: (text) => s.output.appendLine(`[launch] ${text}`),
+      }).then((r) => r && { runDir: r.runDir, pid: undefined });
+    }
     const started = await withEngineCheck(choice.engine, () =>
       s.manager.start({
         configPath: request.configPath,
@@ -129,6 +145,27 @@ export async function startRun(
     else void vscode.window.showErrorMessage(`DoRA: could not start the run: ${(error as Error).message}`);
     return undefined;
   }
+}
+
+/** The config a new run starts from, checked first so that a start that cannot work creates no run folder. */
+async function checkedConfig(configPath: string): Promise<{ config: unknown; name: string } | undefined> {
+  const problem = await configProblem(configPath);
+  if (problem) {
+    const choice = await vscode.window.showErrorMessage(`Cannot start a run: ${problem}`, 'Open Config');
+    if (choice) await vscode.window.showTextDocument(vscode.Uri.file(configPath));
+    return undefined;
+  }
+  const loaded = await loadConfigFile(configPath).catch(() => undefined);
+  if (loaded && !existsSync(loaded.data.video)) {
+    const choice = await vscode.window.showErrorMessage(
+      `Cannot start a run: ${configPath}: $.data.video: ${loaded.data.video} does not exist; ` +
+        'set data.video to your video file (relative to the config file, or absolute).',
+      'Open Config',
+    );
+    if (choice) await vscode.window.showTextDocument(vscode.Uri.file(configPath));
+    return undefined;
+  }
+  return { config: loaded, name: loaded?.name ?? configBaseName(configPath) };
 }
 
 /** Shows the engine's start as a notification while the PyTorch engine's interpreter is checked (imports torch). */
@@ -178,6 +215,8 @@ async function stopRun(s: HostServices, arg: unknown) {
   if (!runDir) return undefined;
   const result = await s.manager.stop(runDir);
   if (result === 'not-running') void vscode.window.showInformationMessage(`DoRA: ${path.basename(runDir)} is not running.`);
+  else if (result === 'cancelled')
+    vscode.window.setStatusBarMessage(`DoRA: cancelled the queued Slurm job of ${path.basename(runDir)}`, 5000);
   else if (typeof result === 'object')
     void vscode.window.showWarningMessage(
       `DoRA: ${path.basename(runDir)} was not stopped: ${result.refused}. ` +

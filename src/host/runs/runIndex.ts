@@ -14,9 +14,11 @@ import {
   type RunSummary,
 } from '../../core/node/runDir';
 import { runPaths } from '../../core/node/runPaths';
+import { hasSlurmJobs } from '../../core/node/slurm';
 import { deriveRunStatus, isMetricsRecord, type MetricsRecord, type LivenessProbe } from '../../core/runRecords';
 import type { StudioInfo } from '../../core/studioFile';
 import { readStudioInfo } from '../runManagement/studioFiles';
+import { slurmStatusOf } from './slurmRuns';
 
 /**
  * Like core listRuns, but only looks into sub-folders: a stray file in a runs folder (README.md,
@@ -34,12 +36,15 @@ export async function listRunFolders(runsDir: string, probe: LivenessProbe): Pro
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const dir = path.join(runsDir, entry.name);
-    const [events, info] = await Promise.all([readEvents(dir), readRunInfo(dir)]);
-    if (!info && events.records.length === 0 && events.invalidLines.length === 0) {
+    const [events, info, launched] = await Promise.all([readEvents(dir), readRunInfo(dir), hasSlurmJobs(dir)]);
+    if (!info && events.records.length === 0 && events.invalidLines.length === 0 && !launched) {
       // Not a run (yet): no run.json and no events. A run this window just created is added by WorkspaceModel.
       continue;
     }
-    runs.push({ id: entry.name, dir, info, status: deriveRunStatus(events.records, info, probe) });
+    const status = deriveRunStatus(events.records, info, probe);
+    // A Slurm run shows its job's state (queued …) until, and after, the engine writes its own records.
+    const slurm = launched ? await slurmStatusOf(dir, events.records, status).catch(() => undefined) : undefined;
+    runs.push({ id: entry.name, dir, info, status: slurm?.status ?? status, ...(slurm ? { slurm: slurm.slurm } : {}) });
   }
   return runs.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }

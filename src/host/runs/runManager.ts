@@ -11,7 +11,9 @@ import { createRunDir, readRunInfo, removeUnstartedRunDir } from '../../core/nod
 import { runDirOfCheckpoint, runPaths } from '../../core/node/runPaths';
 import type { EngineClient, TrainEngine } from '../engine/engineClient';
 import type { EngineHandle } from '../engine/stagedEngine';
+import { hasSlurmJobs } from '../../core/node/slurm';
 import { Emitter } from '../shared/emitter';
+import { stopSlurmRun } from './slurmRuns';
 import { applyExit, applyTrainerMessage, initialLiveRun, type LiveRunState } from './liveRun';
 import { proveTrainer } from './trainerProcess';
 
@@ -54,7 +56,7 @@ interface ManagedRun {
 export const KILLED_REASON = 'killed by DoRA Studio after the stop timeout';
 
 /** What Stop did: asked our engine, signalled a proven trainer, found nothing running, or refused to signal (and why). */
-export type StopResult = 'stopping' | 'signalled' | 'not-running' | { refused: string };
+export type StopResult = 'stopping' | 'signalled' | 'cancelled' | 'not-running' | { refused: string };
 
 export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
@@ -101,9 +103,19 @@ export class RunManager {
   /**
    * Asks the engine to stop (it finishes the step and writes a checkpoint), then escalates.
    * Also stops runs this window did not start (e.g. after a reload) through their pid on this host, but only a process
-   * proven to be the trainer (pid + start time from run.lock or run.json: trainerProcess.ts) is ever signalled.
+   * proven to be the trainer (pid + start time from run.lock or run.json: trainerProcess.ts) is ever signalled, and only
+   * a Slurm job that runs the run's own batch script is signalled or cancelled (slurmRuns.ts).
    */
   async stop(runDir: string): Promise<StopResult> {
+    // A Slurm run: its job is asked to checkpoint (SIGUSR1), then cancelled after the grace period (slurmRuns.ts).
+    if (await hasSlurmJobs(runDir)) {
+      const slurm = await stopSlurmRun(runDir, { graceMs: this.options.stopGraceMs ?? 120_000, log: (t) => this.log(runDir, t) });
+      if (slurm.result === 'refused') return { refused: slurm.reason ?? 'the Slurm job is not proven to be this run' };
+      if (slurm.result !== 'not-running') {
+        void slurm.done.then(() => this.log(runDir, 'the Slurm job has ended'));
+        return slurm.result === 'cancelled' ? 'cancelled' : 'signalled';
+      }
+    }
     const run = this.runs.get(runDir);
     if (run && run.engine.isRunning()) {
       run.engine.stop({

@@ -76,6 +76,14 @@ export function effectiveStatus(view: RunView): RunStatus {
   return fromFiles === 'starting' && live.attached && live.phase !== 'starting' ? 'running' : fromFiles;
 }
 
+/** The tooltip line of a Slurm run's current job. */
+export function slurmLine(job: NonNullable<RunSummary['slurm']>): string {
+  const state = job.slurmState ? ` ${job.slurmState}` : '';
+  const where = job.nodeList ? ` on ${job.nodeList}` : '';
+  const why = job.reason ? ` (${job.reason})` : '';
+  return `Slurm job ${job.jobId}:${state}${where}${why}`;
+}
+
 export function runContextValue(status: RunStatus, hasConfig: boolean, starred = false): string {
   // Space-separated flags; package.json matches them with `viewItem =~ /\bflag\b/`. `starred` comes last: Star Run
   // matches the whole value without it (when-clause regexes are anchored rather than using a lookahead).
@@ -99,6 +107,7 @@ export function runNode(view: RunView): RunNode {
   const description = joinParts([
     starred ? '★' : undefined,
     STATUS_LABELS[status],
+    summary.slurm ? `Slurm job ${summary.slurm.jobId}` : undefined,
     phase,
     formatProgress(step, total),
     loss !== undefined ? `loss ${formatLoss(loss)}` : undefined,
@@ -121,8 +130,10 @@ export function runNode(view: RunView): RunNode {
       `Config: \`${summary.info.configFile}\``,
       `Backend: ${summary.info.backend ?? 'not chosen yet'} · started ${summary.info.created}`,
     );
+  if (summary.slurm) lines.push('', slurmLine(summary.slurm));
   if (reason && (status === 'failed' || status === 'crashed' || status === 'stopped'))
     lines.push('', `${status === 'stopped' ? 'Reason' : 'Error'}: ${escapeMarkdown(reason)}`);
+  else if (reason && status === 'starting') lines.push('', escapeMarkdown(reason)); // queued: the job line says it
   if (live?.lastWarning && !live.finished) lines.push('', `Warning: ${escapeMarkdown(live.lastWarning)}`);
   lines.push('', `Folder: \`${summary.dir}\``);
   const icon = STATUS_ICONS[status];

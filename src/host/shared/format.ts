@@ -30,6 +30,7 @@ export function formatProgress(step: number, total: number | null | undefined): 
 }
 
 export const STATUS_LABELS: Record<RunStatus, string> = {
+  queued: 'queued',
   starting: 'starting',
   running: 'running',
   finished: 'finished',
@@ -40,6 +41,7 @@ export const STATUS_LABELS: Record<RunStatus, string> = {
 
 /** Codicon ids (with animation where it helps) per status. */
 export const STATUS_ICONS: Record<RunStatus, { icon: string; color?: string }> = {
+  queued: { icon: 'watch', color: 'charts.purple' },
   starting: { icon: 'loading~spin' },
   running: { icon: 'sync~spin', color: 'charts.blue' },
   finished: { icon: 'pass', color: 'testing.iconPassed' },
@@ -49,7 +51,7 @@ export const STATUS_ICONS: Record<RunStatus, { icon: string; color?: string }> =
 };
 
 export function isActiveStatus(status: RunStatus): boolean {
-  return status === 'running' || status === 'starting';
+  return status === 'running' || status === 'starting' || status === 'queued';
 }
 
 /** Joins the non-empty parts with a middle dot. */

@@ -19,6 +19,20 @@ export const ENGINE_OPTIONS: Record<string, OptionSpec> = {
   device: { type: 'string', value: 'D', help: 'pytorch: auto, cuda, cpu or mps' },
 };
 
+/** `dora train --launcher …` (docs/launchers.md): the PyTorch engine on several processes, here or as a Slurm job. */
+export const LAUNCH_OPTIONS: Record<string, OptionSpec> = {
+  launcher: {
+    type: 'string',
+    value: 'L',
+    help: 'local, torchrun or slurm (default: runtime.launcher); torchrun and slurm mean the PyTorch engine',
+  },
+  nproc: { type: 'string', value: 'N', help: 'torchrun/slurm: processes per node, one per GPU (default: runtime.distributed.nproc)' },
+  nodes: { type: 'string', value: 'N', help: 'torchrun/slurm: number of nodes (default: runtime.distributed.nodes)' },
+  partition: { type: 'string', value: 'P', help: 'slurm: the partition (default: runtime.slurm.partition)' },
+  wait: { type: 'boolean', help: "slurm: follow the submitted job to its end (exit status: the run's)" },
+  'rdzv-endpoint': { type: 'string', value: 'HOST:PORT', help: 'torchrun on several nodes: the rendezvous endpoint' },
+};
+
 /** `--engine pytorch` (train: also the config's runtime.engine): the PyTorch engine's command; undefined for TF.js. */
 export function viaPytorch(command: string, { values, positionals }: ParsedCommand): Promise<number | undefined> {
   const flags = new Map<string, string | true>();

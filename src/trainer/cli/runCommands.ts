@@ -5,7 +5,17 @@ import { writeConfigFile } from '../../core/node/configFile';
 import { configFromPreset, isPresetName, presetNames } from '../../core/presets';
 import { ensureDemoVideo } from '../data/syntheticVideo';
 import { intOption, listOption, stringOption, UsageError, type CommandSpec } from './args';
-import { BACKEND, backendOption, CACHE_DIR, ENGINE_OPTIONS, FFMPEG, reportResult, trainWithTerminal, viaPytorch } from './common';
+import {
+  BACKEND,
+  backendOption,
+  CACHE_DIR,
+  ENGINE_OPTIONS,
+  FFMPEG,
+  LAUNCH_OPTIONS,
+  reportResult,
+  trainWithTerminal,
+  viaPytorch,
+} from './common';
 
 export const initCommand: CommandSpec = {
   name: 'init',
@@ -49,6 +59,7 @@ export const trainCommand: CommandSpec = {
     precision: { type: 'string', value: 'P', help: 'pytorch: auto, fp32, tf32, bf16 or fp16 (default: runtime.precision)' },
     'snapshot-every': { type: 'string', value: 'N', help: 'pytorch: a snapshot every N steps (default: runtime.snapshotEvery)' },
     workers: { type: 'string', value: 'N', help: 'pytorch: DataLoader worker processes (default: cores − 1, at most 8)' },
+    ...LAUNCH_OPTIONS,
   },
   async run(args) {
     const {

@@ -5,7 +5,8 @@
  * --engine is given. `eval` has no PyTorch implementation: cli.ts runs it in the TF.js engine and says so.
  */
 import { resolve } from 'node:path';
-import { ENGINES, type EngineName } from '../../core/config';
+import { ENGINES, LAUNCHERS, type EngineName, type LauncherName } from '../../core/config';
+import type { LaunchOverrides } from '../launch/launchers';
 import { loadConfigFile } from '../../core/node/configFile';
 import { runDirOfCheckpoint } from '../../core/node/runPaths';
 import { loadRunConfig } from '../run/runConfig';
@@ -54,6 +55,8 @@ export async function pytorchEngineCommand(
   try {
     if (command === 'import') return await importCommand(positional, flags);
     const fallback = command === 'train' && !flags.has('engine') ? await configuredEngine(positional, flags) : 'tfjs';
+    if (command === 'train' && launcherOf(flags) && launcherOf(flags) !== 'local' && engineOf(flags, 'pytorch') !== 'pytorch')
+      throw new EngineUsageError(`--launcher ${launcherOf(flags)} starts the PyTorch engine; drop --engine tfjs`);
     if (engineOf(flags, fallback) !== 'pytorch') return undefined;
     return await dispatch(command, positional, flags, overrides);
   } catch (e) {
@@ -63,8 +66,30 @@ export async function pytorchEngineCommand(
   }
 }
 
-/** `runtime.engine` of the config to train (or of the run to resume); tfjs when it cannot be read (the TF.js path reports why). */
+export function launcherOf(flags: Flags): LauncherName | undefined {
+  const launcher = str(flags, 'launcher');
+  if (launcher === undefined) return undefined;
+  if (!(LAUNCHERS as readonly string[]).includes(launcher))
+    throw new EngineUsageError(`--launcher must be local, torchrun or slurm (got "${launcher}")`);
+  return launcher as LauncherName;
+}
+
+function launchOverrides(flags: Flags): LaunchOverrides {
+  return {
+    launcher: launcherOf(flags),
+    nproc: int(flags, 'nproc'),
+    nodes: int(flags, 'nodes'),
+    partition: str(flags, 'partition'),
+    rdzvEndpoint: str(flags, 'rdzv-endpoint'),
+    wait: flags.has('wait'),
+  };
+}
+
+/** `runtime.engine` of the config to train (or of the run to resume); tfjs when it cannot be read (the TF.js path reports why).
+ * A --launcher other than local means the PyTorch engine. */
 async function configuredEngine(positional: string[], flags: Flags): Promise<EngineName> {
+  const launcher = launcherOf(flags);
+  if (launcher && launcher !== 'local') return 'pytorch';
   const resume = str(flags, 'resume');
   const runDir = str(flags, 'run-dir');
   try {
@@ -125,6 +150,7 @@ async function dispatch(
       maxSteps: int(flags, 'max-steps'),
       snapshotEvery: int(flags, 'snapshot-every'),
       workers: int(flags, 'workers', 0),
+      launch: launchOverrides(flags),
       overrides,
     });
   }

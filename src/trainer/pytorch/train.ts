@@ -10,9 +10,10 @@ import { mkdir } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import type { DoraConfig } from '../../core/config';
 import { loadConfigFile } from '../../core/node/configFile';
-import { pythonTrainArgs } from '../../core/node/pythonEngine';
+import { pythonTrainArgs, type PythonTrainRequest } from '../../core/node/pythonEngine';
 import { createRunDir, removeUnstartedRunDir } from '../../core/node/runDir';
 import { runDirOfCheckpoint } from '../../core/node/runPaths';
+import { launchSlurm, launchTorchrun, resolveLaunch, type LaunchOverrides } from '../launch/launchers';
 import { ProgressBar } from '../run/progressBar';
 import { loadRunConfig, TrainingError } from '../run/runConfig';
 import { doraStudioCommand, findCliPython, runLaunch } from './interpreter';
@@ -31,6 +32,8 @@ export interface PytorchTrainOptions {
   maxSteps?: number;
   snapshotEvery?: number;
   workers?: number;
+  /** --launcher / --nproc / --nodes / --partition / --wait / --rdzv-endpoint (src/trainer/launch). */
+  launch?: LaunchOverrides;
   /** `--set key=value` config overrides (as the TF.js engine's; on resume they rewrite config.json). */
   overrides?: readonly string[];
 }
@@ -70,8 +73,14 @@ async function claimRunDir(target: RunTarget): Promise<{ runDir: string; created
 export async function trainPytorchCommand(o: PytorchTrainOptions): Promise<number> {
   const target = await runTarget(o);
   const device = o.device ?? target.config.runtime.device;
-  const interpreter = await findCliPython(o.python, { device, deviceSource: o.device ? '--device' : 'runtime.device' });
-  console.error(`engine: pytorch — Python ${interpreter.pythonVersion}, torch ${interpreter.torchVersion} (${interpreter.python})`);
+  const asked = resolveLaunch(target.config, o.launch ?? {}); // before --set: which interpreter this machine needs
+  // A Slurm job runs on other machines: this one (a login node) needs neither the GPU nor, with a setup line, torch.
+  const interpreter =
+    asked.launcher === 'slurm'
+      ? await findCliPython(o.python).catch((error: unknown) => (asked.slurm.setup && !o.python ? undefined : Promise.reject(error)))
+      : await findCliPython(o.python, { device, deviceSource: o.device ? '--device' : 'runtime.device' });
+  if (interpreter)
+    console.error(`engine: pytorch — Python ${interpreter.pythonVersion}, torch ${interpreter.torchVersion} (${interpreter.python})`);
   const { runDir, created } = await claimRunDir(target);
   const bar = new ProgressBar(process.stderr);
   let prepared;
@@ -91,7 +100,7 @@ export async function trainPytorchCommand(o: PytorchTrainOptions): Promise<numbe
   } finally {
     bar.done();
   }
-  const args = pythonTrainArgs({
+  const request: PythonTrainRequest = {
     runDir,
     resumeCheckpoint: o.resume && o.resume !== 'latest' ? resolve(o.resume) : o.resume,
     maxSteps: o.maxSteps,
@@ -100,8 +109,17 @@ export async function trainPytorchCommand(o: PytorchTrainOptions): Promise<numbe
     device: o.device,
     precision: o.precision,
     workers: o.workers,
-  });
-  const code = await runEngineInTerminal(doraStudioCommand(interpreter.python, args));
+  };
+  const launch = resolveLaunch(prepared.config, o.launch ?? {}); // the run's config.json, --set overrides applied
+  if (launch.launcher !== 'local') {
+    const context = { config: prepared.config, runDir, request, interpreter, launch, overrides: o.launch ?? {} };
+    const code = launch.launcher === 'slurm' ? await launchSlurm(context) : await launchTorchrun(context);
+    console.log(`run folder: ${relative(process.cwd(), runDir) || runDir}`);
+    return code;
+  }
+  // --set runtime.launcher=local on a run first asked for Slurm: this machine trains, so its Python must have torch.
+  const local = interpreter ?? (await findCliPython(o.python, { device, deviceSource: o.device ? '--device' : 'runtime.device' }));
+  const code = await runEngineInTerminal(doraStudioCommand(local.python, pythonTrainArgs(request)));
   const where = relative(process.cwd(), runDir) || runDir;
   console.log(`run folder: ${where}`);
   return code;
