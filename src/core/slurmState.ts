@@ -1,4 +1,4 @@
-// The Slurm side of a run (docs/launchers.md, docs/run-directory.md "Slurm runs"): the records the launcher and the
+// The Slurm side of a run (docs/launchers.md; docs/run-directory.md, "Slurm runs"): the records the launcher and the
 // batch script write into `<run>/slurm/`, what `scontrol show job` says, and the run status both give together.
 // Pure: parsing and rules only; src/core/node/slurm.ts runs the commands and reads the files.
 
