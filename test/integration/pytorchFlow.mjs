@@ -97,6 +97,8 @@ export async function pytorchFlows({ server, browser, check, root, artifacts, wo
     async () => {
       await runPaletteCommand(page, 'DoRA: Start Run…');
       await pickQuickItem(page, 'torch.dora.json');
+      // A PyTorch config is asked how to start (local, torchrun or Slurm; the configured launcher first).
+      await pickQuickItem(page, 'Local');
       runDir = await waitFor('the run folder', () => runDirsIn(ws.runsDir)[0], 120_000);
       const info = await waitFor(
         'run.json of the PyTorch engine',
