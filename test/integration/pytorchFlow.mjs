@@ -185,6 +185,7 @@ async function noTorchFlow({ server, browser, check, root, artifacts, work, setP
     async () => {
       await runPaletteCommand(page, 'DoRA: Start Run…');
       await pickQuickItem(page, 'torch.dora.json');
+      await pickQuickItem(page, 'Local'); // the launcher is asked before the interpreter is checked
       const toast = '.notification-toast:has-text("cannot import torch")';
       await page.waitForSelector(toast, { timeout: 60_000 });
       const text = await page.$eval(toast, (el) => el.textContent ?? '');
