@@ -163,6 +163,10 @@ export interface EvalMetric {
   /** When it was computed and how long it took (seconds). */
   time: string;
   seconds: number;
+  /** Standard error of the value over the evaluation folds or clips, when the evaluation measured one. */
+  stdErr?: number;
+  /** Why the value says less than it seems (e.g. too few scenes for scene-grouped folds); shown beside it. */
+  caveat?: string;
 }
 
 /** The newest record of each (suite, dataset): re-evaluating with other settings supersedes the older result. */
@@ -183,15 +187,48 @@ export function newestRecords(sidecar: EvalSidecar | undefined): EvalRecord[] {
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** Scene-grouped folds need this many scenes before a held-out scene's classes are also seen in training. */
+export const MIN_KNN_SCENES = 3;
+
+/**
+ * What a k-NN result's folds make of its score. With fewer than MIN_KNN_SCENES scenes, each held-out scene's main
+ * class is (nearly) absent from the training folds of the synthetic tour, so top-1 can be 0 % whatever the encoder;
+ * folds that are blocks in time inside one scene share objects between training and test, so top-1 is optimistic.
+ */
+export function knnCaveat(folds: KnnResult['folds'] | undefined): string | undefined {
+  if (!folds?.cv) return undefined;
+  if (folds.unit === 'scene' && folds.count < MIN_KNN_SCENES)
+    return (
+      `only ${folds.count} scenes in the evaluated frames: each held-out scene's objects are scored against the other ` +
+      `scene's, so top-1 says little about the encoder (use a video with ≥ ${MIN_KNN_SCENES} scenes in its evaluation half)`
+    );
+  if (folds.unit === 'time block') return 'one scene only: the folds are blocks in time that share objects, so top-1 is optimistic';
+  return undefined;
+}
+
 function knnMetrics(record: EvalRecord): EvalMetric[] {
   const result = record.result as Partial<KnnResult>;
   if (!Array.isArray(result?.scores)) return [];
   const group = `k-NN · ${datasetLabel(record.dataset)}`;
-  const base = { group, unit: '%' as const, direction: 'higher' as const, time: record.time, seconds: record.seconds };
+  const caveat = knnCaveat(result.folds);
+  const base = {
+    group,
+    unit: '%' as const,
+    direction: 'higher' as const,
+    time: record.time,
+    seconds: record.seconds,
+    ...(caveat ? { caveat } : {}),
+  };
   const out: EvalMetric[] = [];
   for (const score of result.scores)
     if (isFiniteNumber(score.top1))
-      out.push({ ...base, key: `knn:${record.dataset}:top1@${score.k}`, label: `top-1, k=${score.k}`, value: score.top1 });
+      out.push({
+        ...base,
+        key: `knn:${record.dataset}:top1@${score.k}`,
+        label: `top-1, k=${score.k}`,
+        value: score.top1,
+        ...(isFiniteNumber(score.top1StdErr) ? { stdErr: score.top1StdErr } : {}),
+      });
   const k20 = result.scores.find((s) => s.k === 20) ?? result.scores[0];
   if (k20 && isFiniteNumber(k20.top5))
     out.push({ ...base, key: `knn:${record.dataset}:top5@${k20.k}`, label: `top-5, k=${k20.k}`, value: k20.top5 });
@@ -205,7 +242,9 @@ function trackingMetrics(record: EvalRecord): EvalMetric[] {
   const p = result?.propagation;
   if (p) {
     const group = `Label propagation · ${datasetLabel(record.dataset)}`;
-    if (isFiniteNumber(p.jAndFMean)) out.push({ ...base, group, key: 'tracking:propagation:jf', label: 'J&F', value: p.jAndFMean });
+    const stdErr = isFiniteNumber(p.jAndFStdErr) ? { stdErr: p.jAndFStdErr } : {};
+    if (isFiniteNumber(p.jAndFMean))
+      out.push({ ...base, group, key: 'tracking:propagation:jf', label: 'J&F', value: p.jAndFMean, ...stdErr });
     if (isFiniteNumber(p.jMean)) out.push({ ...base, group, key: 'tracking:propagation:j', label: 'J (region IoU)', value: p.jMean });
     if (isFiniteNumber(p.fMean)) out.push({ ...base, group, key: 'tracking:propagation:f', label: 'F (boundary)', value: p.fMean });
   }
@@ -231,11 +270,18 @@ export function formatEvalValue(metric: Pick<EvalMetric, 'value' | 'unit'>): str
   return metric.unit === '%' ? `${metric.value.toFixed(1)}%` : metric.value.toFixed(3);
 }
 
+/** The value with its standard error (`30.6% ± 1.6`, `0.220 ± 0.012`) and a ⚠ when a caveat goes with it. */
+export function formatEvalCell(metric: Pick<EvalMetric, 'value' | 'unit' | 'stdErr' | 'caveat'>): string {
+  const digits = metric.unit === '%' ? 1 : 3;
+  const se = metric.stdErr !== undefined && Number.isFinite(metric.stdErr) ? ` ± ${metric.stdErr.toFixed(digits)}` : '';
+  return `${formatEvalValue(metric)}${se}${metric.caveat ? ' ⚠' : ''}`;
+}
+
 /** The short form for a tree item's description: the headline number of each suite. */
 export function evalHeadline(metrics: readonly EvalMetric[]): string | undefined {
   const parts: string[] = [];
   const knn = metrics.find((m) => m.key.startsWith('knn:synthetic:top1@20')) ?? metrics.find((m) => /^knn:.*:top1@20$/.test(m.key));
-  if (knn) parts.push(`k-NN ${formatEvalValue(knn)}`);
+  if (knn) parts.push(`k-NN ${formatEvalValue(knn)}${knn.caveat ? ' ⚠' : ''}`);
   const jf = metrics.find((m) => m.key === 'tracking:propagation:jf');
   if (jf) parts.push(`J&F ${formatEvalValue(jf)}`);
   return parts.length ? parts.join(' · ') : undefined;
@@ -248,8 +294,10 @@ export function evalMarkdown(sidecar: EvalSidecar | undefined): string | undefin
   const lines = ['| Evaluation | Value |', '|:--|--:|'];
   for (const metric of evalMetrics(sidecar)) {
     if (metric.key.startsWith('knn:') && !/top1@20$|top5@/.test(metric.key)) continue; // the tooltip keeps k = 20
-    lines.push(`| ${metric.group}: ${metric.label} | ${formatEvalValue(metric)} |`);
+    lines.push(`| ${metric.group}: ${metric.label} | ${formatEvalCell(metric)} |`);
   }
+  const caveats = [...new Set(evalMetrics(sidecar).flatMap((m) => (m.caveat ? [`⚠ ${m.group}: ${m.caveat}`] : [])))];
+  if (caveats.length) lines.push('', ...caveats);
   const attention = records.find((r) => r.suite === 'attention');
   if (attention) {
     const manifest = (attention.result as Partial<AttentionResult>)?.manifest;

@@ -95,6 +95,8 @@ export interface RunsTableMetric {
   step?: number;
   /** Shown by default (last and best loss, the evaluation headline); the others are in the column chooser. */
   headline?: boolean;
+  /** Why the value says less than it seems (EvalMetric.caveat): the cell is marked ⚠ and its tooltip says why. */
+  caveat?: string;
 }
 
 export interface RunsTableRow {

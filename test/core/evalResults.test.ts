@@ -9,7 +9,9 @@ import {
   evalKey,
   evalMarkdown,
   evalMetrics,
+  formatEvalCell,
   isEvalSidecar,
+  knnCaveat,
   newestRecords,
   type EvalRecord,
   type EvalSidecar,
@@ -68,6 +70,48 @@ test('a re-evaluation with other settings supersedes the older record of the sam
   const both: EvalSidecar = { ...sidecar, results: { ...sidecar.results, [evalKey('knn', 'synthetic', newer.settings)]: newer } };
   assert.equal(newestRecords(both).filter((r) => r.suite === 'knn').length, 1);
   assert.equal(evalMetrics(both).find((m) => m.key === 'knn:synthetic:top1@20')!.value, 99);
+});
+
+/** The dora fixture with its synthetic k-NN split into `folds` and standard errors on k-NN and J&F. */
+function withFolds(folds: { count: number; unit: string; cv: boolean }): EvalSidecar {
+  const sidecar = load('dora');
+  const results = Object.fromEntries(
+    Object.entries(sidecar.results).map(([key, r]) => {
+      if (r.suite === 'knn' && r.dataset === 'synthetic') {
+        const knn = r.result as { scores: { top1: number }[] };
+        const scores = knn.scores.map((s) => ({ ...s, top1: 0, top1StdErr: 0 }));
+        return [key, { ...r, result: { ...knn, scores, folds } }];
+      }
+      if (r.suite === 'tracking') {
+        const t = r.result as { propagation: object };
+        return [key, { ...r, result: { ...t, propagation: { ...t.propagation, jAndFStdErr: 0.0123 } } }];
+      }
+      return [key, r];
+    }),
+  );
+  return { ...sidecar, results };
+}
+
+test('k-NN over two scene folds carries a caveat to every view of it; five scenes do not; standard errors are shown', () => {
+  const two = withFolds({ count: 2, unit: 'scene', cv: true });
+  const top1 = evalMetrics(two).find((m) => m.key === 'knn:synthetic:top1@20')!;
+  assert.match(top1.caveat ?? '', /^only 2 scenes in the evaluated frames: .*≥ 3 scenes/);
+  assert.equal(top1.stdErr, 0);
+  assert.equal(formatEvalCell(top1), '0.0% ± 0.0 ⚠');
+  assert.match(evalHeadline(evalMetrics(two))!, /^k-NN 0\.0% ⚠ · J&F 0\.\d{3}$/);
+  const markdown = evalMarkdown(two)!;
+  assert.match(markdown, /\| k-NN · synthetic objects: top-1, k=20 \| 0\.0% ± 0\.0 ⚠ \|/);
+  assert.match(markdown, /\n⚠ k-NN · synthetic objects: only 2 scenes/);
+  const jf = evalMetrics(two).find((m) => m.key === 'tracking:propagation:jf')!;
+  assert.equal(jf.caveat, undefined, 'the caveat is the k-NN folds’, not the tracking’s');
+  assert.match(formatEvalCell(jf), /^0\.\d{3} ± 0\.012$/);
+
+  const five = withFolds({ count: 5, unit: 'scene', cv: true });
+  assert.ok(evalMetrics(five).every((m) => m.caveat === undefined));
+  assert.doesNotMatch(evalMarkdown(five)!, /⚠/);
+  assert.match(knnCaveat({ count: 5, unit: 'time block', cv: true }) ?? '', /blocks in time that share objects/);
+  assert.equal(knnCaveat({ count: 2, unit: 'scene', cv: false }), undefined, 'a fixed test set is not a fold split');
+  assert.equal(knnCaveat(undefined), undefined);
 });
 
 test('readEvalSidecar: missing, corrupt or another format version read as undefined', async () => {

@@ -198,6 +198,35 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
     await waitForPosted(page, (m) => m.type === 'evaluate');
   });
 
+  test('evaluation: a k-NN over too few scenes shows its caveat (⚠ cell and a note row), standard errors beside the values', async () => {
+    const sidecar = JSON.parse(readFileSync(join(REPO, 'test/fixtures/eval/dora.eval.json'), 'utf8')) as EvalSidecar;
+    const fewScenes = (r: EvalSidecar['results'][string]) => {
+      const knn = r.result as { scores: object[] };
+      const scores = knn.scores.map((score) => ({ ...score, top1: 0, top1StdErr: 0 }));
+      return { ...r, result: { ...knn, scores, folds: { count: 2, unit: 'scene', cv: true } } };
+    };
+    const results = Object.fromEntries(
+      Object.entries(sidecar.results).map(([k, r]) => [k, r.suite === 'knn' && r.dataset === 'synthetic' ? fewScenes(r) : r]),
+    );
+    const evaluated = checkpoints.map((c, i) => ({
+      ...c,
+      evaluation: evalMetrics(i === 0 ? sidecar : { ...sidecar, results }),
+      attentionMaps: undefined,
+    }));
+    await postToView(page, { type: 'setData', data: { checkpoints: evaluated } });
+    await page.waitForSelector('#evaluation-table tr.caveat-row');
+    const notes = await page.$$eval('#evaluation-table tr.caveat-row', (rows) => rows.map((r) => r.textContent ?? ''));
+    assert.equal(notes.length, 1, 'one note: only the second checkpoint’s k-NN has too few scenes');
+    assert.ok(notes[0].startsWith(`⚠ ${checkpoints[1].label}: only 2 scenes in the evaluated frames`), notes[0]);
+    const cells = await page.$$eval('#evaluation-table tr[data-eval="knn:synthetic:top1@20"] td', (tds) =>
+      tds.map((c) => ({ text: c.textContent ?? '', caveat: c.classList.contains('caveat'), title: c.getAttribute('title') ?? '' })),
+    );
+    assert.equal(cells[1].text, '0.0% ± 0.0 ⚠');
+    assert.ok(cells[1].caveat && /only 2 scenes/.test(cells[1].title), 'the cell is marked and its tooltip says why');
+    assert.ok(!cells[0].caveat && !cells[0].text.includes('⚠'), 'the other checkpoint’s value has no caveat');
+    await page.screenshot({ path: artifactPath('compare-evaluation-caveat.png'), fullPage: true });
+  });
+
   test('no CSP violations and no page errors', async () => {
     assert.deepEqual(await cspViolations(page), []);
     assert.deepEqual(view.errors, []);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   allColumns,
   bestPerColumn,
+  cellCaveat,
   cellText,
   configColumnId,
   defaultVisibleColumns,
@@ -17,7 +18,7 @@ import {
   sortRows,
   summaryText,
 } from '../../webview/runsTable/tableModel';
-import { lossMetrics, runsTableRow } from '../../src/host/runsTable/rows';
+import { evaluationMetrics, lossMetrics, runsTableRow } from '../../src/host/runsTable/rows';
 import { fixtureRows } from './harness';
 
 test('rows from the fixture runs: names, last and best loss with their steps, flattened config', () => {
@@ -104,4 +105,23 @@ test('selection survives updates without the runs that went away; actions need w
   assert.equal(summaryText(2, 3, 1), '2 of 3 runs · 1 selected');
   assert.equal(summaryText(1, 1, 0), '1 run');
   assert.equal(runsTableRow({ dir: '/r/x', folder: 'x', status: 'starting', step: 0, metrics: [], hasCheckpoint: false }).name, 'x');
+});
+
+test('an evaluation metric with a caveat (too few scenes) reaches its runs-table cell as ⚠ and a reason', () => {
+  const rows = fixtureRows({ evaluated: true });
+  const caveat = 'only 2 scenes in the evaluated frames: …';
+  const base = { group: 'k-NN · synthetic objects', unit: '%' as const, direction: 'higher' as const, time: 't', seconds: 1 };
+  const metrics = evaluationMetrics({
+    step: 8,
+    metrics: [{ ...base, key: 'knn:synthetic:top1@20', label: 'top-1, k=20', value: 0, caveat }],
+  });
+  assert.equal(metrics[0].caveat, caveat);
+  const row = { ...rows[0], metrics };
+  const column = allColumns([row]).find((c) => c.id === metricColumnId('knn:synthetic:top1@20'))!;
+  assert.equal(cellText(row, column), '0.0% ⚠');
+  assert.equal(cellCaveat(row, column), caveat);
+  const plain = allColumns(rows).find((c) => c.id === metricColumnId('knn:synthetic:top1@20'))!;
+  const evaluated = rows.find((r) => r.metrics.some((m) => m.key === 'knn:synthetic:top1@20'))!;
+  assert.doesNotMatch(cellText(evaluated, plain), /⚠/);
+  assert.equal(cellCaveat(evaluated, plain), undefined);
 });

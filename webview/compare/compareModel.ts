@@ -83,6 +83,9 @@ export interface EvaluationRow {
   direction: 'higher' | 'lower';
   /** undefined where that checkpoint has no such result. */
   values: (number | undefined)[];
+  /** Each checkpoint's standard error and caveat for this metric (EvalMetric.stdErr / .caveat). */
+  stdErrs: (number | undefined)[];
+  caveats: (string | undefined)[];
   /** Indices of the best checkpoint(s) (ties all count); empty with fewer than 2 values. */
   best: number[];
 }
@@ -101,11 +104,15 @@ export function evaluationRows(checkpoints: readonly CompareCheckpoint[]): Evalu
           unit: metric.unit,
           direction: metric.direction,
           values: checkpoints.map(() => undefined),
+          stdErrs: checkpoints.map(() => undefined),
+          caveats: checkpoints.map(() => undefined),
           best: [],
         };
         rows.set(metric.key, row);
       }
       row.values[index] = Number.isFinite(metric.value) ? metric.value : undefined;
+      row.stdErrs[index] = metric.stdErr;
+      row.caveats[index] = metric.caveat;
     }
   });
   for (const row of rows.values()) {

@@ -8,13 +8,21 @@ import { formatStep } from '../shared/format';
 import { canvasTile, panel } from '../shared/panel';
 import { cached, fetchBytes, loadFrame } from '../shared/snapshotData';
 import { createButton, createDropdown } from '../ui/toolkit';
+import { formatEvalCell } from '../../src/core/evalResults';
 import { attentionMap, evaluationRows } from './compareModel';
 
 const TILE = 120;
 
-function formatMetric(value: number | undefined, unit: '%' | ''): string {
+function formatMetric(value: number | undefined, unit: '%' | '', stdErr?: number, caveat?: string): string {
   if (value === undefined) return '—';
-  return unit === '%' ? `${value.toFixed(1)}%` : value.toFixed(3);
+  return formatEvalCell({ value, unit, stdErr, caveat });
+}
+
+/** A cell's tooltip: the exact value, its standard error and the caveat that goes with it. */
+function cellTitle(value: number | undefined, stdErr?: number, caveat?: string): string {
+  if (value === undefined) return 'not evaluated';
+  const se = stdErr === undefined ? '' : ` ± ${stdErr} (standard error)`;
+  return `${value}${se}${caveat ? `\n⚠ ${caveat}` : ''}`;
 }
 
 interface LoadedMaps {
@@ -128,6 +136,7 @@ export class EvaluationPanels {
       if (row.group !== group) {
         group = row.group;
         body.push(h('tr', { class: 'group-row' }, h('th', { scope: 'colgroup', colspan: this.checkpoints.length + 1 }, group)));
+        body.push(...this.caveatRows(rows.filter((r) => r.group === group)));
       }
       body.push(
         h(
@@ -136,14 +145,16 @@ export class EvaluationPanels {
           h('th', { scope: 'row', class: 'indent' }, row.label),
           ...row.values.map((value, i) => {
             const best = row.best.includes(i);
+            const [stdErr, caveat] = [row.stdErrs[i], row.caveats[i]];
+            const text = formatMetric(value, row.unit, stdErr, caveat);
             return h(
               'td',
               {
-                class: best ? 'num best' : 'num',
-                title: value === undefined ? 'not evaluated' : String(value),
-                'aria-label': best ? `${formatMetric(value, row.unit)}, best` : undefined,
+                class: `num${best ? ' best' : ''}${caveat ? ' caveat' : ''}`,
+                title: cellTitle(value, stdErr, caveat),
+                'aria-label': best ? `${text}, best` : undefined,
               },
-              formatMetric(value, row.unit),
+              text,
             );
           }),
         ),
@@ -153,6 +164,16 @@ export class EvaluationPanels {
       this.table,
       h('table', { class: 'data-table', id: 'evaluation-table' }, h('thead', {}, header), h('tbody', {}, ...body)),
     );
+  }
+
+  /** One muted row per checkpoint whose results in this group come with a caveat (too few scenes, …). */
+  private caveatRows(group: ReturnType<typeof evaluationRows>): HTMLElement[] {
+    return this.checkpoints.flatMap((c, i) => {
+      const caveat = group.find((r) => r.caveats[i])?.caveats[i];
+      if (!caveat) return [];
+      const who = this.checkpoints.length > 1 ? `${c.label}: ` : '';
+      return [h('tr', { class: 'caveat-row' }, h('td', { colspan: this.checkpoints.length + 1 }, `⚠ ${who}${caveat}`))];
+    });
   }
 
   private async loadAttention(): Promise<void> {

@@ -20,6 +20,7 @@ import { createBadge, createButton, registerToolkit, type ButtonHandle } from '.
 import {
   allColumns,
   bestPerColumn,
+  cellCaveat,
   cellText,
   defaultVisibleColumns,
   filterRows,
@@ -197,10 +198,11 @@ function bodyRow(row: RunsTableRow, columns: readonly Column[], best: Map<string
   box.addEventListener('change', () => toggleSelected(row.id, box.checked));
   const cells = columns.map((column) => {
     const isBest = best.get(column.id)?.has(row.id) ?? false;
+    const caveat = cellCaveat(row, column);
     const td = h('td', {
-      class: [column.numeric ? 'num' : '', isBest ? 'best' : ''].filter(Boolean).join(' '),
+      class: [column.numeric ? 'num' : '', isBest ? 'best' : '', caveat ? 'caveat' : ''].filter(Boolean).join(' '),
       'data-column': column.id,
-      title: isBest ? 'best value of this column' : null,
+      title: [isBest ? 'best value of this column' : '', caveat ? `⚠ ${caveat}` : ''].filter(Boolean).join('\n') || null,
     });
     if (column.id === 'starred') {
       const star = h(

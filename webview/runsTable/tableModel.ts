@@ -89,6 +89,12 @@ export function defaultVisibleColumns(rows: readonly RunsTableRow[]): string[] {
   ];
 }
 
+/** The caveat of a metric cell (EvalMetric.caveat), for its tooltip. */
+export function cellCaveat(row: RunsTableRow, column: Column): string | undefined {
+  if (column.group !== 'metric') return undefined;
+  return row.metrics.find((m) => metricColumnId(m.key) === column.id)?.caveat;
+}
+
 /** A cell's sortable value: a number for numeric columns (undefined when empty), text otherwise. */
 export function cellValue(row: RunsTableRow, column: Column): number | string | undefined {
   if (column.group === 'metric') return row.metrics.find((m) => metricColumnId(m.key) === column.id)?.value;
@@ -123,7 +129,7 @@ export function cellText(row: RunsTableRow, column: Column): string {
   if (column.group === 'metric') {
     const m = row.metrics.find((x) => metricColumnId(x.key) === column.id);
     if (!m) return '';
-    return m.unit === '%' ? `${m.value.toFixed(1)}%` : formatValue(m.value);
+    return `${m.unit === '%' ? `${m.value.toFixed(1)}%` : formatValue(m.value)}${m.caveat ? ' ⚠' : ''}`;
   }
   if (column.group === 'config') {
     const text = row.config[column.id.slice('config:'.length)];

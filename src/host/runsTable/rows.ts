@@ -58,6 +58,7 @@ export function evaluationMetrics(evaluation: RunFacts['evaluation']): RunsTable
     direction: m.direction,
     step: evaluation.step,
     headline: headline(m),
+    ...(m.caveat ? { caveat: m.caveat } : {}),
   }));
 }
 
