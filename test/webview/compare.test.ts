@@ -225,6 +225,21 @@ describe('compare webview', { skip, timeout: 120_000 }, () => {
     assert.ok(cells[1].caveat && /only 2 scenes/.test(cells[1].title), 'the cell is marked and its tooltip says why');
     assert.ok(!cells[0].caveat && !cells[0].text.includes('⚠'), 'the other checkpoint’s value has no caveat');
     await page.screenshot({ path: artifactPath('compare-evaluation-caveat.png'), fullPage: true });
+
+    // In a narrow panel the note wraps: the table is as wide with it as without it (seen in VS Code: a one-line note
+    // widened the table and pushed the values out of view).
+    await page.setViewportSize({ width: 640, height: 900 });
+    const widths = await page.$eval('#evaluation-table', (table) => {
+      const withNote = table.getBoundingClientRect().width;
+      const rows = Array.from(table.querySelectorAll('tr.caveat-row'));
+      rows.forEach((r) => ((r as HTMLElement).style.display = 'none'));
+      const without = table.getBoundingClientRect().width;
+      rows.forEach((r) => ((r as HTMLElement).style.display = ''));
+      return { withNote, without };
+    });
+    assert.equal(widths.withNote, widths.without, `the note widened the table: ${JSON.stringify(widths)}`);
+    await page.screenshot({ path: artifactPath('compare-evaluation-caveat-narrow.png'), fullPage: true });
+    await page.setViewportSize({ width: 1360, height: 1000 }); // openView's default
   });
 
   test('no CSP violations and no page errors', async () => {

@@ -172,7 +172,8 @@ export class EvaluationPanels {
       const caveat = group.find((r) => r.caveats[i])?.caveats[i];
       if (!caveat) return [];
       const who = this.checkpoints.length > 1 ? `${c.label}: ` : '';
-      return [h('tr', { class: 'caveat-row' }, h('td', { colspan: this.checkpoints.length + 1 }, `⚠ ${who}${caveat}`))];
+      const note = h('div', { class: 'caveat-text' }, `⚠ ${who}${caveat}`);
+      return [h('tr', { class: 'caveat-row' }, h('td', { colspan: this.checkpoints.length + 1 }, note))];
     });
   }
 
