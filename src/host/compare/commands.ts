@@ -25,7 +25,11 @@ async function compareCheckpoints(s: HostServices, args: unknown[]): Promise<str
     }
     const picked = await vscode.window.showQuickPick(
       all.map((c) => ({ label: `${c.runId} @ step ${c.step}`, description: c.sidecar.time, sidecar: c.sidecarFile })),
-      { canPickMany: true, placeHolder: 'Pick two or more checkpoints to compare (tick them in the Runs view next time)' },
+      {
+        canPickMany: true,
+        ignoreFocusOut: true, // ticks survive a click elsewhere or a webview taking the focus while it loads
+        placeHolder: 'Pick two or more checkpoints to compare (tick them in the Runs view next time)',
+      },
     );
     checkpoints = (picked ?? []).map((p) => p.sidecar);
     if (checkpoints.length < 2) return undefined;

@@ -67,7 +67,12 @@ async function pickCheckpoints(s: HostServices): Promise<string[]> {
       sidecar: c.sidecarFile,
       picked: s.runsTree.checked.has(c.sidecarFile),
     })),
-    { canPickMany: true, title: 'DoRA: Evaluate Checkpoint', placeHolder: 'Checkpoints to evaluate (their teacher backbone)' },
+    {
+      canPickMany: true,
+      ignoreFocusOut: true, // ticks survive a click elsewhere or a webview taking the focus while it loads
+      title: 'DoRA: Evaluate Checkpoint',
+      placeHolder: 'Checkpoints to evaluate (their teacher backbone)',
+    },
   );
   return (picked ?? []).map((p) => p.sidecar);
 }
@@ -96,6 +101,7 @@ async function pickEvalJobs(checkpoints: readonly string[]): Promise<{ jobs: Eva
   });
   const picked = await vscode.window.showQuickPick(items, {
     canPickMany: true,
+    ignoreFocusOut: true,
     title: `DoRA: Evaluate ${checkpoints.length === 1 ? checkpointLabel(checkpoints[0]) : `${checkpoints.length} checkpoints`}`,
     placeHolder: 'Evaluations to run on the teacher backbone (results are stored beside the checkpoint)',
   });

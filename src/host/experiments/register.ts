@@ -109,7 +109,8 @@ function runPicker(d: HostServices, runsView: vscode.TreeView<RunsTreeNode>): (p
       void vscode.window.showInformationMessage('DoRA: no runs yet. Start one with "DoRA: Start Demo Run" or "DoRA: Start Run…".');
       return [];
     }
-    if (many) return ((await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder })) ?? []).map((i) => i.dir);
+    if (many)
+      return ((await vscode.window.showQuickPick(items, { canPickMany: true, ignoreFocusOut: true, placeHolder })) ?? []).map((i) => i.dir);
     const one = await vscode.window.showQuickPick(items, { placeHolder });
     return one ? [one.dir] : [];
   };
